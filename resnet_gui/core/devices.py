@@ -1,0 +1,100 @@
+"""Choosing the device, and what each device gets: AMP, memory format, pinned memory, threads."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from resnet_gui.core.errors import DeviceError
+
+
+def available_devices() -> list[tuple[str, str]]:
+    """(spec, human name) for every device present, 'auto' and 'cpu' first."""
+    devices = [("auto", "Auto"), ("cpu", "CPU")]
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            devices.append((f"cuda:{index}", f"GPU {index}: {torch.cuda.get_device_name(index)}"))
+    if _mps_available():
+        devices.append(("mps", "Apple GPU (MPS)"))
+    return devices
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
+
+
+def resolve_device(spec: str | None = "auto") -> torch.device:
+    """'auto' -> CUDA, then MPS, then CPU; an explicit device must be present."""
+    spec = (spec or "auto").strip().lower()
+    if spec == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", torch.cuda.current_device())
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise DeviceError(f"'{spec}' is not a device. Use auto, cpu, cuda, cuda:N or mps.") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError("No CUDA GPU is available on this computer. Use --device cpu or auto.")
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        if index >= torch.cuda.device_count():
+            raise DeviceError(
+                f"There is no GPU {index}; this computer has {torch.cuda.device_count()}. Use cuda:0 or auto."
+            )
+        return torch.device("cuda", index)
+    if device.type == "mps" and not _mps_available():
+        raise DeviceError("Apple's MPS backend is not available here. Use --device cpu or auto.")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise DeviceError(f"'{spec}' is not supported. Use auto, cpu, cuda, cuda:N or mps.")
+    return device
+
+
+@dataclass(frozen=True)
+class DevicePolicy:
+    """The speed settings that suit one device."""
+
+    device: torch.device
+    amp_dtype: torch.dtype | None  # autocast dtype, None for full float32
+    channels_last: bool
+    pin_memory: bool
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return torch.autocast(self.device.type, enabled=False)
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+
+def policy_for(device: torch.device, amp: bool = True) -> DevicePolicy:
+    if device.type == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return DevicePolicy(device, dtype if amp else None, channels_last=True, pin_memory=True)
+    if device.type == "mps":
+        return DevicePolicy(device, torch.float16 if amp else None, channels_last=False, pin_memory=False)
+    # CPU: float32 (bf16 autocast is slower than fp32 on most CPUs without AMX).
+    return DevicePolicy(device, None, channels_last=False, pin_memory=False)
+
+
+def default_num_workers(device: torch.device) -> int:
+    """Decoding workers: on a GPU, as many as the cores allow; on a CPU, a share of the cores.
+
+    On a CPU the forward pass and decoding compete for the same cores; one worker
+    per four cores (at least one) keeps the model's intra-op threads busy while
+    decode overlaps. Override with RESNET_GUI_WORKERS.
+    """
+    override = os.environ.get("RESNET_GUI_WORKERS")
+    if override is not None and override.strip().isdigit():
+        return int(override)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if device.type == "cuda":
+        return max(2, min(16, cores - 1))
+    return max(1, cores // 4)

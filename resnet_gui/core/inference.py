@@ -1,0 +1,176 @@
+"""Batched, streaming classification on whatever device is present.
+
+Files are decoded and resized in DataLoader workers into uint8 tensors; the
+batch is normalised on the device and run under `torch.inference_mode`
+(with autocast and channels_last on CUDA). Results come back one batch at a
+time, in input order, so a folder of 100,000 images never sits in memory.
+A file that fails to decode becomes a `Prediction` with an error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from resnet_gui.core.devices import DevicePolicy, default_num_workers, policy_for, resolve_device
+from resnet_gui.core.images import ImageDecodeError, load_rgb
+from resnet_gui.core.models import ModelBundle
+from resnet_gui.core.transforms import Preprocessing, decode_transform, normalize_batch
+
+
+@dataclass(frozen=True)
+class Guess:
+    label: str
+    index: int
+    prob: float
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "index": self.index, "prob": round(self.prob, 6)}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    path: str
+    top_k: list[Guess] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def best(self) -> Guess | None:
+        return self.top_k[0] if self.top_k else None
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "top_k": [g.to_dict() for g in self.top_k], "error": self.error}
+
+
+class DecodingDataset(Dataset):
+    """Paths -> (index, uint8 tensor or None, error or None). Never raises for a bad file."""
+
+    def __init__(self, paths: Sequence[str], prep: Preprocessing, draft: bool = True):
+        self.paths = paths
+        self.transform = decode_transform(prep)
+        # JPEG draft decoding keeps the shorter side >= the resize target.
+        self.draft_size = prep.resize if draft else None
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int):
+        try:
+            image = load_rgb(self.paths[index], draft_size=self.draft_size)
+            return index, self.transform(image), None
+        except ImageDecodeError as exc:
+            return index, None, str(exc)
+        except Exception as exc:  # a decoder bug must cost one row, not the batch
+            return index, None, f"cannot decode image: {type(exc).__name__}: {exc}"
+
+
+@dataclass
+class DecodedBatch:
+    indices: list[int]  # positions of the decoded images, in order
+    images: torch.Tensor | None  # uint8 [N, 3, S, S]
+    failures: list[tuple[int, str]]
+
+
+def collate_decoded(items) -> DecodedBatch:
+    good = [(i, t) for i, t, _ in items if t is not None]
+    failures = [(i, e) for i, t, e in items if t is None]
+    images = torch.stack([t for _, t in good]) if good else None
+    return DecodedBatch([i for i, _ in good], images, failures)
+
+
+class Predictor:
+    """Classifies streams of image files with one model on one device."""
+
+    def __init__(
+        self,
+        bundle: ModelBundle,
+        *,
+        device: str | torch.device = "auto",
+        batch_size: int = 32,
+        num_workers: int | None = None,
+        top_k: int = 5,
+        amp: bool = True,
+    ):
+        self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        self.policy: DevicePolicy = policy_for(self.device, amp=amp)
+        self.classes = list(bundle.classes)
+        self.prep = bundle.preprocessing
+        self.batch_size = max(1, int(batch_size))
+        self.num_workers = default_num_workers(self.device) if num_workers is None else max(0, num_workers)
+        self.top_k = top_k
+        model = bundle.model.eval().to(self.device)
+        if self.policy.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        if self.policy.is_cuda:
+            torch.backends.cudnn.benchmark = True  # every batch has the same shape
+
+    @property
+    def top_k(self) -> int:
+        return self._top_k
+
+    @top_k.setter
+    def top_k(self, k: int) -> None:
+        self._top_k = max(1, min(int(k), len(self.classes)))
+
+    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 [N, 3, S, S] (any device) -> float32 softmax probabilities on the CPU."""
+        with torch.inference_mode():
+            x = images.to(self.device, non_blocking=self.policy.pin_memory)
+            x = normalize_batch(x, self.prep)
+            if self.policy.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            with self.policy.autocast():
+                logits = self.model(x)
+            return torch.softmax(logits.float(), dim=1).cpu()
+
+    def loader(self, paths: Sequence[str]) -> DataLoader:
+        workers = min(self.num_workers, max(0, (len(paths) + self.batch_size - 1) // self.batch_size))
+        return DataLoader(
+            DecodingDataset(paths, self.prep),
+            batch_size=self.batch_size,
+            shuffle=False,
+            num_workers=workers,
+            collate_fn=collate_decoded,
+            pin_memory=self.policy.pin_memory,
+            prefetch_factor=4 if workers else None,
+        )
+
+    def predict(
+        self,
+        paths: Iterable[str | os.PathLike],
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Iterator[list[Prediction]]:
+        """Yield one list of predictions per batch, in the order of `paths`.
+
+        `cancelled` is checked between batches; when it returns True the
+        stream ends early and the decoding workers are shut down.
+        """
+        names = [os.fspath(p) for p in paths]
+        if not names:
+            return
+        for batch in self.loader(names):
+            if cancelled is not None and cancelled():
+                return
+            results: dict[int, Prediction] = {i: Prediction(names[i], [], reason) for i, reason in batch.failures}
+            if batch.images is not None:
+                probs = self.probabilities(batch.images)
+                values, indices = torch.topk(probs, self.top_k, dim=1)
+                for row, position in enumerate(batch.indices):
+                    guesses = [
+                        Guess(self.classes[c], c, float(p))
+                        for p, c in zip(values[row].tolist(), indices[row].tolist())
+                    ]
+                    results[position] = Prediction(names[position], guesses, None)
+            yield [results[i] for i in sorted(results)]
+
+    def predict_all(self, paths: Iterable[str | os.PathLike]) -> list[Prediction]:
+        return [p for batch in self.predict(paths) for p in batch]

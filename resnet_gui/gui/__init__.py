@@ -1,0 +1,1 @@
+"""The PySide6 + pyqtgraph window: a thin front end over resnet_gui.core."""
