@@ -12,18 +12,17 @@ window start without waiting for it.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from resnet_gui import __version__
 from resnet_gui.core.architectures import ARCHITECTURES, DEFAULT_ARCH, DEFAULT_TRAIN_ARCH
 from resnet_gui.core.errors import UserError
+from resnet_gui.crash_log import write_crash_log
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 COMMANDS = ("gui", "classify", "info", "train", "evaluate")
@@ -160,30 +159,6 @@ def run_command(args: argparse.Namespace) -> int:
     return run_gui(args)
 
 
-def log_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
-    return Path(base) / "resnet-gui"
-
-
-def write_crash_log(exc: BaseException) -> Path:
-    """Append the traceback to the log file, so the terminal shows a sentence, not a traceback."""
-    import traceback
-
-    try:
-        folder = log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "errors.log"
-        with path.open("a", encoding="utf-8") as stream:
-            stream.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} resnet-gui {__version__}\n")
-            stream.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-        return path
-    except OSError:
-        fallback = Path(tempfile.gettempdir()) / "resnet-gui-errors.log"
-        with fallback.open("a", encoding="utf-8") as stream:
-            stream.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-        return fallback
-
-
 class ProgressBar:
     """A one-line progress bar on stderr, drawn only on a terminal, at most 10 times a second."""
 
@@ -215,43 +190,6 @@ class ProgressBar:
             self.stream.flush()
 
 
-class CsvResultWriter:
-    """Writes classification rows to a temporary file and renames it into place at the end."""
-
-    def __init__(self, path: str | os.PathLike, top_k: int):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, self.temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        self.stream = os.fdopen(handle, "w", newline="", encoding="utf-8")
-        self.writer = csv.writer(self.stream)
-        header = ["path"]
-        for rank in range(1, top_k + 1):
-            header += [f"label_{rank}", f"prob_{rank}"]
-        self.writer.writerow([*header, "error"])
-        self.top_k = top_k
-
-    def write(self, prediction) -> None:
-        row = [prediction.path]
-        for rank in range(self.top_k):
-            if rank < len(prediction.top_k):
-                guess = prediction.top_k[rank]
-                row += [guess.label, f"{guess.prob:.6f}"]
-            else:
-                row += ["", ""]
-        self.writer.writerow([*row, prediction.error or ""])
-
-    def commit(self) -> None:
-        self.stream.close()
-        os.replace(self.temporary, self.path)
-
-    def abort(self) -> None:
-        self.stream.close()
-        try:
-            os.unlink(self.temporary)
-        except FileNotFoundError:
-            pass
-
-
 def classify_command(args: argparse.Namespace) -> int:
     from resnet_gui.core.images import discover
 
@@ -265,6 +203,7 @@ def classify_command(args: argparse.Namespace) -> int:
             "No images were found in the paths given. Supported: .jpg .jpeg .png .bmp .gif .tif .tiff .webp."
         )
 
+    from resnet_gui.core.export import CsvResultWriter
     from resnet_gui.core.inference import Predictor
     from resnet_gui.core.models import load_bundle
 

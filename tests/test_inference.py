@@ -103,3 +103,12 @@ def test_cuda_policy_uses_amp_channels_last_and_pinned_memory(monkeypatch):
     cuda = policy_for(torch.device("cuda", 0))
     assert (cuda.amp_dtype, cuda.channels_last, cuda.pin_memory) == (torch.bfloat16, True, True)
     assert policy_for(torch.device("cuda", 0), amp=False).amp_dtype is None
+
+
+def test_thumbnails_are_made_while_decoding(image_folder):
+    predictor = Predictor(bundle(), device="cpu", thumbnail_size=16)
+    results = predictor.predict_all(discover([image_folder]).files)
+    good = [r for r in results if r.ok]
+    assert all(r.thumbnail.shape == (13, 16, 3) for r in good)  # 48x40 scaled to fit 16, aspect kept
+    assert all(r.thumbnail is None for r in results if not r.ok)
+    assert "thumbnail" not in good[0].to_dict()

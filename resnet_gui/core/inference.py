@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -37,6 +38,8 @@ class Prediction:
     path: str
     top_k: list[Guess] = field(default_factory=list)
     error: str | None = None
+    # A small RGB picture (uint8 [h, w, 3]) for front ends that show one, made while decoding.
+    thumbnail: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -51,13 +54,14 @@ class Prediction:
 
 
 class DecodingDataset(Dataset):
-    """Paths -> (index, uint8 tensor or None, error or None). Never raises for a bad file."""
+    """Paths -> (index, uint8 tensor or None, error or None, thumbnail or None). Never raises for a bad file."""
 
-    def __init__(self, paths: Sequence[str], prep: Preprocessing, draft: bool = True):
+    def __init__(self, paths: Sequence[str], prep: Preprocessing, draft: bool = True, thumbnail_size: int = 0):
         self.paths = paths
         self.transform = decode_transform(prep)
         # JPEG draft decoding keeps the shorter side >= the resize target.
-        self.draft_size = prep.resize if draft else None
+        self.draft_size = max(prep.resize, thumbnail_size) if draft else None
+        self.thumbnail_size = thumbnail_size
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -65,11 +69,16 @@ class DecodingDataset(Dataset):
     def __getitem__(self, index: int):
         try:
             image = load_rgb(self.paths[index], draft_size=self.draft_size)
-            return index, self.transform(image), None
+            thumbnail = None
+            if self.thumbnail_size:
+                small = image.copy()
+                small.thumbnail((self.thumbnail_size, self.thumbnail_size))
+                thumbnail = np.asarray(small)
+            return index, self.transform(image), None, thumbnail
         except ImageDecodeError as exc:
-            return index, None, str(exc)
+            return index, None, str(exc), None
         except Exception as exc:  # a decoder bug must cost one row, not the batch
-            return index, None, f"cannot decode image: {type(exc).__name__}: {exc}"
+            return index, None, f"cannot decode image: {type(exc).__name__}: {exc}", None
 
 
 @dataclass
@@ -77,13 +86,15 @@ class DecodedBatch:
     indices: list[int]  # positions of the decoded images, in order
     images: torch.Tensor | None  # uint8 [N, 3, S, S]
     failures: list[tuple[int, str]]
+    thumbnails: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 def collate_decoded(items) -> DecodedBatch:
-    good = [(i, t) for i, t, _ in items if t is not None]
-    failures = [(i, e) for i, t, e in items if t is None]
+    good = [(i, t) for i, t, _, _ in items if t is not None]
+    failures = [(i, e) for i, t, e, _ in items if t is None]
     images = torch.stack([t for _, t in good]) if good else None
-    return DecodedBatch([i for i, _ in good], images, failures)
+    thumbnails = {i: thumb for i, _, _, thumb in items if thumb is not None}
+    return DecodedBatch([i for i, _ in good], images, failures, thumbnails)
 
 
 class Predictor:
@@ -98,6 +109,7 @@ class Predictor:
         num_workers: int | None = None,
         top_k: int = 5,
         amp: bool = True,
+        thumbnail_size: int = 0,
     ):
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.policy: DevicePolicy = policy_for(self.device, amp=amp)
@@ -106,6 +118,7 @@ class Predictor:
         self.batch_size = max(1, int(batch_size))
         self.num_workers = default_num_workers(self.device) if num_workers is None else max(0, num_workers)
         self.top_k = top_k
+        self.thumbnail_size = thumbnail_size
         model = bundle.model.eval().to(self.device)
         if self.policy.channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -135,7 +148,7 @@ class Predictor:
     def loader(self, paths: Sequence[str]) -> DataLoader:
         workers = min(self.num_workers, max(0, (len(paths) + self.batch_size - 1) // self.batch_size))
         return DataLoader(
-            DecodingDataset(paths, self.prep),
+            DecodingDataset(paths, self.prep, thumbnail_size=self.thumbnail_size),
             batch_size=self.batch_size,
             shuffle=False,
             num_workers=workers,
@@ -169,7 +182,7 @@ class Predictor:
                         Guess(self.classes[c], c, float(p))
                         for p, c in zip(values[row].tolist(), indices[row].tolist())
                     ]
-                    results[position] = Prediction(names[position], guesses, None)
+                    results[position] = Prediction(names[position], guesses, None, batch.thumbnails.get(position))
             yield [results[i] for i in sorted(results)]
 
     def predict_all(self, paths: Iterable[str | os.PathLike]) -> list[Prediction]:

@@ -1,0 +1,161 @@
+"""QApplication set-up and the `resnet-gui gui` entry point.
+
+The window is shown before torch is imported; torch loads in a worker thread.
+`--screenshot` saves the window once the requested work is done and quits,
+for README pictures and for checking the window headless.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtWidgets import QApplication
+
+from resnet_gui.crash_log import write_crash_log
+
+from resnet_gui.gui.settings import APPLICATION, ORGANIZATION, Settings
+
+
+def make_application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        QApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("resnet-gui")
+    app.setStyle("Fusion")
+    return app
+
+
+def install_excepthook(window) -> None:
+    """An exception nobody caught in a slot: logged to a file, summarised in a dialog."""
+
+    def hook(kind, value, traceback):
+        if issubclass(kind, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        where = write_crash_log(value.with_traceback(traceback))
+        window.report_error(
+            "Something went wrong",
+            f"An unexpected error happened ({kind.__name__}: {value}). The window keeps working; "
+            f"details were written to {where}.",
+        )
+
+    sys.excepthook = hook
+
+
+class StallMonitor(QObject):
+    """Measures the longest gap between ticks of a GUI-thread timer: how long the window froze."""
+
+    def __init__(self, interval_ms: int = 10, parent=None):
+        super().__init__(parent)
+        self.interval = interval_ms / 1000
+        self.max_stall_ms = 0.0
+        self._last = time.perf_counter()
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self.timer.start(int(self.interval * 1000))
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.max_stall_ms = max(self.max_stall_ms, (now - self._last - self.interval) * 1000)
+        self._last = now
+
+
+class ScreenshotJob(QObject):
+    """Waits until the window has done what the command line asked, saves it as PNG, quits."""
+
+    def __init__(self, window, path: str, wait_for: str, limit_s: float = 900):
+        super().__init__(window)
+        self.window, self.path, self.wait_for = window, path, wait_for
+        self.done = False
+        window.user_error.connect(self._on_error)
+        if wait_for == "classify":
+            window.classify_panel.all_done.connect(self._on_classified)
+        elif wait_for == "train":
+            window.train_panel.training_ended.connect(lambda *_: QTimer.singleShot(300, self.save))
+        else:
+            window.model_loaded.connect(lambda *_: QTimer.singleShot(300, self.save))
+        QTimer.singleShot(int(limit_s * 1000), self._on_timeout)
+
+    def _on_classified(self) -> None:
+        panel = self.window.classify_panel
+        if panel.model.rowCount() == 0:
+            self.save()
+            return
+        panel.table.setFocus()
+        panel.select_row(0)
+        current = panel.current_row()
+        if current is not None and panel.shown_path == current.path:
+            QTimer.singleShot(200, self.save)
+        else:
+            panel.preview_shown.connect(lambda *_: QTimer.singleShot(200, self.save))
+
+    def _on_error(self, title: str, text: str) -> None:
+        print(f"resnet-gui: {text}", file=sys.stderr)
+        if self.wait_for != "model" or not self.done:
+            self.done = True
+            QApplication.exit(2)
+
+    def _on_timeout(self) -> None:
+        if not self.done:
+            print("resnet-gui: the screenshot was taken before the work finished (time limit).", file=sys.stderr)
+            self.save(code=1)
+
+    def save(self, code: int = 0) -> None:
+        if self.done:
+            return
+        self.done = True
+        QApplication.processEvents()
+        if not self.window.grab().save(self.path):
+            print(f"resnet-gui: could not write the screenshot to {self.path}.", file=sys.stderr)
+            code = 2
+        QApplication.exit(code)
+
+
+def run_gui(args) -> int:
+    started = time.perf_counter()
+    app = make_application()
+    settings = Settings()
+    if getattr(args, "device", None):
+        settings.set("model/device", args.device)
+    from resnet_gui.gui.main_window import MainWindow
+
+    window = MainWindow(settings, headless_errors=bool(args.screenshot))
+    install_excepthook(window)
+    if args.checkpoint:
+        window.model_bar.set_choice(args.arch or window.model_bar.choice().arch, args.checkpoint, emit=False)
+    elif args.arch:
+        window.model_bar.set_choice(args.arch, None, emit=False)
+    if args.screenshot:
+        window.resize(1280, 800)  # pictures of the same size, whatever the saved geometry
+    monitor = StallMonitor(parent=window)
+    window.show()
+    shown_after = time.perf_counter() - started
+    monitor.start()
+    QTimer.singleShot(0, window.start)
+
+    training = bool(getattr(args, "train_dir", None)) and window.train_panel is not None
+    if training:
+        window.train_panel.apply_command_line(args)
+    if args.paths:
+        window.classify_paths(args.paths)
+    if args.screenshot:
+        wait_for = "train" if training and args.start_training else "classify" if args.paths else "model"
+        ScreenshotJob(window, args.screenshot, wait_for)
+    code = app.exec()
+    window.shutdown()
+    if args.report_stalls:
+        print(f"max_stall_ms={monitor.max_stall_ms:.0f}")
+        print(f"window_shown_ms={shown_after * 1000:.0f}")
+    return code
+
+
+

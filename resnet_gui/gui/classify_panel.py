@@ -1,0 +1,395 @@
+"""The Classify tab: results table, image preview, top-k chart, progress and cancel.
+
+The panel starts `ClassifyWorker`s and draws what they report; decoding,
+inference and thumbnails all happen in the worker's thread.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from resnet_gui.gui.image_preview import ImagePreview
+from resnet_gui.gui.results_model import (
+    ALL_LABELS,
+    CONFIDENCE,
+    ERROR,
+    ERRORS_ONLY,
+    FILE,
+    IMAGE,
+    LABEL,
+    ROW_ROLE,
+    LabelFilter,
+    ResultsModel,
+)
+from resnet_gui.gui.topk_chart import TopKChart
+from resnet_gui.gui.workers import ClassifyJob, ClassifyWorker, PreviewWorker, ResultRow, WorkerHandle, start_worker
+
+THUMBNAIL = 40
+
+
+class ClassifyPanel(QWidget):
+    status_message = Signal(str)
+    error = Signal(str, str)  # title, sentence
+    run_finished = Signal(dict)  # summary of one run
+    all_done = Signal()  # nothing running and nothing queued
+    preview_shown = Signal(str)  # path
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model = ResultsModel(self)
+        self.proxy = LabelFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.bundle = None
+        self.device = "auto"
+        self.batch_size = 32
+        self.top_k = 5
+        self._queue: list[list[str]] = []
+        self._run: WorkerHandle | None = None
+        self._preview: WorkerHandle | None = None
+        self._retired: list[WorkerHandle] = []
+        self._total = self._done = 0
+        self._started_at = 0.0
+        self.shown_path: str | None = None  # the file whose preview is on screen
+        self.preview_shown.connect(lambda path: setattr(self, "shown_path", path))
+        self._build()
+
+    # ------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.filter = QComboBox()
+        self.filter.setMinimumContentsLength(16)
+        self.filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.filter.setToolTip("Show the rows of one predicted label, or only the files that failed")
+        self.filter.currentIndexChanged.connect(self._on_filter_changed)
+        self.counts = QLabel("")
+        self.export_button = QPushButton("Export CSV…")
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.clicked.connect(self.clear)
+        filter_label = QLabel("&Show:")
+        filter_label.setBuddy(self.filter)
+        bar = QHBoxLayout()
+        bar.addWidget(filter_label)
+        bar.addWidget(self.filter)
+        bar.addWidget(self.counts, 1)
+        bar.addWidget(self.export_button)
+        bar.addWidget(self.clear_button)
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(THUMBNAIL + 6)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(ERROR, QHeaderView.ResizeMode.Interactive)
+        for column, width in ((IMAGE, THUMBNAIL + 12), (LABEL, 150), (CONFIDENCE, 96), (ERROR, 170)):
+            self.table.setColumnWidth(column, width)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        self.table.setAccessibleName("Results")
+
+        self.placeholder = QLabel(
+            "<p style='font-size:15pt'>Drop images or folders here</p>"
+            "<p>or use <b>File › Open images…</b> (Ctrl+O) or <b>Open folder…</b> (Ctrl+Shift+O).<br>"
+            "Folders are searched recursively; files that are not images are skipped.</p>"
+        )
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setStyleSheet(
+            "QLabel { border: 2px dashed #9aa5b1; border-radius: 10px; color: #3c4650; background: #fafbfc; }"
+        )
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(self.table)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(bar)
+        left_layout.addWidget(self.stack, 1)
+
+        self.preview = ImagePreview()
+        self.chart = TopKChart()
+        self.chart_title = QLabel("Top classes")
+        self.chart_title.setStyleSheet("font-weight: bold;")
+        chart_box = QWidget()
+        chart_layout = QVBoxLayout(chart_box)
+        chart_layout.setContentsMargins(0, 0, 0, 0)
+        chart_layout.addWidget(self.chart_title)
+        chart_layout.addWidget(self.chart, 1)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.preview)
+        right.addWidget(chart_box)
+        right.setSizes([320, 260])
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("Idle")
+        self.progress.setValue(0)
+        self.eta = QLabel("")
+        self.eta.setMinimumWidth(220)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.eta)
+        progress_row.addWidget(self.cancel_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.splitter, 1)
+        layout.addLayout(progress_row)
+        self._refresh_filter()
+
+    # ------------------------------------------------------------ running
+    def set_bundle(self, bundle) -> None:
+        self.bundle = bundle
+        self._start_next()
+
+    def is_running(self) -> bool:
+        return self._run is not None
+
+    def classify(self, paths: list[str]) -> None:
+        """Queue `paths` (files or folders); runs start once a model is loaded."""
+        if paths:
+            self._queue.append(list(paths))
+            self._start_next()
+
+    def pending(self) -> bool:
+        return bool(self._queue)
+
+    def _start_next(self) -> None:
+        if self._run is not None or not self._queue or self.bundle is None:
+            return
+        paths = self._queue.pop(0)
+        worker = ClassifyWorker(self.bundle, ClassifyJob(paths, self.device, self.batch_size, 10, THUMBNAIL))
+        worker.discovered.connect(self._on_discovered)
+        worker.yielded.connect(self._on_batch)
+        worker.returned.connect(self._on_returned)
+        worker.aborted.connect(self._on_aborted)
+        worker.errored.connect(lambda text: self.error.emit("Classification stopped", text))
+        worker.finished.connect(self._on_finished)
+        self._total = self._done = 0
+        self._started_at = time.perf_counter()
+        self.progress.setRange(0, 0)  # busy until the files are counted
+        self.progress.setFormat("Looking for images…")
+        self.eta.setText("")
+        self.cancel_button.setEnabled(True)
+        self._run = start_worker(worker, self)
+
+    def cancel(self) -> None:
+        self._queue.clear()
+        if self._run is not None:
+            self._run.worker.abort()
+            self.cancel_button.setEnabled(False)
+            self.progress.setFormat("Cancelling…")
+
+    def _on_discovered(self, found: int, skipped: int) -> None:
+        self._total = found
+        self.progress.setRange(0, max(found, 1))
+        self.progress.setValue(0)
+        self.progress.setFormat("%v of %m images")
+        message = f"Found {found} image(s)"
+        if skipped:
+            message += f"; skipped {skipped} file(s) that are not images"
+        self.status_message.emit(message + ".")
+
+    def _on_batch(self, rows: list[ResultRow]) -> None:
+        first = self.model.rowCount() == 0
+        self.model.append(rows)
+        self._done += len(rows)
+        self.progress.setValue(self._done)
+        elapsed = time.perf_counter() - self._started_at
+        rate = self._done / elapsed if elapsed > 0 else 0.0
+        left = (self._total - self._done) / rate if rate > 0 else 0.0
+        self.eta.setText(f"{rate:.1f} images/s · about {_duration(left)} left")
+        self._refresh_filter()
+        if first:
+            self.stack.setCurrentWidget(self.table)
+            self.select_row(0)
+
+    def _on_returned(self, summary: dict) -> None:
+        files, seconds = summary.get("files", 0), summary.get("seconds", 0.0)
+        if files == 0:
+            self.status_message.emit("No images were found there. Supported: JPEG, PNG, BMP, GIF, TIFF, WebP.")
+        else:
+            self.status_message.emit(
+                f"Classified {files} image(s) in {seconds:.1f}s on {summary.get('device', '?')}."
+            )
+        self.run_finished.emit(summary)
+
+    def _on_aborted(self) -> None:
+        self.status_message.emit(f"Cancelled after {self._done} of {self._total} image(s).")
+
+    def _on_finished(self) -> None:
+        handle, self._run = self._run, None
+        if handle is not None:
+            self._retired.append(handle)  # its thread is ending; shutdown() waits for it if need be
+        self._retired = [h for h in self._retired if h.is_running()]
+        self.cancel_button.setEnabled(False)
+        self.progress.setRange(0, max(self._total, 1))
+        self.progress.setValue(self._done)
+        self.progress.setFormat(f"{self._done} of {self._total} images" if self._total else "Idle")
+        self.eta.setText("")
+        self._start_next()
+        if self._run is None:
+            self.all_done.emit()
+
+    # ------------------------------------------------------------ table
+    def clear(self) -> None:
+        self.cancel()
+        self.model.clear()
+        self.stack.setCurrentWidget(self.placeholder)
+        self.preview.show_message("Select a row to see the image.")
+        self.chart.show_guesses([])
+        self._refresh_filter()
+
+    def _refresh_filter(self) -> None:
+        current = self.filter.currentData()
+        labels = self.model.labels()
+        errors = self.model.error_count()
+        wanted = [("All labels", ALL_LABELS), *[(label, label) for label in labels]]
+        if errors:
+            wanted.append((f"Errors ({errors})", ERRORS_ONLY))
+        existing = [(self.filter.itemText(i), self.filter.itemData(i)) for i in range(self.filter.count())]
+        if existing != wanted:
+            self.filter.blockSignals(True)
+            self.filter.clear()
+            for text, data in wanted:
+                self.filter.addItem(text, data)
+            index = self.filter.findData(current)
+            self.filter.setCurrentIndex(max(index, 0))
+            self.filter.blockSignals(False)
+        total = self.model.rowCount()
+        self.counts.setText(f"{total} file(s), {errors} failed" if total else "")
+        self.export_button.setEnabled(total > 0)
+        self.clear_button.setEnabled(total > 0)
+
+    def _on_filter_changed(self) -> None:
+        self.proxy.set_label(self.filter.currentData() or ALL_LABELS)
+
+    def select_row(self, row: int) -> None:
+        index = self.proxy.index(row, FILE)
+        if index.isValid():
+            self.table.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            )
+
+    def current_row(self) -> ResultRow | None:
+        return self.proxy.data(self.table.currentIndex(), ROW_ROLE)
+
+    def selected_rows(self) -> list[ResultRow]:
+        indexes = self.table.selectionModel().selectedRows()
+        return [self.proxy.data(i, ROW_ROLE) for i in sorted(indexes, key=lambda i: i.row())]
+
+    def visible_rows(self) -> list[ResultRow]:
+        return [self.proxy.data(self.proxy.index(r, 0), ROW_ROLE) for r in range(self.proxy.rowCount())]
+
+    def _on_current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        row = self.proxy.data(current, ROW_ROLE) if current.isValid() else None
+        if row is None:
+            return
+        self._show_chart(row)
+        if row.error:
+            self.preview.show_message(f"{row.name}\n\nCould not be read: {row.error}")
+            self.preview_shown.emit(row.path)
+            return
+        self.preview.show_message("Loading…")
+        worker = PreviewWorker(row.path)
+        worker.returned.connect(self._on_preview)
+        if self._preview is not None:
+            self._preview.worker.abort()
+            self._retired = [h for h in self._retired if h.is_running()] + [self._preview]
+        self._preview = start_worker(worker, self)
+
+    def _on_preview(self, result) -> None:
+        path, image, error = result
+        current = self.proxy.data(self.table.currentIndex(), ROW_ROLE)
+        if current is None or current.path != path:
+            return  # the user has moved on
+        if image is None:
+            self.preview.show_message(f"Could not show the image: {error}")
+        else:
+            self.preview.show_image(image)
+        self.preview_shown.emit(path)
+
+    def set_top_k(self, k: int) -> None:
+        self.top_k = k
+        row = self.proxy.data(self.table.currentIndex(), ROW_ROLE)
+        if row is not None:
+            self._show_chart(row)
+
+    def _show_chart(self, row: ResultRow) -> None:
+        self.chart.show_guesses(row.guesses, self.top_k)
+        self.chart_title.setText(f"Top {min(self.top_k, len(row.guesses))} classes — {row.name}"
+                                 if row.guesses else f"No prediction — {row.name}")
+
+    # ------------------------------------------------------------ export
+    def predictions(self, rows: list[ResultRow] | None = None):
+        from resnet_gui.core.inference import Prediction
+
+        return [Prediction(r.path, list(r.guesses), r.error) for r in (self.model.rows if rows is None else rows)]
+
+    def export_csv(self, path: str) -> None:
+        from resnet_gui.core.export import write_predictions_csv
+
+        write_predictions_csv(path, self.predictions(), self.top_k)
+
+    def copy_selected(self) -> int:
+        """Copy the selected rows as tab-separated text (pastes into a spreadsheet)."""
+        from resnet_gui.core.export import csv_header, csv_row
+
+        rows = self.selected_rows()
+        if not rows:
+            return 0
+        lines = ["\t".join(csv_header(self.top_k))]
+        lines += ["\t".join(csv_row(p, self.top_k)) for p in self.predictions(rows)]
+        QGuiApplication.clipboard().setText("\n".join(lines) + "\n")
+        return len(rows)
+
+    def shutdown(self) -> None:
+        """Stop every worker and wait for its thread: called before the window closes."""
+        self._queue.clear()
+        for handle in [h for h in (self._run, self._preview) if h is not None] + self._retired:
+            handle.stop()
+        self._retired.clear()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+

@@ -1,0 +1,37 @@
+"""Every dialog the window opens, in one place, so tests can patch them at this module path."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
+CHECKPOINT_FILTER = "Checkpoints (*.pt *.pth *.safetensors *.ckpt *.bin);;All files (*)"
+
+
+def show_error(parent: QWidget | None, title: str, text: str) -> None:
+    QMessageBox.warning(parent, title, text)
+
+
+def show_info(parent: QWidget | None, title: str, text: str) -> None:
+    QMessageBox.information(parent, title, text)
+
+
+def open_image_files(parent: QWidget | None, folder: str) -> list[str]:
+    paths, _ = QFileDialog.getOpenFileNames(parent, "Open images", folder, IMAGE_FILTER)
+    return paths
+
+
+def open_folder(parent: QWidget | None, folder: str, title: str = "Open a folder of images") -> str:
+    return QFileDialog.getExistingDirectory(parent, title, folder)
+
+
+def open_checkpoint(parent: QWidget | None, folder: str) -> str:
+    path, _ = QFileDialog.getOpenFileName(parent, "Choose a checkpoint", folder, CHECKPOINT_FILTER)
+    return path
+
+
+def save_csv(parent: QWidget | None, folder: str) -> str:
+    path, _ = QFileDialog.getSaveFileName(parent, "Export results", folder, "CSV files (*.csv)")
+    if path and not path.lower().endswith(".csv"):
+        path += ".csv"
+    return path

@@ -1,0 +1,300 @@
+"""The main window: composes the model bar and the tabs, routes drops, menus and settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+
+from resnet_gui import __version__
+from resnet_gui.gui import dialogs
+from resnet_gui.gui.classify_panel import ClassifyPanel
+from resnet_gui.gui.model_bar import ModelBar
+from resnet_gui.gui.settings import Settings
+from resnet_gui.gui.workers import ModelChoice, ModelLoadWorker, TorchWarmup, WorkerHandle, start_worker
+
+
+class MainWindow(QMainWindow):
+    model_loaded = Signal(object)  # the ModelBundle now in use
+    devices_ready = Signal(list)
+    user_error = Signal(str, str)  # title, sentence: every error the user is shown
+
+    def __init__(self, settings: Settings | None = None, *, headless_errors: bool = False):
+        super().__init__()
+        self.settings = settings or Settings()
+        self.headless_errors = headless_errors  # --screenshot runs: report errors, never block on a dialog
+        self.setWindowTitle("resnet-gui")
+        self.setAcceptDrops(True)
+        self.bundle = None
+        self.model_problem: str | None = None
+        self._loading: WorkerHandle | None = None
+        self._finished_loads: list[WorkerHandle] = []
+        self._next_choice: tuple[ModelChoice, bool] | None = None
+        self._warmup: WorkerHandle | None = None
+
+        self.model_bar = ModelBar()
+        self.classify_panel = ClassifyPanel()
+        classify_tab = QWidget()
+        tab_layout = QVBoxLayout(classify_tab)
+        tab_layout.addWidget(self.model_bar)
+        tab_layout.addWidget(self.classify_panel, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(classify_tab, "&Classify")
+        self._add_train_tab()
+        self.setCentralWidget(self.tabs)
+        self.torch_state = QLabel("Loading PyTorch…")
+        self.statusBar().addPermanentWidget(self.torch_state)
+
+        self._build_menus()
+        self.model_bar.choice_changed.connect(lambda choice: self.load_model(choice, user_initiated=True))
+        self.model_bar.choose_checkpoint_requested.connect(self.choose_checkpoint)
+        self.model_bar.top_k_changed.connect(self._on_top_k_changed)
+        self.model_bar.device.currentIndexChanged.connect(self._on_device_changed)
+        self.classify_panel.status_message.connect(self.show_status)
+        self.classify_panel.error.connect(self.report_error)
+        self.classify_panel.export_button.clicked.connect(self.export_csv)
+        self._restore_settings()
+
+    def _add_train_tab(self) -> None:
+        """The Train tab, when the training front end is installed (issue 4)."""
+        try:
+            from resnet_gui.gui.train_panel import TrainPanel
+        except ImportError:
+            self.train_panel = None
+            return
+        self.train_panel = TrainPanel(self.settings)
+        self.tabs.addTab(self.train_panel, "&Train")
+        self.train_panel.use_model_requested.connect(self.use_checkpoint)
+        self.train_panel.error.connect(self.report_error)
+        self.train_panel.status_message.connect(self.show_status)
+
+    # ------------------------------------------------------------ menus
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open images…", QKeySequence.StandardKey.Open, self.open_images)
+        self._action(file_menu, "Open &folder…", QKeySequence("Ctrl+Shift+O"), self.open_folder)
+        self._action(file_menu, "Open &checkpoint…", QKeySequence("Ctrl+K"), self.choose_checkpoint)
+        file_menu.addSeparator()
+        self.export_action = self._action(file_menu, "&Export results as CSV…", QKeySequence("Ctrl+E"), self.export_csv)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self._action(edit_menu, "&Copy selected rows", QKeySequence.StandardKey.Copy, self.copy_selected)
+        self._action(edit_menu, "Select &all", QKeySequence.StandardKey.SelectAll, self.classify_panel.table.selectAll)
+        self._action(edit_menu, "C&lear results", QKeySequence("Ctrl+L"), self.classify_panel.clear)
+        self._action(edit_menu, "Cancel classification", QKeySequence("Esc"), self.classify_panel.cancel)
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About resnet-gui", None, self.show_about)
+
+    def _action(self, menu, text, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # ------------------------------------------------------------ start-up
+    def start(self) -> None:
+        """Called once the window is shown: torch loads in a worker thread, then the model."""
+        warmup = TorchWarmup()
+        warmup.returned.connect(self._on_torch_ready)
+        warmup.errored.connect(lambda text: self.report_error("PyTorch could not start", text))
+        self._warmup = start_worker(warmup, self)
+        self.load_model(self.model_bar.choice(), user_initiated=False)
+
+    def _on_torch_ready(self, devices: list) -> None:
+        self.model_bar.set_devices(devices, self.settings.get("model/device"))
+        self.classify_panel.device = self.model_bar.device_spec()
+        import torch  # already imported by the worker: this costs nothing on the GUI thread
+
+        self.torch_state.setText(f"PyTorch {torch.__version__.split('+')[0]}")
+        self.devices_ready.emit(devices)
+
+    # ------------------------------------------------------------ model
+    def load_model(self, choice: ModelChoice, user_initiated: bool = True) -> None:
+        if self._loading is not None:
+            self._next_choice = (choice, user_initiated)  # the newest wish wins
+            return
+        self.bundle = None
+        self.classify_panel.set_bundle(None)
+        what = os.path.basename(choice.checkpoint) if choice.checkpoint else f"{choice.arch} ImageNet weights"
+        self.model_bar.show_loading(f"Loading {what}…")
+        worker = ModelLoadWorker(choice)
+        worker.returned.connect(self._on_model_loaded)
+        worker.errored.connect(lambda text: self._on_model_failed(text, user_initiated))
+        worker.finished.connect(self._on_model_load_finished)
+        self._loading = start_worker(worker, self)
+
+    def _on_model_loaded(self, bundle) -> None:
+        if self._next_choice is not None:
+            return  # superseded; the next load starts when this thread ends
+        self.bundle = bundle
+        self.model_problem = None
+        self.model_bar.show_loaded(bundle)
+        self.classify_panel.set_bundle(bundle)
+        if bundle.checkpoint is not None:
+            self.settings.set("model/weights", str(bundle.checkpoint.path))
+            self.model_bar.set_recent_checkpoints(self.settings.add_recent_checkpoint(str(bundle.checkpoint.path)))
+        else:
+            self.settings.set("model/weights", "imagenet")
+        self.settings.set("model/arch", bundle.arch)
+        self.show_status(f"Model ready: {bundle.source}.")
+        self.model_loaded.emit(bundle)
+
+    def _on_model_failed(self, text: str, user_initiated: bool) -> None:
+        if self._next_choice is not None:
+            return
+        self.model_problem = text
+        self.model_bar.show_problem(text)
+        if user_initiated or self.classify_panel.pending():
+            self.report_error("The model could not be loaded", text)
+
+    def _on_model_load_finished(self) -> None:
+        self._finished_loads = [h for h in self._finished_loads if h.is_running()] + [self._loading]
+        self._loading = None
+        if self._next_choice is not None:
+            choice, user_initiated = self._next_choice
+            self._next_choice = None
+            self.load_model(choice, user_initiated)
+
+    def use_checkpoint(self, path: str) -> None:
+        """Load `path` in the Classify tab (from the file dialog, the command line or the Train tab)."""
+        self.tabs.setCurrentIndex(0)
+        self.model_bar.set_choice(self.model_bar.choice().arch, path)
+
+    def choose_checkpoint(self) -> None:
+        folder = self.settings.get("files/last_folder")
+        path = dialogs.open_checkpoint(self, folder)
+        if path:
+            self.use_checkpoint(path)
+
+    def _on_top_k_changed(self, k: int) -> None:
+        self.classify_panel.set_top_k(k)
+
+    def _on_device_changed(self) -> None:
+        self.classify_panel.device = self.model_bar.device_spec()
+
+    # ------------------------------------------------------------ files
+    def classify_paths(self, paths: list[str]) -> None:
+        if not paths:
+            return
+        self.tabs.setCurrentIndex(0)
+        first = Path(paths[0])
+        self.settings.set("files/last_folder", str(first if first.is_dir() else first.parent))
+        self.classify_panel.classify(paths)
+        if self.bundle is None and self._loading is None and self.model_problem:
+            self.report_error("The model could not be loaded", self.model_problem)
+        elif self.bundle is None:
+            self.show_status("The files will be classified as soon as the model is loaded.")
+
+    def open_images(self) -> None:
+        self.classify_paths(dialogs.open_image_files(self, self.settings.get("files/last_folder")))
+
+    def open_folder(self) -> None:
+        folder = dialogs.open_folder(self, self.settings.get("files/last_folder"))
+        if folder:
+            self.classify_paths([folder])
+
+    def dragEnterEvent(self, event) -> None:
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        paths = local_paths(event.mimeData())
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        if self.train_panel is not None and self.tabs.currentWidget() is self.train_panel:
+            self.train_panel.set_data_folder(paths[0])
+        else:
+            self.classify_paths(paths)
+
+    def export_csv(self) -> None:
+        if not self.classify_panel.model.rows:
+            self.report_error("Nothing to export", "Classify some images first, then export the table.")
+            return
+        folder = self.settings.get("files/last_folder")
+        path = dialogs.save_csv(self, os.path.join(folder, "results.csv") if folder else "results.csv")
+        if not path:
+            return
+        try:
+            self.classify_panel.export_csv(path)
+        except OSError as exc:
+            self.report_error("Export failed", f"The table could not be written to {path}: {exc.strerror or exc}. "
+                                               "Choose another folder.")
+            return
+        self.show_status(f"Exported {len(self.classify_panel.model.rows)} row(s) to {path}.")
+
+    def copy_selected(self) -> None:
+        count = self.classify_panel.copy_selected()
+        self.show_status(f"Copied {count} row(s)." if count else "Select rows to copy first.")
+
+    # ------------------------------------------------------------ messages
+    def show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 15000)
+
+    def report_error(self, title: str, text: str) -> None:
+        self.user_error.emit(title, text)
+        self.statusBar().showMessage(text, 30000)
+        if not self.headless_errors:
+            dialogs.show_error(self, title, text)
+
+    def show_about(self) -> None:
+        dialogs.show_info(
+            self, "About resnet-gui",
+            f"resnet-gui {__version__}\nClassify images and fine-tune ResNets with PyTorch and torchvision.",
+        )
+
+    # ------------------------------------------------------------ settings
+    def _restore_settings(self) -> None:
+        s = self.settings
+        self.model_bar.set_recent_checkpoints(s.get("model/recent_checkpoints"))
+        weights = s.get("model/weights")
+        checkpoint = weights if weights and weights != "imagenet" and os.path.exists(weights) else None
+        self.model_bar.set_choice(s.get("model/arch"), checkpoint, emit=False)
+        self.model_bar.top_k.setValue(s.get("view/top_k"))
+        self.classify_panel.top_k = self.model_bar.top_k.value()
+        geometry = s.get("window/geometry")
+        if geometry:
+            self.restoreGeometry(QByteArray(geometry))
+        else:
+            self.resize(1280, 800)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.set("model/device", self.model_bar.device_spec())
+        s.set("view/top_k", self.model_bar.top_k.value())
+        s.set("window/geometry", bytes(self.saveGeometry().data()))
+        s.sync()
+
+    def shutdown(self) -> None:
+        """Stop every worker thread (waiting for each), then save the settings."""
+        self.classify_panel.shutdown()
+        if self.train_panel is not None:
+            self.train_panel.shutdown()
+        for handle in [self._loading, self._warmup, *self._finished_loads]:
+            if handle is not None:
+                handle.stop()
+        self.save_settings()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+
+def local_paths(mime) -> list[str]:
+    """Local file and folder paths carried by a drag (URLs that are not local files are ignored)."""
+    if not mime.hasUrls():
+        return []
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
+

@@ -1,0 +1,146 @@
+"""Choosing the model: architecture, weights (ImageNet or a checkpoint file), device and top-k."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QSizePolicy, QSpinBox
+
+from resnet_gui.core.architectures import ARCHITECTURES
+from resnet_gui.gui.workers import ModelChoice
+
+IMAGENET = "imagenet"
+CHOOSE = "\x00choose"
+
+
+class ModelBar(QGroupBox):
+    """Emits `choice_changed` when the architecture or weights change; shows what was loaded."""
+
+    choice_changed = Signal(object)  # ModelChoice
+    choose_checkpoint_requested = Signal()
+    top_k_changed = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__("Model", parent)
+        layout = QGridLayout(self)
+        self.arch = QComboBox()
+        for spec in ARCHITECTURES.values():
+            self.arch.addItem(spec.title, spec.name)
+        self.weights = QComboBox()
+        self.weights.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.weights.setMinimumContentsLength(28)
+        self.device = QComboBox()
+        self.device.addItem("Auto", "auto")
+        self.device.setToolTip("Auto uses a CUDA or Apple GPU when there is one, else the CPU.")
+        self.top_k = QSpinBox()
+        self.top_k.setRange(1, 10)
+        self.top_k.setValue(5)
+        self.top_k.setToolTip("How many classes the chart shows")
+        self.summary = QLabel("Loading PyTorch…")
+        self.summary.setWordWrap(True)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        for column, (text, widget) in enumerate(
+            [("&Architecture", self.arch), ("&Weights", self.weights), ("&Device", self.device), ("Top-&k", self.top_k)]
+        ):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            layout.addWidget(label, 0, 2 * column)
+            layout.addWidget(widget, 0, 2 * column + 1)
+        layout.setColumnStretch(3, 1)
+        layout.addWidget(self.summary, 1, 0, 1, 8)
+        self._recent: list[str] = []
+        self._in_use = IMAGENET
+        self._suspend = False
+        self.set_recent_checkpoints([])
+        self.arch.currentIndexChanged.connect(self._on_arch_changed)
+        self.weights.activated.connect(self._on_weights_activated)
+        self.top_k.valueChanged.connect(self.top_k_changed)
+
+    # ------------------------------------------------------------ state
+    def choice(self) -> ModelChoice:
+        weights = self.weights.currentData()
+        checkpoint = weights if weights not in (IMAGENET, CHOOSE, None) else None
+        return ModelChoice(arch=self.arch.currentData(), checkpoint=checkpoint)
+
+    def set_choice(self, arch: str, checkpoint: str | None, emit: bool = True) -> None:
+        """Select `arch` and `checkpoint` (None for ImageNet); emit `choice_changed` once if asked."""
+        self._suspend = True
+        try:
+            index = self.arch.findData(arch)
+            if index >= 0:
+                self.arch.setCurrentIndex(index)
+            if checkpoint:
+                if checkpoint not in self._recent:
+                    self.set_recent_checkpoints([checkpoint, *self._recent])
+                self.weights.setCurrentIndex(self.weights.findData(checkpoint))
+            else:
+                self.weights.setCurrentIndex(self.weights.findData(IMAGENET))
+            self._in_use = checkpoint or IMAGENET
+            self.arch.setEnabled(checkpoint is None)
+        finally:
+            self._suspend = False
+        if emit:
+            self.choice_changed.emit(self.choice())
+
+    def set_recent_checkpoints(self, paths: list[str]) -> None:
+        current = self.weights.currentData()
+        self._recent = list(paths)
+        self.weights.blockSignals(True)
+        self.weights.clear()
+        self.weights.addItem("ImageNet (download)", IMAGENET)
+        for path in self._recent:
+            self.weights.addItem(os.path.basename(path), path)
+            self.weights.setItemData(self.weights.count() - 1, path, 3)  # Qt.ToolTipRole
+        self.weights.addItem("Choose checkpoint file…", CHOOSE)
+        index = self.weights.findData(current)
+        self.weights.setCurrentIndex(index if index >= 0 and current != CHOOSE else 0)
+        self.weights.blockSignals(False)
+
+    def set_devices(self, devices: list[tuple[str, str]], selected: str) -> None:
+        self.device.clear()
+        for spec, name in devices:
+            self.device.addItem(name, spec)
+        index = self.device.findData(selected)
+        self.device.setCurrentIndex(max(0, index))
+
+    def device_spec(self) -> str:
+        return self.device.currentData() or "auto"
+
+    def show_loaded(self, bundle) -> None:
+        """Show what the loaded model is: read from the file, not asked of the user."""
+        self._suspend = True
+        self.arch.setCurrentIndex(self.arch.findData(bundle.arch))
+        self._suspend = False
+        prep = bundle.preprocessing
+        names = ", ".join(bundle.classes[:6]) + (f", … ({bundle.num_classes} classes)" if bundle.num_classes > 6 else "")
+        stem = ", small-input stem" if bundle.small_input else ""
+        self.summary.setStyleSheet("")
+        self.summary.setText(
+            f"<b>{ARCHITECTURES[bundle.arch].title}</b> · {bundle.num_classes} classes: {names} · "
+            f"input {prep.image_size}×{prep.image_size} px{stem}"
+        )
+
+    def show_loading(self, text: str = "Loading the model…") -> None:
+        self.summary.setStyleSheet("color: #555;")
+        self.summary.setText(text)
+
+    def show_problem(self, text: str) -> None:
+        self.summary.setStyleSheet("color: #a01818;")
+        self.summary.setText(text)
+
+    # ------------------------------------------------------------ slots
+    def _on_arch_changed(self) -> None:
+        if not self._suspend and self.weights.currentData() == IMAGENET:
+            self.choice_changed.emit(self.choice())
+
+    def _on_weights_activated(self, index: int) -> None:
+        data = self.weights.itemData(index)
+        if data == CHOOSE:
+            # Show the weights in use until a file is actually chosen.
+            self.weights.setCurrentIndex(max(0, self.weights.findData(self._in_use)))
+            self.choose_checkpoint_requested.emit()
+            return
+        self._in_use = data
+        self.arch.setEnabled(data == IMAGENET)
+        self.choice_changed.emit(self.choice())

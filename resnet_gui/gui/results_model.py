@@ -1,0 +1,120 @@
+"""The results table: a model over a growing list of rows, and a proxy that filters by label."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import QApplication, QStyle
+
+from resnet_gui.gui.workers import ResultRow
+
+COLUMNS = ("Image", "File", "Label", "Confidence", "Error")
+IMAGE, FILE, LABEL, CONFIDENCE, ERROR = range(len(COLUMNS))
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+ROW_ROLE = Qt.ItemDataRole.UserRole + 2
+ERROR_BACKGROUND = QColor(253, 226, 226)
+ERROR_TEXT = QColor(150, 20, 20)
+
+
+class ResultsModel(QAbstractTableModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[ResultRow] = []
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == FILE:
+                return row.name
+            if column == LABEL:
+                return row.label if row.error is None else ""
+            if column == CONFIDENCE:
+                return f"{row.confidence:.1%}" if row.error is None else ""
+            if column == ERROR:
+                return row.error or ""
+            return None
+        if role == Qt.ItemDataRole.DecorationRole and column == IMAGE:
+            if row.error is not None:
+                return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+            return row.thumbnail
+        if role == SORT_ROLE:
+            return (row.name.lower(), row.name.lower(), row.label.lower(), row.confidence, row.error or "")[column]
+        if role == ROW_ROLE:
+            return row
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{row.path}\n{row.error}" if row.error else row.path
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == CONFIDENCE:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if row.error is not None:
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return QBrush(ERROR_BACKGROUND)
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return QBrush(ERROR_TEXT)
+        if role == Qt.ItemDataRole.FontRole and column == LABEL:
+            font = QFont()
+            font.setBold(True)
+            return font
+        return None
+
+    def append(self, rows: list[ResultRow]) -> None:
+        if not rows:
+            return
+        first = len(self.rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        self.rows.extend(rows)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.rows.clear()
+        self.endResetModel()
+
+    def labels(self) -> list[str]:
+        return sorted({r.label for r in self.rows if r.error is None})
+
+    def error_count(self) -> int:
+        return sum(r.error is not None for r in self.rows)
+
+
+ALL_LABELS = ""
+ERRORS_ONLY = "\x00errors"
+
+
+class LabelFilter(QSortFilterProxyModel):
+    """Shows every row, the rows of one top-1 label, or only the rows that failed."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.label = ALL_LABELS
+        self.setSortRole(SORT_ROLE)
+
+    def set_label(self, label: str) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt 6.9+; invalidateFilter() is deprecated there
+            self.beginFilterChange()
+            self.label = label
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.label = label
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
+        if self.label == ALL_LABELS:
+            return True
+        row = self.sourceModel().rows[source_row]
+        if self.label == ERRORS_ONLY:
+            return row.error is not None
+        return row.error is None and row.label == self.label

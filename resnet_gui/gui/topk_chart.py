@@ -1,0 +1,67 @@
+"""A horizontal top-k bar chart: class names on the left, largest bar on top, percentages at the bars."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QFont
+
+BAR_COLOUR = QColor(52, 120, 200)
+TOP_COLOUR = QColor(30, 90, 170)
+
+
+class TopKChart(pg.PlotWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent, background="w")
+        self.setMinimumHeight(160)
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        plot = self.getPlotItem()
+        plot.showGrid(x=True, y=False, alpha=0.25)
+        plot.setLabel("bottom", "probability")
+        for name in ("left", "bottom"):
+            axis = plot.getAxis(name)
+            axis.setPen(pg.mkPen(90, 90, 90))
+            axis.setTextPen(pg.mkPen(40, 40, 40))
+        plot.getAxis("bottom").setTicks([[(v / 4, f"{v * 25}%") for v in range(5)]])
+        # Bars and their labels are created once and updated in place.
+        self.bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.7, brush=BAR_COLOUR, pen=pg.mkPen(None))
+        self.addItem(self.bars)
+        self.value_labels: list[pg.TextItem] = []
+        self.guesses: list = []
+        self.setXRange(-0.02, 1.18, padding=0)
+        self.show_guesses([])
+
+    def show_guesses(self, guesses: list, k: int | None = None) -> None:
+        """Draw the first `k` guesses (objects with .label and .prob), best on top."""
+        shown = list(guesses[: k or len(guesses)])
+        self.guesses = shown
+        count = len(shown)
+        ys = [count - 1 - i for i in range(count)]
+        probs = [g.prob for g in shown]
+        brushes = [TOP_COLOUR if i == 0 else BAR_COLOUR for i in range(count)]
+        self.bars.setOpts(x0=[0] * count, y=ys, width=probs, height=0.7, brushes=brushes)
+        self.getPlotItem().getAxis("left").setTicks([[(y, _short(g.label)) for y, g in zip(ys, shown)]])
+        while len(self.value_labels) < count:
+            label = pg.TextItem(color=(30, 30, 30), anchor=(0, 0.5))
+            label.setFont(QFont(self.font().family(), max(8, self.font().pointSize())))
+            self.addItem(label)
+            self.value_labels.append(label)
+        for i, label in enumerate(self.value_labels):
+            if i < count:
+                label.setText(f"{shown[i].prob:.1%}")
+                label.setPos(shown[i].prob + 0.01, ys[i])
+                label.show()
+            else:
+                label.hide()
+        self.setYRange(-0.6, max(count, 1) - 0.4, padding=0)
+        self.setToolTip("\n".join(f"{g.label}: {g.prob:.2%}" for g in shown))
+
+    def bar_values(self) -> list[tuple[str, float]]:
+        """(label, probability) top to bottom, as drawn: for tests and accessibility."""
+        return [(g.label, g.prob) for g in self.guesses]
+
+
+def _short(label: str, limit: int = 28) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+

@@ -1,0 +1,235 @@
+"""Workers: QObjects that run core jobs in a QThread and report through signals only.
+
+The vocabulary follows superqt's thread workers: `started`, `yielded`,
+`returned`, `errored`, `aborted`, `finished`. A worker's `work()` is a
+plain function or a generator; a generator is checked for abort between
+yields, so cancel lands between batches. Workers never touch widgets.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtGui import QImage
+
+from resnet_gui.core.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+def describe_unexpected(exc: BaseException) -> str:
+    """A sentence for an error nobody planned for; the traceback goes to the log file."""
+    from resnet_gui.crash_log import write_crash_log
+
+    if type(exc).__name__ == "OutOfMemoryError":
+        return "The GPU ran out of memory. Lower the batch size, choose a smaller model, or choose the CPU."
+    where = write_crash_log(exc)
+    return f"Something went wrong ({type(exc).__name__}: {exc}). Details were written to {where}."
+
+
+class Worker(QObject):
+    started = Signal()
+    yielded = Signal(object)
+    returned = Signal(object)
+    errored = Signal(str)  # a sentence the user can act on
+    aborted = Signal()
+    finished = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._abort = threading.Event()
+
+    def abort(self) -> None:
+        """Ask the worker to stop at its next check (thread-safe)."""
+        self._abort.set()
+
+    def is_aborted(self) -> bool:
+        return self._abort.is_set()
+
+    def work(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @Slot()
+    def run(self) -> None:
+        self.started.emit()
+        try:
+            result = self.work()
+            if inspect.isgenerator(result):
+                result = self._drain(result)
+            if self._abort.is_set():
+                self.aborted.emit()
+            else:
+                self.returned.emit(result)
+        except UserError as exc:
+            self.errored.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - reported as a sentence, logged in full
+            log.exception("worker failed")
+            self.errored.emit(describe_unexpected(exc))
+        finally:
+            self.finished.emit()
+
+    def _drain(self, generator) -> Any:
+        try:
+            while True:
+                if self._abort.is_set():
+                    generator.close()
+                    return None
+                self.yielded.emit(next(generator))
+        except StopIteration as stop:
+            return stop.value
+
+
+@dataclass
+class WorkerHandle:
+    worker: Worker
+    thread: QThread
+
+    def is_running(self) -> bool:
+        return shiboken6.isValid(self.thread) and self.thread.isRunning()
+
+    def stop(self, wait_ms: int = 30000) -> None:
+        """Abort, then wait for the thread: a QThread destroyed while running takes the app down."""
+        self.worker.abort()
+        if shiboken6.isValid(self.thread):
+            self.thread.quit()
+            self.thread.wait(wait_ms)
+
+
+def start_worker(worker: Worker, parent: QObject | None = None) -> WorkerHandle:
+    """Move `worker` to a new QThread and start it; the thread quits when the worker finishes
+    and is deleted once it has stopped (the handle keeps the Python worker alive)."""
+    thread = QThread(parent)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    # Direct: quit() is thread-safe, and a queued quit would sit behind the GUI's own slots.
+    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    thread.finished.connect(thread.deleteLater)
+    thread.start()
+    return WorkerHandle(worker, thread)
+
+
+# ---------------------------------------------------------------- the jobs
+
+
+class TorchWarmup(Worker):
+    """Imports torch and the core off the GUI thread and lists the devices present."""
+
+    def work(self) -> list[tuple[str, str]]:
+        from resnet_gui.core import inference, models  # noqa: F401 - the import is the work
+        from resnet_gui.core.devices import available_devices
+
+        return available_devices()
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """What the user picked: ImageNet weights for `arch`, or a checkpoint file."""
+
+    arch: str
+    checkpoint: str | None = None
+    classes_file: str | None = None
+    image_size: int | None = None
+
+
+class ModelLoadWorker(Worker):
+    def __init__(self, choice: ModelChoice):
+        super().__init__()
+        self.choice = choice
+
+    def work(self):
+        from resnet_gui.core.models import load_bundle
+
+        c = self.choice
+        return load_bundle(c.checkpoint, arch=None if c.checkpoint else c.arch,
+                           classes_file=c.classes_file, image_size=c.image_size)
+
+
+@dataclass
+class ResultRow:
+    """One classified file as the table shows it; `thumbnail` is made in the worker."""
+
+    path: str
+    name: str
+    guesses: list  # core Guess objects, best first
+    error: str | None
+    thumbnail: QImage | None = None
+    label: str = field(init=False)
+    confidence: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.label = self.guesses[0].label if self.guesses else ""
+        self.confidence = self.guesses[0].prob if self.guesses else -1.0
+
+
+def to_qimage(rgb) -> QImage:
+    """uint8 [h, w, 3] array -> QImage (a deep copy, safe to hand to the GUI thread)."""
+    height, width, _ = rgb.shape
+    data = rgb.tobytes()
+    return QImage(data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+@dataclass(frozen=True)
+class ClassifyJob:
+    paths: list[str]
+    device: str = "auto"
+    batch_size: int = 32
+    top_k: int = 10  # the table keeps 10; the chart shows as many as the user asks
+    thumbnail_size: int = 40
+
+
+class ClassifyWorker(Worker):
+    """Finds the images under the dropped paths and classifies them, one batch per `yielded`."""
+
+    discovered = Signal(int, int)  # images found, files passed over
+
+    def __init__(self, bundle, job: ClassifyJob):
+        super().__init__()
+        self.bundle, self.job = bundle, job
+
+    def work(self):
+        from resnet_gui.core.images import discover
+        from resnet_gui.core.inference import Predictor
+
+        found = discover(self.job.paths)
+        self.discovered.emit(len(found.files), len(found.skipped) + len(found.missing))
+        if not found.files:
+            return {"files": 0, "seconds": 0.0}
+        predictor = Predictor(self.bundle, device=self.job.device, batch_size=self.job.batch_size,
+                              top_k=self.job.top_k, thumbnail_size=self.job.thumbnail_size)
+        started = time.perf_counter()
+        done = 0
+        for batch in predictor.predict(found.files, cancelled=self.is_aborted):
+            done += len(batch)
+            yield [
+                ResultRow(p.path, p.path.replace("\\", "/").rsplit("/", 1)[-1], p.top_k, p.error,
+                          to_qimage(p.thumbnail) if p.thumbnail is not None else None)
+                for p in batch
+            ]
+        return {"files": done, "seconds": time.perf_counter() - started, "device": str(predictor.device)}
+
+
+class PreviewWorker(Worker):
+    """Decodes one image for the preview, scaled to fit `size`."""
+
+    def __init__(self, path: str, size: int = 1024):
+        super().__init__()
+        self.path, self.size = path, size
+
+    def work(self):
+        import numpy as np
+
+        from resnet_gui.core.images import ImageDecodeError, load_rgb
+
+        try:
+            image = load_rgb(self.path, draft_size=self.size)
+        except ImageDecodeError as exc:
+            return self.path, None, str(exc)
+        image.thumbnail((self.size, self.size))
+        return self.path, to_qimage(np.asarray(image)), None
