@@ -1,9 +1,193 @@
-"""`resnet-gui train` and `resnet-gui evaluate` (built with the training engine)."""
+"""`resnet-gui train` and `resnet-gui evaluate`: the command-line front end of core.training."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
 
 
 def add_commands(sub, archs, default_arch, positive_int, image_size, fraction) -> None:
-    return None
+    from resnet_gui.core.training import BALANCING, OPTIMIZERS, SCHEDULES, TrainSettings
+    from resnet_gui.core.transforms import Augmentation
+
+    d = TrainSettings()
+    train = sub.add_parser("train", help="fine-tune a ResNet on a folder of class subfolders")
+    train.add_argument("data_dir", metavar="DATA_DIR", nargs="?",
+                       help="one subfolder per class, or train/ and val/ folders (optional with --resume)")
+    train.add_argument("--val-dir", metavar="DIR", help="validation folder (default: split DATA_DIR)")
+    train.add_argument("--val-split", type=fraction, default=d.val_split, help="share kept for validation (0.2)")
+    train.add_argument("--arch", choices=archs, default=default_arch, help=f"architecture ({default_arch})")
+    train.add_argument("--weights", default=d.weights, metavar="imagenet|none|CHECKPOINT",
+                       help="start from ImageNet weights (default), random weights, or a checkpoint")
+    train.add_argument("--freeze-backbone", action="store_true", help="train only the last layer")
+    train.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"({d.epochs})")
+    train.add_argument("--batch-size", type=positive_int, default=d.batch_size, help=f"({d.batch_size})")
+    train.add_argument("--lr", type=float, default=d.lr, help=f"learning rate ({d.lr})")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=f"({d.optimizer})")
+    train.add_argument("--schedule", choices=SCHEDULES, default=d.schedule, help=f"learning-rate schedule ({d.schedule})")
+    train.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"({d.weight_decay})")
+    train.add_argument("--image-size", type=image_size, help="crop size (224; 32 with --small-input)")
+    train.add_argument("--small-input", action="store_true", help="3x3 stem without max-pool, for images <= 64 px")
+    train.add_argument("--augment", nargs="+", default=d.augment, metavar="NAME",
+                       help=f"any of {' '.join(Augmentation.NAMES)}, or none (default: crop hflip)")
+    train.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="(0)")
+    train.add_argument("--balance", choices=BALANCING, default=d.balance,
+                       help="class-balanced loss or sampling for imbalanced folders (none)")
+    train.add_argument("--patience", type=int, default=d.patience,
+                       help="stop after this many epochs without improvement (0: never)")
+    train.add_argument("--seed", type=int, default=d.seed, help="(0)")
+    train.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps (auto)")
+    train.add_argument("--no-amp", action="store_true", help="full float32 on the GPU")
+    train.add_argument("--workers", type=int, help="data loading processes (default: by device and cache)")
+    train.add_argument("--out", metavar="FILE", help="best checkpoint (model.pt); the last state goes beside it")
+    train.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its .last.pt file")
+    train.add_argument("--json", action="store_true", help="JSON Lines of events instead of a progress bar")
+
+    evaluate = sub.add_parser("evaluate", help="measure a checkpoint on a folder of class subfolders")
+    evaluate.add_argument("data_dir", metavar="DATA_DIR")
+    evaluate.add_argument("--checkpoint", required=True, metavar="FILE")
+    evaluate.add_argument("--image-size", type=image_size)
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--batch-size", type=positive_int, default=64)
+    evaluate.add_argument("--json", action="store_true", help="the figures as one JSON object on the last line")
 
 
-def run(args) -> int:
-    raise NotImplementedError(args.command)
+def run(args: argparse.Namespace) -> int:
+    return train_command(args) if args.command == "train" else evaluate_command(args)
+
+
+def settings_from_args(args: argparse.Namespace):
+    from resnet_gui.core.errors import UserError
+    from resnet_gui.core.training import TrainSettings
+
+    if not args.data_dir and not args.resume:
+        raise UserError("Name the training folder: resnet-gui train DATA_DIR (or continue a run with --resume).")
+    return TrainSettings(
+        data_dir=args.data_dir or "", val_dir=args.val_dir, val_split=args.val_split, arch=args.arch,
+        weights=args.weights, freeze_backbone=args.freeze_backbone, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, schedule=args.schedule,
+        weight_decay=args.weight_decay, image_size=args.image_size, small_input=args.small_input,
+        augment=[] if args.augment == ["none"] else list(args.augment), label_smoothing=args.label_smoothing,
+        balance=args.balance, seed=args.seed, device=args.device, amp=not args.no_amp, patience=args.patience,
+        workers=args.workers, out=args.out, resume=args.resume,
+    )
+
+
+def train_command(args: argparse.Namespace) -> int:
+    from resnet_gui.cli import ProgressBar
+    from resnet_gui.core.training import Trainer, TrainingCallback
+
+    settings = settings_from_args(args)
+    stop = threading.Event()
+    interrupted = []
+
+    def on_interrupt(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        interrupted.append(True)
+        stop.set()
+        print("\nresnet-gui: stopping after this batch; the best checkpoint so far is kept "
+              "(press Ctrl+C again to quit at once).", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    out = sys.stdout
+
+    class Report(TrainingCallback):
+        bar: ProgressBar | None = None
+
+        def emit(self, event: str, **data) -> None:
+            out.write(json.dumps({"event": event, **data}, default=str) + "\n")
+            out.flush()
+
+        def on_status(self, text):
+            if not args.json and sys.stderr.isatty():
+                sys.stderr.write(f"\r{text}\x1b[K")
+                sys.stderr.flush()
+
+        def on_data_ready(self, data):
+            if not args.json and sys.stderr.isatty():
+                sys.stderr.write("\r\x1b[K")
+            counts = dict(zip(data.classes, [a + b for a, b in zip(data.class_counts(), data.class_counts("val"))]))
+            if args.json:
+                self.emit("data", classes=data.classes, counts=counts, train=len(data.train), val=len(data.val),
+                          skipped=[{"path": p, "error": e} for p, e in data.skipped], warnings=data.warnings)
+                return
+            print(f"{len(data.classes)} classes: " + ", ".join(f"{k} ({v})" for k, v in counts.items()), file=sys.stderr)
+            print(f"{len(data.train)} images to train on, {len(data.val)} to validate"
+                  + (", held in memory" if data.cached else ""), file=sys.stderr)
+            for path, error in data.skipped:
+                print(f"  skipped {path}: {error}", file=sys.stderr)
+            for warning in data.warnings:
+                print(f"  note: {warning}", file=sys.stderr)
+
+        def on_epoch_start(self, epoch, epochs):
+            if not args.json:
+                self.bar = ProgressBar(0, label=f"epoch {epoch}/{epochs} ")
+
+        def on_batch_end(self, e):
+            if args.json:
+                self.emit("batch", epoch=e.epoch, batch=e.batch, batches=e.batches, loss=round(e.loss, 6),
+                          lr=e.lr, images_per_second=round(e.images_per_second, 2))
+            elif self.bar is not None:
+                self.bar.total = e.batches
+                self.bar.update(e.batch, f"loss {e.loss:.4f} {e.images_per_second:.0f} img/s")
+
+        def on_epoch_end(self, e):
+            if args.json:
+                self.emit("epoch", **e.to_dict())
+                return
+            if self.bar is not None:
+                self.bar.close()
+            mark = "  * best" if e.improved else ""
+            print(f"epoch {e.epoch}/{e.epochs}  train loss {e.train_loss:.4f} acc {e.train_acc:.1%}  "
+                  f"val loss {e.val_loss:.4f} acc {e.val_acc:.1%}  {e.seconds:.1f}s{mark}", file=sys.stderr)
+
+        def on_finished(self, result):
+            if args.json:
+                self.emit("finished", best_path=result.best_path, last_path=result.last_path, stopped=result.stopped,
+                          metrics={k: v for k, v in result.metrics.items() if k != "confusion_matrix"})
+
+    try:
+        result = Trainer(settings, [Report()], cancelled=stop.is_set).run()
+    except InterruptedError:
+        print("resnet-gui: stopped before training began.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if not args.json:
+        why = {"early_stopping": " (stopped early: no improvement)", "cancelled": " (stopped by you)"}.get(result.stopped, "")
+        if result.best_path:
+            acc = result.metrics.get("val_acc")
+            print(f"Best checkpoint{why}: validation accuracy {acc:.1%}", file=sys.stderr)
+            print(result.best_path)
+        else:
+            print(f"No checkpoint was written{why}.", file=sys.stderr)
+    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    from resnet_gui.core.training import evaluate_folder
+
+    report = evaluate_folder(args.checkpoint, args.data_dir, image_size=args.image_size, device=args.device,
+                             batch_size=args.batch_size)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return EXIT_OK
+    print(f"accuracy {report['accuracy']:.2%} on {report['samples']} images")
+    width = max(12, *(len(c) for c in report["classes"]))
+    print(f"{'class':<{width}}  precision  recall     f1  support")
+    for name, figures in report["per_class"].items():
+        print(f"{name:<{width}}  {figures['precision']:9.3f}  {figures['recall']:6.3f}  {figures['f1']:5.3f}  "
+              f"{figures['support']:7d}")
+    print("\nconfusion matrix (rows: true class, columns: predicted)")
+    print(" " * width + "  " + " ".join(f"{c[:6]:>6}" for c in report["classes"]))
+    for name, row in zip(report["classes"], report["confusion_matrix"]):
+        print(f"{name:<{width}}  " + " ".join(f"{v:>6d}" for v in row))
+    for item in report["skipped"]:
+        print(f"skipped {item['path']}: {item['error']}", file=sys.stderr)
+    return EXIT_OK

@@ -69,3 +69,23 @@ def image_folder(tmp_path):
     (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     (root / "notes.txt").write_text("not an image")
     return root
+
+
+def make_shapes_dataset(root, per_class=12, size=40, seed=0, classes=("red", "green", "blue")):
+    """Coloured squares at random places on grey noise: a dataset a model learns in a few epochs."""
+    rng = np.random.RandomState(seed)
+    for name in classes:
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = rng.randint(90, 160, (size, size, 3)).astype(np.uint8)
+            side = rng.randint(size // 3, size // 2)
+            x, y = rng.randint(0, size - side, 2)
+            pixels[y:y + side, x:x + side] = COLOURS.get(name, (240, 200, 20) if name == "cat" else (20, 20, 20))
+            Image.fromarray(pixels).save(folder / f"{name}_{i:03d}.png")
+    return root
+
+
+@pytest.fixture
+def shapes(tmp_path):
+    return make_shapes_dataset(tmp_path / "shapes")

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_gui.gui.formatting import duration
 from resnet_gui.gui.image_preview import ImagePreview
 from resnet_gui.gui.results_model import (
     ALL_LABELS,
@@ -230,7 +231,7 @@ class ClassifyPanel(QWidget):
         elapsed = time.perf_counter() - self._started_at
         rate = self._done / elapsed if elapsed > 0 else 0.0
         left = (self._total - self._done) / rate if rate > 0 else 0.0
-        self.eta.setText(f"{rate:.1f} images/s · about {_duration(left)} left")
+        self.eta.setText(f"{rate:.1f} images/s · about {duration(left)} left")
         self._refresh_filter()
         if first:
             self.stack.setCurrentWidget(self.table)
@@ -381,15 +382,4 @@ class ClassifyPanel(QWidget):
         for handle in [h for h in (self._run, self._preview) if h is not None] + self._retired:
             handle.stop()
         self._retired.clear()
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 

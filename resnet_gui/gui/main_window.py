@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.train_panel.use_model_requested.connect(self.use_checkpoint)
         self.train_panel.error.connect(self.report_error)
         self.train_panel.status_message.connect(self.show_status)
+        self.devices_ready.connect(self.train_panel.set_devices)
 
     # ------------------------------------------------------------ menus
     def _build_menus(self) -> None:

@@ -233,3 +233,82 @@ class PreviewWorker(Worker):
             return self.path, None, str(exc)
         image.thumbnail((self.size, self.size))
         return self.path, to_qimage(np.asarray(image)), None
+
+
+class FolderScanWorker(Worker):
+    """Lists the classes of a training folder and counts their images (no decoding)."""
+
+    def __init__(self, folder: str, val_dir: str | None = None):
+        super().__init__()
+        self.folder, self.val_dir = folder, val_dir
+
+    def work(self):
+        from resnet_gui.core.data import scan_class_folder
+
+        scan = scan_class_folder(self.folder, self.val_dir)
+        return {"folder": self.folder, "classes": scan.classes, "counts": scan.counts(),
+                "has_val": scan.val is not None}
+
+
+class TrainWorker(Worker):
+    """Runs a Trainer. `stop_training` ends the run after the current batch and still returns
+    its result (the best checkpoint so far); `abort` is for shutting the window."""
+
+    status = Signal(str)
+    data_ready = Signal(object)  # PreparedData summary dict
+    batches = Signal(list)  # BatchEvents, at most ~20 signals a second
+    epoch_ended = Signal(object)  # EpochEvent
+    epoch_started = Signal(int, int)
+
+    def __init__(self, settings, emit_interval_s: float = 0.05):
+        super().__init__()
+        self.settings = settings
+        self.emit_interval_s = emit_interval_s
+        self._stop = threading.Event()
+
+    def stop_training(self) -> None:
+        self._stop.set()
+
+    def abort(self) -> None:
+        self._stop.set()
+        super().abort()
+
+    def work(self):
+        from resnet_gui.core.training import Trainer, TrainingCallback
+
+        worker = self
+        pending: list = []
+        last_emit = [0.0]
+
+        def flush() -> None:
+            if pending:
+                worker.batches.emit(list(pending))
+                pending.clear()
+            last_emit[0] = time.perf_counter()
+
+        class Forward(TrainingCallback):
+            def on_status(self, text):
+                worker.status.emit(text)
+
+            def on_data_ready(self, data):
+                worker.data_ready.emit({
+                    "classes": data.classes, "train": data.class_counts("train"), "val": data.class_counts("val"),
+                    "skipped": data.skipped, "warnings": data.warnings, "cached": data.cached,
+                })
+
+            def on_epoch_start(self, epoch, epochs):
+                worker.epoch_started.emit(epoch, epochs)
+
+            def on_batch_end(self, event):
+                pending.append(event)
+                if time.perf_counter() - last_emit[0] >= worker.emit_interval_s:
+                    flush()
+
+            def on_epoch_end(self, event):
+                flush()
+                worker.epoch_ended.emit(event)
+
+        try:
+            return Trainer(self.settings, [Forward()], cancelled=self._stop.is_set).run()
+        except InterruptedError:
+            return None

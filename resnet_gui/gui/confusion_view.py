@@ -1,0 +1,51 @@
+"""The confusion matrix as a heat map with counts, true classes down, predicted across."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+
+class ConfusionView(pg.PlotWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent, background="w")
+        self.setMinimumSize(220, 200)
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        plot = self.getPlotItem()
+        plot.setTitle("Confusion matrix (validation)", color="#222", size="11pt")
+        plot.setLabel("left", "true class")
+        plot.setLabel("bottom", "predicted class")
+        plot.invertY(True)
+        plot.setAspectLocked(False)
+        for name in ("left", "bottom"):
+            plot.getAxis(name).setTextPen("#333")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get("CET-L12"))  # white to blue, readable counts
+        self.addItem(self.image)
+        self.labels: list[pg.TextItem] = []
+        self.matrix = np.zeros((0, 0), dtype=int)
+
+    def show_matrix(self, matrix, classes: list[str]) -> None:
+        m = np.asarray(matrix, dtype=float)
+        self.matrix = m.astype(int)
+        n = len(classes)
+        rows = m.sum(axis=1, keepdims=True)
+        share = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)  # colour by recall, per true class
+        self.image.setImage(share, levels=(0, 1))
+        self.image.setRect(-0.5, -0.5, n, n)
+        ticks = [[(i, name if len(name) <= 14 else name[:13] + "…") for i, name in enumerate(classes)]]
+        self.getPlotItem().getAxis("left").setTicks(ticks)
+        self.getPlotItem().getAxis("bottom").setTicks(ticks)
+        for label in self.labels:
+            self.removeItem(label)
+        self.labels = []
+        for (i, j), count in np.ndenumerate(self.matrix):
+            colour = "w" if share[i, j] > 0.55 else "#222"
+            label = pg.TextItem(str(count), color=colour, anchor=(0.5, 0.5))
+            label.setPos(j, i)
+            self.addItem(label)
+            self.labels.append(label)
+        self.setXRange(-0.5, n - 0.5, padding=0.02)
+        self.setYRange(-0.5, n - 0.5, padding=0.02)

@@ -1,0 +1,449 @@
+"""The Train tab: choose a class folder, pick settings, start and stop, watch it learn."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from resnet_gui.core.architectures import ARCHITECTURES, DEFAULT_TRAIN_ARCH
+from resnet_gui.gui import dialogs
+from resnet_gui.gui.confusion_view import ConfusionView
+from resnet_gui.gui.formatting import duration
+from resnet_gui.gui.training_plots import TrainingPlots
+from resnet_gui.gui.workers import FolderScanWorker, TrainWorker, WorkerHandle, start_worker
+
+AUGMENTATIONS = (("crop", "Random resized crop"), ("hflip", "Horizontal flip"), ("vflip", "Vertical flip"),
+                 ("rotate", "Rotation (±15°)"), ("color", "Colour jitter"))
+
+
+class TrainPanel(QWidget):
+    use_model_requested = Signal(str)
+    error = Signal(str, str)
+    status_message = Signal(str)
+    training_started = Signal()
+    training_ended = Signal(object)  # TrainResult or None
+
+    def __init__(self, settings, parent=None):
+        super().__init__(parent)
+        self.settings = settings
+        self._scan: WorkerHandle | None = None
+        self._train: WorkerHandle | None = None
+        self._old: list[WorkerHandle] = []
+        self.result = None
+        self.classes: list[str] = []
+        self._epoch = self._epochs = 0
+        self._started_at = 0.0
+        self._build()
+
+    # ------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("Drop a folder here: one subfolder of images per class")
+        self.folder.setReadOnly(True)
+        choose = QPushButton("Choose folder…")
+        choose.clicked.connect(self.choose_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(QLabel("Data folder:"))
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(choose)
+
+        self.class_table = QTableWidget(0, 2)
+        self.class_table.setHorizontalHeaderLabels(["Class", "Images"])
+        self.class_table.verticalHeader().setVisible(False)
+        self.class_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.class_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.class_table.setMinimumHeight(90)
+        self.data_notes = QLabel("")
+        self.data_notes.setWordWrap(True)
+        self.data_notes.setStyleSheet("color: #8a5300;")
+        data_box = QGroupBox("Classes found")
+        data_layout = QVBoxLayout(data_box)
+        data_layout.addWidget(self.class_table, 1)
+        data_layout.addWidget(self.data_notes)
+
+        # Basic settings a non-expert can keep as they are.
+        self.arch = QComboBox()
+        for spec in ARCHITECTURES.values():
+            self.arch.addItem(spec.title, spec.name)
+        self.arch.setCurrentIndex(self.arch.findData(DEFAULT_TRAIN_ARCH))
+        self.weights = QComboBox()
+        self.weights.addItem("ImageNet (download)", "imagenet")
+        self.weights.addItem("None (random start)", "none")
+        self.weights.addItem("Checkpoint file…", "choose")
+        self.weights.activated.connect(self._on_weights_activated)
+        self.epochs = _spin(1, 1000, 10)
+        self.batch_size = _spin(1, 1024, 32)
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(5)
+        self.lr.setRange(0.00001, 1.0)
+        self.lr.setSingleStep(0.0005)
+        self.lr.setValue(0.001)
+        self.image_size = _spin(16, 1024, 224)
+        basic = QGroupBox("Settings")
+        form = QFormLayout(basic)
+        form.addRow("Architecture", self.arch)
+        form.addRow("Start from", self.weights)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Image size (px)", self.image_size)
+
+        # Advanced settings, folded until asked for.
+        self.advanced = QGroupBox("Advanced settings")
+        self.advanced.setCheckable(True)
+        self.advanced.setChecked(False)
+        self.advanced_body = QWidget()
+        adv = QFormLayout(self.advanced_body)
+        self.optimizer = _combo([("AdamW", "adamw"), ("SGD with momentum", "sgd")])
+        self.schedule = _combo([("Cosine", "cosine"), ("Step (÷10 twice)", "step"), ("Constant", "constant")])
+        self.freeze = QCheckBox("Train the last layer only (frozen backbone)")
+        self.small_input = QCheckBox("Small-input stem (images of 64 px and below)")
+        self.small_input.toggled.connect(lambda on: self.image_size.setValue(32 if on else 224))
+        self.augment = {name: QCheckBox(text) for name, text in AUGMENTATIONS}
+        for name in ("crop", "hflip"):
+            self.augment[name].setChecked(True)
+        augment_box = QWidget()
+        augment_grid = QGridLayout(augment_box)
+        augment_grid.setContentsMargins(0, 0, 0, 0)
+        for i, box in enumerate(self.augment.values()):
+            augment_grid.addWidget(box, i // 2, i % 2)
+        self.label_smoothing = QDoubleSpinBox()
+        self.label_smoothing.setRange(0.0, 0.5)
+        self.label_smoothing.setSingleStep(0.05)
+        self.balance = _combo([("None", "none"), ("Class-weighted loss", "loss"), ("Balanced sampling", "sampler")])
+        self.val_split = QDoubleSpinBox()
+        self.val_split.setRange(0.05, 0.5)
+        self.val_split.setSingleStep(0.05)
+        self.val_split.setValue(0.2)
+        self.patience = _spin(0, 1000, 0)
+        self.patience.setSpecialValueText("off")
+        self.seed = _spin(0, 2**31 - 1, 0)
+        self.device = QComboBox()
+        self.device.addItem("Auto", "auto")
+        self.amp = QCheckBox("Mixed precision on the GPU")
+        self.amp.setChecked(True)
+        self.out = QLineEdit(str(Path.home() / "resnet-gui-model.pt"))
+        for label, widget in [
+            ("Optimizer", self.optimizer), ("Schedule", self.schedule), ("", self.freeze), ("", self.small_input),
+            ("Augmentation", augment_box), ("Label smoothing", self.label_smoothing), ("Imbalance", self.balance),
+            ("Validation share", self.val_split), ("Early stopping patience", self.patience), ("Seed", self.seed),
+            ("Device", self.device), ("", self.amp), ("Save best model to", self.out),
+        ]:
+            adv.addRow(label, widget)
+        self.advanced_body.setVisible(False)
+        self.advanced.toggled.connect(self.advanced_body.setVisible)
+        adv_layout = QVBoxLayout(self.advanced)
+        adv_layout.addWidget(self.advanced_body)
+
+        self.start_button = QPushButton("Start training")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.start_training)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.setToolTip("Stop after the current batch; the best model so far is kept")
+        self.stop_button.clicked.connect(self.stop_training)
+        self.use_button = QPushButton("Use this model")
+        self.use_button.setEnabled(False)
+        self.use_button.setToolTip("Load the best checkpoint into the Classify tab")
+        self.use_button.clicked.connect(self._on_use_model)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.use_button)
+
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.addWidget(basic)
+        side_layout.addWidget(self.advanced)
+        side_layout.addLayout(buttons)
+        side_layout.addWidget(data_box, 1)
+        scroll = QScrollArea()
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(360)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        self.plots = TrainingPlots()
+        self.confusion = ConfusionView()
+        self.result_text = QLabel("")
+        self.result_text.setWordWrap(True)
+        bottom = QWidget()
+        bottom_layout = QHBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addWidget(self.confusion, 1)
+        bottom_layout.addWidget(self.result_text, 1)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.plots)
+        right.addWidget(bottom)
+        right.setSizes([380, 240])
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(scroll)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([380, 860])
+
+        self.progress = QProgressBar()
+        self.progress.setFormat("Not started")
+        self.progress.setValue(0)
+        self.rate = QLabel("")
+        self.rate.setMinimumWidth(260)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.rate)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(folder_row)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(progress_row)
+
+    # ------------------------------------------------------------ data folder
+    def choose_folder(self) -> None:
+        folder = dialogs.open_folder(self, self.settings.get("train/last_folder"), "Choose the training folder")
+        if folder:
+            self.set_data_folder(folder)
+
+    def set_data_folder(self, folder: str) -> None:
+        folder = str(Path(folder).resolve())
+        self.folder.setText(folder)
+        self.settings.set("train/last_folder", folder)
+        stem = Path(folder).name or "model"
+        self.out.setText(str(Path(folder).parent / f"{stem}-{self.arch.currentData()}.pt"))
+        self.class_table.setRowCount(0)
+        self.data_notes.setText("Looking for classes…")
+        worker = FolderScanWorker(folder)
+        worker.returned.connect(self._on_scanned)
+        worker.errored.connect(self._on_scan_failed)
+        self._retire(self._scan)
+        self._scan = start_worker(worker, self)
+
+    def _on_scanned(self, info: dict) -> None:
+        if info["folder"] != self.folder.text():
+            return
+        self.classes = info["classes"]
+        self._fill_class_table(info["counts"])
+        self.data_notes.setText("Validation: the val/ folder." if info["has_val"] else
+                                f"Validation: {self.val_split.value():.0%} of each class, kept aside.")
+
+    def _on_scan_failed(self, text: str) -> None:
+        self.data_notes.setText(text)
+        self.classes = []
+
+    def _fill_class_table(self, counts: dict[str, int]) -> None:
+        self.class_table.setRowCount(len(counts))
+        for row, (name, count) in enumerate(counts.items()):
+            self.class_table.setItem(row, 0, QTableWidgetItem(name))
+            item = QTableWidgetItem(str(count))
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.class_table.setItem(row, 1, item)
+
+    def _on_weights_activated(self, index: int) -> None:
+        if self.weights.itemData(index) != "choose":
+            return
+        path = dialogs.open_checkpoint(self, self.settings.get("files/last_folder"))
+        if path:
+            self.set_start_weights(path)
+        else:
+            self.weights.setCurrentIndex(0)
+
+    def set_start_weights(self, weights: str) -> None:
+        index = self.weights.findData(weights)
+        if index < 0:
+            self.weights.insertItem(2, os.path.basename(weights), weights)
+            index = 2
+        self.weights.setCurrentIndex(index)
+
+    def set_devices(self, devices: list[tuple[str, str]]) -> None:
+        self.device.clear()
+        for spec, name in devices:
+            self.device.addItem(name, spec)
+
+    # ------------------------------------------------------------ settings
+    def train_settings(self):
+        from resnet_gui.core.training import TrainSettings
+
+        return TrainSettings(
+            data_dir=self.folder.text(), val_split=self.val_split.value(), arch=self.arch.currentData(),
+            weights=self.weights.currentData(), freeze_backbone=self.freeze.isChecked(),
+            epochs=self.epochs.value(), batch_size=self.batch_size.value(), lr=self.lr.value(),
+            optimizer=self.optimizer.currentData(), schedule=self.schedule.currentData(),
+            image_size=self.image_size.value(), small_input=self.small_input.isChecked(),
+            augment=[name for name, box in self.augment.items() if box.isChecked()],
+            label_smoothing=self.label_smoothing.value(), balance=self.balance.currentData(),
+            seed=self.seed.value(), device=self.device.currentData() or "auto", amp=self.amp.isChecked(),
+            patience=self.patience.value(), out=self.out.text() or None,
+        )
+
+    def apply_command_line(self, args) -> None:
+        """`resnet-gui gui --train-dir DIR [--arch] [--weights] [--epochs] [--image-size] --start-training`."""
+        if args.arch:
+            self.arch.setCurrentIndex(self.arch.findData(args.arch))
+        if args.weights:
+            self.set_start_weights(args.weights)
+        if args.epochs:
+            self.epochs.setValue(args.epochs)
+        if args.image_size:
+            if args.image_size <= 64:
+                self.small_input.setChecked(True)
+            self.image_size.setValue(args.image_size)
+        self.set_data_folder(args.train_dir)
+        window = self.window()
+        if hasattr(window, "tabs"):
+            window.tabs.setCurrentWidget(self)
+        if args.start_training:
+            self.start_training()
+
+    # ------------------------------------------------------------ running
+    def is_training(self) -> bool:
+        return self._train is not None
+
+    def start_training(self) -> None:
+        if self._train is not None:
+            return
+        if not self.folder.text():
+            self.error.emit("No data folder", "Choose or drop a folder with one subfolder of images per class first.")
+            return
+        settings = self.train_settings()
+        worker = TrainWorker(settings)
+        worker.status.connect(self._on_status)
+        worker.data_ready.connect(self._on_data_ready)
+        worker.epoch_started.connect(self._on_epoch_started)
+        worker.batches.connect(self._on_batches)
+        worker.epoch_ended.connect(self._on_epoch_ended)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(lambda text: self.error.emit("Training stopped", text))
+        worker.finished.connect(self._on_finished)
+        self.plots.reset()
+        self.result = None
+        self.result_text.setText("")
+        self.use_button.setEnabled(False)
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("Preparing…")
+        self._started_at = time.perf_counter()
+        self._train = start_worker(worker, self)
+        self.training_started.emit()
+
+    def stop_training(self) -> None:
+        if self._train is not None:
+            self._train.worker.stop_training()
+            self.stop_button.setEnabled(False)
+            self.progress.setFormat("Stopping after this batch…")
+
+    def _on_status(self, text: str) -> None:
+        self.progress.setFormat(text)
+
+    def _on_data_ready(self, info: dict) -> None:
+        self.classes = info["classes"]
+        self._fill_class_table({c: a + b for c, a, b in zip(info["classes"], info["train"], info["val"])})
+        notes = list(info["warnings"])
+        notes += [f"skipped {Path(p).name}: {e}" for p, e in info["skipped"][:5]]
+        split = f"{sum(info['train'])} images to train on, {sum(info['val'])} to validate."
+        self.data_notes.setText("\n".join([split, *notes]))
+
+    def _on_epoch_started(self, epoch: int, epochs: int) -> None:
+        self._epoch, self._epochs = epoch, epochs
+
+    def _on_batches(self, events: list) -> None:
+        self.plots.add_batches(events)
+        e = events[-1]
+        done = (e.epoch - 1) * e.batches + e.batch
+        total = e.batches * self._epochs
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setFormat(f"Epoch {e.epoch}/{self._epochs} · batch {e.batch}/{e.batches}")
+        elapsed = time.perf_counter() - self._started_at
+        left = elapsed / done * (total - done) if done else 0
+        self.rate.setText(f"{e.images_per_second:.0f} images/s · about {duration(left)} left")
+
+    def _on_epoch_ended(self, event) -> None:
+        self.plots.add_epoch(event)
+        best = "  (best so far)" if event.improved else ""
+        self.status_message.emit(f"Epoch {event.epoch}: validation accuracy {event.val_acc:.1%}{best}.")
+
+    def _on_returned(self, result) -> None:
+        self.result = result
+        if result is None:
+            self.result_text.setText("Stopped before training began.")
+            return
+        matrix = result.metrics.get("confusion_matrix")
+        if matrix:
+            self.confusion.show_matrix(matrix, result.classes)
+        why = {"completed": "Training finished", "early_stopping": "Stopped early (no improvement)",
+               "cancelled": "Stopped by you"}[result.stopped]
+        if result.best_path:
+            m = result.metrics
+            self.result_text.setText(
+                f"<b>{why}.</b><br>Best validation accuracy <b>{m['val_acc']:.1%}</b> at epoch {m['epoch']} "
+                f"(loss {m['val_loss']:.3f}).<br>Saved to {result.best_path}<br><br>"
+                "Press <b>Use this model</b> to classify with it."
+            )
+            self.use_button.setEnabled(True)
+        else:
+            self.result_text.setText(f"<b>{why}</b> before the first epoch ended; nothing was saved.")
+
+    def _on_finished(self) -> None:
+        self._retire(self._train)
+        self._train = None
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        total = self.progress.maximum()
+        if total:
+            self.progress.setValue(self.progress.value())
+        self.progress.setFormat("Done" if self.result and self.result.stopped == "completed" else "Stopped")
+        self.rate.setText("")
+        self.training_ended.emit(self.result)
+
+    def _on_use_model(self) -> None:
+        if self.result is not None and self.result.best_path:
+            self.use_model_requested.emit(str(self.result.best_path))
+
+    def _retire(self, handle: WorkerHandle | None) -> None:
+        self._old = [h for h in self._old if h.is_running()]
+        if handle is not None:
+            self._old.append(handle)
+
+    def shutdown(self) -> None:
+        for handle in [h for h in (self._scan, self._train) if h is not None] + self._old:
+            handle.stop()
+        self._old.clear()
+
+
+def _spin(low: int, high: int, value: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    return box
+
+
+def _combo(items: list[tuple[str, str]]) -> QComboBox:
+    box = QComboBox()
+    for text, data in items:
+        box.addItem(text, data)
+    return box
+

@@ -1,0 +1,74 @@
+"""Live training curves: loss per batch (smoothed) and per epoch, accuracy per epoch."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+
+TRAIN = (52, 120, 200)
+VAL = (220, 110, 30)
+BATCH = (120, 150, 195)
+
+
+def _style(plot: pg.PlotItem, title: str, left: str, legend_offset=(-8, 8)) -> None:
+    plot.setTitle(title, color="#222", size="11pt")
+    plot.setLabel("left", left)
+    plot.setLabel("bottom", "epoch")
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.setMenuEnabled(False)
+    plot.addLegend(offset=legend_offset, labelTextColor="#222", brush=(255, 255, 255, 200))
+    for name in ("left", "bottom"):
+        plot.getAxis(name).setTextPen("#333")
+        plot.getAxis(name).setPen("#777")
+
+
+class TrainingPlots(pg.GraphicsLayoutWidget):
+    """Curves are created once and updated with setData()."""
+
+    def __init__(self, parent=None, smoothing: float = 0.9):
+        super().__init__(parent)
+        self.setBackground("w")
+        self.setMinimumHeight(220)
+        self.smoothing = smoothing
+        self.loss_plot = self.addPlot(row=0, col=0)
+        self.acc_plot = self.addPlot(row=0, col=1)
+        _style(self.loss_plot, "Loss", "loss")
+        _style(self.acc_plot, "Accuracy", "accuracy", legend_offset=(-8, -8))  # curves rise: legend low
+        self.acc_plot.setYRange(0, 1.02, padding=0)
+        self.batch_curve = self.loss_plot.plot(pen=pg.mkPen(BATCH, width=1.5), name="train (per batch, smoothed)")
+        self.train_loss = self.loss_plot.plot(pen=pg.mkPen(TRAIN, width=2), symbol="o", symbolSize=6,
+                                              symbolBrush=TRAIN, name="train")
+        self.val_loss = self.loss_plot.plot(pen=pg.mkPen(VAL, width=2), symbol="s", symbolSize=6,
+                                            symbolBrush=VAL, name="validation")
+        self.train_acc = self.acc_plot.plot(pen=pg.mkPen(TRAIN, width=2), symbol="o", symbolSize=6,
+                                            symbolBrush=TRAIN, name="train")
+        self.val_acc = self.acc_plot.plot(pen=pg.mkPen(VAL, width=2), symbol="s", symbolSize=6,
+                                          symbolBrush=VAL, name="validation")
+        self.reset()
+
+    def reset(self) -> None:
+        self.batch_x: list[float] = []
+        self.batch_y: list[float] = []
+        self._average = 0.0
+        self._count = 0
+        self.epochs: list[dict] = []
+        for curve in (self.batch_curve, self.train_loss, self.val_loss, self.train_acc, self.val_acc):
+            curve.setData([], [])
+
+    def add_batches(self, events) -> None:
+        for e in events:
+            # An exponential moving average, debiased as TensorBoard does, so that the
+            # first batches are not dragged towards zero (or the first loss) by the start value.
+            self._count += 1
+            self._average = self.smoothing * self._average + (1 - self.smoothing) * e.loss
+            self.batch_x.append(e.epoch - 1 + e.batch / e.batches)
+            self.batch_y.append(self._average / (1 - self.smoothing ** self._count))
+        self.batch_curve.setData(self.batch_x, self.batch_y)
+
+    def add_epoch(self, event) -> None:
+        self.epochs.append({"epoch": event.epoch, "train_loss": event.train_loss, "val_loss": event.val_loss,
+                            "train_acc": event.train_acc, "val_acc": event.val_acc})
+        x = [e["epoch"] for e in self.epochs]
+        self.train_loss.setData(x, [e["train_loss"] for e in self.epochs])
+        self.val_loss.setData(x, [e["val_loss"] for e in self.epochs])
+        self.train_acc.setData(x, [e["train_acc"] for e in self.epochs])
+        self.val_acc.setData(x, [e["val_acc"] for e in self.epochs])

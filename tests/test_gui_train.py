@@ -1,0 +1,108 @@
+"""The Train tab: folder scan, start, live plots, stop, confusion matrix, "Use this model"."""
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from resnet_gui.gui import dialogs
+from resnet_gui.gui.main_window import MainWindow
+from resnet_gui.gui.settings import Settings
+
+from conftest import make_shapes_dataset
+
+WAIT = 120_000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(dialogs, "show_error", lambda *args: None)
+    win = MainWindow(Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)))
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    yield win
+    win.shutdown()
+
+
+def fill(panel, tmp_path, epochs=2):
+    panel.weights.setCurrentIndex(panel.weights.findData("none"))
+    panel.small_input.setChecked(True)
+    panel.epochs.setValue(epochs)
+    panel.batch_size.setValue(8)
+    panel.lr.setValue(0.002)
+    panel.out.setText(str(tmp_path / "gui-model.pt"))
+
+
+def test_folder_scan_lists_classes_with_counts(qtbot, window, tmp_path):
+    data = make_shapes_dataset(tmp_path / "shapes", per_class=5)
+    panel = window.train_panel
+    window.tabs.setCurrentWidget(panel)
+    panel.set_data_folder(str(data))
+    qtbot.waitUntil(lambda: panel.class_table.rowCount() == 3, timeout=WAIT)
+    rows = [(panel.class_table.item(r, 0).text(), panel.class_table.item(r, 1).text()) for r in range(3)]
+    assert rows == [("blue", "5"), ("green", "5"), ("red", "5")]
+    assert panel.out.text().endswith("shapes-resnet18.pt")
+
+
+def test_training_from_the_window_plots_every_epoch_and_hands_over_the_model(qtbot, window, tmp_path):
+    data = make_shapes_dataset(tmp_path / "shapes", per_class=8)
+    panel = window.train_panel
+    panel.set_data_folder(str(data))
+    qtbot.waitUntil(lambda: panel.class_table.rowCount() == 3, timeout=WAIT)
+    fill(panel, tmp_path, epochs=2)
+    epochs = []
+    with qtbot.waitSignal(panel.training_ended, timeout=WAIT) as ended:
+        panel.start_training()
+        panel._train.worker.epoch_ended.connect(lambda e: epochs.append(e))
+        assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    result = ended.args[0]
+    assert result.stopped == "completed" and result.best_path.exists()
+    assert [e["epoch"] for e in panel.plots.epochs] == [1, 2] == [e.epoch for e in epochs]
+    x, y = panel.plots.val_acc.getData()
+    assert list(y) == pytest.approx([e.val_acc for e in epochs])
+    assert len(panel.plots.batch_x) == 2 * (16 // 8)  # every batch reached the plot
+    assert panel.confusion.matrix.tolist() == result.metrics["confusion_matrix"]
+    assert panel.use_button.isEnabled() and panel.start_button.isEnabled()
+    with qtbot.waitSignal(window.model_loaded, timeout=WAIT) as loaded:
+        panel.use_button.click()
+    assert loaded.args[0].classes == ["blue", "green", "red"]
+    assert window.tabs.currentIndex() == 0
+
+
+def test_stop_keeps_the_best_so_far(qtbot, window, tmp_path):
+    data = make_shapes_dataset(tmp_path / "shapes", per_class=8)
+    panel = window.train_panel
+    panel.set_data_folder(str(data))
+    qtbot.waitUntil(lambda: panel.class_table.rowCount() == 3, timeout=WAIT)
+    fill(panel, tmp_path, epochs=50)
+    with qtbot.waitSignal(panel.training_ended, timeout=WAIT) as ended:
+        panel.start_training()
+        panel._train.worker.epoch_ended.connect(lambda e: panel.stop_training())
+    result = ended.args[0]
+    assert result.stopped == "cancelled" and len(result.history) == 1 and result.best_path.exists()
+    assert panel.progress.format() == "Stopped"
+
+
+def test_start_without_a_folder_is_a_message(qtbot, window):
+    with qtbot.waitSignal(window.user_error, timeout=5000) as blocker:
+        window.train_panel.start_training()
+    assert "Choose or drop a folder" in blocker.args[1]
+
+
+def test_training_screenshot_command(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from PySide6.QtGui import QImage
+
+    data = make_shapes_dataset(tmp_path / "shapes", per_class=6)
+    shot = tmp_path / "train.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    done = subprocess.run(
+        [sys.executable, "-m", "resnet_gui", "gui", "--train-dir", str(data), "--weights", "none", "--epochs", "2",
+         "--image-size", "32", "--start-training", "--screenshot", str(shot)],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert QImage(str(shot)).width() == 1280
+    assert (data.parent / "shapes-resnet18.pt").exists()

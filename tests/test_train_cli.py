@@ -1,0 +1,88 @@
+import json
+
+import pytest
+
+from resnet_gui.cli import main
+from resnet_gui.core import training
+
+from conftest import make_shapes_dataset
+
+
+@pytest.fixture
+def data(tmp_path):
+    return make_shapes_dataset(tmp_path / "shapes", per_class=8)
+
+
+def test_train_json_events_and_best_checkpoint(capsys, data, tmp_path):
+    out = tmp_path / "run" / "best.pt"
+    code = main(["train", str(data), "--weights", "none", "--small-input", "--epochs", "2", "--batch-size", "8",
+                 "--out", str(out), "--json", "--augment", "hflip", "vflip", "--optimizer", "sgd", "--lr", "0.01"])
+    stdout = capsys.readouterr().out
+    assert code == 0
+    events = [json.loads(line) for line in stdout.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "data" and kinds[-1] == "finished"
+    assert kinds.count("epoch") == 2 and kinds.count("batch") >= 4
+    assert events[0]["classes"] == ["blue", "green", "red"] and events[0]["counts"] == {"blue": 8, "green": 8, "red": 8}
+    finished = events[-1]
+    assert finished["best_path"] == str(out) and out.exists()
+    assert (tmp_path / "run" / "best.last.pt").exists()
+    epochs = [e for e in events if e["event"] == "epoch"]
+    assert {"train_loss", "train_acc", "val_loss", "val_acc", "seconds"} <= set(epochs[0])
+    from resnet_gui.core.checkpoints import read_checkpoint
+
+    saved = read_checkpoint(out)
+    assert saved.train["optimizer"] == "sgd" and saved.train["augment"] == ["hflip", "vflip"]
+
+
+def test_train_text_output_ends_with_the_checkpoint_path(capsys, data, tmp_path):
+    out = tmp_path / "m.pt"
+    code = main(["train", str(data), "--weights", "none", "--small-input", "--epochs", "1", "--batch-size", "8",
+                 "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.out.strip().splitlines()[-1] == str(out)
+    assert "epoch 1/1" in captured.err and "3 classes" in captured.err
+
+
+def test_train_offline_imagenet_names_the_alternatives(capsys, data, monkeypatch):
+    from resnet_gui.core.errors import WeightsUnavailableError
+
+    def offline(arch):
+        raise WeightsUnavailableError("The ImageNet weights for resnet18 could not be downloaded (offline).")
+
+    monkeypatch.setattr(training, "imagenet_state_dict", offline)
+    code = main(["train", str(data), "--epochs", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--weights none" in err and "--weights FILE" in err and "Traceback" not in err
+
+
+def test_train_bad_folder_is_exit_2(capsys, tmp_path):
+    assert main(["train", str(tmp_path / "nope"), "--weights", "none"]) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_evaluate_json_and_table(capsys, data, tmp_path):
+    out = tmp_path / "m.pt"
+    assert main(["train", str(data), "--weights", "none", "--small-input", "--epochs", "1", "--batch-size", "8",
+                 "--out", str(out), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(data), "--checkpoint", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert set(report) >= {"accuracy", "per_class", "confusion_matrix"}
+    matrix = report["confusion_matrix"]
+    assert len(matrix) == 3 and sum(map(sum, matrix)) == 24
+    assert report["accuracy"] == pytest.approx(sum(matrix[i][i] for i in range(3)) / 24)
+    for i, name in enumerate(report["classes"]):
+        assert report["per_class"][name]["support"] == sum(matrix[i])
+    assert main(["evaluate", str(data), "--checkpoint", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "precision" in text and "recall" in text and "confusion matrix" in text
+
+
+def test_evaluate_rejects_classes_the_model_does_not_know(capsys, data, tiny_checkpoint):
+    from conftest import save_noise
+
+    save_noise(data / "purple" / "p.png")
+    assert main(["evaluate", str(data), "--checkpoint", str(tiny_checkpoint)]) == 2
+    assert "classes the model does not know: purple" in capsys.readouterr().err

@@ -1,0 +1,228 @@
+"""The training engine on a tiny dataset it can learn: coloured squares at 32 px."""
+
+import math
+
+import pytest
+import torch
+
+from resnet_gui.core import training
+from resnet_gui.core.checkpoints import read_checkpoint
+from resnet_gui.core.data import class_weights, prepare_data, scan_class_folder, stratified_split
+from resnet_gui.core.errors import DatasetError, WeightsUnavailableError
+from resnet_gui.core.inference import Predictor
+from resnet_gui.core.models import load_checkpoint_bundle
+from resnet_gui.core.training import Trainer, TrainingCallback, TrainSettings, evaluate_folder, last_path_for
+
+from conftest import make_shapes_dataset
+
+
+def settings_for(data_dir, out, **overrides):
+    base = dict(data_dir=str(data_dir), weights="none", small_input=True, image_size=32, epochs=4, batch_size=16,
+                lr=2e-3, out=str(out), seed=0)
+    return TrainSettings(**{**base, **overrides})
+
+
+class Recorder(TrainingCallback):
+    def __init__(self):
+        self.batches, self.epochs, self.finished, self.data = [], [], [], None
+
+    def on_data_ready(self, data):
+        self.data = data
+
+    def on_batch_end(self, event):
+        self.batches.append(event)
+
+    def on_epoch_end(self, event):
+        self.epochs.append(event)
+
+    def on_finished(self, result):
+        self.finished.append(result)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One real training run shared by the tests that read its outputs."""
+    root = tmp_path_factory.mktemp("train")
+    data = make_shapes_dataset(root / "shapes", per_class=14)
+    recorder = Recorder()
+    result = Trainer(settings_for(data, root / "model.pt", batch_size=8, balance="loss"), [recorder]).run()
+    return data, result, recorder
+
+
+def test_loss_goes_down_and_accuracy_goes_up(trained):
+    _, result, recorder = trained
+    assert result.stopped == "completed" and len(recorder.epochs) == 4
+    first, last = recorder.epochs[0], recorder.epochs[-1]
+    assert last.train_loss < first.train_loss
+    assert last.train_acc > first.train_acc
+    assert result.metrics["val_acc"] >= 0.8
+    assert result.metrics["val_acc"] == max(e.val_acc for e in recorder.epochs)
+    # batch events: every batch, in order, with a learning rate and a speed
+    assert len(recorder.batches) == 4 * recorder.batches[0].batches
+    assert all(b.lr > 0 and b.images_per_second > 0 and math.isfinite(b.loss) for b in recorder.batches)
+
+
+def test_best_checkpoint_round_trips_and_classifies(trained):
+    data, result, _ = trained
+    contents = read_checkpoint(result.best_path)
+    assert contents.kind == "resnet-gui" and contents.classes == ["blue", "green", "red"]
+    assert contents.small_input and contents.preprocessing.image_size == 32
+    assert contents.train["epochs"] == 4 and len(contents.history) >= 1
+    assert contents.metrics["val_acc"] == result.metrics["val_acc"]
+    # The saved model, reloaded, reproduces the accuracy it recorded on the validation images.
+    val_paths = {s.path for s in trained[2].data.val}
+    scan = scan_class_folder(data)
+    truth = {p: scan.classes[y] for p, y in scan.train if p in val_paths}
+    predictions = Predictor(load_checkpoint_bundle(result.best_path), device="cpu").predict_all(sorted(truth))
+    accuracy = sum(p.best.label == truth[p.path] for p in predictions) / len(predictions)
+    assert accuracy == pytest.approx(result.metrics["val_acc"])
+    report = evaluate_folder(str(result.best_path), str(data), device="cpu")
+    assert report["samples"] == 42 and report["accuracy"] >= 0.7
+    assert sum(map(sum, report["confusion_matrix"])) == 42
+    assert set(report["per_class"]) == {"blue", "green", "red"}
+
+
+def test_last_state_is_written_for_resume(trained):
+    _, result, _ = trained
+    assert result.last_path == last_path_for(result.best_path)
+    last = read_checkpoint(result.last_path)
+    assert last.extra["resume"]["epoch"] == 4 and "optimizer" in last.extra["resume"]
+
+
+def test_split_is_stratified_and_reproducible(tmp_path):
+    labels = [0] * 10 + [1] * 20 + [2] * 5
+    train_a, val_a = stratified_split(labels, 0.2, seed=1)
+    train_b, val_b = stratified_split(labels, 0.2, seed=1)
+    assert (train_a, val_a) == (train_b, val_b)
+    assert sorted(train_a + val_a) == list(range(len(labels)))
+    assert [sum(labels[i] == c for i in val_a) for c in range(3)] == [2, 4, 1]
+    assert stratified_split(labels, 0.2, seed=2)[1] != val_a
+    data = make_shapes_dataset(tmp_path / "d", per_class=10)
+    first = prepare_data(scan_class_folder(data), image_size=32, val_split=0.2, seed=3)
+    second = prepare_data(scan_class_folder(data), image_size=32, val_split=0.2, seed=3)
+    assert [s.path for s in first.val] == [s.path for s in second.val]
+    assert first.class_counts("val") == [2, 2, 2] and first.cached
+
+
+def test_unreadable_files_are_skipped_and_reported(tmp_path):
+    data = make_shapes_dataset(tmp_path / "d", per_class=10)
+    (data / "red" / "half.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    prepared = prepare_data(scan_class_folder(data), image_size=32)
+    assert [p.rsplit("/", 1)[-1] for p, _ in prepared.skipped] == ["half.png"]
+    assert len(prepared.train) + len(prepared.val) == 30
+    assert any("Skipped 1 file" in w for w in prepared.warnings)
+
+
+def test_warnings_for_few_images_and_imbalance(tmp_path):
+    data = make_shapes_dataset(tmp_path / "d", per_class=30, classes=("red", "green"))
+    make_shapes_dataset(tmp_path / "d", per_class=4, classes=("blue",))
+    prepared = prepare_data(scan_class_folder(data), image_size=32)
+    text = " ".join(prepared.warnings)
+    assert "Few images in blue (4)" in text and "imbalanced" in text
+
+
+def test_folder_problems_are_sentences(tmp_path):
+    with pytest.raises(DatasetError, match="not a folder"):
+        scan_class_folder(tmp_path / "missing")
+    (tmp_path / "one" / "only").mkdir(parents=True)
+    with pytest.raises(DatasetError, match="only one class"):
+        scan_class_folder(tmp_path / "one")
+    (tmp_path / "empty" / "a").mkdir(parents=True)
+    (tmp_path / "empty" / "b").mkdir(parents=True)
+    with pytest.raises(DatasetError, match="no images"):
+        scan_class_folder(tmp_path / "empty")
+
+
+def test_train_and_val_folders_are_used_as_given(tmp_path):
+    make_shapes_dataset(tmp_path / "d" / "train", per_class=6)
+    make_shapes_dataset(tmp_path / "d" / "val", per_class=2, seed=5)
+    prepared = prepare_data(scan_class_folder(tmp_path / "d"), image_size=32)
+    assert prepared.class_counts("train") == [6, 6, 6] and prepared.class_counts("val") == [2, 2, 2]
+
+
+def test_cancel_between_batches_keeps_what_was_saved(tmp_path):
+    data = make_shapes_dataset(tmp_path / "d", per_class=10)
+    recorder = Recorder()
+    stop = {"after": None}
+
+    class StopAfterFirstEpoch(TrainingCallback):
+        def on_epoch_end(self, event):
+            stop["after"] = event.epoch
+
+    def cancelled():
+        return stop["after"] == 1 and len(recorder.batches) > recorder.batches[0].batches
+
+    result = Trainer(settings_for(data, tmp_path / "m.pt", epochs=5, batch_size=8), [recorder, StopAfterFirstEpoch()],
+                     cancelled=cancelled).run()
+    assert result.stopped == "cancelled"
+    assert len(recorder.epochs) == 1 and result.best_path is not None and result.best_path.exists()
+    assert len(recorder.batches) == recorder.batches[0].batches + 1  # stopped one batch into epoch 2
+
+
+def test_resume_continues_where_it_stopped(tmp_path):
+    data = make_shapes_dataset(tmp_path / "d", per_class=8)
+    first = Trainer(settings_for(data, tmp_path / "m.pt", epochs=2)).run()
+    recorder = Recorder()
+    resumed = Trainer(TrainSettings(resume=str(first.last_path), epochs=3), [recorder]).run()
+    assert [e.epoch for e in recorder.epochs] == [3]
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    assert resumed.history[:2] == first.history
+    assert read_checkpoint(resumed.last_path).extra["resume"]["epoch"] == 3
+
+
+def test_frozen_backbone_changes_only_the_head(tmp_path, tiny_checkpoint):
+    data = make_shapes_dataset(tmp_path / "d", per_class=6, classes=("cat", "dog"))
+    before = read_checkpoint(tiny_checkpoint).state_dict
+    result = Trainer(settings_for(data, tmp_path / "m.pt", weights=str(tiny_checkpoint), freeze_backbone=True,
+                                  epochs=1, lr=0.05)).run()
+    after = read_checkpoint(result.best_path).state_dict
+    assert after["fc.weight"].shape == (2, 512)  # the head was replaced for the new classes
+    changed = {k for k in after if not torch.equal(after[k], before[k]) and not k.startswith("fc.")}
+    assert changed == set()  # weights and BatchNorm statistics of the backbone untouched
+
+
+def test_start_from_checkpoint_with_same_classes_keeps_its_head(tmp_path, tiny_checkpoint):
+    data = make_shapes_dataset(tmp_path / "d", per_class=6)  # red, green, blue as in the checkpoint...
+    # ...but sorted differently (blue, green, red), so the head is not reused blindly.
+    trainer = Trainer(settings_for(data, tmp_path / "m.pt", weights=str(tiny_checkpoint)))
+    state, contents = trainer._start_weights(trainer.settings)
+    same = trainer._build(trainer.settings, ["red", "green", "blue"], state, contents)
+    other = trainer._build(trainer.settings, ["blue", "green", "red"], state, contents)
+    assert torch.equal(same.fc.weight, state["fc.weight"])
+    assert not torch.equal(other.fc.weight, state["fc.weight"])
+    assert torch.equal(other.layer1[0].conv1.weight, state["layer1.0.conv1.weight"])
+
+
+def test_imagenet_weights_offline_fail_before_reading_images(tmp_path, monkeypatch):
+    def offline(arch):
+        raise WeightsUnavailableError("The ImageNet weights for resnet18 could not be downloaded (offline).")
+
+    def never(*args, **kwargs):
+        raise AssertionError("images were read before the weights were checked")
+
+    monkeypatch.setattr(training, "imagenet_state_dict", offline)
+    monkeypatch.setattr(training, "prepare_data", never)
+    with pytest.raises(WeightsUnavailableError, match="--weights none.*--weights FILE"):
+        Trainer(settings_for(tmp_path, tmp_path / "m.pt", weights="imagenet")).run()
+
+
+def test_early_stopping_with_patience(tmp_path, monkeypatch):
+    data = make_shapes_dataset(tmp_path / "d", per_class=6)
+    flat = {"loss": 1.0, "accuracy": 0.5, "confusion_matrix": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]}
+    monkeypatch.setattr(Trainer, "_evaluate", lambda self, *args: dict(flat))
+    recorder = Recorder()
+    result = Trainer(settings_for(data, tmp_path / "m.pt", epochs=6, patience=2), [recorder]).run()
+    assert result.stopped == "early_stopping" and [e.epoch for e in recorder.epochs] == [1, 2, 3]
+
+
+def test_class_weights_favour_rare_classes():
+    weights = class_weights([30, 10, 0])
+    assert weights[1] > weights[0] > 0 and weights[2] == 0
+    assert weights[:2].mean() == pytest.approx(1.0)
+
+
+def test_settings_are_checked():
+    with pytest.raises(Exception, match="optimizer"):
+        TrainSettings(optimizer="lbfgs").validate()
+    with pytest.raises(Exception, match="augmentation"):
+        TrainSettings(augment=["sparkle"]).validate()
