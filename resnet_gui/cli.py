@@ -17,7 +17,6 @@ import logging
 import os
 import sys
 import time
-from pathlib import Path
 
 from resnet_gui import __version__
 from resnet_gui.core.architectures import ARCHITECTURES, DEFAULT_ARCH, DEFAULT_TRAIN_ARCH

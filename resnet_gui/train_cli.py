@@ -12,8 +12,7 @@ EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
 
 
 def add_commands(sub, archs, default_arch, positive_int, image_size, fraction) -> None:
-    from resnet_gui.core.training import BALANCING, OPTIMIZERS, SCHEDULES, TrainSettings
-    from resnet_gui.core.transforms import Augmentation
+    from resnet_gui.core.train_config import AUGMENTATIONS, BALANCING, OPTIMIZERS, SCHEDULES, TrainSettings
 
     d = TrainSettings()
     train = sub.add_parser("train", help="fine-tune a ResNet on a folder of class subfolders")
@@ -34,7 +33,7 @@ def add_commands(sub, archs, default_arch, positive_int, image_size, fraction) -
     train.add_argument("--image-size", type=image_size, help="crop size (224; 32 with --small-input)")
     train.add_argument("--small-input", action="store_true", help="3x3 stem without max-pool, for images <= 64 px")
     train.add_argument("--augment", nargs="+", default=d.augment, metavar="NAME",
-                       help=f"any of {' '.join(Augmentation.NAMES)}, or none (default: crop hflip)")
+                       help=f"any of {' '.join(AUGMENTATIONS)}, or none (default: crop hflip)")
     train.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="(0)")
     train.add_argument("--balance", choices=BALANCING, default=d.balance,
                        help="class-balanced loss or sampling for imbalanced folders (none)")
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
 def settings_from_args(args: argparse.Namespace):
     from resnet_gui.core.errors import UserError
-    from resnet_gui.core.training import TrainSettings
+    from resnet_gui.core.train_config import TrainSettings
 
     if not args.data_dir and not args.resume:
         raise UserError("Name the training folder: resnet-gui train DATA_DIR (or continue a run with --resume).")

@@ -135,3 +135,11 @@ def test_console_script_runs_as_a_process(tiny_checkpoint, image_folder):
     bad = subprocess.run([sys.executable, "-m", "resnet_gui", "info", str(image_folder / "noise 0.png")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "not a PyTorch checkpoint" in bad.stderr
+
+
+def test_the_window_and_the_parser_do_not_import_torch():
+    """torch takes seconds to import: the window must appear first (torch loads in a worker)."""
+    code = ("import sys; import resnet_gui.cli as cli; cli.build_parser(); "
+            "from resnet_gui.gui import app, main_window; print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "False", done.stderr

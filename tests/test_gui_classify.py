@@ -32,7 +32,12 @@ def settings(tmp_path):
 @pytest.fixture
 def errors(monkeypatch):
     shown = []
-    monkeypatch.setattr(dialogs, "show_error", lambda parent, title, text: shown.append(text))
+
+    def record(parent, title, text):
+        assert threading.current_thread() is threading.main_thread(), "a dialog opened off the GUI thread"
+        shown.append(text)
+
+    monkeypatch.setattr(dialogs, "show_error", record)
     return shown
 
 

@@ -37,11 +37,6 @@ def use_small_input_stem(model: nn.Module) -> None:
     model.maxpool = nn.Identity()
 
 
-def replace_head(model: nn.Module, num_classes: int) -> None:
-    """A fresh classifier layer for `num_classes` (timm's reset_classifier)."""
-    model.fc = nn.Linear(model.fc.in_features, num_classes)
-
-
 def imagenet_weights(arch: str):
     """torchvision's default ImageNet weights enum member for `arch`."""
     architecture(arch)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,77 +19,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
-from resnet_gui.core.architectures import architecture
 from resnet_gui.core.checkpoints import checkpoint_payload, read_checkpoint, write_checkpoint
 from resnet_gui.core.data import PreparedData, SampleDataset, class_weights, prepare_data, scan_class_folder
 from resnet_gui.core.devices import default_num_workers, policy_for, resolve_device
 from resnet_gui.core.errors import CheckpointError, UserError, WeightsUnavailableError
 from resnet_gui.core.metrics import confusion_matrix, summarize
-from resnet_gui.core.models import build_model, imagenet_state_dict, replace_head
+from resnet_gui.core.models import build_model, imagenet_state_dict
+from resnet_gui.core.train_config import TrainSettings
 from resnet_gui.core.transforms import Augmentation, Preprocessing, decode_transform, normalize_batch, train_transform
-
-OPTIMIZERS = ("adamw", "sgd")
-SCHEDULES = ("cosine", "step", "constant")
-BALANCING = ("none", "loss", "sampler")
-
-
-@dataclass
-class TrainSettings:
-    """Everything a training run needs; defaults a non-expert can keep."""
-
-    data_dir: str = ""
-    val_dir: str | None = None
-    val_split: float = 0.2
-    arch: str = "resnet18"
-    weights: str = "imagenet"  # "imagenet", "none" or a checkpoint path
-    freeze_backbone: bool = False
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 1e-3
-    optimizer: str = "adamw"
-    schedule: str = "cosine"
-    weight_decay: float = 1e-4
-    image_size: int | None = None  # None: 224, or 32 with the small-input stem
-    small_input: bool = False
-    augment: list[str] = field(default_factory=lambda: ["crop", "hflip"])
-    label_smoothing: float = 0.0
-    balance: str = "none"
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True
-    patience: int = 0  # epochs without improvement before stopping; 0 = never
-    workers: int | None = None
-    out: str | None = None  # None: model.pt (or, when resuming, the run's own file)
-    resume: str | None = None
-
-    @property
-    def crop(self) -> int:
-        return self.image_size or (32 if self.small_input else 224)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainSettings":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def validate(self) -> None:
-        architecture(self.arch)
-        if self.optimizer not in OPTIMIZERS:
-            raise UserError(f"Unknown optimizer '{self.optimizer}'. Use adamw or sgd.")
-        if self.schedule not in SCHEDULES:
-            raise UserError(f"Unknown schedule '{self.schedule}'. Use cosine, step or constant.")
-        if self.balance not in BALANCING:
-            raise UserError(f"Unknown balancing '{self.balance}'. Use none, loss or sampler.")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise UserError("Epochs and batch size must be 1 or more.")
-        if not self.lr > 0:
-            raise UserError("The learning rate must be above 0, like 0.001.")
-        if not 0 < self.val_split < 1:
-            raise UserError("The validation share must be between 0 and 1, like 0.2.")
-        Augmentation.from_names(self.augment)
-
 
 @dataclass(frozen=True)
 class BatchEvent:
@@ -362,7 +299,7 @@ class Trainer:
         model.train()
         if self.settings.freeze_backbone:
             # A frozen backbone keeps its BatchNorm statistics too (Lightning's finetuning does the same).
-            for name, module in model.named_modules():
+            for module in model.modules():
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
                     module.eval()
         total_loss = torch.zeros((), device=policy.device)

@@ -87,19 +87,10 @@ class Augmentation:
     rotation: float = 0.0  # degrees, 0 = off
     color_jitter: float = 0.0  # strength, 0 = off
 
-    NAMES = ("crop", "hflip", "vflip", "rotate", "color")
-
     @classmethod
     def from_names(cls, names: list[str]) -> "Augmentation":
-        """From CLI words: crop hflip vflip rotate color, or none."""
+        """From the words of TrainSettings.augment: crop hflip vflip rotate color."""
         chosen = set(names)
-        unknown = chosen - set(cls.NAMES) - {"none"}
-        if unknown:
-            from resnet_gui.core.errors import UserError
-
-            raise UserError(
-                f"Unknown augmentation {', '.join(sorted(unknown))}. Use any of: {' '.join(cls.NAMES)}, or none."
-            )
         return cls(
             random_resized_crop="crop" in chosen,
             horizontal_flip="hflip" in chosen,
@@ -107,10 +98,6 @@ class Augmentation:
             rotation=15.0 if "rotate" in chosen else 0.0,
             color_jitter=0.2 if "color" in chosen else 0.0,
         )
-
-    def names(self) -> list[str]:
-        flags = [self.random_resized_crop, self.horizontal_flip, self.vertical_flip, self.rotation > 0, self.color_jitter > 0]
-        return [n for n, on in zip(self.NAMES, flags) if on]
 
 
 def train_transform(prep: Preprocessing, augment: Augmentation) -> v2.Compose:

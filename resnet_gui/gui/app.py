@@ -91,7 +91,8 @@ class ScreenshotJob(QObject):
             self.save()
             return
         panel.table.setFocus()
-        panel.select_row(0)
+        rows = panel.visible_rows()
+        panel.select_row(next((i for i, row in enumerate(rows) if row.error is None), 0))
         current = panel.current_row()
         if current is not None and panel.shown_path == current.path:
             QTimer.singleShot(200, self.save)

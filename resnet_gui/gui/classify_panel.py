@@ -196,7 +196,8 @@ class ClassifyPanel(QWidget):
         worker.yielded.connect(self._on_batch)
         worker.returned.connect(self._on_returned)
         worker.aborted.connect(self._on_aborted)
-        worker.errored.connect(lambda text: self.error.emit("Classification stopped", text))
+        # Worker signals go to bound methods only: a lambda would run in the worker's thread.
+        worker.errored.connect(self._on_run_failed)
         worker.finished.connect(self._on_finished)
         self._total = self._done = 0
         self._started_at = time.perf_counter()
@@ -246,6 +247,9 @@ class ClassifyPanel(QWidget):
                 f"Classified {files} image(s) in {seconds:.1f}s on {summary.get('device', '?')}."
             )
         self.run_finished.emit(summary)
+
+    def _on_run_failed(self, text: str) -> None:
+        self.error.emit("Classification stopped", text)
 
     def _on_aborted(self) -> None:
         self.status_message.emit(f"Cancelled after {self._done} of {self._total} image(s).")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Signal
+from PySide6.QtCore import QByteArray, Qt, QThread, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
@@ -21,6 +21,7 @@ class MainWindow(QMainWindow):
     model_loaded = Signal(object)  # the ModelBundle now in use
     devices_ready = Signal(list)
     user_error = Signal(str, str)  # title, sentence: every error the user is shown
+    _error_from_thread = Signal(str, str)
 
     def __init__(self, settings: Settings | None = None, *, headless_errors: bool = False):
         super().__init__()
@@ -32,6 +33,7 @@ class MainWindow(QMainWindow):
         self.model_problem: str | None = None
         self._loading: WorkerHandle | None = None
         self._finished_loads: list[WorkerHandle] = []
+        self._load_user_initiated = False
         self._next_choice: tuple[ModelChoice, bool] | None = None
         self._warmup: WorkerHandle | None = None
 
@@ -49,6 +51,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.torch_state)
 
         self._build_menus()
+        self._error_from_thread.connect(self.report_error, Qt.ConnectionType.QueuedConnection)
         self.model_bar.choice_changed.connect(lambda choice: self.load_model(choice, user_initiated=True))
         self.model_bar.choose_checkpoint_requested.connect(self.choose_checkpoint)
         self.model_bar.top_k_changed.connect(self._on_top_k_changed)
@@ -103,9 +106,14 @@ class MainWindow(QMainWindow):
         """Called once the window is shown: torch loads in a worker thread, then the model."""
         warmup = TorchWarmup()
         warmup.returned.connect(self._on_torch_ready)
-        warmup.errored.connect(lambda text: self.report_error("PyTorch could not start", text))
+        # Worker signals go to bound methods only: a lambda would run in the worker's thread.
+        warmup.errored.connect(self._on_torch_failed)
         self._warmup = start_worker(warmup, self)
         self.load_model(self.model_bar.choice(), user_initiated=False)
+
+    def _on_torch_failed(self, text: str) -> None:
+        self.torch_state.setText("PyTorch failed to load")
+        self.report_error("PyTorch could not start", text)
 
     def _on_torch_ready(self, devices: list) -> None:
         self.model_bar.set_devices(devices, self.settings.get("model/device"))
@@ -126,7 +134,8 @@ class MainWindow(QMainWindow):
         self.model_bar.show_loading(f"Loading {what}…")
         worker = ModelLoadWorker(choice)
         worker.returned.connect(self._on_model_loaded)
-        worker.errored.connect(lambda text: self._on_model_failed(text, user_initiated))
+        self._load_user_initiated = user_initiated
+        worker.errored.connect(self._on_model_failed)
         worker.finished.connect(self._on_model_load_finished)
         self._loading = start_worker(worker, self)
 
@@ -146,12 +155,12 @@ class MainWindow(QMainWindow):
         self.show_status(f"Model ready: {bundle.source}.")
         self.model_loaded.emit(bundle)
 
-    def _on_model_failed(self, text: str, user_initiated: bool) -> None:
+    def _on_model_failed(self, text: str) -> None:
         if self._next_choice is not None:
             return
         self.model_problem = text
         self.model_bar.show_problem(text)
-        if user_initiated or self.classify_panel.pending():
+        if self._load_user_initiated or self.classify_panel.pending():
             self.report_error("The model could not be loaded", text)
 
     def _on_model_load_finished(self) -> None:
@@ -245,6 +254,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 15000)
 
     def report_error(self, title: str, text: str) -> None:
+        if QThread.currentThread() is not self.thread():
+            self._error_from_thread.emit(title, text)  # queued: the dialog opens on the GUI thread
+            return
         self.user_error.emit(title, text)
         self.statusBar().showMessage(text, 30000)
         if not self.headless_errors:

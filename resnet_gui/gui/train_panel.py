@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -113,10 +114,13 @@ class TrainPanel(QWidget):
         form.addRow("Image size (px)", self.image_size)
 
         # Advanced settings, folded until asked for.
-        self.advanced = QGroupBox("Advanced settings")
+        self.advanced = QToolButton()
+        self.advanced.setText("Advanced settings")
         self.advanced.setCheckable(True)
-        self.advanced.setChecked(False)
-        self.advanced_body = QWidget()
+        self.advanced.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced.setAutoRaise(True)
+        self.advanced_body = QGroupBox()
         adv = QFormLayout(self.advanced_body)
         self.optimizer = _combo([("AdamW", "adamw"), ("SGD with momentum", "sgd")])
         self.schedule = _combo([("Cosine", "cosine"), ("Step (÷10 twice)", "step"), ("Constant", "constant")])
@@ -155,9 +159,7 @@ class TrainPanel(QWidget):
         ]:
             adv.addRow(label, widget)
         self.advanced_body.setVisible(False)
-        self.advanced.toggled.connect(self.advanced_body.setVisible)
-        adv_layout = QVBoxLayout(self.advanced)
-        adv_layout.addWidget(self.advanced_body)
+        self.advanced.toggled.connect(self._on_advanced_toggled)
 
         self.start_button = QPushButton("Start training")
         self.start_button.setDefault(True)
@@ -179,6 +181,7 @@ class TrainPanel(QWidget):
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(basic)
         side_layout.addWidget(self.advanced)
+        side_layout.addWidget(self.advanced_body)
         side_layout.addLayout(buttons)
         side_layout.addWidget(data_box, 1)
         scroll = QScrollArea()
@@ -220,6 +223,10 @@ class TrainPanel(QWidget):
         layout.addLayout(folder_row)
         layout.addWidget(splitter, 1)
         layout.addLayout(progress_row)
+
+    def _on_advanced_toggled(self, shown: bool) -> None:
+        self.advanced_body.setVisible(shown)
+        self.advanced.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     # ------------------------------------------------------------ data folder
     def choose_folder(self) -> None:
@@ -284,7 +291,7 @@ class TrainPanel(QWidget):
 
     # ------------------------------------------------------------ settings
     def train_settings(self):
-        from resnet_gui.core.training import TrainSettings
+        from resnet_gui.core.train_config import TrainSettings
 
         return TrainSettings(
             data_dir=self.folder.text(), val_split=self.val_split.value(), arch=self.arch.currentData(),
@@ -335,7 +342,7 @@ class TrainPanel(QWidget):
         worker.batches.connect(self._on_batches)
         worker.epoch_ended.connect(self._on_epoch_ended)
         worker.returned.connect(self._on_returned)
-        worker.errored.connect(lambda text: self.error.emit("Training stopped", text))
+        worker.errored.connect(self._on_failed)  # a bound method: runs on the GUI thread
         worker.finished.connect(self._on_finished)
         self.plots.reset()
         self.result = None
@@ -406,6 +413,9 @@ class TrainPanel(QWidget):
             self.use_button.setEnabled(True)
         else:
             self.result_text.setText(f"<b>{why}</b> before the first epoch ended; nothing was saved.")
+
+    def _on_failed(self, text: str) -> None:
+        self.error.emit("Training stopped", text)
 
     def _on_finished(self) -> None:
         self._retire(self._train)

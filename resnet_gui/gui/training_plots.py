@@ -31,7 +31,9 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.smoothing = smoothing
         self.loss_plot = self.addPlot(row=0, col=0)
         self.acc_plot = self.addPlot(row=0, col=1)
-        _style(self.loss_plot, "Loss", "loss")
+        _style(self.loss_plot, "Loss (log scale)", "loss")
+        # Early validation losses of a fresh model can be 30x the training loss: a log axis keeps both readable.
+        self.loss_plot.setLogMode(y=True)
         _style(self.acc_plot, "Accuracy", "accuracy", legend_offset=(-8, -8))  # curves rise: legend low
         self.acc_plot.setYRange(0, 1.02, padding=0)
         self.batch_curve = self.loss_plot.plot(pen=pg.mkPen(BATCH, width=1.5), name="train (per batch, smoothed)")

@@ -23,6 +23,16 @@ from resnet_gui.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
+# Importing torch and torchvision from two threads at once trips over torchvision's
+# circular imports ("partially initialized module"): every worker imports through here.
+_TORCH_IMPORT = threading.Lock()
+
+
+def import_core() -> None:
+    """Import torch, torchvision and the torch-using core modules, one thread at a time."""
+    with _TORCH_IMPORT:
+        from resnet_gui.core import data, inference, models, training  # noqa: F401
+
 
 def describe_unexpected(exc: BaseException) -> str:
     """A sentence for an error nobody planned for; the traceback goes to the log file."""
@@ -122,7 +132,7 @@ class TorchWarmup(Worker):
     """Imports torch and the core off the GUI thread and lists the devices present."""
 
     def work(self) -> list[tuple[str, str]]:
-        from resnet_gui.core import inference, models  # noqa: F401 - the import is the work
+        import_core()
         from resnet_gui.core.devices import available_devices
 
         return available_devices()
@@ -144,6 +154,7 @@ class ModelLoadWorker(Worker):
         self.choice = choice
 
     def work(self):
+        import_core()
         from resnet_gui.core.models import load_bundle
 
         c = self.choice
@@ -194,6 +205,7 @@ class ClassifyWorker(Worker):
         self.bundle, self.job = bundle, job
 
     def work(self):
+        import_core()
         from resnet_gui.core.images import discover
         from resnet_gui.core.inference import Predictor
 
@@ -243,6 +255,7 @@ class FolderScanWorker(Worker):
         self.folder, self.val_dir = folder, val_dir
 
     def work(self):
+        import_core()
         from resnet_gui.core.data import scan_class_folder
 
         scan = scan_class_folder(self.folder, self.val_dir)
@@ -274,6 +287,7 @@ class TrainWorker(Worker):
         super().abort()
 
     def work(self):
+        import_core()
         from resnet_gui.core.training import Trainer, TrainingCallback
 
         worker = self

@@ -1,0 +1,80 @@
+"""Shared set-up for the benchmarks: photo-sized JPEGs, a seeded checkpoint, timing helpers.
+
+Benchmarks are not tests: each prints ratios measured in one run, on one
+machine, and benchmarks/RESULTS.md records the latest figures.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def machine() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{os.cpu_count()} CPU cores ({cpu}), {gpu}, torch {torch.__version__}, Python {platform.python_version()}"
+
+
+def photo_jpegs(folder: Path, count: int, size=(500, 375), seed: int = 0) -> list[Path]:
+    """Smooth colour fields with texture: JPEGs that compress and decode like photographs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    width, height = size
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    paths = []
+    for i in range(count):
+        path = folder / f"photo_{i:05d}.jpg"
+        paths.append(path)
+        if path.exists():
+            continue
+        a, b, c = rng.uniform(0.005, 0.03, 3)
+        phase = rng.uniform(0, 6.28, 3)
+        base = np.stack([np.sin(xx * a + yy * b + phase[k]) for k in range(3)], axis=-1) * 90 + 128
+        noise = rng.normal(0, 18, (height, width, 3))
+        pixels = np.clip(base + noise, 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(path, quality=90)
+    return paths
+
+
+def seeded_checkpoint(path: Path, arch: str = "resnet18", num_classes: int = 10, image_size: int = 224) -> Path:
+    import torch
+
+    from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
+    from resnet_gui.core.models import build_model
+    from resnet_gui.core.transforms import Preprocessing
+
+    if path.exists():
+        return path
+    torch.manual_seed(0)
+    model = build_model(arch, num_classes)
+    write_checkpoint(path, checkpoint_payload(model=model, arch=arch, classes=[f"c{i}" for i in range(num_classes)],
+                                              small_input=False, preprocessing=Preprocessing.imagenet(image_size)))
+    return path
+
+
+def run_timed(command: list[str], env: dict | None = None) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    seconds = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{command[:3]} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return seconds, done
+
+
+def work_dir(name: str) -> Path:
+    folder = Path(os.environ.get("RESNET_GUI_BENCH_DIR", "/tmp/resnet-gui-bench")) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -1,0 +1,62 @@
+"""Benchmark 2: steady images/s of the whole classify pipeline against the bare model.
+
+Pipeline: decode, resize, batch, forward, top-k (Predictor over JPEG files).
+Limit: the same model's forward on ready tensors at the same batch size and
+settings. Both measured in this process, after a warm-up batch.
+Goal: 0.85 or more on a CPU.
+
+    python benchmarks/pipeline_vs_model.py [--count 300] [--arch resnet18] [--batch-size 32] [--workers N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from common import machine, photo_jpegs, seeded_checkpoint, work_dir
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--arch", default="resnet18")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    import torch
+
+    from resnet_gui.core.inference import Predictor
+    from resnet_gui.core.models import load_checkpoint_bundle
+
+    paths = photo_jpegs(work_dir("photos"), args.count)
+    bundle = load_checkpoint_bundle(seeded_checkpoint(work_dir("ckpt") / f"{args.arch}.pt", args.arch))
+    predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, num_workers=args.workers, top_k=5)
+    size = bundle.preprocessing.image_size
+
+    ready = torch.randint(0, 256, (args.batch_size, 3, size, size), dtype=torch.uint8)
+    if predictor.policy.pin_memory:
+        ready = ready.pin_memory()
+    predictor.probabilities(ready)  # warm-up
+    batches = max(3, args.count // args.batch_size)
+    started = time.perf_counter()
+    for _ in range(batches):
+        predictor.probabilities(ready)
+    if predictor.device.type == "cuda":
+        torch.cuda.synchronize()
+    model_rate = batches * args.batch_size / (time.perf_counter() - started)
+
+    list(predictor.predict(paths[: args.batch_size]))  # warm-up: worker start, first allocations
+    started = time.perf_counter()
+    done = sum(len(batch) for batch in predictor.predict(paths))
+    pipeline_rate = done / (time.perf_counter() - started)
+    print(f"machine: {machine()}")
+    print(f"{args.arch} at {size} px, batch {args.batch_size}, device {predictor.device}, "
+          f"decoding workers {predictor.num_workers}, torch threads {torch.get_num_threads()}")
+    print(f"model only (ready uint8 tensors, normalise + forward + softmax): {model_rate:7.1f} images/s")
+    print(f"whole pipeline ({done} JPEG files, decode .. top-k):             {pipeline_rate:7.1f} images/s")
+    print(f"ratio pipeline/model: {pipeline_rate / model_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()

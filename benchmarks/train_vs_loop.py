@@ -1,0 +1,112 @@
+"""Benchmark 3: `resnet-gui train` images/s against the tutorials' training loop on the same data.
+
+The tutorial loop: torchvision ImageFolder + RandomResizedCrop/flip +
+ToTensor/Normalize, DataLoader, Adam, one forward/backward per batch,
+and an evaluation pass per epoch. The app: core.training.Trainer with the
+same architecture, image size, batch size, epochs and augmentation.
+Both are timed in this process over whole epochs (data loading included);
+accuracy on the same validation images is printed beside the speed.
+Goal: 1.5x or more on a CPU.
+
+    python benchmarks/train_vs_loop.py [--per-class 100] [--image-size 64] [--epochs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from common import machine, work_dir
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+
+def tutorial_loop(train_dir: Path, val_dir: Path, arch: str, size: int, epochs: int, batch: int, lr: float,
+                  workers: int):
+    import torch
+    import torchvision
+    from torch import nn
+    from torchvision import datasets, transforms
+
+    torch.manual_seed(0)
+    normalize = transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    train_set = datasets.ImageFolder(str(train_dir), transforms.Compose([
+        transforms.RandomResizedCrop(size, scale=(0.35, 1.0)), transforms.RandomHorizontalFlip(),
+        transforms.ToTensor(), normalize]))
+    val_set = datasets.ImageFolder(str(val_dir), transforms.Compose([
+        transforms.Resize(round(size * 256 / 224)), transforms.CenterCrop(size), transforms.ToTensor(), normalize]))
+    train_loader = torch.utils.data.DataLoader(train_set, batch_size=batch, shuffle=True, num_workers=workers,
+                                               drop_last=True)
+    val_loader = torch.utils.data.DataLoader(val_set, batch_size=batch, num_workers=workers)
+    model = torchvision.models.get_model(arch, num_classes=len(train_set.classes))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    criterion = nn.CrossEntropyLoss()
+    seen = 0
+    started = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        for images, labels in train_loader:
+            optimizer.zero_grad()
+            loss = criterion(model(images), labels)
+            loss.backward()
+            optimizer.step()
+            seen += labels.size(0)
+        model.eval()
+        correct = total = 0
+        with torch.no_grad():
+            for images, labels in val_loader:
+                correct += (model(images).argmax(1) == labels).sum().item()
+                total += labels.size(0)
+    return seen / (time.perf_counter() - started), correct / total
+
+
+def app_trainer(train_dir: Path, val_dir: Path, arch: str, size: int, epochs: int, batch: int, lr: float, out: Path):
+    from resnet_gui.core.training import Trainer, TrainingCallback, TrainSettings
+
+    class Count(TrainingCallback):
+        seen = 0
+
+        def on_batch_end(self, event):
+            Count.seen += 1
+
+    settings = TrainSettings(data_dir=str(train_dir), val_dir=str(val_dir), arch=arch, weights="none",
+                             image_size=size, epochs=epochs, batch_size=batch, lr=lr, augment=["crop", "hflip"],
+                             out=str(out), device="cpu" if not __import__("torch").cuda.is_available() else "auto")
+    started = time.perf_counter()
+    result = Trainer(settings, [Count()]).run()
+    seconds = time.perf_counter() - started
+    return Count.seen * batch / seconds, result.history[-1]["val_acc"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--per-class", type=int, default=100)
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--arch", default="resnet18")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--loop-workers", type=int, default=2, help="the tutorial's num_workers")
+    args = parser.parse_args()
+    from conftest import make_shapes_dataset
+
+    root = work_dir(f"shapes{args.per_class}")
+    if not (root / "train").exists():
+        make_shapes_dataset(root / "train", per_class=args.per_class, size=160, seed=1)
+        make_shapes_dataset(root / "val", per_class=max(10, args.per_class // 4), size=160, seed=2)
+    common = (root / "train", root / "val", args.arch, args.image_size, args.epochs, args.batch_size, args.lr)
+    loop_rate, loop_acc = tutorial_loop(*common, workers=args.loop_workers)
+    app_rate, app_acc = app_trainer(*common, out=root / "bench.pt")
+    print(f"machine: {machine()}")
+    print(f"{3 * args.per_class} training images (160 px PNG), {args.arch} at {args.image_size} px, "
+          f"batch {args.batch_size}, {args.epochs} epochs, evaluation each epoch")
+    print(f"tutorial loop (ImageFolder + Adam, {args.loop_workers} workers): {loop_rate:6.1f} images/s, "
+          f"val accuracy {loop_acc:.1%}")
+    print(f"resnet-gui Trainer:                                {app_rate:6.1f} images/s, val accuracy {app_acc:.1%}")
+    print(f"ratio app/loop: {app_rate / loop_rate:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
