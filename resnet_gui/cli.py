@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 
 from resnet_gui import __version__
 from resnet_gui.core.architectures import ARCHITECTURES, DEFAULT_ARCH, DEFAULT_TRAIN_ARCH
@@ -24,7 +25,7 @@ from resnet_gui.core.errors import UserError
 from resnet_gui.crash_log import write_crash_log
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-COMMANDS = ("gui", "classify", "info", "train", "evaluate")
+COMMANDS = ("gui", "classify", "info", "train", "evaluate", "explain", "export")
 
 log = logging.getLogger("resnet_gui")
 
@@ -51,6 +52,20 @@ def image_size(text: str) -> int:
     value = positive_int(text)
     if value < 16:
         raise argparse.ArgumentTypeError(f"{value} px is too small; use 16 or more")
+    return value
+
+
+def confidence(text: str) -> float:
+    """'0.8', '80' or '80%' -> 0.8; 0 turns the threshold off."""
+    cleaned = text.strip().rstrip("%")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a confidence like 80% or 0.8") from None
+    if value > 1 or text.strip().endswith("%"):
+        value /= 100
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 100%")
     return value
 
 
@@ -94,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     classify.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
     classify.add_argument("--workers", type=int, default=None, help="decoding processes (default: by device)")
+    classify.add_argument("--unsure-below", type=confidence, metavar="P",
+                          help="report 'unsure' below this confidence, like 80%% (default: the checkpoint's "
+                               "suggestion from its validation set; 0 turns it off)")
     classify.add_argument("--csv", metavar="OUT.csv", help="also write the results to this CSV file")
     classify.add_argument("--json", action="store_true", help="print JSON Lines, one object per file")
 
@@ -102,6 +120,21 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--classes", metavar="FILE", help="class names (class_indices.json or one per line)")
     info.add_argument("--image-size", type=image_size, help="input size for the output shapes")
     info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.add_argument("--verify", action="store_true",
+                      help="re-run the checkpoint's golden samples; exit 1 if its outputs moved")
+
+    explain = sub.add_parser("explain", help="Grad-CAM: where the model looks in an image")
+    explain.add_argument("image", metavar="IMAGE")
+    explain.add_argument("--checkpoint", metavar="FILE", help="weights (default: ImageNet)")
+    explain.add_argument("--arch", choices=archs, help="architecture for ImageNet weights")
+    explain.add_argument("--class", dest="class_label", metavar="LABEL", help="class to explain (default: the top one)")
+    explain.add_argument("--opacity", type=float, default=0.5, help="heat-map opacity, 0..1 (0.5)")
+    explain.add_argument("--out", required=True, metavar="OUT.png", help="the picture with the heat map")
+
+    export = sub.add_parser("export", help="export a checkpoint to ONNX or TorchScript")
+    export.add_argument("checkpoint", metavar="CHECKPOINT")
+    export.add_argument("--format", choices=("onnx", "torchscript"), required=True)
+    export.add_argument("--out", required=True, metavar="FILE", help="the model file; FILE.json goes beside it")
 
     from resnet_gui import train_cli
 
@@ -149,6 +182,10 @@ def run_command(args: argparse.Namespace) -> int:
         return classify_command(args)
     if args.command == "info":
         return info_command(args)
+    if args.command == "explain":
+        return explain_command(args)
+    if args.command == "export":
+        return export_command(args)
     if args.command in ("train", "evaluate"):
         from resnet_gui import train_cli
 
@@ -207,9 +244,9 @@ def classify_command(args: argparse.Namespace) -> int:
     from resnet_gui.core.models import load_bundle
 
     bundle = load_bundle(args.checkpoint, arch=args.arch, classes_file=args.classes, image_size=args.image_size)
-    predictor = Predictor(
-        bundle, device=args.device, batch_size=args.batch_size, num_workers=args.workers, top_k=args.top_k
-    )
+    unsure_below = bundle.unsure_below if args.unsure_below is None else (args.unsure_below or None)
+    predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, num_workers=args.workers,
+                          top_k=args.top_k, unsure_below=unsure_below)
     csv_writer = CsvResultWriter(args.csv, predictor.top_k) if args.csv else None
     progress = ProgressBar(len(found.files))
     failed = done = 0
@@ -228,7 +265,8 @@ def classify_command(args: argparse.Namespace) -> int:
                     out.write(json.dumps(prediction.to_dict(), ensure_ascii=False) + "\n")
                 elif prediction.ok:
                     best = prediction.best
-                    out.write(f"{best.prob:>10.1%}  {best.label:<24}  {prediction.path}\n")
+                    label = f"unsure ({best.label}?)" if prediction.unsure else best.label
+                    out.write(f"{best.prob:>10.1%}  {label:<24}  {prediction.path}\n")
                 else:
                     out.write(f"{'failed':>10}  {'-':<24}  {prediction.path}  ({prediction.error})\n")
             out.flush()
@@ -243,6 +281,7 @@ def classify_command(args: argparse.Namespace) -> int:
         csv_writer.commit()
     seconds = time.perf_counter() - started
     summary = {
+        "unsure_below": unsure_below,
         "files": done,
         "classified": done - failed,
         "failed": failed,
@@ -273,6 +312,9 @@ def info_command(args: argparse.Namespace) -> int:
     prep = bundle.preprocessing
     rows = stage_table(bundle.model, prep.image_size)
     data = {
+        "temperature": bundle.temperature,
+        "unsure_below": bundle.unsure_below,
+        "golden_samples": len(contents.extra.get("golden", {}).get("inputs", [])) if contents.extra.get("golden") else 0,
         "path": str(contents.path),
         "format": contents.kind,
         "version": contents.version,
@@ -292,6 +334,8 @@ def info_command(args: argparse.Namespace) -> int:
         "metrics": contents.metrics,
         "epochs": len(contents.history),
     }
+    if args.verify:
+        return verify_command(bundle, data, args.json)
     if args.json:
         print(json.dumps(data, ensure_ascii=False, default=str))
         return EXIT_OK
@@ -316,4 +360,68 @@ def info_command(args: argparse.Namespace) -> int:
         shape = " x ".join(str(d) for d in r.output_shape)
         print(f"  {r.name:<8}{(r.blocks or ''):>7}  {block:<11}{shape:<22}{r.params:>12,}")
     print(f"  {'total':<8}{sum(spec.layers):>7}  {'':<11}{'':<22}{data['params']:>12,}")
+    return EXIT_OK
+
+
+def verify_command(bundle, data: dict, as_json: bool) -> int:
+    """info --verify: do the golden samples still give the outputs stored with them?"""
+    from resnet_gui.core.golden import verify_model
+
+    golden = bundle.checkpoint.extra.get("golden")
+    if not golden:
+        raise UserError(f"{bundle.checkpoint.path.name} has no golden samples to check (only checkpoints made by "
+                        "resnet-gui train carry them).")
+    difference = verify_model(bundle.model, golden, bundle.preprocessing, bundle.temperature)
+    tolerance = float(golden.get("tolerance", 1e-4))
+    ok = difference <= tolerance
+    if as_json:
+        print(json.dumps({**data, "verified": ok, "max_difference": difference, "tolerance": tolerance},
+                         ensure_ascii=False, default=str))
+    elif ok:
+        print(f"{bundle.checkpoint.path.name}: the {len(golden['inputs'])} golden samples give the stored outputs "
+              f"(largest difference {difference:.1e} in probability, allowed {tolerance:.0e}).")
+    else:
+        print(f"resnet-gui: {bundle.checkpoint.path.name} no longer gives the outputs it was saved with: they moved by "
+              f"up to {difference:.2e} in probability (allowed {tolerance:.0e}). The file may have been changed, or "
+              "torch/torchvision compute differently here; do not trust its answers until this is explained.",
+              file=sys.stderr)
+    return EXIT_OK if ok else EXIT_SOME_FAILED
+
+
+def explain_command(args: argparse.Namespace) -> int:
+    from resnet_gui.core.explain import explain, overlay
+    from resnet_gui.core.images import ImageDecodeError, load_rgb
+    from resnet_gui.core.models import load_bundle
+
+    bundle = load_bundle(args.checkpoint, arch=args.arch)
+    try:
+        image = load_rgb(args.image)
+    except ImageDecodeError as exc:
+        raise UserError(f"{args.image} cannot be explained: {exc}.") from None
+    index = None
+    if args.class_label is not None:
+        if args.class_label not in bundle.classes:
+            raise UserError(f"'{args.class_label}' is not one of the model's classes: {', '.join(bundle.classes[:20])}.")
+        index = bundle.classes.index(args.class_label)
+    result = explain(bundle, image, index)
+    picture = overlay(image, result.heatmap, max(0.0, min(1.0, args.opacity)))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    picture.save(out)
+    print(f"{result.label} ({result.prob:.1%}): heat map written to {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from resnet_gui.core.model_export import export_model
+    from resnet_gui.core.models import load_checkpoint_bundle
+
+    bundle = load_checkpoint_bundle(args.checkpoint)
+    model_path, side, check = export_model(bundle, args.format, args.out)
+    print(f"Exported {args.format} model to {model_path}, with {side.name} beside it.", file=sys.stderr)
+    if check.get("verified"):
+        print(f"Checked with the {check['checked_with']}: largest difference {check['max_difference']:.1e} in "
+              "probability.", file=sys.stderr)
+    else:
+        print(f"Not checked: {check['reason']}.", file=sys.stderr)
     return EXIT_OK

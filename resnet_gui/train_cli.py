@@ -54,6 +54,7 @@ def add_commands(sub, archs, default_arch, positive_int, image_size, fraction) -
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--batch-size", type=positive_int, default=64)
     evaluate.add_argument("--json", action="store_true", help="the figures as one JSON object on the last line")
+    evaluate.add_argument("--report", metavar="DIR", help="also write a self-contained HTML report into DIR")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -146,6 +147,16 @@ def train_command(args: argparse.Namespace) -> int:
             print(f"epoch {e.epoch}/{e.epochs}  train loss {e.train_loss:.4f} acc {e.train_acc:.1%}  "
                   f"val loss {e.val_loss:.4f} acc {e.val_acc:.1%}  {e.seconds:.1f}s{mark}", file=sys.stderr)
 
+        def on_calibrated(self, c):
+            if args.json:
+                self.emit("calibrated", temperature=c["temperature"], nll_before=c["nll_before"],
+                          nll_after=c["nll_after"], ece_before=c["reliability_before"]["ece"],
+                          ece_after=c["reliability_after"]["ece"], unsure_below=c["unsure_below"])
+            else:
+                print(f"calibration: temperature {c['temperature']:.2f}, expected calibration error "
+                      f"{c['reliability_before']['ece']:.3f} -> {c['reliability_after']['ece']:.3f}; "
+                      f"suggested 'unsure' below {c['unsure_below']:.0%}", file=sys.stderr)
+
         def on_finished(self, result):
             if args.json:
                 self.emit("finished", best_path=result.best_path, last_path=result.last_path, stopped=result.stopped,
@@ -173,11 +184,19 @@ def evaluate_command(args: argparse.Namespace) -> int:
     from resnet_gui.core.training import evaluate_folder
 
     report = evaluate_folder(args.checkpoint, args.data_dir, image_size=args.image_size, device=args.device,
-                             batch_size=args.batch_size)
+                             batch_size=args.batch_size, thumbnails=128 if args.report else 0)
+    if args.report:
+        from resnet_gui.core.report import write_report
+
+        where = write_report(report, args.report)
+        print(f"Report written to {where}", file=sys.stderr)
     if args.json:
-        print(json.dumps(report, ensure_ascii=False))
+        figures = {k: v for k, v in report.items() if k not in ("curves", "mistakes", "items")}
+        figures["mistakes"] = [{k: v for k, v in m.items() if k != "thumbnail"} for m in report["mistakes"]]
+        print(json.dumps(figures, ensure_ascii=False))
         return EXIT_OK
-    print(f"accuracy {report['accuracy']:.2%} on {report['samples']} images")
+    print(f"accuracy {report['accuracy']:.2%} on {report['samples']} images, "
+          f"macro ROC AUC {report['macro_roc_auc']:.3f}")
     width = max(12, *(len(c) for c in report["classes"]))
     print(f"{'class':<{width}}  precision  recall     f1  support")
     for name, figures in report["per_class"].items():

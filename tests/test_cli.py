@@ -24,7 +24,7 @@ def test_classify_json_lines_and_exit_code_1_when_a_file_fails(capsys, tiny_chec
     lines = [json.loads(line) for line in out.splitlines()]
     rows = [line for line in lines if "path" in line]
     assert len(rows) == 6
-    assert all(set(r) == {"path", "top_k", "error"} for r in rows)
+    assert all(set(r) == {"path", "top_k", "error", "unsure"} for r in rows)
     broken = [r for r in rows if r["path"].endswith("broken.jpg")][0]
     assert broken["top_k"] == [] and broken["error"]
     good = [r for r in rows if r["error"] is None]
@@ -58,7 +58,8 @@ def test_classify_csv_is_written_whole(capsys, tiny_checkpoint, image_folder, tm
     assert code == 1
     with out_csv.open(encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
-    assert list(rows[0]) == ["path", "label_1", "prob_1", "label_2", "prob_2", "label_3", "prob_3", "error"]
+    assert list(rows[0]) == ["path", "verdict", "label_1", "prob_1", "label_2", "prob_2", "label_3", "prob_3", "error"]
+    assert all(r["verdict"] == r["label_1"] for r in rows if not r["error"])  # no threshold: never unsure
     assert len(rows) == 6
     good = [r for r in rows if not r["error"]]
     assert all(float(r["prob_1"]) >= float(r["prob_2"]) >= float(r["prob_3"]) for r in good)

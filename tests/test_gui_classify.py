@@ -155,7 +155,7 @@ def test_export_csv_and_copy_rows(qtbot, window, tiny_checkpoint, image_folder, 
         exported = list(csv.DictReader(stream))
     rows = window.classify_panel.model.rows
     assert [e["path"] for e in exported] == [r.path for r in rows]
-    assert list(exported[0]) == ["path", "label_1", "prob_1", "label_2", "prob_2", "error"]
+    assert list(exported[0]) == ["path", "verdict", "label_1", "prob_1", "label_2", "prob_2", "error"]
     for e, r in zip(exported, rows):
         assert e["error"] == (r.error or "")
         if r.error is None:

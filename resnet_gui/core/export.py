@@ -12,14 +12,14 @@ from resnet_gui.core.inference import Prediction
 
 
 def csv_header(top_k: int) -> list[str]:
-    header = ["path"]
+    header = ["path", "verdict"]  # the label, or "unsure" below the confidence threshold
     for rank in range(1, top_k + 1):
         header += [f"label_{rank}", f"prob_{rank}"]
     return [*header, "error"]
 
 
 def csv_row(prediction: Prediction, top_k: int) -> list[str]:
-    row = [prediction.path]
+    row = [prediction.path, prediction.verdict]
     for rank in range(top_k):
         if rank < len(prediction.top_k):
             guess = prediction.top_k[rank]

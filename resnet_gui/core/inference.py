@@ -38,6 +38,7 @@ class Prediction:
     path: str
     top_k: list[Guess] = field(default_factory=list)
     error: str | None = None
+    unsure: bool = False  # the best guess is below the confidence threshold; top_k still holds it
     # A small RGB picture (uint8 [h, w, 3]) for front ends that show one, made while decoding.
     thumbnail: np.ndarray | None = field(default=None, compare=False, repr=False)
 
@@ -49,8 +50,16 @@ class Prediction:
     def best(self) -> Guess | None:
         return self.top_k[0] if self.top_k else None
 
+    @property
+    def verdict(self) -> str:
+        """What a person should read: the label, 'unsure', or '' for a file that failed."""
+        if self.error is not None or not self.top_k:
+            return ""
+        return "unsure" if self.unsure else self.top_k[0].label
+
     def to_dict(self) -> dict:
-        return {"path": self.path, "top_k": [g.to_dict() for g in self.top_k], "error": self.error}
+        return {"path": self.path, "top_k": [g.to_dict() for g in self.top_k], "error": self.error,
+                "unsure": self.unsure}
 
 
 class DecodingDataset(Dataset):
@@ -110,6 +119,7 @@ class Predictor:
         top_k: int = 5,
         amp: bool = True,
         thumbnail_size: int = 0,
+        unsure_below: float | None = None,
     ):
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.policy: DevicePolicy = policy_for(self.device, amp=amp)
@@ -119,6 +129,8 @@ class Predictor:
         self.num_workers = default_num_workers(self.device) if num_workers is None else max(0, num_workers)
         self.top_k = top_k
         self.thumbnail_size = thumbnail_size
+        self.temperature = float(bundle.temperature)
+        self.unsure_below = unsure_below  # None: every answer is reported as sure
         model = bundle.model.eval().to(self.device)
         if self.policy.channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -143,7 +155,7 @@ class Predictor:
                 x = x.contiguous(memory_format=torch.channels_last)
             with self.policy.autocast():
                 logits = self.model(x)
-            return torch.softmax(logits.float(), dim=1).cpu()
+            return torch.softmax(logits.float() / self.temperature, dim=1).cpu()
 
     def loader(self, paths: Sequence[str]) -> DataLoader:
         workers = min(self.num_workers, max(0, (len(paths) + self.batch_size - 1) // self.batch_size))
@@ -182,7 +194,9 @@ class Predictor:
                         Guess(self.classes[c], c, float(p))
                         for p, c in zip(values[row].tolist(), indices[row].tolist())
                     ]
-                    results[position] = Prediction(names[position], guesses, None, batch.thumbnails.get(position))
+                    unsure = self.unsure_below is not None and guesses[0].prob < self.unsure_below
+                    results[position] = Prediction(names[position], guesses, None, unsure,
+                                                   batch.thumbnails.get(position))
             yield [results[i] for i in sorted(results)]
 
     def predict_all(self, paths: Iterable[str | os.PathLike]) -> list[Prediction]:

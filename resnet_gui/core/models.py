@@ -69,6 +69,8 @@ class ModelBundle:
     source: str = ""  # what the user chose: "ImageNet" or the checkpoint's path
     checkpoint: CheckpointContents | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    temperature: float = 1.0  # logits are divided by it before the softmax (calibration)
+    unsure_below: float | None = None  # a suggested confidence threshold from the validation set
 
     @property
     def num_classes(self) -> int:
@@ -113,8 +115,11 @@ def load_checkpoint_bundle(
     if contents.num_classes == 1000 and contents.classes[0] == "class 0":
         # A bare ImageNet state dict: torchvision knows the 1000 names offline.
         contents.classes = list(imagenet_weights(contents.arch).meta["categories"])
+    calibration = contents.extra.get("calibration") or {}
     return ModelBundle(model, contents.arch, contents.classes, contents.preprocessing,
-                       contents.small_input, str(contents.path), contents)
+                       contents.small_input, str(contents.path), contents,
+                       temperature=float(contents.extra.get("temperature", 1.0)),
+                       unsure_below=calibration.get("unsure_below"))
 
 
 def load_bundle(

@@ -19,14 +19,19 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
+from resnet_gui.core.calibration import calibrate
 from resnet_gui.core.checkpoints import checkpoint_payload, read_checkpoint, write_checkpoint
 from resnet_gui.core.data import PreparedData, SampleDataset, class_weights, prepare_data, scan_class_folder
 from resnet_gui.core.devices import default_num_workers, policy_for, resolve_device
 from resnet_gui.core.errors import CheckpointError, UserError, WeightsUnavailableError
+from resnet_gui.core.golden import make_golden
 from resnet_gui.core.metrics import confusion_matrix, summarize
 from resnet_gui.core.models import build_model, imagenet_state_dict
 from resnet_gui.core.train_config import TrainSettings
 from resnet_gui.core.transforms import Augmentation, Preprocessing, decode_transform, normalize_batch, train_transform
+
+GOLDEN_COUNT = 4  # validation inputs kept in the checkpoint to check its outputs later
+
 
 @dataclass(frozen=True)
 class BatchEvent:
@@ -64,6 +69,7 @@ class TrainResult:
     history: list[dict[str, Any]]
     classes: list[str]
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    calibration: dict[str, Any] = field(default_factory=dict)
 
 
 class TrainingCallback:
@@ -75,6 +81,7 @@ class TrainingCallback:
     def on_batch_end(self, event: BatchEvent) -> None: ...
     def on_epoch_end(self, event: EpochEvent) -> None: ...
     def on_checkpoint(self, path: Path, metrics: dict[str, Any]) -> None: ...
+    def on_calibrated(self, calibration: dict[str, Any]) -> None: ...
     def on_finished(self, result: TrainResult) -> None: ...
 
 
@@ -290,10 +297,42 @@ class Trainer:
                 break
         if not best_metrics and best_path is not None:
             best_metrics = read_checkpoint(best_path).metrics
+        calibration: dict[str, Any] = {}
+        if best_path is not None:  # also after Stop: the best model so far is the one the user keeps
+            self._emit("on_status", "Calibrating confidence on the validation set…")
+            calibration = self._finish_best(best_path, val_loader, policy, prep)
+            self._emit("on_calibrated", calibration)
         result = TrainResult(best_path, last if last.exists() else None, stopped, best_metrics, history,
-                             data.classes, data.skipped)
+                             data.classes, data.skipped, calibration)
         self._emit("on_finished", result)
         return result
+
+    def _finish_best(self, best_path: Path, val_loader, policy, prep) -> dict[str, Any]:
+        """Fit the temperature and keep golden samples, in the best checkpoint itself."""
+        contents = read_checkpoint(best_path)
+        model = build_model(contents.arch, contents.num_classes, small_input=contents.small_input)
+        model.load_state_dict(contents.state_dict)
+        model = model.to(policy.device).eval()
+        inputs, logits, labels = [], [], []
+        kept = 0
+        with torch.inference_mode():
+            for images, target in val_loader:
+                x = normalize_batch(images.to(policy.device), prep)
+                logits.append(model(x).float().cpu())
+                labels.append(target)
+                if kept < GOLDEN_COUNT:
+                    inputs.append(images[: GOLDEN_COUNT - kept])
+                    kept += len(inputs[-1])
+        calibration = calibrate(torch.cat(logits), torch.cat(labels))
+        golden = make_golden(model, torch.cat(inputs), prep)
+        payload = checkpoint_payload(
+            model=model, arch=contents.arch, classes=contents.classes, small_input=contents.small_input,
+            preprocessing=contents.preprocessing, train=contents.train, metrics=contents.metrics,
+            history=contents.history, temperature=calibration["temperature"], calibration=calibration,
+            golden=golden,
+        )
+        write_checkpoint(best_path, payload)
+        return calibration
 
     def _train_one_epoch(self, model, loader, criterion, optimizer, scheduler, scaler, policy, prep, epoch):
         model.train()
@@ -365,6 +404,7 @@ def evaluate_folder(
     device: str = "auto",
     batch_size: int = 64,
     progress: Callable[[int, int], None] | None = None,
+    thumbnails: int = 128,
 ) -> dict[str, Any]:
     """Accuracy, per-class precision / recall / F1 and the confusion matrix on a class folder.
 
@@ -372,7 +412,9 @@ def evaluate_folder(
     a subfolder the model does not know is an error, not a silent zero.
     """
     from resnet_gui.core.inference import Predictor
+    from resnet_gui.core.metrics import one_vs_rest
     from resnet_gui.core.models import load_checkpoint_bundle
+    from resnet_gui.core.report import thumbnail_data_uri
 
     bundle = load_checkpoint_bundle(checkpoint, image_size=image_size)
     scan = scan_class_folder(data_dir)
@@ -384,14 +426,26 @@ def evaluate_folder(
         )
     samples = scan.train + (scan.val or [])
     truth = [bundle.classes.index(scan.classes[label]) for _, label in samples]
-    predictor = Predictor(bundle, device=device, batch_size=batch_size, top_k=1)
-    predicted, targets, failed = [], [], []
+    num_classes = len(bundle.classes)
+    predictor = Predictor(bundle, device=device, batch_size=batch_size, top_k=num_classes,
+                          thumbnail_size=thumbnails)
+    predicted, targets, probabilities, failed, mistakes, items = [], [], [], [], [], []
     done = 0
     for batch in predictor.predict([p for p, _ in samples]):
         for prediction in batch:
             if prediction.ok:
+                probs = [0.0] * num_classes
+                for guess in prediction.top_k:
+                    probs[guess.index] = guess.prob
+                probabilities.append(probs)
                 predicted.append(prediction.best.index)
                 targets.append(truth[done])
+                right = prediction.best.index == truth[done]
+                items.append({"path": prediction.path, "true": bundle.classes[truth[done]],
+                              "predicted": prediction.best.label, "confidence": prediction.best.prob})
+                if not right:
+                    mistakes.append({**items[-1], "thumbnail": thumbnail_data_uri(prediction.thumbnail)
+                                     if prediction.thumbnail is not None else None})
             else:
                 failed.append((prediction.path, prediction.error))
             done += 1
@@ -399,8 +453,12 @@ def evaluate_folder(
             progress(done, len(samples))
     if not targets:
         raise UserError("None of the images in the folder could be read.")
-    matrix = confusion_matrix(torch.tensor(targets), torch.tensor(predicted), len(bundle.classes))
+    matrix = confusion_matrix(torch.tensor(targets), torch.tensor(predicted), num_classes)
     report = summarize(matrix, bundle.classes)
+    report.update(one_vs_rest(probabilities, targets, bundle.classes))
     report["skipped"] = [{"path": p, "error": e} for p, e in failed]
     report["checkpoint"] = str(checkpoint)
+    report["data_dir"] = str(data_dir)
+    report["mistakes"] = mistakes
+    report["items"] = items  # every classified file: what the window shows behind a matrix cell
     return report

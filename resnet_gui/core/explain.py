@@ -1,0 +1,103 @@
+"""Where the model looks: Grad-CAM on the last stage (Selvaraju et al., 2017).
+
+The map is computed for the centre crop the network sees, then placed back
+on the whole picture, so an overlay lines up with the image the user chose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from resnet_gui.core.models import ModelBundle
+from resnet_gui.core.transforms import decode_transform, normalize_batch
+
+
+@dataclass
+class Explanation:
+    heatmap: np.ndarray  # float32 [H, W] in 0..1, the size of the original picture
+    class_index: int
+    label: str
+    prob: float
+
+
+def grad_cam(model: torch.nn.Module, x: torch.Tensor, class_index: int) -> np.ndarray:
+    """Grad-CAM of `class_index` for one normalised input [1, 3, S, S] -> float32 [S, S] in 0..1."""
+    store: dict[str, torch.Tensor] = {}
+
+    def keep(module, inputs, output):
+        store["activations"] = output
+        output.register_hook(lambda grad: store.__setitem__("gradients", grad))
+
+    handle = model.layer4.register_forward_hook(keep)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            x = x.detach().requires_grad_(True)  # hooks on layer4 need a graph even if weights are frozen
+            logits = model(x)
+            model.zero_grad(set_to_none=True)
+            logits[0, class_index].backward()
+    finally:
+        handle.remove()
+        model.train(was_training)
+    activations, gradients = store["activations"].detach(), store["gradients"].detach()
+    weights = gradients.mean(dim=(2, 3), keepdim=True)
+    cam = torch.relu((weights * activations).sum(dim=1, keepdim=True))
+    cam = torch.nn.functional.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
+    peak = cam.max()
+    cam = cam / peak if peak > 0 else torch.zeros_like(cam)
+    return cam.float().cpu().numpy()
+
+
+def explain(bundle: ModelBundle, image: Image.Image, class_index: int | None = None) -> Explanation:
+    """Grad-CAM for `image` (RGB) and a class (default: the predicted one), mapped onto the whole image."""
+    prep = bundle.preprocessing
+    model = bundle.model
+    device = next(model.parameters()).device
+    x = normalize_batch(decode_transform(prep)(image).unsqueeze(0).to(device), prep)
+    with torch.inference_mode():
+        probs = torch.softmax(model.eval()(x).float() / bundle.temperature, 1)[0]
+    if class_index is None:
+        class_index = int(probs.argmax())
+    crop_map = grad_cam(model, x, class_index)
+    return Explanation(to_image_frame(crop_map, image.size, prep.resize, prep.image_size), class_index,
+                       bundle.classes[class_index], float(probs[class_index]))
+
+
+def to_image_frame(crop_map: np.ndarray, size: tuple[int, int], resize: int, crop: int) -> np.ndarray:
+    """Place a map of the centre crop back onto the original picture (zeros outside the crop)."""
+    width, height = size
+    scale = resize / min(width, height)
+    resized_w, resized_h = round(width * scale), round(height * scale)
+    left, top = (resized_w - crop) / 2, (resized_h - crop) / 2
+    # The crop's corners in original pixels.
+    x0, y0 = left / scale, top / scale
+    x1, y1 = (left + crop) / scale, (top + crop) / scale
+    full = np.zeros((height, width), dtype=np.float32)
+    box = (int(round(x0)), int(round(y0)), int(round(x1)), int(round(y1)))
+    box_w, box_h = max(1, box[2] - box[0]), max(1, box[3] - box[1])
+    patch = np.asarray(Image.fromarray(crop_map.astype(np.float32)).resize((box_w, box_h), Image.BILINEAR))
+    xa, ya = max(0, box[0]), max(0, box[1])
+    xb, yb = min(width, box[0] + box_w), min(height, box[1] + box_h)
+    full[ya:yb, xa:xb] = patch[ya - box[1]:yb - box[1], xa - box[0]:xb - box[0]]
+    return np.clip(full, 0.0, 1.0)
+
+
+def overlay(image: Image.Image, heatmap: np.ndarray, opacity: float = 0.5) -> Image.Image:
+    """The picture with the heat map blended on top (blue = cold, red = where the model looks)."""
+    heat = np.clip(heatmap, 0, 1)
+    # A compact blue -> cyan -> yellow -> red ramp, readable over photographs and micrographs.
+    red = np.clip(1.5 * heat * 2 - 0.5, 0, 1)
+    green = np.clip(1.5 - np.abs(heat * 4 - 2), 0, 1)
+    blue = np.clip(1.0 - heat * 2, 0, 1)
+    colours = (np.stack([red, green, blue], axis=-1) * 255).astype(np.uint8)
+    heat_image = Image.fromarray(colours).resize(image.size, Image.BILINEAR)
+    alpha = (np.asarray(Image.fromarray((heat * 255).astype(np.uint8)).resize(image.size)) / 255.0)[..., None]
+    alpha = np.clip(opacity * (0.35 + 0.65 * alpha), 0, 1)
+    base = np.asarray(image.convert("RGB")).astype(np.float32)
+    blended = base * (1 - alpha) + np.asarray(heat_image).astype(np.float32) * alpha
+    return Image.fromarray(blended.clip(0, 255).astype(np.uint8))
