@@ -17,7 +17,7 @@ import sys
 from common import machine, photo_jpegs, run_timed, seeded_checkpoint, work_dir
 
 TUTORIAL_LOOP = r"""
-import sys, torch
+import sys, time, torch
 from PIL import Image
 from torchvision import transforms
 from resnet_gui.core.models import load_checkpoint_bundle
@@ -25,11 +25,13 @@ device = torch.device(sys.argv[2])
 model = load_checkpoint_bundle(sys.argv[1]).model.to(device).eval()
 preprocess = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
     transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+started = time.perf_counter()
 for path in sys.argv[3:]:
     image = Image.open(path).convert("RGB")
     with torch.no_grad():
         probs = torch.softmax(model(preprocess(image).unsqueeze(0).to(device)), 1)
     print(path, probs.argmax().item())
+print("loop_seconds", time.perf_counter() - started)
 """
 
 
@@ -56,7 +58,10 @@ def main() -> None:
     print(f"tutorial loop (whole process): {loop_s:6.1f} s  {args.count / loop_s:6.1f} images/s")
     print(f"resnet-gui classify (whole process): {app_s:6.1f} s  {args.count / app_s:6.1f} images/s "
           f"(in-pipeline {summary['images_per_second']} images/s)")
-    print(f"ratio app/loop: {loop_s / app_s:.2f}x")
+    loop_steady = args.count / float(loop.stdout.split("loop_seconds")[-1])
+    print(f"steady state (after start-up): loop {loop_steady:.1f} images/s, app {summary['images_per_second']} images/s, "
+          f"ratio {summary['images_per_second'] / loop_steady:.2f}x")
+    print(f"ratio app/loop (whole process): {loop_s / app_s:.2f}x")
 
 
 if __name__ == "__main__":

@@ -80,6 +80,25 @@ def app_trainer(train_dir: Path, val_dir: Path, arch: str, size: int, epochs: in
     return Count.seen * batch / seconds, result.history[-1]["val_acc"]
 
 
+def compute_limit(arch: str, size: int, batch: int, classes: int = 3, steps: int = 10) -> float:
+    """Images/s of forward + backward + AdamW step on ready tensors: no data loading at all."""
+    import torch
+    import torchvision
+
+    torch.manual_seed(0)
+    model = torchvision.models.get_model(arch, num_classes=classes)
+    optimizer = torch.optim.AdamW(model.parameters(), foreach=True)
+    x, y = torch.randn(batch, 3, size, size), torch.randint(0, classes, (batch,))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    for step in range(steps + 2):
+        if step == 2:
+            started = time.perf_counter()
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+    return steps * batch / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-class", type=int, default=100)
@@ -99,13 +118,15 @@ def main() -> None:
     common = (root / "train", root / "val", args.arch, args.image_size, args.epochs, args.batch_size, args.lr)
     loop_rate, loop_acc = tutorial_loop(*common, workers=args.loop_workers)
     app_rate, app_acc = app_trainer(*common, out=root / "bench.pt")
+    limit = compute_limit(args.arch, args.image_size, args.batch_size)
     print(f"machine: {machine()}")
     print(f"{3 * args.per_class} training images (160 px PNG), {args.arch} at {args.image_size} px, "
           f"batch {args.batch_size}, {args.epochs} epochs, evaluation each epoch")
     print(f"tutorial loop (ImageFolder + Adam, {args.loop_workers} workers): {loop_rate:6.1f} images/s, "
           f"val accuracy {loop_acc:.1%}")
     print(f"resnet-gui Trainer:                                {app_rate:6.1f} images/s, val accuracy {app_acc:.1%}")
-    print(f"ratio app/loop: {app_rate / loop_rate:.2f}x")
+    print(f"compute limit (forward/backward/step on ready tensors):  {limit:6.1f} images/s")
+    print(f"ratio app/loop: {app_rate / loop_rate:.2f}x; app/limit {app_rate / limit:.2f}, loop/limit {loop_rate / limit:.2f}")
 
 
 if __name__ == "__main__":

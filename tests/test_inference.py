@@ -95,7 +95,7 @@ def test_cuda_index_out_of_range_is_a_sentence(monkeypatch):
 
 def test_policies():
     cpu = policy_for(torch.device("cpu"))
-    assert cpu.amp_dtype is None and not cpu.channels_last and not cpu.pin_memory
+    assert cpu.amp_dtype is None and cpu.channels_last and not cpu.pin_memory
 
 
 def test_cuda_policy_uses_amp_channels_last_and_pinned_memory(monkeypatch):

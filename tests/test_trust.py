@@ -221,7 +221,7 @@ def test_an_export_that_moved_is_refused(colour_model, tmp_path, monkeypatch):
     real = model_export._check
 
     def broken_export(bundle, run):
-        return real(bundle, lambda x: run(x) + torch.tensor([3.0, 0.0, 0.0]))
+        return real(bundle, lambda x: run(x).roll(1, dims=1))  # classes shuffled: answers move
 
     monkeypatch.setattr(model_export, "_check", broken_export)
     with pytest.raises(ExportCheckFailed, match="answers moved"):

@@ -80,8 +80,10 @@ def policy_for(device: torch.device, amp: bool = True) -> DevicePolicy:
         return DevicePolicy(device, dtype if amp else None, channels_last=True, pin_memory=True)
     if device.type == "mps":
         return DevicePolicy(device, torch.float16 if amp else None, channels_last=False, pin_memory=False)
-    # CPU: float32 (bf16 autocast is slower than fp32 on most CPUs without AMX).
-    return DevicePolicy(device, None, channels_last=False, pin_memory=False)
+    # CPU: float32 (bf16 autocast is slower than fp32 on most CPUs without AMX), and channels_last:
+    # oneDNN's NHWC convolutions ran ResNet-18 inference at batch 32 about 30% faster here
+    # (36.4 vs 27.9 images/s on 2 cores) and training at the same speed.
+    return DevicePolicy(device, None, channels_last=True, pin_memory=False)
 
 
 def default_num_workers(device: torch.device) -> int:

@@ -31,6 +31,7 @@ from resnet_gui.core.train_config import TrainSettings
 from resnet_gui.core.transforms import Augmentation, Preprocessing, decode_transform, normalize_batch, train_transform
 
 GOLDEN_COUNT = 4  # validation inputs kept in the checkpoint to check its outputs later
+LAST_STATE_EVERY_S = 60.0  # how often, at most, the resumable last state is written mid-run
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,14 @@ class Trainer:
         stopped = "completed"
         since_best = 0
         best_metrics: dict[str, Any] = {}
+        last_written = time.perf_counter()
+        unsaved: dict[str, Any] | None = None  # the last finished epoch, when its state is not on disk yet
+
+        def write_last(payload: dict[str, Any], epoch: int) -> None:
+            resume = {"epoch": epoch, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                      "best_val_acc": best_acc, "best_val_loss": best_loss}
+            write_checkpoint(last, checkpoint_payload(**payload, resume=resume))
+
         for epoch in range(start_epoch, s.epochs + 1):
             self._emit("on_epoch_start", epoch, s.epochs)
             started = time.perf_counter()
@@ -265,6 +274,10 @@ class Trainer:
             )
             if not finished:
                 stopped = "cancelled"
+                if unsaved is not None:
+                    # Stopped mid-epoch: keep the run resumable from the last finished epoch (the
+                    # weights are the current ones; the partial epoch is simply trained again).
+                    write_last(unsaved["payload"], unsaved["epoch"])
                 break
             val = self._evaluate(model, val_loader, criterion, policy, prep, len(data.classes))
             improved = val["accuracy"] > best_acc or (val["accuracy"] == best_acc and val["loss"] < best_loss)
@@ -277,7 +290,7 @@ class Trainer:
                        "val_acc": val["accuracy"], "confusion_matrix": val["confusion_matrix"],
                        "val_samples": len(data.val), "train_samples": len(data.train)}
             payload = dict(model=model, arch=s.arch, classes=data.classes, small_input=s.small_input,
-                           preprocessing=prep, train=s.to_dict(), metrics=metrics, history=history)
+                           preprocessing=prep, train=s.to_dict(), metrics=metrics, history=list(history))
             if improved:
                 best_path = write_checkpoint(out, checkpoint_payload(**payload))
                 best_metrics = metrics
@@ -285,15 +298,21 @@ class Trainer:
                 self._emit("on_checkpoint", best_path, metrics)
             else:
                 since_best += 1
-            resume = {"epoch": epoch, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                      "best_val_acc": best_acc, "best_val_loss": best_loss}
-            write_checkpoint(last, checkpoint_payload(**payload, resume=resume))
-            self._emit("on_epoch_end", event)
             if s.patience and since_best >= s.patience:
                 stopped = "early_stopping"
-                break
-            if self.cancelled():
+            elif self.cancelled():
                 stopped = "cancelled"
+            # The resumable state (weights and optimizer: three times the model's size) is written at
+            # the end, when stopping, and otherwise at most once a minute: on small datasets epochs
+            # take seconds, and writing it every epoch cost 15% of the run.
+            due = time.perf_counter() - last_written >= LAST_STATE_EVERY_S
+            if epoch == s.epochs or stopped != "completed" or due:
+                write_last(payload, epoch)
+                last_written, unsaved = time.perf_counter(), None
+            else:
+                unsaved = {"payload": payload, "epoch": epoch}
+            self._emit("on_epoch_end", event)
+            if stopped != "completed":
                 break
         if not best_metrics and best_path is not None:
             best_metrics = read_checkpoint(best_path).metrics

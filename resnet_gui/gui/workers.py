@@ -8,8 +8,11 @@ yields, so cancel lands between batches. Workers never touch widgets.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import logging
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,19 +32,55 @@ _TORCH_IMPORT = threading.Lock()
 
 
 def import_core() -> None:
-    """Import torch, torchvision and the torch-using core modules, one thread at a time."""
+    """Import torch, torchvision and the torch-using core modules, one thread at a time,
+    in a way that keeps the GUI thread responsive (see `preload_torch_libraries`)."""
     with _TORCH_IMPORT:
-        from resnet_gui.core import data, inference, models, training  # noqa: F401
+        if "torch" in sys.modules and "resnet_gui.core.training" in sys.modules:
+            return
+        preload_torch_libraries()
+        # A full cyclic-GC pass over the ~10^6 objects the import creates holds the GIL for
+        # 100+ ms; none is needed while importing. Afterwards, freezing moves those objects out
+        # of the collector's sight, so later passes (during classification) stay short too.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            from resnet_gui.core import data, inference, models, training  # noqa: F401
+        finally:
+            gc.freeze()
+            if collecting:
+                gc.enable()
 
 
-def describe_unexpected(exc: BaseException) -> str:
-    """A sentence for an error nobody planned for; the traceback goes to the log file."""
-    from resnet_gui.crash_log import write_crash_log
+def preload_torch_libraries() -> None:
+    """dlopen torch's large shared libraries through libc, with the GIL released.
 
-    if type(exc).__name__ == "OutOfMemoryError":
-        return "The GPU ran out of memory. Lower the batch size, choose a smaller model, or choose the CPU."
-    where = write_crash_log(exc)
-    return f"Something went wrong ({type(exc).__name__}: {exc}). Details were written to {where}."
+    CPython holds the GIL while it loads an extension module and its libraries run
+    their static initialisers (a quarter of a second for libtorch_cpu), which froze the
+    window while a worker imported torch; ctypes' own loader holds it too. Calling
+    libc's dlopen as a foreign function releases the GIL; `import torch` then finds the
+    libraries already loaded. Any failure just leaves the work to `import torch`.
+    """
+    import ctypes
+    import importlib.util
+    from pathlib import Path
+
+    try:
+        spec = importlib.util.find_spec("torch")
+        libc = ctypes.CDLL(None)
+        dlopen = libc.dlopen
+    except (OSError, AttributeError, ValueError):
+        return  # not a POSIX libc (Windows): nothing to gain here
+    if spec is None or not spec.submodule_search_locations:
+        return
+    dlopen.restype = ctypes.c_void_p
+    dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    lib = Path(next(iter(spec.submodule_search_locations))) / "lib"
+    # Dependencies first; the CUDA ones are absent from CPU builds and skipped.
+    for name in ("libtorch_global_deps.so", "libc10.so", "libtorch_cpu.so", "libc10_cuda.so", "libtorch_cuda.so",
+                 "libtorch.so", "libtorch_python.so"):
+        path = lib / name
+        if path.exists() and not dlopen(str(path).encode(), os.RTLD_NOW | os.RTLD_GLOBAL):
+            log.debug("could not preload %s; import torch will load it", path)
 
 
 class Worker(QObject):
