@@ -44,14 +44,54 @@ def make_dataset(root: Path, per_class: int, seed: int) -> None:
             draw(shape, rng).save(root / shape / f"{shape}_{i:03d}.png")
 
 
+def scene(name: str, work: Path, out: Path) -> None:
+    """Drive the window in this process (offscreen) for the pictures the command line cannot ask for."""
+    from PySide6.QtCore import QTimer
+
+    from resnet_gui.gui.app import make_application
+    from resnet_gui.gui.main_window import MainWindow
+
+    app = make_application()
+    window = MainWindow(headless_errors=True)
+    window.resize(1280, 800)
+    window.show()
+    window.start()
+    panel = window.classify_panel
+
+    def save(widget_name: str) -> None:
+        QTimer.singleShot(400, lambda: (window.grab().save(str(out / widget_name)), app.quit()))
+
+    def on_loaded(bundle) -> None:
+        if name == "evaluate":
+            window.tabs.setCurrentWidget(window.evaluate_panel)
+            window.evaluate_panel.evaluated.connect(lambda report: (window.evaluate_panel.show_cell(0, 2),
+                                                                     save("evaluate.png")))
+            window.evaluate_panel.set_folder(str(work / "test"))
+            window.evaluate_panel.evaluate()
+        else:
+            panel.all_done.connect(lambda: (panel.select_row(3), panel.explain_toggle.setChecked(True)))
+            panel.explained.connect(lambda *_: save("explain.png"))
+            window.classify_paths([str(work / "new pictures")])
+
+    window.model_loaded.connect(on_loaded)
+    window.use_checkpoint(str(work / "shapes-resnet18.pt"))
+    app.exec()
+    window.shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--scene", choices=("evaluate", "explain"), help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
     parser.add_argument("--work", default="/tmp/resnet-gui-docs")
     parser.add_argument("--epochs", type=int, default=10)
     args = parser.parse_args()
     work, out = Path(args.work), Path(args.out)
+    if args.scene:
+        scene(args.scene, work, out)
+        return
     make_dataset(work / "shapes", per_class=50, seed=0)
+    make_dataset(work / "test", per_class=20, seed=3)
     new = work / "new pictures"
     rng = np.random.default_rng(7)
     new.mkdir(parents=True, exist_ok=True)
@@ -65,7 +105,10 @@ def main() -> None:
                    check=True, env=env, cwd=work)
     subprocess.run([*gui, str(new), "--checkpoint", str(work / "shapes-resnet18.pt"),
                     "--screenshot", str(out / "classify.png")], check=True, env=env, cwd=work)
-    print(f"wrote {out / 'train.png'} and {out / 'classify.png'}")
+    for name in ("evaluate", "explain"):
+        subprocess.run([sys.executable, __file__, "--scene", name, "--work", str(work), "--out", str(out)],
+                       check=True, env=env)
+    print(f"wrote train.png, classify.png, evaluate.png and explain.png in {out}")
 
 
 if __name__ == "__main__":

@@ -278,3 +278,28 @@ def test_screenshot_command_saves_the_window_and_exits_0(tiny_checkpoint, image_
     assert (image.width(), image.height()) == (1280, 800)
     assert "max_stall_ms=" in done.stdout
     assert QApplication.instance() is not None
+
+
+def test_an_unexpected_worker_error_is_a_dialog_and_a_log_not_a_crash(qtbot, window, tiny_checkpoint,
+                                                                      image_folder, errors, monkeypatch):
+    def explode(self, images):
+        raise ZeroDivisionError("boom")
+
+    load(qtbot, window, tiny_checkpoint)
+    monkeypatch.setattr(Predictor, "probabilities", explode)
+    with qtbot.waitSignal(window.user_error, timeout=WAIT) as blocker:
+        drop(window, [image_folder])
+    assert "ZeroDivisionError: boom" in blocker.args[1] and "Details were written to" in blocker.args[1]
+    log = blocker.args[1].split("written to ")[1].rstrip(".")
+    assert "Traceback" in open(log, encoding="utf-8").read()
+    qtbot.waitUntil(lambda: not window.classify_panel.is_running(), timeout=WAIT)
+    assert window.isVisible()
+
+
+def test_out_of_gpu_memory_is_a_sentence():
+    from resnet_gui.gui.workers import describe_unexpected
+
+    class OutOfMemoryError(RuntimeError):
+        pass
+
+    assert "GPU ran out of memory" in describe_unexpected(OutOfMemoryError("CUDA out of memory"))

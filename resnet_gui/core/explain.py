@@ -25,28 +25,21 @@ class Explanation:
 
 
 def grad_cam(model: torch.nn.Module, x: torch.Tensor, class_index: int) -> np.ndarray:
-    """Grad-CAM of `class_index` for one normalised input [1, 3, S, S] -> float32 [S, S] in 0..1."""
-    store: dict[str, torch.Tensor] = {}
+    """Grad-CAM of `class_index` for one normalised input [1, 3, S, S] -> float32 [S, S] in 0..1.
 
-    def keep(module, inputs, output):
-        store["activations"] = output
-        output.register_hook(lambda grad: store.__setitem__("gradients", grad))
-
-    handle = model.layer4.register_forward_hook(keep)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.enable_grad():
-            x = x.detach().requires_grad_(True)  # hooks on layer4 need a graph even if weights are frozen
-            logits = model(x)
-            model.zero_grad(set_to_none=True)
-            logits[0, class_index].backward()
-    finally:
-        handle.remove()
-        model.train(was_training)
-    activations, gradients = store["activations"].detach(), store["gradients"].detach()
+    The gradient is taken with torch.autograd.grad with respect to layer4's output
+    only: no hooks and no parameter gradients, so the same model can classify in
+    another thread meanwhile. The model must be in eval mode (bundles are).
+    """
+    with torch.no_grad():
+        features = model.layer4(model.layer3(model.layer2(model.layer1(
+            model.maxpool(model.relu(model.bn1(model.conv1(x))))))))
+    with torch.enable_grad():
+        features = features.detach().float().requires_grad_(True)
+        logits = model.fc(torch.flatten(model.avgpool(features), 1).to(model.fc.weight.dtype))
+        (gradients,) = torch.autograd.grad(logits[0, class_index], features)
     weights = gradients.mean(dim=(2, 3), keepdim=True)
-    cam = torch.relu((weights * activations).sum(dim=1, keepdim=True))
+    cam = torch.relu((weights * features.detach()).sum(dim=1, keepdim=True))
     cam = torch.nn.functional.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
     peak = cam.max()
     cam = cam / peak if peak > 0 else torch.zeros_like(cam)
@@ -60,7 +53,7 @@ def explain(bundle: ModelBundle, image: Image.Image, class_index: int | None = N
     device = next(model.parameters()).device
     x = normalize_batch(decode_transform(prep)(image).unsqueeze(0).to(device), prep)
     with torch.inference_mode():
-        probs = torch.softmax(model.eval()(x).float() / bundle.temperature, 1)[0]
+        probs = torch.softmax(model(x).float() / bundle.temperature, 1)[0]
     if class_index is None:
         class_index = int(probs.argmax())
     crop_map = grad_cam(model, x, class_index)

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
+    QSlider,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -29,6 +32,7 @@ from resnet_gui.gui.formatting import duration
 from resnet_gui.gui.image_preview import ImagePreview
 from resnet_gui.gui.results_model import (
     ALL_LABELS,
+    UNSURE_ONLY,
     CONFIDENCE,
     ERROR,
     ERRORS_ONLY,
@@ -40,7 +44,16 @@ from resnet_gui.gui.results_model import (
     ResultsModel,
 )
 from resnet_gui.gui.topk_chart import TopKChart
-from resnet_gui.gui.workers import ClassifyJob, ClassifyWorker, PreviewWorker, ResultRow, WorkerHandle, start_worker
+from resnet_gui.gui.workers import (
+    ClassifyJob,
+    ClassifyWorker,
+    ExplainWorker,
+    PreviewWorker,
+    ResultRow,
+    WorkerHandle,
+    start_worker,
+    to_qimage,
+)
 
 THUMBNAIL = 40
 
@@ -51,6 +64,7 @@ class ClassifyPanel(QWidget):
     run_finished = Signal(dict)  # summary of one run
     all_done = Signal()  # nothing running and nothing queued
     preview_shown = Signal(str)  # path
+    explained = Signal(str, int)  # path, class index: a Grad-CAM overlay is on screen
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -68,6 +82,9 @@ class ClassifyPanel(QWidget):
         self._total = self._done = 0
         self._started_at = 0.0
         self.shown_path: str | None = None  # the file whose preview is on screen
+        self._explain: WorkerHandle | None = None
+        self._explanation = None  # (path, class index, pixels, heat map) of the overlay on screen
+        self._plain_preview = None  # the preview without overlay, to switch back to
         self.preview_shown.connect(lambda path: setattr(self, "shown_path", path))
         self._build()
 
@@ -132,6 +149,31 @@ class ClassifyPanel(QWidget):
         left_layout.addWidget(self.stack, 1)
 
         self.preview = ImagePreview()
+        self.explain_toggle = QCheckBox("Show where the model looks")
+        self.explain_toggle.setToolTip("Grad-CAM on the last stage: warm colours mark the regions that "
+                                       "raised the chosen class's score")
+        self.explain_class = QComboBox()
+        self.explain_class.setToolTip("The class to explain, from this image's top-k")
+        self.explain_class.setMinimumContentsLength(12)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(10, 90)
+        self.opacity.setValue(50)
+        self.opacity.setToolTip("Opacity of the heat map")
+        self.opacity.setMaximumWidth(120)
+        explain_row = QHBoxLayout()
+        explain_row.setContentsMargins(0, 0, 0, 0)
+        explain_row.addWidget(self.explain_toggle)
+        explain_row.addWidget(self.explain_class, 1)
+        explain_row.addWidget(QLabel("opacity"))
+        explain_row.addWidget(self.opacity)
+        self.explain_toggle.toggled.connect(self._on_explain_settings_changed)
+        self.explain_class.activated.connect(self._on_explain_settings_changed)
+        self.opacity.valueChanged.connect(self._blend_overlay)
+        preview_box = QWidget()
+        preview_layout = QVBoxLayout(preview_box)
+        preview_layout.setContentsMargins(0, 0, 0, 0)
+        preview_layout.addLayout(explain_row)
+        preview_layout.addWidget(self.preview, 1)
         self.chart = TopKChart()
         self.chart_title = QLabel("Top classes")
         self.chart_title.setStyleSheet("font-weight: bold;")
@@ -141,7 +183,7 @@ class ClassifyPanel(QWidget):
         chart_layout.addWidget(self.chart_title)
         chart_layout.addWidget(self.chart, 1)
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.preview)
+        right.addWidget(preview_box)
         right.addWidget(chart_box)
         right.setSizes([320, 260])
 
@@ -282,6 +324,9 @@ class ClassifyPanel(QWidget):
         labels = self.model.labels()
         errors = self.model.error_count()
         wanted = [("All labels", ALL_LABELS), *[(label, label) for label in labels]]
+        unsure = self.model.unsure_count()
+        if unsure:
+            wanted.append((f"Unsure ({unsure})", UNSURE_ONLY))
         if errors:
             wanted.append((f"Errors ({errors})", ERRORS_ONLY))
         existing = [(self.filter.itemText(i), self.filter.itemData(i)) for i in range(self.filter.count())]
@@ -293,6 +338,8 @@ class ClassifyPanel(QWidget):
             index = self.filter.findData(current)
             self.filter.setCurrentIndex(max(index, 0))
             self.filter.blockSignals(False)
+            if index < 0:  # the chosen entry is gone (no more unsure rows, say): show everything again
+                self._on_filter_changed()
         total = self.model.rowCount()
         self.counts.setText(f"{total} file(s), {errors} failed" if total else "")
         self.export_button.setEnabled(total > 0)
@@ -323,6 +370,8 @@ class ClassifyPanel(QWidget):
         if row is None:
             return
         self._show_chart(row)
+        self._fill_explain_classes(row)
+        self._explanation = None
         if row.error:
             self.preview.show_message(f"{row.name}\n\nCould not be read: {row.error}")
             self.preview_shown.emit(row.path)
@@ -343,8 +392,59 @@ class ClassifyPanel(QWidget):
         if image is None:
             self.preview.show_message(f"Could not show the image: {error}")
         else:
+            self._plain_preview = image
             self.preview.show_image(image)
+            if self.explain_toggle.isChecked():
+                self._start_explain()
         self.preview_shown.emit(path)
+
+    # ------------------------------------------------------------ Grad-CAM
+    def _fill_explain_classes(self, row: ResultRow) -> None:
+        self.explain_class.clear()
+        for guess in row.guesses[: max(self.top_k, 1)]:
+            self.explain_class.addItem(f"{guess.label} ({guess.prob:.0%})", guess.index)
+        self.explain_class.setEnabled(bool(row.guesses))
+
+    def _on_explain_settings_changed(self) -> None:
+        if self.explain_toggle.isChecked():
+            self._start_explain()
+        elif self._plain_preview is not None:
+            self.preview.show_image(self._plain_preview)
+
+    def _start_explain(self) -> None:
+        row = self.current_row()
+        if row is None or row.error or self.bundle is None or self.explain_class.count() == 0:
+            return
+        index = self.explain_class.currentData()
+        if self._explanation is not None and self._explanation[:2] == (row.path, index):
+            self._blend_overlay()
+            return
+        worker = ExplainWorker(self.bundle, row.path, index)
+        worker.returned.connect(self._on_explained)
+        worker.errored.connect(self._on_run_failed)
+        if self._explain is not None:
+            self._explain.worker.abort()
+            self._retired = [h for h in self._retired if h.is_running()] + [self._explain]
+        self._explain = start_worker(worker, self)
+
+    def _on_explained(self, result) -> None:
+        row = self.current_row()
+        if row is None or row.path != result[0] or result[1] != self.explain_class.currentData():
+            return  # the user has moved on
+        self._explanation = result
+        self._blend_overlay()
+        self.explained.emit(result[0], result[1])
+
+    def _blend_overlay(self) -> None:
+        if self._explanation is None or not self.explain_toggle.isChecked():
+            return
+        from PIL import Image
+
+        from resnet_gui.core.explain import overlay
+
+        _, _, pixels, heatmap = self._explanation
+        blended = overlay(Image.fromarray(pixels), heatmap, self.opacity.value() / 100)
+        self.preview.show_image(to_qimage(np.asarray(blended)))
 
     def set_top_k(self, k: int) -> None:
         self.top_k = k
@@ -352,16 +452,33 @@ class ClassifyPanel(QWidget):
         if row is not None:
             self._show_chart(row)
 
+    def set_threshold(self, threshold: float | None) -> None:
+        """'Unsure' below `threshold` (0..1), None for off: the table, chart and export follow."""
+        self.model.set_threshold(threshold)
+        self._refresh_filter()
+        row = self.current_row()
+        if row is not None:
+            self._show_chart(row)
+        else:
+            self.chart.show_guesses([])
+            self.chart_title.setText("Top classes")
+
     def _show_chart(self, row: ResultRow) -> None:
-        self.chart.show_guesses(row.guesses, self.top_k)
-        self.chart_title.setText(f"Top {min(self.top_k, len(row.guesses))} classes — {row.name}"
-                                 if row.guesses else f"No prediction — {row.name}")
+        self.chart.show_guesses(row.guesses, self.top_k, self.model.threshold)
+        if not row.guesses:
+            self.chart_title.setText(f"No prediction — {row.name}")
+        elif self.model.is_unsure(row):
+            self.chart_title.setText(f"Unsure (below {self.model.threshold:.0%}) — best guess {row.label}, "
+                                     f"{row.confidence:.1%} — {row.name}")
+        else:
+            self.chart_title.setText(f"Top {min(self.top_k, len(row.guesses))} classes — {row.name}")
 
     # ------------------------------------------------------------ export
     def predictions(self, rows: list[ResultRow] | None = None):
         from resnet_gui.core.inference import Prediction
 
-        return [Prediction(r.path, list(r.guesses), r.error) for r in (self.model.rows if rows is None else rows)]
+        return [Prediction(r.path, list(r.guesses), r.error, self.model.is_unsure(r))
+                for r in (self.model.rows if rows is None else rows)]
 
     def export_csv(self, path: str) -> None:
         from resnet_gui.core.export import write_predictions_csv
@@ -383,7 +500,7 @@ class ClassifyPanel(QWidget):
     def shutdown(self) -> None:
         """Stop every worker and wait for its thread: called before the window closes."""
         self._queue.clear()
-        for handle in [h for h in (self._run, self._preview) if h is not None] + self._retired:
+        for handle in [h for h in (self._run, self._preview, self._explain) if h is not None] + self._retired:
             handle.stop()
         self._retired.clear()
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Signal
 
 
 class ConfusionView(pg.PlotWidget):
-    def __init__(self, parent=None):
+    cell_clicked = Signal(int, int)  # true class row, predicted class column
+
+    def __init__(self, parent=None, title: str = "Confusion (validation)"):
         super().__init__(parent, background="w")
         self.setMinimumSize(220, 200)
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         plot = self.getPlotItem()
-        plot.setTitle("Confusion matrix (validation)", color="#222", size="11pt")
+        plot.setTitle(title, color="#222", size="11pt")
         plot.setLabel("left", "true class")
         plot.setLabel("bottom", "predicted class")
         plot.invertY(True)
@@ -26,6 +29,16 @@ class ConfusionView(pg.PlotWidget):
         self.addItem(self.image)
         self.labels: list[pg.TextItem] = []
         self.matrix = np.zeros((0, 0), dtype=int)
+        self.scene().sigMouseClicked.connect(self._on_click)
+
+    def _on_click(self, event) -> None:
+        n = len(self.matrix)
+        if not n:
+            return
+        point = self.getPlotItem().vb.mapSceneToView(event.scenePos())
+        column, row = int(round(point.x())), int(round(point.y()))
+        if 0 <= row < n and 0 <= column < n:
+            self.cell_clicked.emit(row, column)
 
     def show_matrix(self, matrix, classes: list[str]) -> None:
         m = np.asarray(matrix, dtype=float)

@@ -12,7 +12,9 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWid
 from resnet_gui import __version__
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.classify_panel import ClassifyPanel
+from resnet_gui.gui.evaluate_panel import EvaluatePanel
 from resnet_gui.gui.model_bar import ModelBar
+from resnet_gui.gui.model_panel import ModelPanel
 from resnet_gui.gui.settings import Settings
 from resnet_gui.gui.workers import ModelChoice, ModelLoadWorker, TorchWarmup, WorkerHandle, start_worker
 
@@ -46,6 +48,14 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(classify_tab, "&Classify")
         self._add_train_tab()
+        self.evaluate_panel = EvaluatePanel(self.settings)
+        self.tabs.addTab(self.evaluate_panel, "&Evaluate")
+        self.model_loaded.connect(self.evaluate_panel.set_bundle)
+        self.evaluate_panel.error.connect(self.report_error)
+        self.evaluate_panel.status_message.connect(self.show_status)
+        self.model_panel = ModelPanel()
+        self.tabs.addTab(self.model_panel, "&Model")
+        self.model_loaded.connect(self.model_panel.show_bundle)
         self.setCentralWidget(self.tabs)
         self.torch_state = QLabel("Loading PyTorch…")
         self.statusBar().addPermanentWidget(self.torch_state)
@@ -55,6 +65,7 @@ class MainWindow(QMainWindow):
         self.model_bar.choice_changed.connect(lambda choice: self.load_model(choice, user_initiated=True))
         self.model_bar.choose_checkpoint_requested.connect(self.choose_checkpoint)
         self.model_bar.top_k_changed.connect(self._on_top_k_changed)
+        self.model_bar.threshold_changed.connect(self.classify_panel.set_threshold)
         self.model_bar.device.currentIndexChanged.connect(self._on_device_changed)
         self.classify_panel.status_message.connect(self.show_status)
         self.classify_panel.error.connect(self.report_error)
@@ -186,7 +197,7 @@ class MainWindow(QMainWindow):
         self.classify_panel.set_top_k(k)
 
     def _on_device_changed(self) -> None:
-        self.classify_panel.device = self.model_bar.device_spec()
+        self.classify_panel.device = self.evaluate_panel.device = self.model_bar.device_spec()
 
     # ------------------------------------------------------------ files
     def classify_paths(self, paths: list[str]) -> None:
@@ -226,6 +237,8 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         if self.train_panel is not None and self.tabs.currentWidget() is self.train_panel:
             self.train_panel.set_data_folder(paths[0])
+        elif self.tabs.currentWidget() is self.evaluate_panel:
+            self.evaluate_panel.set_folder(paths[0])
         else:
             self.classify_paths(paths)
 
@@ -293,6 +306,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop every worker thread (waiting for each), then save the settings."""
         self.classify_panel.shutdown()
+        self.evaluate_panel.shutdown()
         if self.train_panel is not None:
             self.train_panel.shutdown()
         for handle in [self._loading, self._warmup, *self._finished_loads]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QSizePolicy, QSpinBox
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSizePolicy, QSpinBox
 
 from resnet_gui.core.architectures import ARCHITECTURES
 from resnet_gui.gui.workers import ModelChoice
@@ -20,6 +20,7 @@ class ModelBar(QGroupBox):
     choice_changed = Signal(object)  # ModelChoice
     choose_checkpoint_requested = Signal()
     top_k_changed = Signal(int)
+    threshold_changed = Signal(object)  # float 0..1, or None when off
 
     def __init__(self, parent=None):
         super().__init__("Model", parent)
@@ -37,18 +38,27 @@ class ModelBar(QGroupBox):
         self.top_k.setRange(1, 10)
         self.top_k.setValue(5)
         self.top_k.setToolTip("How many classes the chart shows")
+        self.unsure = QDoubleSpinBox()
+        self.unsure.setRange(0.0, 100.0)
+        self.unsure.setDecimals(1)
+        self.unsure.setSingleStep(5.0)
+        self.unsure.setSuffix("%")
+        self.unsure.setSpecialValueText("off")
+        self.unsure.setToolTip("Answers below this confidence are reported as 'unsure' (the best guess is kept "
+                               "beside it). A trained checkpoint suggests a value from its validation set.")
         self.summary = QLabel("Loading PyTorch…")
         self.summary.setWordWrap(True)
         self.summary.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         for column, (text, widget) in enumerate(
-            [("&Architecture", self.arch), ("&Weights", self.weights), ("&Device", self.device), ("Top-&k", self.top_k)]
+            [("&Architecture", self.arch), ("&Weights", self.weights), ("&Device", self.device), ("Top-&k", self.top_k),
+             ("&Unsure below", self.unsure)]
         ):
             label = QLabel(text)
             label.setBuddy(widget)
             layout.addWidget(label, 0, 2 * column)
             layout.addWidget(widget, 0, 2 * column + 1)
         layout.setColumnStretch(3, 1)
-        layout.addWidget(self.summary, 1, 0, 1, 8)
+        layout.addWidget(self.summary, 1, 0, 1, 10)
         self._recent: list[str] = []
         self._in_use = IMAGENET
         self._suspend = False
@@ -56,6 +66,7 @@ class ModelBar(QGroupBox):
         self.arch.currentIndexChanged.connect(self._on_arch_changed)
         self.weights.activated.connect(self._on_weights_activated)
         self.top_k.valueChanged.connect(self.top_k_changed)
+        self.unsure.valueChanged.connect(lambda value: self.threshold_changed.emit(value / 100 if value else None))
 
     # ------------------------------------------------------------ state
     def choice(self) -> ModelChoice:
@@ -115,10 +126,13 @@ class ModelBar(QGroupBox):
         prep = bundle.preprocessing
         names = ", ".join(bundle.classes[:6]) + (f", … ({bundle.num_classes} classes)" if bundle.num_classes > 6 else "")
         stem = ", small-input stem" if bundle.small_input else ""
+        # The checkpoint's own suggestion, from its validation set; off for models without one.
+        self.unsure.setValue(bundle.unsure_below * 100 if bundle.unsure_below else 0.0)
+        calibrated = f" · calibrated (T = {bundle.temperature:.2f})" if bundle.temperature != 1.0 else ""
         self.summary.setStyleSheet("")
         self.summary.setText(
             f"<b>{ARCHITECTURES[bundle.arch].title}</b> · {bundle.num_classes} classes: {names} · "
-            f"input {prep.image_size}×{prep.image_size} px{stem}"
+            f"input {prep.image_size}×{prep.image_size} px{stem}{calibrated}"
         )
 
     def show_loading(self, text: str = "Loading the model…") -> None:

@@ -14,12 +14,22 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 ERROR_BACKGROUND = QColor(253, 226, 226)
 ERROR_TEXT = QColor(150, 20, 20)
+UNSURE_TEXT = QColor(170, 95, 0)
 
 
 class ResultsModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.rows: list[ResultRow] = []
+        self.threshold: float | None = None  # "unsure" below this confidence; None: off
+
+    def is_unsure(self, row: ResultRow) -> bool:
+        return row.error is None and self.threshold is not None and row.confidence < self.threshold
+
+    def set_threshold(self, threshold: float | None) -> None:
+        self.threshold = threshold
+        if self.rows:
+            self.dataChanged.emit(self.index(0, LABEL), self.index(len(self.rows) - 1, LABEL))
 
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.rows)
@@ -41,7 +51,9 @@ class ResultsModel(QAbstractTableModel):
             if column == FILE:
                 return row.name
             if column == LABEL:
-                return row.label if row.error is None else ""
+                if row.error is not None:
+                    return ""
+                return f"unsure ({row.label}?)" if self.is_unsure(row) else row.label
             if column == CONFIDENCE:
                 return f"{row.confidence:.1%}" if row.error is None else ""
             if column == ERROR:
@@ -64,6 +76,13 @@ class ResultsModel(QAbstractTableModel):
                 return QBrush(ERROR_BACKGROUND)
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(ERROR_TEXT)
+        if column == LABEL and self.is_unsure(row):
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return QBrush(UNSURE_TEXT)
+            if role == Qt.ItemDataRole.FontRole:
+                font = QFont()
+                font.setItalic(True)
+                return font
         if role == Qt.ItemDataRole.FontRole and column == LABEL:
             font = QFont()
             font.setBold(True)
@@ -89,9 +108,13 @@ class ResultsModel(QAbstractTableModel):
     def error_count(self) -> int:
         return sum(r.error is not None for r in self.rows)
 
+    def unsure_count(self) -> int:
+        return sum(self.is_unsure(r) for r in self.rows)
+
 
 ALL_LABELS = ""
 ERRORS_ONLY = "\x00errors"
+UNSURE_ONLY = "\x00unsure"
 
 
 class LabelFilter(QSortFilterProxyModel):
@@ -114,7 +137,10 @@ class LabelFilter(QSortFilterProxyModel):
     def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
         if self.label == ALL_LABELS:
             return True
-        row = self.sourceModel().rows[source_row]
+        model = self.sourceModel()
+        row = model.rows[source_row]
         if self.label == ERRORS_ONLY:
             return row.error is not None
+        if self.label == UNSURE_ONLY:
+            return model.is_unsure(row)
         return row.error is None and row.label == self.label

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 
 BAR_COLOUR = QColor(52, 120, 200)
 TOP_COLOUR = QColor(30, 90, 170)
+UNSURE_COLOUR = QColor(225, 140, 30)
 
 
 class TopKChart(pg.PlotWidget):
@@ -29,17 +31,27 @@ class TopKChart(pg.PlotWidget):
         self.addItem(self.bars)
         self.value_labels: list[pg.TextItem] = []
         self.guesses: list = []
+        self.threshold_line = pg.InfiniteLine(angle=90, movable=False,
+                                              pen=pg.mkPen((200, 110, 0), width=1.5, style=Qt.PenStyle.DashLine))
+        self.threshold_line.hide()
+        self.addItem(self.threshold_line)
         self.setXRange(-0.02, 1.18, padding=0)
         self.show_guesses([])
 
-    def show_guesses(self, guesses: list, k: int | None = None) -> None:
-        """Draw the first `k` guesses (objects with .label and .prob), best on top."""
+    def show_guesses(self, guesses: list, k: int | None = None, threshold: float | None = None) -> None:
+        """Draw the first `k` guesses (objects with .label and .prob), best on top; a dashed line
+        marks the "unsure" threshold, and an unsure best guess is drawn in orange."""
+        self.threshold_line.setVisible(threshold is not None and bool(guesses))
+        if threshold is not None:
+            self.threshold_line.setPos(threshold)
+        unsure = threshold is not None and bool(guesses) and guesses[0].prob < threshold
         shown = list(guesses[: k or len(guesses)])
         self.guesses = shown
         count = len(shown)
         ys = [count - 1 - i for i in range(count)]
         probs = [g.prob for g in shown]
-        brushes = [TOP_COLOUR if i == 0 else BAR_COLOUR for i in range(count)]
+        top = UNSURE_COLOUR if unsure else TOP_COLOUR
+        brushes = [top if i == 0 else BAR_COLOUR for i in range(count)]
         self.bars.setOpts(x0=[0] * count, y=ys, width=probs, height=0.7, brushes=brushes)
         self.getPlotItem().getAxis("left").setTicks([[(y, _short(g.label)) for y, g in zip(ys, shown)]])
         while len(self.value_labels) < count:

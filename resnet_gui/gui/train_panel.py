@@ -34,6 +34,7 @@ from resnet_gui.core.architectures import ARCHITECTURES, DEFAULT_TRAIN_ARCH
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.confusion_view import ConfusionView
 from resnet_gui.gui.formatting import duration
+from resnet_gui.gui.reliability_view import ReliabilityView
 from resnet_gui.gui.training_plots import TrainingPlots
 from resnet_gui.gui.workers import FolderScanWorker, TrainWorker, WorkerHandle, start_worker
 
@@ -192,17 +193,19 @@ class TrainPanel(QWidget):
 
         self.plots = TrainingPlots()
         self.confusion = ConfusionView()
+        self.reliability = ReliabilityView()
         self.result_text = QLabel("")
         self.result_text.setWordWrap(True)
         bottom = QWidget()
         bottom_layout = QHBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
         bottom_layout.addWidget(self.confusion, 1)
+        bottom_layout.addWidget(self.reliability, 1)
         bottom_layout.addWidget(self.result_text, 1)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.plots)
         right.addWidget(bottom)
-        right.setSizes([380, 240])
+        right.setSizes([340, 300])
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(scroll)
@@ -405,9 +408,16 @@ class TrainPanel(QWidget):
                "cancelled": "Stopped by you"}[result.stopped]
         if result.best_path:
             m = result.metrics
+            c = result.calibration
+            calibration = ""
+            if c:
+                self.reliability.show_calibration(c)
+                calibration = (f"<br>Calibrated: temperature {c['temperature']:.2f}, expected calibration error "
+                               f"{c['reliability_before']['ece']:.3f} → {c['reliability_after']['ece']:.3f}. "
+                               f"Suggested: <b>unsure below {c['unsure_below']:.0%}</b>.")
             self.result_text.setText(
                 f"<b>{why}.</b><br>Best validation accuracy <b>{m['val_acc']:.1%}</b> at epoch {m['epoch']} "
-                f"(loss {m['val_loss']:.3f}).<br>Saved to {result.best_path}<br><br>"
+                f"(loss {m['val_loss']:.3f}).{calibration}<br>Saved to {result.best_path}<br><br>"
                 "Press <b>Use this model</b> to classify with it."
             )
             self.use_button.setEnabled(True)

@@ -83,6 +83,16 @@ def preload_torch_libraries() -> None:
             log.debug("could not preload %s; import torch will load it", path)
 
 
+def describe_unexpected(exc: BaseException) -> str:
+    """A sentence for an error nobody planned for; the traceback goes to the log file."""
+    from resnet_gui.crash_log import write_crash_log
+
+    if type(exc).__name__ == "OutOfMemoryError":
+        return "The GPU ran out of memory. Lower the batch size, choose a smaller model, or choose the CPU."
+    where = write_crash_log(exc)
+    return f"Something went wrong ({type(exc).__name__}: {exc}). Details were written to {where}."
+
+
 class Worker(QObject):
     started = Signal()
     yielded = Signal(object)
@@ -196,9 +206,15 @@ class ModelLoadWorker(Worker):
         import_core()
         from resnet_gui.core.models import load_bundle
 
+        from resnet_gui.core.models import count_parameters, stage_table
+
         c = self.choice
-        return load_bundle(c.checkpoint, arch=None if c.checkpoint else c.arch,
-                           classes_file=c.classes_file, image_size=c.image_size)
+        bundle = load_bundle(c.checkpoint, arch=None if c.checkpoint else c.arch,
+                             classes_file=c.classes_file, image_size=c.image_size)
+        # What the Model tab shows, computed here: the GUI thread never runs torch.
+        bundle.meta["stages"] = stage_table(bundle.model, bundle.preprocessing.image_size)
+        bundle.meta["params"] = count_parameters(bundle.model)
+        return bundle
 
 
 @dataclass
@@ -365,3 +381,44 @@ class TrainWorker(Worker):
             return Trainer(self.settings, [Forward()], cancelled=self._stop.is_set).run()
         except InterruptedError:
             return None
+
+
+class ExplainWorker(Worker):
+    """Grad-CAM for one file and class: returns (path, class index, RGB pixels, heat map)."""
+
+    def __init__(self, bundle, path: str, class_index: int, size: int = 1024):
+        super().__init__()
+        self.bundle, self.path, self.class_index, self.size = bundle, path, class_index, size
+
+    def work(self):
+        import_core()
+        import numpy as np
+
+        from resnet_gui.core.errors import UserError
+        from resnet_gui.core.explain import explain
+        from resnet_gui.core.images import ImageDecodeError, load_rgb
+
+        try:
+            image = load_rgb(self.path)
+        except ImageDecodeError as exc:
+            raise UserError(f"{self.path} cannot be explained: {exc}.") from None
+        result = explain(self.bundle, image, self.class_index)
+        image.thumbnail((self.size, self.size))  # the overlay is blended at display size
+        return self.path, self.class_index, np.asarray(image), result.heatmap
+
+
+class EvaluateWorker(Worker):
+    """Evaluates a checkpoint on a class folder: the figures, the matrix and every file's answer."""
+
+    progress = Signal(int, int)
+
+    def __init__(self, checkpoint: str, folder: str, device: str = "auto"):
+        super().__init__()
+        self.checkpoint, self.folder, self.device = checkpoint, folder, device
+
+    def work(self):
+        import_core()
+        from resnet_gui.core.training import evaluate_folder
+
+        return evaluate_folder(self.checkpoint, self.folder, device=self.device,
+                               progress=lambda done, total: self.progress.emit(done, total))

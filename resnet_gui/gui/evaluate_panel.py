@@ -1,0 +1,244 @@
+"""The Evaluate tab: how good the current model is on a folder of class subfolders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from resnet_gui.gui import dialogs
+from resnet_gui.gui.confusion_view import ConfusionView
+from resnet_gui.gui.image_preview import ImagePreview
+from resnet_gui.gui.workers import EvaluateWorker, PreviewWorker, WorkerHandle, start_worker
+
+FIGURES = ("Class", "Precision", "Recall", "F1", "Support", "ROC AUC")
+
+
+class EvaluatePanel(QWidget):
+    error = Signal(str, str)
+    status_message = Signal(str)
+    evaluated = Signal(dict)
+
+    def __init__(self, settings, parent=None):
+        super().__init__(parent)
+        self.settings = settings
+        self.bundle = None
+        self.device = "auto"
+        self.report: dict | None = None
+        self._run: WorkerHandle | None = None
+        self._preview: WorkerHandle | None = None
+        self._old: list[WorkerHandle] = []
+
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("A folder with one subfolder of labelled images per class")
+        self.folder.setReadOnly(True)
+        choose = QPushButton("Choose folder…")
+        choose.clicked.connect(self.choose_folder)
+        self.run_button = QPushButton("Evaluate the current model")
+        self.run_button.clicked.connect(self.evaluate)
+        self.report_button = QPushButton("Save HTML report…")
+        self.report_button.setEnabled(False)
+        self.report_button.clicked.connect(self.save_report)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Test folder:"))
+        top.addWidget(self.folder, 1)
+        top.addWidget(choose)
+        top.addWidget(self.run_button)
+        top.addWidget(self.report_button)
+
+        self.confusion = ConfusionView(title="Confusion matrix (click a cell to see its images)")
+        self.confusion.cell_clicked.connect(self.show_cell)
+        self.accuracy = QLabel("Choose a test folder and press Evaluate.")
+        self.accuracy.setWordWrap(True)
+        self.figures = QTableWidget(0, len(FIGURES))
+        self.figures.setHorizontalHeaderLabels(FIGURES)
+        self.figures.verticalHeader().setVisible(False)
+        self.figures.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.figures.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        figures_box = QWidget()
+        figures_layout = QVBoxLayout(figures_box)
+        figures_layout.setContentsMargins(0, 0, 0, 0)
+        figures_layout.addWidget(self.accuracy)
+        figures_layout.addWidget(self.figures, 1)
+        upper = QSplitter(Qt.Orientation.Horizontal)
+        upper.addWidget(self.confusion)
+        upper.addWidget(figures_box)
+        upper.setSizes([600, 600])
+
+        self.cell_title = QLabel("")
+        self.cell_images = QListWidget()
+        self.cell_images.currentItemChanged.connect(self._on_image_selected)
+        self.preview = ImagePreview()
+        self.preview.show_message("Click a cell of the matrix, then an image.")
+        cell_box = QWidget()
+        cell_layout = QVBoxLayout(cell_box)
+        cell_layout.setContentsMargins(0, 0, 0, 0)
+        cell_layout.addWidget(self.cell_title)
+        cell_layout.addWidget(self.cell_images, 1)
+        lower = QSplitter(Qt.Orientation.Horizontal)
+        lower.addWidget(cell_box)
+        lower.addWidget(self.preview)
+        lower.setSizes([600, 600])
+
+        body = QSplitter(Qt.Orientation.Vertical)
+        body.addWidget(upper)
+        body.addWidget(lower)
+        body.setSizes([420, 260])
+        self.progress = QProgressBar()
+        self.progress.setFormat("Idle")
+        self.progress.setValue(0)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(body, 1)
+        layout.addWidget(self.progress)
+
+    # ------------------------------------------------------------ running
+    def set_bundle(self, bundle) -> None:
+        self.bundle = bundle
+
+    def choose_folder(self) -> None:
+        folder = dialogs.open_folder(self, self.settings.get("train/last_folder"), "Choose a labelled test folder")
+        if folder:
+            self.set_folder(folder)
+
+    def set_folder(self, folder: str) -> None:
+        self.folder.setText(str(Path(folder).resolve()))
+
+    def evaluate(self) -> None:
+        if self._run is not None:
+            return
+        if self.bundle is None or self.bundle.checkpoint is None:
+            self.error.emit("No checkpoint to evaluate", "Load a checkpoint in the Classify tab (or train one) "
+                                                         "first: evaluation compares its classes with the folder's.")
+            return
+        if not self.folder.text():
+            self.error.emit("No test folder", "Choose a folder with one subfolder of labelled images per class.")
+            return
+        worker = EvaluateWorker(str(self.bundle.checkpoint.path), self.folder.text(), self.device)
+        worker.progress.connect(self._on_progress)
+        worker.returned.connect(self._on_evaluated)
+        worker.errored.connect(self._on_failed)
+        worker.finished.connect(self._on_finished)
+        self.run_button.setEnabled(False)
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("Evaluating…")
+        self._run = start_worker(worker, self)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setFormat("%v of %m images")
+
+    def _on_failed(self, text: str) -> None:
+        self.error.emit("Evaluation stopped", text)
+
+    def _on_finished(self) -> None:
+        self._old = [h for h in self._old if h.is_running()] + [self._run]
+        self._run = None
+        self.run_button.setEnabled(True)
+        if self.report is None:
+            self.progress.setRange(0, 1)
+            self.progress.setFormat("Idle")
+
+    def _on_evaluated(self, report: dict) -> None:
+        self.report = report
+        self.confusion.show_matrix(report["confusion_matrix"], report["classes"])
+        self.accuracy.setText(
+            f"<span style='font-size:16pt'><b>{report['accuracy']:.1%}</b></span> accuracy on "
+            f"{report['samples']} images · macro ROC AUC {report['macro_roc_auc']:.3f}"
+            + (f" · {len(report['skipped'])} file(s) could not be read" if report["skipped"] else "")
+        )
+        self.figures.setRowCount(len(report["per_class"]))
+        for r, (name, f) in enumerate(report["per_class"].items()):
+            auc = report["roc_auc"].get(name, float("nan"))
+            values = (name, f"{f['precision']:.3f}", f"{f['recall']:.3f}", f"{f['f1']:.3f}", str(f["support"]),
+                      f"{auc:.3f}")
+            for c, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                if c:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.figures.setItem(r, c, item)
+        self.report_button.setEnabled(True)
+        self.progress.setFormat(f"Evaluated {report['samples']} images")
+        self.status_message.emit(f"Accuracy {report['accuracy']:.1%} on {report['samples']} images.")
+        self.evaluated.emit(report)
+
+    # ------------------------------------------------------------ cells
+    def items_in_cell(self, true_index: int, predicted_index: int) -> list[dict]:
+        if self.report is None:
+            return []
+        classes = self.report["classes"]
+        return [i for i in self.report["items"]
+                if i["true"] == classes[true_index] and i["predicted"] == classes[predicted_index]]
+
+    def show_cell(self, true_index: int, predicted_index: int) -> None:
+        classes = self.report["classes"]
+        items = sorted(self.items_in_cell(true_index, predicted_index), key=lambda i: -i["confidence"])
+        what = "right" if true_index == predicted_index else "mistaken"
+        self.cell_title.setText(f"<b>{len(items)}</b> {what}: true <b>{classes[true_index]}</b>, "
+                                f"predicted <b>{classes[predicted_index]}</b>")
+        self.cell_images.clear()
+        for item in items:
+            entry = QListWidgetItem(f"{item['confidence']:.1%}  {os.path.basename(item['path'])}")
+            entry.setData(Qt.ItemDataRole.UserRole, item["path"])
+            entry.setToolTip(item["path"])
+            self.cell_images.addItem(entry)
+        if items:
+            self.cell_images.setCurrentRow(0)
+        else:
+            self.preview.show_message("No images in this cell.")
+
+    def _on_image_selected(self, current, previous) -> None:
+        if current is None:
+            return
+        worker = PreviewWorker(current.data(Qt.ItemDataRole.UserRole))
+        worker.returned.connect(self._on_preview)
+        if self._preview is not None:
+            self._old = [h for h in self._old if h.is_running()] + [self._preview]
+        self._preview = start_worker(worker, self)
+
+    def _on_preview(self, result) -> None:
+        path, image, error = result
+        current = self.cell_images.currentItem()
+        if current is None or current.data(Qt.ItemDataRole.UserRole) != path:
+            return
+        if image is None:
+            self.preview.show_message(f"Could not show the image: {error}")
+        else:
+            self.preview.show_image(image)
+
+    def save_report(self) -> None:
+        if self.report is None:
+            return
+        folder = dialogs.open_folder(self, str(Path(self.folder.text()).parent), "Choose where to save the report")
+        if not folder:
+            return
+        from resnet_gui.core.report import write_report
+
+        try:
+            path = write_report(self.report, folder)
+        except OSError as exc:
+            self.error.emit("The report was not saved", f"{folder} cannot be written: {exc.strerror or exc}.")
+            return
+        self.status_message.emit(f"Report saved to {path}.")
+
+    def shutdown(self) -> None:
+        for handle in [h for h in (self._run, self._preview) if h is not None] + self._old:
+            handle.stop()
+        self._old.clear()
