@@ -44,6 +44,7 @@ from resnet_gui.gui.results_model import (
     ResultsModel,
 )
 from resnet_gui.gui.topk_chart import TopKChart
+from resnet_gui.gui.widgets import stacked
 from resnet_gui.gui.workers import (
     ClassifyJob,
     ClassifyWorker,
@@ -142,11 +143,7 @@ class ClassifyPanel(QWidget):
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(self.table)
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addLayout(bar)
-        left_layout.addWidget(self.stack, 1)
+        left = stacked(bar, self.stack)
 
         self.preview = ImagePreview()
         self.explain_toggle = QCheckBox("Show where the model looks")
@@ -169,19 +166,11 @@ class ClassifyPanel(QWidget):
         self.explain_toggle.toggled.connect(self._on_explain_settings_changed)
         self.explain_class.activated.connect(self._on_explain_settings_changed)
         self.opacity.valueChanged.connect(self._blend_overlay)
-        preview_box = QWidget()
-        preview_layout = QVBoxLayout(preview_box)
-        preview_layout.setContentsMargins(0, 0, 0, 0)
-        preview_layout.addLayout(explain_row)
-        preview_layout.addWidget(self.preview, 1)
+        preview_box = stacked(explain_row, self.preview)
         self.chart = TopKChart()
         self.chart_title = QLabel("Top classes")
         self.chart_title.setStyleSheet("font-weight: bold;")
-        chart_box = QWidget()
-        chart_layout = QVBoxLayout(chart_box)
-        chart_layout.setContentsMargins(0, 0, 0, 0)
-        chart_layout.addWidget(self.chart_title)
-        chart_layout.addWidget(self.chart, 1)
+        chart_box = stacked(self.chart_title, self.chart)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(preview_box)
         right.addWidget(chart_box)

@@ -6,24 +6,18 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 
+from resnet_gui.gui.widgets import make_static
+
 
 class ConfusionView(pg.PlotWidget):
     cell_clicked = Signal(int, int)  # true class row, predicted class column
 
     def __init__(self, parent=None, title: str = "Confusion (validation)"):
         super().__init__(parent, background="w")
-        self.setMinimumSize(220, 200)
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
-        plot = self.getPlotItem()
-        plot.setTitle(title, color="#222", size="11pt")
+        plot = make_static(self, title)
         plot.setLabel("left", "true class")
         plot.setLabel("bottom", "predicted class")
         plot.invertY(True)
-        plot.setAspectLocked(False)
-        for name in ("left", "bottom"):
-            plot.getAxis(name).setTextPen("#333")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("CET-L12"))  # white to blue, readable counts
         self.addItem(self.image)

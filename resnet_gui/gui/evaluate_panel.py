@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.confusion_view import ConfusionView
 from resnet_gui.gui.image_preview import ImagePreview
+from resnet_gui.gui.widgets import stacked
 from resnet_gui.gui.workers import EvaluateWorker, PreviewWorker, WorkerHandle, start_worker
 
 FIGURES = ("Class", "Precision", "Recall", "F1", "Support", "ROC AUC")
@@ -71,11 +72,7 @@ class EvaluatePanel(QWidget):
         self.figures.verticalHeader().setVisible(False)
         self.figures.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.figures.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        figures_box = QWidget()
-        figures_layout = QVBoxLayout(figures_box)
-        figures_layout.setContentsMargins(0, 0, 0, 0)
-        figures_layout.addWidget(self.accuracy)
-        figures_layout.addWidget(self.figures, 1)
+        figures_box = stacked(self.accuracy, self.figures)
         upper = QSplitter(Qt.Orientation.Horizontal)
         upper.addWidget(self.confusion)
         upper.addWidget(figures_box)
@@ -86,11 +83,7 @@ class EvaluatePanel(QWidget):
         self.cell_images.currentItemChanged.connect(self._on_image_selected)
         self.preview = ImagePreview()
         self.preview.show_message("Click a cell of the matrix, then an image.")
-        cell_box = QWidget()
-        cell_layout = QVBoxLayout(cell_box)
-        cell_layout.setContentsMargins(0, 0, 0, 0)
-        cell_layout.addWidget(self.cell_title)
-        cell_layout.addWidget(self.cell_images, 1)
+        cell_box = stacked(self.cell_title, self.cell_images)
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(cell_box)
         lower.addWidget(self.preview)

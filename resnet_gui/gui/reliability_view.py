@@ -5,6 +5,8 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from resnet_gui.gui.widgets import make_static
+
 BEFORE = (150, 150, 150)
 AFTER = (52, 120, 200)
 
@@ -12,12 +14,7 @@ AFTER = (52, 120, 200)
 class ReliabilityView(pg.PlotWidget):
     def __init__(self, parent=None):
         super().__init__(parent, background="w")
-        self.setMinimumSize(220, 200)
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
-        plot = self.getPlotItem()
-        plot.setTitle("Reliability (validation)", color="#222", size="11pt")
+        plot = make_static(self, "Reliability (validation)")
         plot.setLabel("bottom", "confidence")
         plot.setLabel("left", "accuracy")
         plot.showGrid(x=True, y=True, alpha=0.2)

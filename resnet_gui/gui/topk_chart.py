@@ -6,6 +6,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 
+from resnet_gui.gui.widgets import make_static
+
 BAR_COLOUR = QColor(52, 120, 200)
 TOP_COLOUR = QColor(30, 90, 170)
 UNSURE_COLOUR = QColor(225, 140, 30)
@@ -14,11 +16,7 @@ UNSURE_COLOUR = QColor(225, 140, 30)
 class TopKChart(pg.PlotWidget):
     def __init__(self, parent=None):
         super().__init__(parent, background="w")
-        self.setMinimumHeight(160)
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
-        plot = self.getPlotItem()
+        plot = make_static(self)
         plot.showGrid(x=True, y=False, alpha=0.25)
         plot.setLabel("bottom", "probability")
         for name in ("left", "bottom"):
