@@ -192,7 +192,13 @@ def run_command(args: argparse.Namespace) -> int:
         return train_cli.run(args)
     from resnet_gui.gui.app import run_gui
 
-    return run_gui(args)
+    outcome = run_gui(args)
+    for message in outcome.messages:
+        print(f"resnet-gui: {message}", file=sys.stderr)
+    if args.report_stalls:
+        print(f"max_stall_ms={outcome.max_stall_ms:.0f}")
+        print(f"window_shown_ms={outcome.window_shown_ms:.0f}")
+    return outcome.code
 
 
 class ProgressBar:

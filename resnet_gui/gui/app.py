@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication
@@ -76,6 +77,7 @@ class ScreenshotJob(QObject):
         super().__init__(window)
         self.window, self.path, self.wait_for = window, path, wait_for
         self.done = False
+        self.messages: list[str] = []  # for the terminal: the command line prints them
         window.user_error.connect(self._on_error)
         if wait_for == "classify":
             window.classify_panel.all_done.connect(self._on_classified)
@@ -100,14 +102,14 @@ class ScreenshotJob(QObject):
             panel.preview_shown.connect(lambda *_: QTimer.singleShot(200, self.save))
 
     def _on_error(self, title: str, text: str) -> None:
-        print(f"resnet-gui: {text}", file=sys.stderr)
+        self.messages.append(text)
         if self.wait_for != "model" or not self.done:
             self.done = True
             QApplication.exit(2)
 
     def _on_timeout(self) -> None:
         if not self.done:
-            print("resnet-gui: the screenshot was taken before the work finished (time limit).", file=sys.stderr)
+            self.messages.append("the screenshot was taken before the work finished (time limit).")
             self.save(code=1)
 
     def save(self, code: int = 0) -> None:
@@ -116,12 +118,22 @@ class ScreenshotJob(QObject):
         self.done = True
         QApplication.processEvents()
         if not self.window.grab().save(self.path):
-            print(f"resnet-gui: could not write the screenshot to {self.path}.", file=sys.stderr)
+            self.messages.append(f"could not write the screenshot to {self.path}.")
             code = 2
         QApplication.exit(code)
 
 
-def run_gui(args) -> int:
+@dataclass
+class GuiOutcome:
+    """What a window session leaves for the terminal: exit status, messages, measurements."""
+
+    code: int
+    messages: list[str] = field(default_factory=list)
+    max_stall_ms: float = 0.0
+    window_shown_ms: float = 0.0
+
+
+def run_gui(args) -> GuiOutcome:
     started = time.perf_counter()
     app = make_application()
     settings = Settings()
@@ -148,15 +160,13 @@ def run_gui(args) -> int:
         window.train_panel.apply_command_line(args)
     if args.paths:
         window.classify_paths(args.paths)
+    job = None
     if args.screenshot:
         wait_for = "train" if training and args.start_training else "classify" if args.paths else "model"
-        ScreenshotJob(window, args.screenshot, wait_for)
+        job = ScreenshotJob(window, args.screenshot, wait_for)
     code = app.exec()
     window.shutdown()
-    if args.report_stalls:
-        print(f"max_stall_ms={monitor.max_stall_ms:.0f}")
-        print(f"window_shown_ms={shown_after * 1000:.0f}")
-    return code
+    return GuiOutcome(code, job.messages if job else [], monitor.max_stall_ms, shown_after * 1000)
 
 
 
