@@ -108,19 +108,22 @@ def main() -> None:
     parser.add_argument("--arch", default="resnet18")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--loop-workers", type=int, default=2, help="the tutorial's num_workers")
+    parser.add_argument("--photo-size", type=int, default=448, help="side of the square JPEGs")
     args = parser.parse_args()
     from conftest import make_shapes_dataset
 
-    root = work_dir(f"shapes{args.per_class}")
+    # Photo-sized JPEGs, as lab pictures are: decoding them is part of what a training loop pays.
+    root = work_dir(f"shapes{args.per_class}-jpeg{args.photo_size}")
     if not (root / "train").exists():
-        make_shapes_dataset(root / "train", per_class=args.per_class, size=160, seed=1)
-        make_shapes_dataset(root / "val", per_class=max(10, args.per_class // 4), size=160, seed=2)
+        make_shapes_dataset(root / "train", per_class=args.per_class, size=args.photo_size, seed=1, suffix=".jpg")
+        make_shapes_dataset(root / "val", per_class=max(10, args.per_class // 4), size=args.photo_size, seed=2,
+                            suffix=".jpg")
     common = (root / "train", root / "val", args.arch, args.image_size, args.epochs, args.batch_size, args.lr)
     loop_rate, loop_acc = tutorial_loop(*common, workers=args.loop_workers)
     app_rate, app_acc = app_trainer(*common, out=root / "bench.pt")
     limit = compute_limit(args.arch, args.image_size, args.batch_size)
     print(f"machine: {machine()}")
-    print(f"{3 * args.per_class} training images (160 px PNG), {args.arch} at {args.image_size} px, "
+    print(f"{3 * args.per_class} training images ({args.photo_size} px JPEG), {args.arch} at {args.image_size} px, "
           f"batch {args.batch_size}, {args.epochs} epochs, evaluation each epoch")
     print(f"tutorial loop (ImageFolder + Adam, {args.loop_workers} workers): {loop_rate:6.1f} images/s, "
           f"val accuracy {loop_acc:.1%}")

@@ -71,7 +71,7 @@ def image_folder(tmp_path):
     return root
 
 
-def make_shapes_dataset(root, per_class=12, size=40, seed=0, classes=("red", "green", "blue")):
+def make_shapes_dataset(root, per_class=12, size=40, seed=0, classes=("red", "green", "blue"), suffix=".png"):
     """Coloured squares at random places on grey noise: a dataset a model learns in a few epochs."""
     rng = np.random.RandomState(seed)
     for name in classes:
@@ -82,7 +82,7 @@ def make_shapes_dataset(root, per_class=12, size=40, seed=0, classes=("red", "gr
             side = rng.randint(size // 3, size // 2)
             x, y = rng.randint(0, size - side, 2)
             pixels[y:y + side, x:x + side] = COLOURS.get(name, (240, 200, 20) if name == "cat" else (20, 20, 20))
-            Image.fromarray(pixels).save(folder / f"{name}_{i:03d}.png")
+            Image.fromarray(pixels).save(folder / f"{name}_{i:03d}{suffix}")
     return root
 
 

@@ -259,6 +259,7 @@ class Trainer:
         since_best = 0
         best_metrics: dict[str, Any] = {}
         last_written = time.perf_counter()
+        best: dict[str, Any] | None = None  # the best epoch's checkpoint contents, kept for calibration
         unsaved: dict[str, Any] | None = None  # the last finished epoch, when its state is not on disk yet
 
         def write_last(payload: dict[str, Any], epoch: int) -> None:
@@ -293,6 +294,7 @@ class Trainer:
                            preprocessing=prep, train=s.to_dict(), metrics=metrics, history=list(history))
             if improved:
                 best_path = write_checkpoint(out, checkpoint_payload(**payload))
+                best = {**payload, "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
                 best_metrics = metrics
                 since_best = 0
                 self._emit("on_checkpoint", best_path, metrics)
@@ -319,18 +321,25 @@ class Trainer:
         calibration: dict[str, Any] = {}
         if best_path is not None:  # also after Stop: the best model so far is the one the user keeps
             self._emit("on_status", "Calibrating confidence on the validation set…")
-            calibration = self._finish_best(best_path, val_loader, policy, prep)
+            calibration = self._finish_best(best_path, best, val_loader, policy, prep)
             self._emit("on_calibrated", calibration)
         result = TrainResult(best_path, last if last.exists() else None, stopped, best_metrics, history,
                              data.classes, data.skipped, calibration)
         self._emit("on_finished", result)
         return result
 
-    def _finish_best(self, best_path: Path, val_loader, policy, prep) -> dict[str, Any]:
-        """Fit the temperature and keep golden samples, in the best checkpoint itself."""
-        contents = read_checkpoint(best_path)
-        model = build_model(contents.arch, contents.num_classes, small_input=contents.small_input)
-        model.load_state_dict(contents.state_dict)
+    def _finish_best(self, best_path: Path, best: dict[str, Any] | None, val_loader, policy, prep) -> dict[str, Any]:
+        """Fit the temperature and keep golden samples, in the best checkpoint itself.
+
+        The best epoch is still in memory; a resumed run that did not improve reads it from the file.
+        """
+        if best is None:
+            contents = read_checkpoint(best_path)
+            best = dict(arch=contents.arch, classes=contents.classes, small_input=contents.small_input,
+                        preprocessing=contents.preprocessing, train=contents.train, metrics=contents.metrics,
+                        history=contents.history, state=contents.state_dict)
+        model = build_model(best["arch"], len(best["classes"]), small_input=best["small_input"])
+        model.load_state_dict(best["state"])
         model = model.to(policy.device).eval()
         inputs, logits, labels = [], [], []
         kept = 0
@@ -345,9 +354,9 @@ class Trainer:
         calibration = calibrate(torch.cat(logits), torch.cat(labels))
         golden = make_golden(model, torch.cat(inputs), prep)
         payload = checkpoint_payload(
-            model=model, arch=contents.arch, classes=contents.classes, small_input=contents.small_input,
-            preprocessing=contents.preprocessing, train=contents.train, metrics=contents.metrics,
-            history=contents.history, temperature=calibration["temperature"], calibration=calibration,
+            model=model, arch=best["arch"], classes=best["classes"], small_input=best["small_input"],
+            preprocessing=best["preprocessing"], train=best["train"], metrics=best["metrics"],
+            history=best["history"], temperature=calibration["temperature"], calibration=calibration,
             golden=golden,
         )
         write_checkpoint(best_path, payload)
