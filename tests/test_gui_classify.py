@@ -301,3 +301,29 @@ def test_out_of_gpu_memory_is_a_sentence():
         pass
 
     assert "GPU ran out of memory" in describe_unexpected(OutOfMemoryError("CUDA out of memory"))
+
+
+def test_results_model_counts_match_a_recount(qtbot):
+    from resnet_gui.core.inference import Guess
+    from resnet_gui.gui.results_model import ResultsModel
+    from resnet_gui.gui.workers import ResultRow
+
+    def row(i):
+        if i % 5 == 0:
+            return ResultRow(f"{i}.png", f"{i}.png", [], "broken")
+        return ResultRow(f"{i}.png", f"{i}.png", [Guess("ab"[i % 2], i % 2, (i % 10) / 10)], None)
+
+    model = ResultsModel()
+
+    def recount():
+        return (sorted({r.label for r in model.rows if r.error is None}),
+                sum(r.error is not None for r in model.rows), sum(model.is_unsure(r) for r in model.rows))
+
+    model.append([row(i) for i in range(12)])
+    model.set_threshold(0.5)
+    model.append([row(i) for i in range(12, 30)])
+    assert (model.labels(), model.error_count(), model.unsure_count()) == recount() == (["a", "b"], 6, 12)
+    model.set_threshold(None)
+    assert model.unsure_count() == 0
+    model.clear()
+    assert (model.labels(), model.error_count(), model.unsure_count()) == ([], 0, 0)

@@ -23,6 +23,15 @@ def window(qtbot, tmp_path, monkeypatch):
     win.shutdown()
 
 
+def scanned_panel(qtbot, window, tmp_path, per_class=8):
+    """The Train tab with a fresh shapes folder chosen and its classes listed."""
+    data = make_shapes_dataset(tmp_path / "shapes", per_class=per_class)
+    panel = window.train_panel
+    panel.set_data_folder(str(data))
+    qtbot.waitUntil(lambda: panel.class_table.rowCount() == 3, timeout=WAIT)
+    return panel
+
+
 def fill(panel, tmp_path, epochs=2):
     panel.weights.setCurrentIndex(panel.weights.findData("none"))
     panel.small_input.setChecked(True)
@@ -44,10 +53,7 @@ def test_folder_scan_lists_classes_with_counts(qtbot, window, tmp_path):
 
 
 def test_training_from_the_window_plots_every_epoch_and_hands_over_the_model(qtbot, window, tmp_path):
-    data = make_shapes_dataset(tmp_path / "shapes", per_class=8)
-    panel = window.train_panel
-    panel.set_data_folder(str(data))
-    qtbot.waitUntil(lambda: panel.class_table.rowCount() == 3, timeout=WAIT)
+    panel = scanned_panel(qtbot, window, tmp_path)
     fill(panel, tmp_path, epochs=2)
     epochs = []
     with qtbot.waitSignal(panel.training_ended, timeout=WAIT) as ended:
@@ -70,10 +76,7 @@ def test_training_from_the_window_plots_every_epoch_and_hands_over_the_model(qtb
 
 
 def test_stop_keeps_the_best_so_far(qtbot, window, tmp_path):
-    data = make_shapes_dataset(tmp_path / "shapes", per_class=8)
-    panel = window.train_panel
-    panel.set_data_folder(str(data))
-    qtbot.waitUntil(lambda: panel.class_table.rowCount() == 3, timeout=WAIT)
+    panel = scanned_panel(qtbot, window, tmp_path)
     fill(panel, tmp_path, epochs=50)
     with qtbot.waitSignal(panel.training_ended, timeout=WAIT) as ended:
         panel.start_training()

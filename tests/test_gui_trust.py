@@ -10,19 +10,14 @@ from resnet_gui.gui.main_window import MainWindow
 from resnet_gui.gui.results_model import LABEL, UNSURE_ONLY
 from resnet_gui.gui.settings import Settings
 
-from conftest import make_shapes_dataset
+from resnet_gui.core.images import discover
 
 WAIT = 120_000
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    from resnet_gui.core.training import Trainer, TrainSettings
-
-    root = tmp_path_factory.mktemp("gui-trust")
-    data = make_shapes_dataset(root / "shapes", per_class=12)
-    result = Trainer(TrainSettings(data_dir=str(data), weights="none", small_input=True, image_size=32, epochs=3,
-                                   batch_size=8, lr=2e-3, out=str(root / "colours.pt"))).run()
+@pytest.fixture
+def trained(colour_model):
+    data, result = colour_model  # trained once per session (conftest)
     return data, result.best_path
 
 
@@ -104,7 +99,7 @@ def test_evaluate_tab_matrix_cells_and_report(qtbot, window, trained, tmp_path, 
     with qtbot.waitSignal(panel.evaluated, timeout=WAIT) as blocker:
         panel.run_button.click()
     report = blocker.args[0]
-    assert report["samples"] == 36 and panel.figures.rowCount() == 3
+    assert report["samples"] == len(discover([trained[0]]).files) and panel.figures.rowCount() == 3
     assert panel.confusion.matrix.tolist() == report["confusion_matrix"]
     panel.show_cell(0, 0)
     assert panel.cell_images.count() == report["confusion_matrix"][0][0]

@@ -16,19 +16,8 @@ from resnet_gui.core.inference import Predictor
 from resnet_gui.core.metrics import one_vs_rest, roc_curve, summarize
 from resnet_gui.core.models import load_checkpoint_bundle
 from resnet_gui.core.report import render_html
-from resnet_gui.core.training import Trainer, TrainSettings
 
-from conftest import COLOURS, make_shapes_dataset
-
-
-@pytest.fixture(scope="module")
-def colour_model(tmp_path_factory):
-    """A resnet18 trained to tell red, green and blue squares apart (4 epochs, 32 px)."""
-    root = tmp_path_factory.mktemp("trust")
-    data = make_shapes_dataset(root / "shapes", per_class=14)
-    result = Trainer(TrainSettings(data_dir=str(data), weights="none", small_input=True, image_size=32, epochs=4,
-                                   batch_size=8, lr=2e-3, out=str(root / "colours.pt"))).run()
-    return data, result
+from conftest import COLOURS
 
 
 # ------------------------------------------------------------------ calibration

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from collections import Counter
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QApplication, QStyle
 
@@ -22,12 +30,17 @@ class ResultsModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[ResultRow] = []
         self.threshold: float | None = None  # "unsure" below this confidence; None: off
+        # Kept up to date as rows arrive, so the GUI thread never rescans a growing table per batch.
+        self._labels: Counter[str] = Counter()
+        self._errors = 0
+        self._unsure = 0
 
     def is_unsure(self, row: ResultRow) -> bool:
         return row.error is None and self.threshold is not None and row.confidence < self.threshold
 
     def set_threshold(self, threshold: float | None) -> None:
         self.threshold = threshold
+        self._unsure = sum(self.is_unsure(r) for r in self.rows)  # once per change of threshold
         if self.rows:
             self.dataChanged.emit(self.index(0, LABEL), self.index(len(self.rows) - 1, LABEL))
 
@@ -95,21 +108,29 @@ class ResultsModel(QAbstractTableModel):
         first = len(self.rows)
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
         self.rows.extend(rows)
+        for row in rows:
+            if row.error is None:
+                self._labels[row.label] += 1
+            else:
+                self._errors += 1
+            self._unsure += self.is_unsure(row)
         self.endInsertRows()
 
     def clear(self) -> None:
         self.beginResetModel()
         self.rows.clear()
+        self._labels.clear()
+        self._errors = self._unsure = 0
         self.endResetModel()
 
     def labels(self) -> list[str]:
-        return sorted({r.label for r in self.rows if r.error is None})
+        return sorted(self._labels)
 
     def error_count(self) -> int:
-        return sum(r.error is not None for r in self.rows)
+        return self._errors
 
     def unsure_count(self) -> int:
-        return sum(self.is_unsure(r) for r in self.rows)
+        return self._unsure
 
 
 ALL_LABELS = ""
