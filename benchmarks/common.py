@@ -20,12 +20,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> str:
     import torch
 
-    cpu = platform.processor() or platform.machine()
+    from resnet_gui.core.devices import cpu_has_native_bf16
+
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{os.cpu_count()} CPU cores ({cpu}), {gpu}, torch {torch.__version__}, Python {platform.python_version()}"
+    bf16 = "bfloat16 in hardware" if cpu_has_native_bf16() else "no hardware bfloat16"
+    return (f"{os.cpu_count()} CPU cores ({cpu_name()}, {bf16}), {gpu}, torch {torch.__version__}, "
+            f"Python {platform.python_version()}")
 
 
 def photo_jpegs(folder: Path, count: int, size=(500, 375), seed: int = 0) -> list[Path]:

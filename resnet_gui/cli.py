@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     classify.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
     classify.add_argument("--workers", type=int, default=None, help="decoding processes (default: by device)")
+    classify.add_argument("--no-amp", action="store_true", help="full float32 (default: mixed precision on a GPU, and bfloat16 on a CPU that computes it in hardware)")
     classify.add_argument("--unsure-below", type=confidence, metavar="P",
                           help="report 'unsure' below this confidence, like 80%% (default: the checkpoint's "
                                "suggestion from its validation set; 0 turns it off)")
@@ -252,7 +253,7 @@ def classify_command(args: argparse.Namespace) -> int:
     bundle = load_bundle(args.checkpoint, arch=args.arch, classes_file=args.classes, image_size=args.image_size)
     unsure_below = bundle.unsure_below if args.unsure_below is None else (args.unsure_below or None)
     predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, num_workers=args.workers,
-                          top_k=args.top_k, unsure_below=unsure_below)
+                          top_k=args.top_k, unsure_below=unsure_below, amp=not args.no_amp)
     csv_writer = CsvResultWriter(args.csv, predictor.top_k) if args.csv else None
     progress = ProgressBar(len(found.files))
     failed = done = 0

@@ -42,7 +42,8 @@ def test_classify_json_matches_the_model(capsys, tiny_checkpoint, tmp_path):
     from resnet_gui.core.transforms import eval_transform
 
     path = save_noise(tmp_path / "one.png", seed=42)
-    code, out, _ = run_cli(capsys, "classify", str(path), "--checkpoint", str(tiny_checkpoint), "--json", "--top-k", "3")
+    code, out, _ = run_cli(capsys, "classify", str(path), "--checkpoint", str(tiny_checkpoint), "--json", "--top-k", "3",
+                           "--no-amp")
     assert code == 0
     row = json.loads(out.splitlines()[0])
     with torch.no_grad():
@@ -66,6 +67,22 @@ def test_classify_csv_is_written_whole(capsys, tiny_checkpoint, image_folder, tm
     assert any("образец" in r["path"] for r in rows)
     assert "confidence" in out and "5 of 6 image(s) classified" in err
     assert not [p for p in out_csv.parent.iterdir() if p.suffix == ".tmp"]
+
+
+@pytest.mark.parametrize("extra, amp", [((), True), (("--no-amp",), False)])
+def test_classify_and_evaluate_pass_the_precision_choice_to_the_model(capsys, tiny_checkpoint, tmp_path, monkeypatch,
+                                                                      extra, amp):
+    from resnet_gui.core import inference
+
+    from conftest import make_shapes_dataset
+
+    asked = []
+    policy_for = inference.policy_for
+    monkeypatch.setattr(inference, "policy_for", lambda device, amp=True: asked.append(amp) or policy_for(device, amp))
+    folder = make_shapes_dataset(tmp_path / "shapes", per_class=2)
+    assert run_cli(capsys, "classify", str(folder), "--checkpoint", str(tiny_checkpoint), "--json", *extra)[0] == 0
+    assert run_cli(capsys, "evaluate", str(folder), "--checkpoint", str(tiny_checkpoint), "--json", *extra)[0] == 0
+    assert asked == [amp, amp]
 
 
 @pytest.mark.parametrize(

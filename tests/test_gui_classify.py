@@ -254,6 +254,28 @@ def test_settings_round_trip(qtbot, settings, errors, tiny_checkpoint):
     second.shutdown()
 
 
+def test_mixed_precision_option_reaches_classification_and_is_remembered(qtbot, settings, errors, tiny_checkpoint,
+                                                                        image_folder, monkeypatch):
+    from resnet_gui.core import inference
+
+    asked = []
+    policy_for = inference.policy_for
+    monkeypatch.setattr(inference, "policy_for", lambda device, amp=True: asked.append(amp) or policy_for(device, amp))
+    first = MainWindow(settings)
+    qtbot.addWidget(first)
+    load(qtbot, first, tiny_checkpoint)
+    assert first.mixed_precision_action.isChecked()  # on by default: it is only used where the hardware has it
+    first.mixed_precision_action.trigger()  # the user unticks Options > Mixed precision
+    classify_and_wait(qtbot, first, [image_folder])
+    assert asked == [False] and first.evaluate_panel.amp is False
+    first.shutdown()
+    second = MainWindow(settings)
+    qtbot.addWidget(second)
+    assert not second.mixed_precision_action.isChecked()
+    assert second.classify_panel.amp is False and second.evaluate_panel.amp is False
+    second.shutdown()
+
+
 def test_menus_have_the_usual_shortcuts(window):
     from PySide6.QtGui import QAction
 

@@ -3,7 +3,8 @@ import threading
 import pytest
 import torch
 
-from resnet_gui.core.devices import policy_for, resolve_device
+from resnet_gui.core import devices
+from resnet_gui.core.devices import cpu_has_native_bf16, policy_for, resolve_device
 from resnet_gui.core.errors import DeviceError
 from resnet_gui.core.images import discover, load_rgb
 from resnet_gui.core.inference import Predictor
@@ -32,7 +33,8 @@ def test_predictions_equal_a_plain_torchvision_forward(image_folder, workers):
     paths = discover([image_folder]).files
     good = [p for p in paths if p.suffix == ".png"]
     expected = plain_probabilities(b.model, good)
-    predictor = Predictor(b, device="cpu", batch_size=2, num_workers=workers, top_k=5)
+    # Full precision: this checks decoding and preprocessing, which bfloat16 rounding would blur.
+    predictor = Predictor(b, device="cpu", batch_size=2, num_workers=workers, top_k=5, amp=False)
     results = predictor.predict_all(paths)
     assert [r.path for r in results] == [str(p) for p in paths]  # input order kept across batches
     by_path = {r.path: r for r in results}
@@ -93,9 +95,38 @@ def test_cuda_index_out_of_range_is_a_sentence(monkeypatch):
         resolve_device("cuda:3")
 
 
-def test_policies():
+def test_cpu_policy_uses_bfloat16_only_where_the_processor_computes_it(monkeypatch):
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
     cpu = policy_for(torch.device("cpu"))
-    assert cpu.amp_dtype is None and cpu.channels_last and not cpu.pin_memory
+    assert (cpu.amp_dtype, cpu.channels_last, cpu.pin_memory) == (torch.bfloat16, True, False)
+    assert policy_for(torch.device("cpu"), amp=False).amp_dtype is None
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)  # emulated bf16 is slower than float32
+    cpu = policy_for(torch.device("cpu"))
+    assert (cpu.amp_dtype, cpu.channels_last, cpu.pin_memory) == (None, True, False)
+
+
+@pytest.mark.parametrize("amx, avx512_bf16, expected", [(True, False, True), (False, True, True), (False, False, False)])
+def test_native_bf16_is_read_from_torchs_cpu_checks(monkeypatch, amx, avx512_bf16, expected):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)
+    assert cpu_has_native_bf16() is expected
+
+
+def test_native_bf16_probe_that_is_missing_or_fails_means_float32(monkeypatch):
+    def broken():
+        raise RuntimeError("cpuinfo failed")
+
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", broken, raising=False)
+    assert cpu_has_native_bf16() is False
+    assert policy_for(torch.device("cpu")).amp_dtype is None
+
+
+def head_dtypes(model):
+    """Record the dtype of every output of the classifier head: bfloat16 only under autocast."""
+    seen = []
+    model.fc.register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    return seen
 
 
 def test_cuda_policy_uses_amp_channels_last_and_pinned_memory(monkeypatch):
@@ -103,6 +134,30 @@ def test_cuda_policy_uses_amp_channels_last_and_pinned_memory(monkeypatch):
     cuda = policy_for(torch.device("cuda", 0))
     assert (cuda.amp_dtype, cuda.channels_last, cuda.pin_memory) == (torch.bfloat16, True, True)
     assert policy_for(torch.device("cuda", 0), amp=False).amp_dtype is None
+
+
+def test_bfloat16_classification_agrees_with_float32_on_a_trained_model(colour_model, monkeypatch, tmp_path):
+    from resnet_gui.core.models import load_checkpoint_bundle
+
+    from conftest import COLOURS, make_shapes_dataset
+
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
+    _, result = colour_model
+    paths = discover([make_shapes_dataset(tmp_path / "fresh", per_class=4, seed=7)]).files
+    full = Predictor(load_checkpoint_bundle(result.best_path), device="cpu", amp=False, top_k=3)
+    fast_bundle = load_checkpoint_bundle(result.best_path)
+    dtypes = head_dtypes(fast_bundle.model)
+    fast = Predictor(fast_bundle, device="cpu", top_k=3)
+    assert fast.policy.amp_dtype == torch.bfloat16
+    expected, got = full.predict_all(paths), fast.predict_all(paths)
+    assert dtypes and set(dtypes) == {torch.bfloat16}  # the forward really ran in bfloat16
+    assert [p.best.label for p in got] == [p.best.label for p in expected]
+    assert sum(p.best.label == p.path.split("/")[-2] for p in got) >= 0.8 * len(paths)
+    for a, b in zip(got, expected):
+        probs_a = {g.label: g.prob for g in a.top_k}
+        probs_b = {g.label: g.prob for g in b.top_k}
+        assert set(probs_a) == set(COLOURS)
+        assert max(abs(probs_a[k] - probs_b[k]) for k in probs_a) < 0.03
 
 
 def test_thumbnails_are_made_while_decoding(image_folder):

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from resnet_gui.core import training
+from resnet_gui.core import devices, training
 from resnet_gui.core.checkpoints import read_checkpoint
 from resnet_gui.core.data import class_weights, prepare_data, scan_class_folder, stratified_split
 from resnet_gui.core.errors import DatasetError, WeightsUnavailableError
@@ -80,6 +80,29 @@ def test_best_checkpoint_round_trips_and_classifies(trained):
     assert report["samples"] == 42 and report["accuracy"] >= 0.7
     assert sum(map(sum, report["confusion_matrix"])) == 42
     assert set(report["per_class"]) == {"blue", "green", "red"}
+
+
+def test_bfloat16_training_learns_and_keeps_float32_weights(tmp_path, monkeypatch):
+    """Where the CPU computes bfloat16 (or on a GPU), the step runs under autocast; the model still learns,
+    its weights stay float32, and calibration and golden outputs are computed in full precision."""
+    monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
+    heads = []  # (training mode?, dtype of the head's output) for every forward
+    build = training.build_model
+
+    def recording_build(*args, **kwargs):
+        model = build(*args, **kwargs)
+        model.fc.register_forward_hook(lambda module, inputs, output: heads.append((module.training, output.dtype)))
+        return model
+
+    monkeypatch.setattr(training, "build_model", recording_build)
+    data = make_shapes_dataset(tmp_path / "shapes", per_class=14)
+    result = Trainer(settings_for(data, tmp_path / "bf16.pt", batch_size=8)).run()
+    assert {dtype for is_training, dtype in heads if is_training} == {torch.bfloat16}
+    assert torch.float32 in {dtype for is_training, dtype in heads if not is_training}  # calibration, golden
+    assert result.metrics["val_acc"] >= 0.8
+    contents = read_checkpoint(result.best_path)
+    assert {v.dtype for v in contents.state_dict.values() if v.is_floating_point()} == {torch.float32}
+    assert contents.extra["golden"]["logits"].dtype == torch.float32
 
 
 def test_last_state_is_written_for_resume(trained):

@@ -74,16 +74,35 @@ class DevicePolicy:
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
 
+def cpu_has_native_bf16() -> bool:
+    """True where the processor computes bfloat16 in hardware (AVX512-BF16 or AMX).
+
+    Elsewhere oneDNN emulates bfloat16 and autocast runs slower than float32.
+    torch exposes the check only privately (its compiler uses it), so a torch
+    without it counts as "no".
+    """
+    for probe in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):
+        check = getattr(torch.cpu, probe, None)
+        try:
+            if check is not None and check():
+                return True
+        except Exception:  # a probe that fails says nothing about the hardware
+            continue
+    return False
+
+
 def policy_for(device: torch.device, amp: bool = True) -> DevicePolicy:
     if device.type == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return DevicePolicy(device, dtype if amp else None, channels_last=True, pin_memory=True)
     if device.type == "mps":
         return DevicePolicy(device, torch.float16 if amp else None, channels_last=False, pin_memory=False)
-    # CPU: float32 (bf16 autocast is slower than fp32 on most CPUs without AMX), and channels_last:
-    # oneDNN's NHWC convolutions ran ResNet-18 inference at batch 32 about 30% faster here
-    # (36.4 vs 27.9 images/s on 2 cores) and training at the same speed.
-    return DevicePolicy(device, None, channels_last=True, pin_memory=False)
+    # CPU: channels_last always, because oneDNN's NHWC convolutions are faster (ResNet-18 at 224 px:
+    # inference 114 vs 80 images/s, training 31 vs 26, on 2 Zen 5 cores). bfloat16 autocast only where
+    # the processor has it in hardware, where it doubled both again (230 and 63 images/s); emulated,
+    # it is slower than float32.
+    dtype = torch.bfloat16 if amp and cpu_has_native_bf16() else None
+    return DevicePolicy(device, dtype, channels_last=True, pin_memory=False)
 
 
 def default_num_workers(device: torch.device) -> int:

@@ -2,7 +2,7 @@
 
 Files are decoded and resized in DataLoader workers into uint8 tensors; the
 batch is normalised on the device and run under `torch.inference_mode`
-(with autocast and channels_last on CUDA). Results come back one batch at a
+(channels_last, and autocast on a GPU or a CPU with bfloat16 in hardware). Results come back one batch at a
 time, in input order, so a folder of 100,000 images never sits in memory.
 A file that fails to decode becomes a `Prediction` with an error.
 """

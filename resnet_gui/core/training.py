@@ -433,6 +433,7 @@ def evaluate_folder(
     batch_size: int = 64,
     progress: Callable[[int, int], None] | None = None,
     thumbnails: int = 128,
+    amp: bool = True,
 ) -> dict[str, Any]:
     """Accuracy, per-class precision / recall / F1 and the confusion matrix on a class folder.
 
@@ -456,7 +457,7 @@ def evaluate_folder(
     truth = [bundle.classes.index(scan.classes[label]) for _, label in samples]
     num_classes = len(bundle.classes)
     predictor = Predictor(bundle, device=device, batch_size=batch_size, top_k=num_classes,
-                          thumbnail_size=thumbnails)
+                          thumbnail_size=thumbnails, amp=amp)
     predicted, targets, probabilities, failed, mistakes, items = [], [], [], [], [], []
     done = 0
     for batch in predictor.predict([p for p, _ in samples]):

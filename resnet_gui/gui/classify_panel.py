@@ -74,6 +74,7 @@ class ClassifyPanel(QWidget):
         self.proxy.setSourceModel(self.model)
         self.bundle = None
         self.device = "auto"
+        self.amp = True  # mixed precision where the device computes it in hardware
         self.batch_size = 32
         self.top_k = 5
         self._queue: list[list[str]] = []
@@ -222,7 +223,8 @@ class ClassifyPanel(QWidget):
         if self._run is not None or not self._queue or self.bundle is None:
             return
         paths = self._queue.pop(0)
-        worker = ClassifyWorker(self.bundle, ClassifyJob(paths, self.device, self.batch_size, 10, THUMBNAIL))
+        worker = ClassifyWorker(self.bundle, ClassifyJob(paths, self.device, self.batch_size, 10, THUMBNAIL,
+                                                           self.amp))
         worker.discovered.connect(self._on_discovered)
         worker.yielded.connect(self._on_batch)
         worker.returned.connect(self._on_returned)

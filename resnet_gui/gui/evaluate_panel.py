@@ -41,6 +41,7 @@ class EvaluatePanel(QWidget):
         self.settings = settings
         self.bundle = None
         self.device = "auto"
+        self.amp = True  # mixed precision where the device computes it in hardware
         self.report: dict | None = None
         self._run: WorkerHandle | None = None
         self._preview: WorkerHandle | None = None
@@ -123,7 +124,7 @@ class EvaluatePanel(QWidget):
         if not self.folder.text():
             self.error.emit("No test folder", "Choose a folder with one subfolder of labelled images per class.")
             return
-        worker = EvaluateWorker(str(self.bundle.checkpoint.path), self.folder.text(), self.device)
+        worker = EvaluateWorker(str(self.bundle.checkpoint.path), self.folder.text(), self.device, self.amp)
         worker.progress.connect(self._on_progress)
         worker.returned.connect(self._on_evaluated)
         worker.errored.connect(self._on_failed)

@@ -101,6 +101,15 @@ class MainWindow(QMainWindow):
         self._action(edit_menu, "Select &all", QKeySequence.StandardKey.SelectAll, self.classify_panel.table.selectAll)
         self._action(edit_menu, "C&lear results", QKeySequence("Ctrl+L"), self.classify_panel.clear)
         self._action(edit_menu, "Cancel classification", QKeySequence("Esc"), self.classify_panel.cancel)
+        options_menu = self.menuBar().addMenu("&Options")
+        self.mixed_precision_action = self._action(options_menu, "&Mixed precision (faster)", None,
+                                                   self._on_mixed_precision_toggled)
+        self.mixed_precision_action.setCheckable(True)
+        self.mixed_precision_action.setChecked(True)
+        self.mixed_precision_action.setStatusTip(
+            "Classify and evaluate in 16-bit floating point on a GPU, or on a CPU that computes bfloat16 in "
+            "hardware: about twice as fast, with probabilities that may differ in the third decimal. "
+            "Off: full 32-bit precision everywhere.")
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About resnet-gui", None, self.show_about)
 
@@ -199,6 +208,10 @@ class MainWindow(QMainWindow):
     def _on_device_changed(self) -> None:
         self.classify_panel.device = self.evaluate_panel.device = self.model_bar.device_spec()
 
+    def _on_mixed_precision_toggled(self, checked: bool) -> None:
+        self.classify_panel.amp = self.evaluate_panel.amp = checked
+        self.settings.set("model/mixed_precision", checked)
+
     # ------------------------------------------------------------ files
     def classify_paths(self, paths: list[str]) -> None:
         if not paths:
@@ -290,6 +303,8 @@ class MainWindow(QMainWindow):
         self.model_bar.set_choice(s.get("model/arch"), checkpoint, emit=False)
         self.model_bar.top_k.setValue(s.get("view/top_k"))
         self.classify_panel.top_k = self.model_bar.top_k.value()
+        self.mixed_precision_action.setChecked(s.get("model/mixed_precision"))
+        self.classify_panel.amp = self.evaluate_panel.amp = self.mixed_precision_action.isChecked()
         geometry = s.get("window/geometry")
         if geometry:
             self.restoreGeometry(QByteArray(geometry))

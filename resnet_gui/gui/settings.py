@@ -26,6 +26,7 @@ SETTINGS = {
         Setting("model/weights", str, "imagenet"),  # "imagenet" or a checkpoint path
         Setting("model/recent_checkpoints", list, []),
         Setting("model/device", str, "auto"),
+        Setting("model/mixed_precision", bool, True),
         Setting("view/top_k", int, 5),
         Setting("window/geometry", bytes, b""),
         Setting("window/state", bytes, b""),

@@ -248,6 +248,7 @@ class ClassifyJob:
     batch_size: int = 32
     top_k: int = 10  # the table keeps 10; the chart shows as many as the user asks
     thumbnail_size: int = 40
+    amp: bool = True  # mixed precision where the device computes it in hardware
 
 
 class ClassifyWorker(Worker):
@@ -269,7 +270,7 @@ class ClassifyWorker(Worker):
         if not found.files:
             return {"files": 0, "seconds": 0.0}
         predictor = Predictor(self.bundle, device=self.job.device, batch_size=self.job.batch_size,
-                              top_k=self.job.top_k, thumbnail_size=self.job.thumbnail_size)
+                              top_k=self.job.top_k, thumbnail_size=self.job.thumbnail_size, amp=self.job.amp)
         started = time.perf_counter()
         done = 0
         for batch in predictor.predict(found.files, cancelled=self.is_aborted):
@@ -412,13 +413,13 @@ class EvaluateWorker(Worker):
 
     progress = Signal(int, int)
 
-    def __init__(self, checkpoint: str, folder: str, device: str = "auto"):
+    def __init__(self, checkpoint: str, folder: str, device: str = "auto", amp: bool = True):
         super().__init__()
-        self.checkpoint, self.folder, self.device = checkpoint, folder, device
+        self.checkpoint, self.folder, self.device, self.amp = checkpoint, folder, device, amp
 
     def work(self):
         import_core()
         from resnet_gui.core.training import evaluate_folder
 
-        return evaluate_folder(self.checkpoint, self.folder, device=self.device,
+        return evaluate_folder(self.checkpoint, self.folder, device=self.device, amp=self.amp,
                                progress=lambda done, total: self.progress.emit(done, total))
