@@ -49,7 +49,7 @@ def test_classify_json_matches_the_model(capsys, tiny_checkpoint, tmp_path):
     with torch.no_grad():
         probs = torch.softmax(tiny_model()(eval_transform(TINY)(load_rgb(path)).unsqueeze(0)), 1)[0]
     for guess in row["top_k"]:
-        assert guess["prob"] == pytest.approx(probs[guess["index"]].item(), abs=1e-5)
+        assert guess["prob"] == pytest.approx(probs[guess["index"]].item(), abs=1e-3)  # see test_inference.py
 
 
 def test_classify_csv_is_written_whole(capsys, tiny_checkpoint, image_folder, tmp_path):

