@@ -3,9 +3,14 @@
 The tutorial loop: torchvision ImageFolder + RandomResizedCrop/flip +
 ToTensor/Normalize, DataLoader, Adam, one forward/backward per batch,
 and an evaluation pass per epoch. The app: core.training.Trainer with the
-same architecture, image size, batch size, epochs and augmentation.
-Both are timed in this process over whole epochs (data loading included);
-accuracy on the same validation images is printed beside the speed.
+same architecture, image size, batch size, epochs and augmentation, run
+twice: with the device's mixed precision (bfloat16 on a GPU or on a CPU that
+computes it in hardware) and in float32 (--no-amp), so that what the data
+path gives and what the precision gives can be told apart. All runs are timed
+in this process over whole epochs (data loading included); accuracy on the
+same validation images is printed beside the speed. The compute limit is the
+bare forward/backward/step on ready tensors, in the loop's float32 and in the
+app's settings.
 Goal: 1.5x or more on a CPU.
 
     python benchmarks/train_vs_loop.py [--per-class 100] [--image-size 64] [--epochs 3]
@@ -62,7 +67,8 @@ def tutorial_loop(train_dir: Path, val_dir: Path, arch: str, size: int, epochs: 
     return seen / (time.perf_counter() - started), correct / total
 
 
-def app_trainer(train_dir: Path, val_dir: Path, arch: str, size: int, epochs: int, batch: int, lr: float, out: Path):
+def app_trainer(train_dir: Path, val_dir: Path, arch: str, size: int, epochs: int, batch: int, lr: float, out: Path,
+                amp: bool = True):
     from resnet_gui.core.training import Trainer, TrainingCallback, TrainSettings
 
     class Count(TrainingCallback):
@@ -73,29 +79,45 @@ def app_trainer(train_dir: Path, val_dir: Path, arch: str, size: int, epochs: in
 
     settings = TrainSettings(data_dir=str(train_dir), val_dir=str(val_dir), arch=arch, weights="none",
                              image_size=size, epochs=epochs, batch_size=batch, lr=lr, augment=["crop", "hflip"],
-                             out=str(out), device="cpu" if not __import__("torch").cuda.is_available() else "auto")
+                             out=str(out), amp=amp)
     started = time.perf_counter()
     result = Trainer(settings, [Count()]).run()
     seconds = time.perf_counter() - started
     return Count.seen * batch / seconds, result.history[-1]["val_acc"]
 
 
-def compute_limit(arch: str, size: int, batch: int, classes: int = 3, steps: int = 10) -> float:
-    """Images/s of forward + backward + AdamW step on ready tensors: no data loading at all."""
+def compute_limit(arch: str, size: int, batch: int, app_settings: bool, classes: int = 3, steps: int = 10) -> float:
+    """Images/s of forward + backward + AdamW step on ready tensors: no data loading at all.
+
+    `app_settings`: with the app's device policy (channels_last, autocast where the hardware has it);
+    otherwise float32 in torch's default layout, as the tutorial loop runs.
+    """
     import torch
     import torchvision
 
+    from resnet_gui.core.devices import policy_for, resolve_device
+
+    policy = policy_for(resolve_device("auto"), amp=app_settings)
     torch.manual_seed(0)
-    model = torchvision.models.get_model(arch, num_classes=classes)
+    model = torchvision.models.get_model(arch, num_classes=classes).to(policy.device)
+    x = torch.randn(batch, 3, size, size, device=policy.device)
+    y = torch.randint(0, classes, (batch,), device=policy.device)
+    if app_settings and policy.channels_last:
+        model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), foreach=True)
-    x, y = torch.randn(batch, 3, size, size), torch.randint(0, classes, (batch,))
     loss_fn = torch.nn.CrossEntropyLoss()
     for step in range(steps + 2):
         if step == 2:
+            if policy.is_cuda:
+                torch.cuda.synchronize()
             started = time.perf_counter()
         optimizer.zero_grad()
-        loss_fn(model(x), y).backward()
+        with (policy.autocast() if app_settings else torch.autocast(policy.device.type, enabled=False)):
+            loss = loss_fn(model(x), y)
+        loss.backward()
         optimizer.step()
+    if policy.is_cuda:
+        torch.cuda.synchronize()
     return steps * batch / (time.perf_counter() - started)
 
 
@@ -121,15 +143,26 @@ def main() -> None:
     common = (root / "train", root / "val", args.arch, args.image_size, args.epochs, args.batch_size, args.lr)
     loop_rate, loop_acc = tutorial_loop(*common, workers=args.loop_workers)
     app_rate, app_acc = app_trainer(*common, out=root / "bench.pt")
-    limit = compute_limit(args.arch, args.image_size, args.batch_size)
+    fp32_rate, fp32_acc = app_trainer(*common, out=root / "bench-fp32.pt", amp=False)
+    limit_fp32 = compute_limit(args.arch, args.image_size, args.batch_size, app_settings=False)
+    limit_app = compute_limit(args.arch, args.image_size, args.batch_size, app_settings=True)
+    from resnet_gui.core.devices import policy_for, resolve_device
+
+    policy = policy_for(resolve_device("auto"))
+    precision = str(policy.amp_dtype).replace("torch.", "") if policy.amp_dtype else "float32"
     print(f"machine: {machine()}")
     print(f"{3 * args.per_class} training images ({args.photo_size} px JPEG), {args.arch} at {args.image_size} px, "
-          f"batch {args.batch_size}, {args.epochs} epochs, evaluation each epoch")
-    print(f"tutorial loop (ImageFolder + Adam, {args.loop_workers} workers): {loop_rate:6.1f} images/s, "
+          f"batch {args.batch_size}, {args.epochs} epochs, evaluation each epoch, device {policy.device}")
+    print(f"tutorial loop (ImageFolder + Adam, {args.loop_workers} workers, float32): {loop_rate:6.1f} images/s, "
           f"val accuracy {loop_acc:.1%}")
-    print(f"resnet-gui Trainer:                                {app_rate:6.1f} images/s, val accuracy {app_acc:.1%}")
-    print(f"compute limit (forward/backward/step on ready tensors):  {limit:6.1f} images/s")
-    print(f"ratio app/loop: {app_rate / loop_rate:.2f}x; app/limit {app_rate / limit:.2f}, loop/limit {loop_rate / limit:.2f}")
+    print(f"resnet-gui Trainer ({precision}, channels_last={policy.channels_last}):      {app_rate:6.1f} images/s, "
+          f"val accuracy {app_acc:.1%}")
+    print(f"resnet-gui Trainer --no-amp (float32):                  {fp32_rate:6.1f} images/s, "
+          f"val accuracy {fp32_acc:.1%}")
+    print(f"compute limit (forward/backward/step on ready tensors): float32 {limit_fp32:6.1f}, "
+          f"app settings {limit_app:6.1f} images/s")
+    print(f"ratio app/loop: {app_rate / loop_rate:.2f}x (float32 app/loop {fp32_rate / loop_rate:.2f}x); "
+          f"app/limit {app_rate / limit_app:.2f}, loop/limit {loop_rate / limit_fp32:.2f}")
 
 
 if __name__ == "__main__":
