@@ -179,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from resnet_gui.core.allocator import keep_freed_memory
+
+    keep_freed_memory()  # before torch allocates anything: see core/allocator.py
     if args.command == "classify":
         return classify_command(args)
     if args.command == "info":

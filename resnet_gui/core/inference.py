@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from resnet_gui.core.allocator import release_freed_memory
 from resnet_gui.core.devices import DevicePolicy, default_num_workers, policy_for, resolve_device
 from resnet_gui.core.images import ImageDecodeError, load_rgb
 from resnet_gui.core.models import ModelBundle
@@ -177,27 +178,34 @@ class Predictor:
         """Yield one list of predictions per batch, in the order of `paths`.
 
         `cancelled` is checked between batches; when it returns True the
-        stream ends early and the decoding workers are shut down.
+        stream ends early and the decoding workers are shut down. When the
+        stream ends, the memory kept between batches goes back to the system.
         """
         names = [os.fspath(p) for p in paths]
         if not names:
             return
-        for batch in self.loader(names):
-            if cancelled is not None and cancelled():
-                return
-            results: dict[int, Prediction] = {i: Prediction(names[i], [], reason) for i, reason in batch.failures}
-            if batch.images is not None:
-                probs = self.probabilities(batch.images)
-                values, indices = torch.topk(probs, self.top_k, dim=1)
-                for row, position in enumerate(batch.indices):
-                    guesses = [
-                        Guess(self.classes[c], c, float(p))
-                        for p, c in zip(values[row].tolist(), indices[row].tolist())
-                    ]
-                    unsure = self.unsure_below is not None and guesses[0].prob < self.unsure_below
-                    results[position] = Prediction(names[position], guesses, None, unsure,
-                                                   batch.thumbnails.get(position))
-            yield [results[i] for i in sorted(results)]
+        try:
+            for batch in self.loader(names):
+                if cancelled is not None and cancelled():
+                    return
+                yield self._predict_batch(names, batch)
+        finally:
+            release_freed_memory()
+
+    def _predict_batch(self, names: list[str], batch: DecodedBatch) -> list[Prediction]:
+        results: dict[int, Prediction] = {i: Prediction(names[i], [], reason) for i, reason in batch.failures}
+        if batch.images is not None:
+            probs = self.probabilities(batch.images)
+            values, indices = torch.topk(probs, self.top_k, dim=1)
+            for row, position in enumerate(batch.indices):
+                guesses = [
+                    Guess(self.classes[c], c, float(p))
+                    for p, c in zip(values[row].tolist(), indices[row].tolist())
+                ]
+                unsure = self.unsure_below is not None and guesses[0].prob < self.unsure_below
+                results[position] = Prediction(names[position], guesses, None, unsure,
+                                               batch.thumbnails.get(position))
+        return [results[i] for i in sorted(results)]
 
     def predict_all(self, paths: Iterable[str | os.PathLike]) -> list[Prediction]:
         return [p for batch in self.predict(paths) for p in batch]

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
+from resnet_gui.core.allocator import release_freed_memory
 from resnet_gui.core.calibration import calibrate
 from resnet_gui.core.checkpoints import checkpoint_payload, read_checkpoint, write_checkpoint
 from resnet_gui.core.data import PreparedData, SampleDataset, class_weights, prepare_data, scan_class_folder
@@ -191,6 +192,12 @@ class Trainer:
 
     # ------------------------------------------------------------ the run
     def run(self) -> TrainResult:
+        try:
+            return self._run()
+        finally:
+            release_freed_memory()  # the memory kept between batches goes back to the system
+
+    def _run(self) -> TrainResult:
         s = self.settings
         resume_state: dict[str, Any] = {}
         history: list[dict[str, Any]] = []
