@@ -6,6 +6,7 @@ settings. Both measured in this process, after a warm-up batch.
 Goal: 0.85 or more on a CPU.
 
     python benchmarks/pipeline_vs_model.py [--count 300] [--arch resnet18] [--batch-size 32] [--workers N]
+                                        [--no-amp]
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-amp", action="store_true", help="float32 even where bfloat16 is in hardware")
     args = parser.parse_args()
+    from resnet_gui.core.allocator import keep_freed_memory
+
+    keep_freed_memory()  # as the app's process does before torch allocates (core/allocator.py)
     import torch
 
     from resnet_gui.core.inference import Predictor
@@ -33,7 +38,8 @@ def main() -> None:
 
     paths = photo_jpegs(work_dir("photos"), args.count)
     bundle = load_checkpoint_bundle(seeded_checkpoint(work_dir("ckpt") / f"{args.arch}.pt", args.arch))
-    predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, num_workers=args.workers, top_k=5)
+    predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, num_workers=args.workers, top_k=5,
+                          amp=not args.no_amp)
     size = bundle.preprocessing.image_size
 
     ready = torch.randint(0, 256, (args.batch_size, 3, size, size), dtype=torch.uint8)
@@ -65,7 +71,8 @@ def main() -> None:
     model_rate, pipeline_rate = statistics.median(model_rates), statistics.median(pipeline_rates)
     done = len(paths)
     print(f"machine: {machine()}")
-    print(f"{args.arch} at {size} px, batch {args.batch_size}, device {predictor.device}, "
+    precision = str(predictor.policy.amp_dtype).replace("torch.", "") if predictor.policy.amp_dtype else "float32"
+    print(f"{args.arch} at {size} px, batch {args.batch_size}, device {predictor.device}, {precision}, "
           f"decoding workers {predictor.num_workers}, torch threads {torch.get_num_threads()}")
     print(f"model only (ready uint8 tensors, normalise + forward + softmax): {model_rate:7.1f} images/s")
     print(f"whole pipeline ({done} JPEG files, decode .. top-k):             {pipeline_rate:7.1f} images/s")

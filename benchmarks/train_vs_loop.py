@@ -6,11 +6,12 @@ and an evaluation pass per epoch. The app: core.training.Trainer with the
 same architecture, image size, batch size, epochs and augmentation, run
 twice: with the device's mixed precision (bfloat16 on a GPU or on a CPU that
 computes it in hardware) and in float32 (--no-amp), so that what the data
-path gives and what the precision gives can be told apart. All runs are timed
-in this process over whole epochs (data loading included); accuracy on the
-same validation images is printed beside the speed. The compute limit is the
-bare forward/backward/step on ready tensors, in the loop's float32 and in the
-app's settings.
+path gives and what the precision gives can be told apart. Each run is a
+fresh process, as a user's would be (the app's allocator settings are
+process-wide), timed inside over whole epochs (data loading included);
+accuracy on the same validation images is printed beside the speed. The
+compute limit is the bare forward/backward/step on ready tensors, in the
+loop's float32 and in the app's settings.
 Goal: 1.5x or more on a CPU.
 
     python benchmarks/train_vs_loop.py [--per-class 100] [--image-size 64] [--epochs 3]
@@ -19,6 +20,8 @@ Goal: 1.5x or more on a CPU.
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -121,6 +124,24 @@ def compute_limit(arch: str, size: int, batch: int, app_settings: bool, classes:
     return steps * batch / (time.perf_counter() - started)
 
 
+PARTS = ("loop", "app", "app-float32", "limit-float32", "limit-app")
+
+
+def run_part(part: str, args, root: Path) -> tuple[float, float | None]:
+    """One measurement in this process: (images/s, validation accuracy or None)."""
+    common = (root / "train", root / "val", args.arch, args.image_size, args.epochs, args.batch_size, args.lr)
+    if part == "loop":
+        return tutorial_loop(*common, workers=args.loop_workers)
+    if part == "limit-float32":
+        return compute_limit(args.arch, args.image_size, args.batch_size, app_settings=False), None
+    from resnet_gui.core.allocator import keep_freed_memory
+
+    keep_freed_memory()  # as `resnet-gui train` does before it starts
+    if part == "limit-app":
+        return compute_limit(args.arch, args.image_size, args.batch_size, app_settings=True), None
+    return app_trainer(*common, out=root / f"bench-{part}.pt", amp=part == "app")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-class", type=int, default=100)
@@ -131,21 +152,31 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--loop-workers", type=int, default=2, help="the tutorial's num_workers")
     parser.add_argument("--photo-size", type=int, default=448, help="side of the square JPEGs")
+    parser.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)  # one measurement, in a child process
     args = parser.parse_args()
     from conftest import make_shapes_dataset
 
     # Photo-sized JPEGs, as lab pictures are: decoding them is part of what a training loop pays.
     root = work_dir(f"shapes{args.per_class}-jpeg{args.photo_size}")
+    if args.part:
+        rate, accuracy = run_part(args.part, args, root)
+        print(json.dumps({"rate": rate, "accuracy": accuracy}))
+        return
     if not (root / "train").exists():
         make_shapes_dataset(root / "train", per_class=args.per_class, size=args.photo_size, seed=1, suffix=".jpg")
         make_shapes_dataset(root / "val", per_class=max(10, args.per_class // 4), size=args.photo_size, seed=2,
                             suffix=".jpg")
-    common = (root / "train", root / "val", args.arch, args.image_size, args.epochs, args.batch_size, args.lr)
-    loop_rate, loop_acc = tutorial_loop(*common, workers=args.loop_workers)
-    app_rate, app_acc = app_trainer(*common, out=root / "bench.pt")
-    fp32_rate, fp32_acc = app_trainer(*common, out=root / "bench-fp32.pt", amp=False)
-    limit_fp32 = compute_limit(args.arch, args.image_size, args.batch_size, app_settings=False)
-    limit_app = compute_limit(args.arch, args.image_size, args.batch_size, app_settings=True)
+    results = {}
+    for part in PARTS:
+        done = subprocess.run([sys.executable, __file__, *sys.argv[1:], "--part", part], capture_output=True,
+                              text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"{part} failed: {done.stderr[-2000:]}")
+        results[part] = json.loads(done.stdout.strip().splitlines()[-1])
+    loop_rate, loop_acc = results["loop"]["rate"], results["loop"]["accuracy"]
+    app_rate, app_acc = results["app"]["rate"], results["app"]["accuracy"]
+    fp32_rate, fp32_acc = results["app-float32"]["rate"], results["app-float32"]["accuracy"]
+    limit_fp32, limit_app = results["limit-float32"]["rate"], results["limit-app"]["rate"]
     from resnet_gui.core.devices import policy_for, resolve_device
 
     policy = policy_for(resolve_device("auto"))
