@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--top-k", type=positive_int, default=5, help="how many classes to report (default 5)")
     classify.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     classify.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
-    classify.add_argument("--workers", type=int, default=None, help="decoding processes (default: by device)")
+    classify.add_argument("--workers", type=int, default=None, help="decoders: threads on a CPU, processes beside a GPU (default: by device)")
     classify.add_argument("--no-amp", action="store_true", help="full float32 (default: mixed precision on a GPU, and bfloat16 on a CPU that computes it in hardware)")
     classify.add_argument("--unsure-below", type=confidence, metavar="P",
                           help="report 'unsure' below this confidence, like 80%% (default: the checkpoint's "

@@ -27,14 +27,17 @@ def plain_probabilities(model, paths):
         return torch.cat([torch.softmax(model(transform(load_rgb(p)).unsqueeze(0)), 1) for p in paths])
 
 
-@pytest.mark.parametrize("workers", [0, 2])
-def test_predictions_equal_a_plain_torchvision_forward(image_folder, workers):
+# Inline, in threads taking turns with the model (the CPU's way), and in worker processes running ahead
+# (the GPU's way, exercised here on the CPU).
+@pytest.mark.parametrize("workers, decode_ahead", [(0, False), (2, False), (2, True)])
+def test_predictions_equal_a_plain_torchvision_forward(image_folder, workers, decode_ahead):
     b = bundle()
     paths = discover([image_folder]).files
     good = [p for p in paths if p.suffix == ".png"]
     expected = plain_probabilities(b.model, good)
     # Full precision: this checks decoding and preprocessing, which bfloat16 rounding would blur.
-    predictor = Predictor(b, device="cpu", batch_size=2, num_workers=workers, top_k=5, amp=False)
+    predictor = Predictor(b, device="cpu", batch_size=2, num_workers=workers, top_k=5, amp=False,
+                          decode_ahead=decode_ahead)
     results = predictor.predict_all(paths)
     assert [r.path for r in results] == [str(p) for p in paths]  # input order kept across batches
     by_path = {r.path: r for r in results}
@@ -49,6 +52,63 @@ def test_predictions_equal_a_plain_torchvision_forward(image_folder, workers):
         # which moves these probabilities by about 1e-4; a wrong crop, size or normalisation moves them by far more.
         torch.testing.assert_close(probs, expected[row], atol=1e-3, rtol=0)
         assert [g.prob for g in result.top_k] == sorted((g.prob for g in result.top_k), reverse=True)
+
+
+def test_on_a_cpu_decoding_threads_and_the_model_take_turns(tmp_path, monkeypatch):
+    import multiprocessing
+    import time
+
+    from resnet_gui.core import inference
+
+    paths = [save_noise(tmp_path / f"{i}.png", seed=i) for i in range(12)]
+    events = []  # (what, thread name, start, end)
+    load = inference.load_rgb
+
+    def recording_load(path, **kwargs):
+        started = time.perf_counter()
+        image = load(path, **kwargs)
+        time.sleep(0.002)  # long enough for overlaps to show, were there any
+        events.append(("decode", threading.current_thread().name, started, time.perf_counter()))
+        return image
+
+    monkeypatch.setattr(inference, "load_rgb", recording_load)
+    predictor = Predictor(bundle(), device="cpu", batch_size=4, num_workers=2)
+    assert not predictor.decode_ahead
+    probabilities = predictor.probabilities
+
+    def recording_probabilities(images):
+        started = time.perf_counter()
+        result = probabilities(images)
+        events.append(("model", threading.current_thread().name, started, time.perf_counter()))
+        return result
+
+    predictor.probabilities = recording_probabilities
+    results = predictor.predict_all(paths)
+    assert [r.path for r in results] == [str(p) for p in paths] and all(r.ok for r in results)
+    decodes = [e for e in events if e[0] == "decode"]
+    models = [e for e in events if e[0] == "model"]
+    assert len(decodes) == 12 and len(models) == 3
+    assert {name.split("_")[0] for _, name, _, _ in decodes} == {"resnet-gui-decode"}
+    assert len({name for _, name, _, _ in decodes}) == 2  # both threads decoded
+    for _, _, m_start, m_end in models:
+        assert all(d_end <= m_start or d_start >= m_end for _, _, d_start, d_end in decodes)
+    assert multiprocessing.active_children() == []
+
+
+def test_beside_a_gpu_decoding_runs_ahead_in_worker_processes(monkeypatch):
+    from resnet_gui.core import inference
+
+    monkeypatch.delenv("RESNET_GUI_WORKERS")
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", torch.backends.cudnn.benchmark)  # restored after
+    monkeypatch.setattr(inference, "resolve_device", lambda spec: torch.device("cuda", 0))
+    monkeypatch.setattr(inference, "policy_for", lambda device, amp=True: devices.DevicePolicy(device, None, False, True))
+    b = bundle()
+    monkeypatch.setattr(b.model, "to", lambda *args, **kwargs: b.model)  # no CUDA here: the model stays put
+    predictor = Predictor(b, device="cuda")
+    assert predictor.decode_ahead and predictor.num_workers >= 2
+    loader = predictor.batches([f"{i}.png" for i in range(100)])
+    assert isinstance(loader, torch.utils.data.DataLoader)
+    assert loader.pin_memory and loader.num_workers == predictor.num_workers and loader.prefetch_factor == 4
 
 
 def test_broken_file_becomes_an_error_row_and_the_batch_goes_on(image_folder):

@@ -105,19 +105,30 @@ def policy_for(device: torch.device, amp: bool = True) -> DevicePolicy:
     return DevicePolicy(device, dtype, channels_last=True, pin_memory=False)
 
 
-def default_num_workers(device: torch.device) -> int:
-    """Decoding processes: on a GPU, as many as the cores allow; on a CPU, two or a quarter of the cores.
+def _workers_override() -> int | None:
+    override = os.environ.get("RESNET_GUI_WORKERS")
+    return int(override) if override is not None and override.strip().isdigit() else None
 
-    On a CPU, decoding a photo costs about a tenth of a ResNet-18 forward, so
-    the workers mostly wait with their prefetch queues full; measured on a
-    2-core machine (benchmarks/pipeline_vs_model.py), pipeline/model speed was
-    0.81 with decoding inline, 0.92 with one worker and 0.97 with two.
+
+def default_num_workers(device: torch.device) -> int:
+    """Decoding processes that run ahead of the model: beside a GPU as many as the cores allow;
+    on a CPU (training from files that are not cached) two, or a quarter of the cores.
+
     RESNET_GUI_WORKERS overrides the choice.
     """
-    override = os.environ.get("RESNET_GUI_WORKERS")
-    if override is not None and override.strip().isdigit():
-        return int(override)
+    override = _workers_override()
+    if override is not None:
+        return override
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if device.type == "cuda":
         return max(2, min(16, cores - 1))
     return min(cores, max(2, cores // 4))
+
+
+def default_decode_threads() -> int:
+    """Decoding threads on a CPU, which take turns with the model: as many as torch computes with.
+
+    RESNET_GUI_WORKERS overrides the choice.
+    """
+    override = _workers_override()
+    return override if override is not None else max(1, torch.get_num_threads())
