@@ -8,6 +8,8 @@ import signal
 import sys
 import threading
 
+from resnet_gui.core.summaries import describe_threshold
+
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
 
 
@@ -156,7 +158,7 @@ def train_command(args: argparse.Namespace) -> int:
             else:
                 print(f"calibration: temperature {c['temperature']:.2f}, expected calibration error "
                       f"{c['reliability_before']['ece']:.3f} -> {c['reliability_after']['ece']:.3f}; "
-                      f"suggested 'unsure' below {c['unsure_below']:.0%}", file=sys.stderr)
+                      f"{describe_threshold(c['unsure_below'])}", file=sys.stderr)
 
         def on_finished(self, result):
             if args.json:

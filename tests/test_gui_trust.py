@@ -22,6 +22,19 @@ def trained(colour_model):
 
 
 @pytest.fixture
+def suggesting(trained, tmp_path):
+    """The trained checkpoint with a suggested threshold of 80% stored in it (its own small validation set,
+    all right, suggests none)."""
+    import torch
+
+    from resnet_gui.core.checkpoints import write_checkpoint
+
+    payload = torch.load(trained[1], weights_only=True)
+    payload["calibration"]["unsure_below"] = 0.8
+    return write_checkpoint(tmp_path / "suggesting.pt", payload)
+
+
+@pytest.fixture
 def window(qtbot, tmp_path, monkeypatch, trained):
     monkeypatch.setattr(dialogs, "show_error", lambda *args: None)
     win = MainWindow(Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)))
@@ -39,10 +52,14 @@ def classify(qtbot, win, paths):
         win.classify_paths([str(p) for p in paths])
 
 
-def test_threshold_comes_from_the_checkpoint_and_marks_unsure_rows(qtbot, window, trained, tmp_path, monkeypatch):
-    bundle = window.bundle
-    assert bundle.unsure_below is not None
-    assert window.model_bar.unsure.value() == pytest.approx(bundle.unsure_below * 100, abs=0.05)
+def test_threshold_comes_from_the_checkpoint_and_marks_unsure_rows(qtbot, window, trained, suggesting, tmp_path,
+                                                                   monkeypatch):
+    # The trained checkpoint's own suggestion, or off (0) when its validation answers needed none.
+    assert window.model_bar.unsure.value() == pytest.approx((window.bundle.unsure_below or 0) * 100, abs=0.05)
+    with qtbot.waitSignal(window.model_loaded, timeout=WAIT):
+        window.use_checkpoint(str(suggesting))
+    assert window.bundle.unsure_below == pytest.approx(0.8)
+    assert window.model_bar.unsure.value() == pytest.approx(80.0)
     classify(qtbot, window, [trained[0] / "red", trained[0] / "blue"])
     panel = window.classify_panel
     window.model_bar.unsure.setValue(100.0)  # everything below 100% is unsure

@@ -51,18 +51,37 @@ def test_suggested_threshold_keeps_the_confident_answers_right():
     assert suggest_threshold(probs, labels, target_accuracy=0.95) == pytest.approx(0.8)
 
 
+def test_no_threshold_is_suggested_when_the_validation_answers_already_reach_the_target():
+    from resnet_gui.core.summaries import describe_threshold
+
+    # A small validation set, all right and all very confident: its least confident answer (99.9%) must not
+    # become the threshold, or nearly every new answer would be called unsure.
+    confident = torch.tensor([[0.9999, 0.0001], [0.0002, 0.9998], [0.999, 0.001]])
+    assert suggest_threshold(confident, torch.tensor([0, 1, 0])) == 0.0
+    # 19 of 20 right overall (95%) also needs no threshold; 18 of 20 does.
+    probs = torch.linspace(0.99, 0.6, 20).unsqueeze(1) * torch.tensor([[1.0, 0.0]]) + torch.tensor([[0.0, 0.01]])
+    labels = torch.zeros(20, dtype=torch.long)
+    labels[-1] = 1
+    assert suggest_threshold(probs, labels) == 0.0
+    labels[-2] = 1
+    assert suggest_threshold(probs, labels) == pytest.approx(probs[-3, 0].item(), abs=1e-4)
+    assert describe_threshold(0.0) == describe_threshold(None)
+    assert "needed" in describe_threshold(0.0) and describe_threshold(0.873) == "suggested 'unsure' below 87.3%"
+
+
 def test_training_stores_temperature_threshold_and_golden(colour_model):
     _, result = colour_model
     contents = read_checkpoint(result.best_path)
     calibration = contents.extra["calibration"]
     assert contents.extra["temperature"] == calibration["temperature"] == result.calibration["temperature"]
     assert calibration["nll_after"] <= calibration["nll_before"] + 1e-9
-    assert 0 < calibration["unsure_below"] <= 1
+    assert 0 <= calibration["unsure_below"] <= 1  # 0: every validation answer was right often enough
     golden = contents.extra["golden"]
     assert golden["inputs"].dtype == torch.uint8 and golden["inputs"].shape[1:] == (3, 32, 32)
     assert golden["logits"].shape == (len(golden["inputs"]), 3)
     bundle = load_checkpoint_bundle(result.best_path)
-    assert bundle.temperature == calibration["temperature"] and bundle.unsure_below == calibration["unsure_below"]
+    assert bundle.temperature == calibration["temperature"]
+    assert bundle.unsure_below == (calibration["unsure_below"] or None)
 
 
 # ------------------------------------------------------------------ unsure

@@ -64,8 +64,12 @@ def reliability(probs: torch.Tensor, labels: torch.Tensor, bins: int = 10) -> di
 def suggest_threshold(probs: torch.Tensor, labels: torch.Tensor, target_accuracy: float = 0.95) -> float:
     """The lowest confidence above which the validation answers are right `target_accuracy` of the time.
 
-    Below it a result is "unsure". When no threshold reaches the target, the
-    one with the best accuracy among those keeping a fifth of the answers.
+    Below it a result is "unsure". When every validation answer together
+    already reaches the target, nothing needs flagging and the answer is 0
+    (off): the least confident answer of a small, all-correct validation set
+    (say 99.96%) would otherwise mark nearly every new answer unsure. When no
+    threshold reaches the target, the one with the best accuracy among those
+    keeping a fifth of the answers.
     """
     confidence, predicted = probs.max(dim=1)
     correct = (predicted == labels).float()
@@ -74,6 +78,8 @@ def suggest_threshold(probs: torch.Tensor, labels: torch.Tensor, target_accuracy
     kept = torch.arange(1, len(correct) + 1, dtype=torch.float32)
     accuracy = torch.cumsum(correct, 0) / kept
     reaching = (accuracy >= target_accuracy).nonzero().flatten()
+    if len(reaching) and int(reaching.max()) == len(correct) - 1:
+        return 0.0
     if len(reaching):
         index = int(reaching.max())  # keep as many answers as the target allows
     else:

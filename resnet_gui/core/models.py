@@ -119,7 +119,7 @@ def load_checkpoint_bundle(
     return ModelBundle(model, contents.arch, contents.classes, contents.preprocessing,
                        contents.small_input, str(contents.path), contents,
                        temperature=float(contents.extra.get("temperature", 1.0)),
-                       unsure_below=calibration.get("unsure_below"))
+                       unsure_below=calibration.get("unsure_below") or None)
 
 
 def load_bundle(

@@ -24,6 +24,14 @@ class ConfusionView(pg.PlotWidget):
         self.labels: list[pg.TextItem] = []
         self.matrix = np.zeros((0, 0), dtype=int)
         self.scene().sigMouseClicked.connect(self._on_click)
+        for side in ("left", "bottom"):
+            plot.getAxis(side).enableAutoSIPrefix(False)  # class indices, never "x0.001"
+            plot.getAxis(side).setTicks([[]])
+        placeholder = pg.TextItem("No matrix yet", color="#888", anchor=(0.5, 0.5))
+        self.addItem(placeholder)
+        self.labels.append(placeholder)  # removed with the counts when a matrix arrives
+        self.setXRange(-0.5, 0.5, padding=0)
+        self.setYRange(-0.5, 0.5, padding=0)
 
     def _on_click(self, event) -> None:
         n = len(self.matrix)

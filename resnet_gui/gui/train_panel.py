@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_gui.core.architectures import ARCHITECTURES, DEFAULT_TRAIN_ARCH
+from resnet_gui.core.summaries import describe_threshold
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.confusion_view import ConfusionView
 from resnet_gui.gui.formatting import duration
@@ -125,8 +126,11 @@ class TrainPanel(QWidget):
         adv = QFormLayout(self.advanced_body)
         self.optimizer = _combo([("AdamW", "adamw"), ("SGD with momentum", "sgd")])
         self.schedule = _combo([("Cosine", "cosine"), ("Step (÷10 twice)", "step"), ("Constant", "constant")])
-        self.freeze = QCheckBox("Train the last layer only (frozen backbone)")
-        self.small_input = QCheckBox("Small-input stem (images of 64 px and below)")
+        self.freeze = QCheckBox("Train the last layer only")
+        self.freeze.setToolTip("Freeze the backbone (its BatchNorm statistics too) and train only the classifier: "
+                               "fast, and enough when your pictures look like photographs.")
+        self.small_input = QCheckBox("Small-input stem (≤ 64 px)")
+        self.small_input.setToolTip("A 3x3 first layer without early downsampling, for images of 64 px and below.")
         self.small_input.toggled.connect(lambda on: self.image_size.setValue(32 if on else 224))
         self.augment = {name: QCheckBox(text) for name, text in AUGMENTATIONS}
         for name in ("crop", "hflip"):
@@ -149,7 +153,9 @@ class TrainPanel(QWidget):
         self.seed = _spin(0, 2**31 - 1, 0)
         self.device = QComboBox()
         self.device.addItem("Auto", "auto")
-        self.amp = QCheckBox("Mixed precision (faster on GPUs and on CPUs with bfloat16)")
+        self.amp = QCheckBox("Mixed precision")
+        self.amp.setToolTip("16-bit arithmetic on a GPU, or on a CPU that computes bfloat16 in hardware: about "
+                            "twice as fast. Off: full 32-bit precision everywhere.")
         self.amp.setChecked(True)
         self.out = QLineEdit(str(Path.home() / "resnet-gui-model.pt"))
         for label, widget in [
@@ -188,8 +194,12 @@ class TrainPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(360)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Wide enough for the settings with the advanced ones unfolded and a vertical scroll bar: never clipped.
+        self.advanced_body.setVisible(True)
+        needed = side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 2 * scroll.frameWidth()
+        self.advanced_body.setVisible(False)
+        scroll.setMinimumWidth(max(360, needed))
 
         self.plots = TrainingPlots()
         self.confusion = ConfusionView()
@@ -413,8 +423,8 @@ class TrainPanel(QWidget):
             if c:
                 self.reliability.show_calibration(c)
                 calibration = (f"<br>Calibrated: temperature {c['temperature']:.2f}, expected calibration error "
-                               f"{c['reliability_before']['ece']:.3f} → {c['reliability_after']['ece']:.3f}. "
-                               f"Suggested: <b>unsure below {c['unsure_below']:.0%}</b>.")
+                               f"{c['reliability_before']['ece']:.3f} → {c['reliability_after']['ece']:.3f}; "
+                               f"<b>{describe_threshold(c['unsure_below'])}</b>.")
             self.result_text.setText(
                 f"<b>{why}.</b><br>Best validation accuracy <b>{m['val_acc']:.1%}</b> at epoch {m['epoch']} "
                 f"(loss {m['val_loss']:.3f}).{calibration}<br>Saved to {result.best_path}<br><br>"
