@@ -73,7 +73,8 @@ def main() -> None:
     print(f"machine: {machine()}")
     precision = str(predictor.policy.amp_dtype).replace("torch.", "") if predictor.policy.amp_dtype else "float32"
     print(f"{args.arch} at {size} px, batch {args.batch_size}, device {predictor.device}, {precision}, "
-          f"{predictor.num_workers} decoding {'processes ahead of' if predictor.decode_ahead else 'threads in turn with'} "
+          f"{predictor.num_workers} decoding "
+          f"{'processes ahead of' if predictor.decode_ahead else 'threads in turn with'} "
           f"the model, torch threads {torch.get_num_threads()}")
     print(f"model only (ready uint8 tensors, normalise + forward + softmax): {model_rate:7.1f} images/s")
     print(f"whole pipeline ({done} JPEG files, decode .. top-k):             {pipeline_rate:7.1f} images/s")

@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Classify images with a ResNet and fine-tune ResNets on your own pictures.",
         epilog="Without a command, the window opens.",
     )
+    from resnet_gui import train_cli
+
     parser.add_argument("--version", action="version", version=f"resnet-gui {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=UsageParser, metavar="COMMAND")
     archs = list(ARCHITECTURES)
@@ -108,8 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--top-k", type=positive_int, default=5, help="how many classes to report (default 5)")
     classify.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     classify.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
-    classify.add_argument("--workers", type=int, default=None, help="decoders: threads on a CPU, processes beside a GPU (default: by device)")
-    classify.add_argument("--no-amp", action="store_true", help="full float32 (default: mixed precision on a GPU, and bfloat16 on a CPU that computes it in hardware)")
+    classify.add_argument("--workers", type=int, default=None,
+                          help="decoders: threads on a CPU, processes beside a GPU (default: by device)")
+    classify.add_argument("--no-amp", action="store_true", help=train_cli.NO_AMP_HELP)
     classify.add_argument("--unsure-below", type=confidence, metavar="P",
                           help="report 'unsure' below this confidence, like 80%% (default: the checkpoint's "
                                "suggestion from its validation set; 0 turns it off)")
@@ -136,8 +139,6 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("checkpoint", metavar="CHECKPOINT")
     export.add_argument("--format", choices=("onnx", "torchscript"), required=True)
     export.add_argument("--out", required=True, metavar="FILE", help="the model file; FILE.json goes beside it")
-
-    from resnet_gui import train_cli
 
     train_cli.add_commands(sub, archs, DEFAULT_TRAIN_ARCH, positive_int, image_size, fraction)
     return parser

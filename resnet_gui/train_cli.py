@@ -11,6 +11,7 @@ import threading
 from resnet_gui.core.summaries import describe_threshold
 
 EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
+NO_AMP_HELP = "full float32 (default: mixed precision on a GPU, and bfloat16 on a CPU that computes it in hardware)"
 
 
 def add_commands(sub, archs, default_arch, positive_int, image_size, fraction) -> None:
@@ -43,7 +44,7 @@ def add_commands(sub, archs, default_arch, positive_int, image_size, fraction) -
                        help="stop after this many epochs without improvement (0: never)")
     train.add_argument("--seed", type=int, default=d.seed, help="(0)")
     train.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps (auto)")
-    train.add_argument("--no-amp", action="store_true", help="full float32 (default: mixed precision on a GPU, and bfloat16 on a CPU that computes it in hardware)")
+    train.add_argument("--no-amp", action="store_true", help=NO_AMP_HELP)
     train.add_argument("--workers", type=int, help="data loading processes (default: by device and cache)")
     train.add_argument("--out", metavar="FILE", help="best checkpoint (model.pt); the last state goes beside it")
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its .last.pt file")
@@ -55,7 +56,7 @@ def add_commands(sub, archs, default_arch, positive_int, image_size, fraction) -
     evaluate.add_argument("--image-size", type=image_size)
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--batch-size", type=positive_int, default=64)
-    evaluate.add_argument("--no-amp", action="store_true", help="full float32 (default: mixed precision on a GPU, and bfloat16 on a CPU that computes it in hardware)")
+    evaluate.add_argument("--no-amp", action="store_true", help=NO_AMP_HELP)
     evaluate.add_argument("--json", action="store_true", help="the figures as one JSON object on the last line")
     evaluate.add_argument("--report", metavar="DIR", help="also write a self-contained HTML report into DIR")
 

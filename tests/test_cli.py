@@ -42,8 +42,8 @@ def test_classify_json_matches_the_model(capsys, tiny_checkpoint, tmp_path):
     from resnet_gui.core.transforms import eval_transform
 
     path = save_noise(tmp_path / "one.png", seed=42)
-    code, out, _ = run_cli(capsys, "classify", str(path), "--checkpoint", str(tiny_checkpoint), "--json", "--top-k", "3",
-                           "--no-amp")
+    code, out, _ = run_cli(capsys, "classify", str(path), "--checkpoint", str(tiny_checkpoint), "--json",
+                           "--top-k", "3", "--no-amp")
     assert code == 0
     row = json.loads(out.splitlines()[0])
     with torch.no_grad():

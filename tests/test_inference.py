@@ -101,7 +101,8 @@ def test_beside_a_gpu_decoding_runs_ahead_in_worker_processes(monkeypatch):
     monkeypatch.delenv("RESNET_GUI_WORKERS")
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", torch.backends.cudnn.benchmark)  # restored after
     monkeypatch.setattr(inference, "resolve_device", lambda spec: torch.device("cuda", 0))
-    monkeypatch.setattr(inference, "policy_for", lambda device, amp=True: devices.DevicePolicy(device, None, False, True))
+    monkeypatch.setattr(inference, "policy_for",
+                        lambda device, amp=True: devices.DevicePolicy(device, None, False, True))
     b = bundle()
     monkeypatch.setattr(b.model, "to", lambda *args, **kwargs: b.model)  # no CUDA here: the model stays put
     predictor = Predictor(b, device="cuda")
@@ -167,7 +168,8 @@ def test_cpu_policy_uses_bfloat16_only_where_the_processor_computes_it(monkeypat
     assert (cpu.amp_dtype, cpu.channels_last, cpu.pin_memory) == (None, True, False)
 
 
-@pytest.mark.parametrize("amx, avx512_bf16, expected", [(True, False, True), (False, True, True), (False, False, False)])
+@pytest.mark.parametrize("amx, avx512_bf16, expected",
+                         [(True, False, True), (False, True, True), (False, False, False)])
 def test_native_bf16_is_read_from_torchs_cpu_checks(monkeypatch, amx, avx512_bf16, expected):
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16, raising=False)

@@ -123,14 +123,14 @@ def decode_in_turn(dataset: DecodingDataset, batch_size: int, threads: int) -> I
     cores (benchmarks/pipeline_vs_model.py). Pillow releases the GIL while it
     decodes and resizes, so threads decode in parallel; no process is started.
     """
-    starts = range(0, len(dataset), batch_size)
+    batches = [range(start, min(start + batch_size, len(dataset))) for start in range(0, len(dataset), batch_size)]
     if threads <= 1:
-        for start in starts:
-            yield collate_decoded([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
+        for batch in batches:
+            yield collate_decoded([dataset[i] for i in batch])
         return
     with ThreadPoolExecutor(threads, thread_name_prefix="resnet-gui-decode") as pool:
-        for start in starts:
-            yield collate_decoded(list(pool.map(dataset.__getitem__, range(start, min(start + batch_size, len(dataset))))))
+        for batch in batches:
+            yield collate_decoded(list(pool.map(dataset.__getitem__, batch)))
 
 
 class Predictor:

@@ -197,7 +197,8 @@ class TrainPanel(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # Wide enough for the settings with the advanced ones unfolded and a vertical scroll bar: never clipped.
         self.advanced_body.setVisible(True)
-        needed = side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 2 * scroll.frameWidth()
+        needed = (side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+                  + 2 * scroll.frameWidth())
         self.advanced_body.setVisible(False)
         scroll.setMinimumWidth(max(360, needed))
 
