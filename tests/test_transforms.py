@@ -40,6 +40,13 @@ def test_images_smaller_than_the_crop_are_padded_as_torchvision_does():
     assert torch.equal(v2.PILToTensor()(ResizeCenterCrop(36, 32)(image)), expected)
 
 
+def test_a_tensor_goes_through_torchvisions_steps():
+    image = noise(90, 60, seed=4)
+    tensor = v2.PILToTensor()(image)
+    expected = v2.Compose([v2.Resize(73, antialias=True), v2.CenterCrop(64)])(tensor)
+    assert torch.equal(ResizeCenterCrop(73, 64)(tensor), expected)
+
+
 def test_decode_transform_makes_uint8_network_inputs():
     prep = Preprocessing.imagenet(64)
     tensor = decode_transform(prep)(noise(120, 90, seed=1))

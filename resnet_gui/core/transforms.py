@@ -68,12 +68,14 @@ class ResizeCenterCrop:
         ])
 
     def __call__(self, image: Image.Image) -> Image.Image:
+        if not isinstance(image, Image.Image):  # a tensor: torchvision's steps handle it
+            return self.separate_steps(image)
         width, height = image.size
         if width <= height:
             new_width, new_height = self.resize, int(self.resize * height / width)
         else:
             new_width, new_height = int(self.resize * width / height), self.resize
-        if min(new_width, new_height) < self.size or not isinstance(image, Image.Image):
+        if min(new_width, new_height) < self.size:
             return self.separate_steps(image)
         top = int(round((new_height - self.size) / 2.0))
         left = int(round((new_width - self.size) / 2.0))
