@@ -71,8 +71,8 @@ def main() -> None:
     model_rate, pipeline_rate = statistics.median(model_rates), statistics.median(pipeline_rates)
     done = len(paths)
     print(f"machine: {machine()}")
-    precision = str(predictor.policy.amp_dtype).replace("torch.", "") if predictor.policy.amp_dtype else "float32"
-    print(f"{args.arch} at {size} px, batch {args.batch_size}, device {predictor.device}, {precision}, "
+    print(f"{args.arch} at {size} px, batch {args.batch_size}, device {predictor.device}, "
+          f"{predictor.policy.precision}, "
           f"{predictor.num_workers} decoding "
           f"{'processes ahead of' if predictor.decode_ahead else 'threads in turn with'} "
           f"the model, torch threads {torch.get_num_threads()}")

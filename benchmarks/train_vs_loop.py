@@ -180,13 +180,12 @@ def main() -> None:
     from resnet_gui.core.devices import policy_for, resolve_device
 
     policy = policy_for(resolve_device("auto"))
-    precision = str(policy.amp_dtype).replace("torch.", "") if policy.amp_dtype else "float32"
     print(f"machine: {machine()}")
     print(f"{3 * args.per_class} training images ({args.photo_size} px JPEG), {args.arch} at {args.image_size} px, "
           f"batch {args.batch_size}, {args.epochs} epochs, evaluation each epoch, device {policy.device}")
     print(f"tutorial loop (ImageFolder + Adam, {args.loop_workers} workers, float32): {loop_rate:6.1f} images/s, "
           f"val accuracy {loop_acc:.1%}")
-    print(f"resnet-gui Trainer ({precision}, channels_last={policy.channels_last}):      {app_rate:6.1f} images/s, "
+    print(f"resnet-gui Trainer ({policy.precision}, channels_last={policy.channels_last}):      {app_rate:6.1f} images/s, "
           f"val accuracy {app_acc:.1%}")
     print(f"resnet-gui Trainer --no-amp (float32):                  {fp32_rate:6.1f} images/s, "
           f"val accuracy {fp32_acc:.1%}")

@@ -33,6 +33,7 @@ def fake_libc(monkeypatch):
     libc = FakeLibc()
     monkeypatch.setattr(allocator, "_glibc", lambda: libc)
     monkeypatch.setattr(allocator, "_applied", False)
+    monkeypatch.setattr(allocator, "_libc", None)
     for name in allocator.USER_SETTINGS:
         monkeypatch.delenv(name, raising=False)
     return libc
@@ -61,6 +62,7 @@ def test_the_users_own_allocator_settings_are_left_alone(fake_libc, monkeypatch,
 def test_nothing_happens_where_the_c_library_is_not_glibc(monkeypatch):
     monkeypatch.setattr(allocator, "_glibc", lambda: None)
     monkeypatch.setattr(allocator, "_applied", False)
+    monkeypatch.setattr(allocator, "_libc", None)
     assert allocator.keep_freed_memory() is False
     allocator.release_freed_memory()  # must not fail
 

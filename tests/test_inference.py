@@ -162,7 +162,9 @@ def test_cpu_policy_uses_bfloat16_only_where_the_processor_computes_it(monkeypat
     monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
     cpu = policy_for(torch.device("cpu"))
     assert (cpu.amp_dtype, cpu.channels_last, cpu.pin_memory) == (torch.bfloat16, True, False)
+    assert cpu.precision == "bfloat16"
     assert policy_for(torch.device("cpu"), amp=False).amp_dtype is None
+    assert policy_for(torch.device("cpu"), amp=False).precision == "float32"
     monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: False)  # emulated bf16 is slower than float32
     cpu = policy_for(torch.device("cpu"))
     assert (cpu.amp_dtype, cpu.channels_last, cpu.pin_memory) == (None, True, False)

@@ -39,6 +39,7 @@ USER_SETTINGS = ("GLIBC_TUNABLES", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", 
 
 _lock = threading.Lock()
 _applied = False
+_libc = None  # glibc, once the settings were applied to it
 
 
 def _glibc():
@@ -59,7 +60,7 @@ def keep_freed_memory() -> bool:
     Call it once, early, in a process that runs the app's work: it changes
     how this whole process allocates.
     """
-    global _applied
+    global _applied, _libc
     with _lock:
         if _applied:
             return True
@@ -70,13 +71,11 @@ def keep_freed_memory() -> bool:
             return False
         settings = ((M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TOP_PAD, TOP_PAD), (M_TRIM_THRESHOLD, TRIM_THRESHOLD))
         _applied = all(libc.mallopt(parameter, value) == 1 for parameter, value in settings)
+        _libc = libc if _applied else None
         return _applied
 
 
 def release_freed_memory() -> None:
     """Give the memory kept between batches back to the system, once a run is over."""
-    if not _applied:
-        return
-    libc = _glibc()
-    if libc is not None:
-        libc.malloc_trim(0)
+    if _applied and _libc is not None:
+        _libc.malloc_trim(0)

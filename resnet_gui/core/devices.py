@@ -68,6 +68,11 @@ class DevicePolicy:
     def is_cuda(self) -> bool:
         return self.device.type == "cuda"
 
+    @property
+    def precision(self) -> str:
+        """What the network computes in: "bfloat16", "float16" or "float32"."""
+        return str(self.amp_dtype).removeprefix("torch.") if self.amp_dtype is not None else "float32"
+
     def autocast(self):
         if self.amp_dtype is None:
             return torch.autocast(self.device.type, enabled=False)
