@@ -8,10 +8,11 @@ import torch
 from resnet_gui.core import devices, training
 from resnet_gui.core.checkpoints import read_checkpoint
 from resnet_gui.core.data import class_weights, prepare_data, scan_class_folder, stratified_split
-from resnet_gui.core.errors import DatasetError, WeightsUnavailableError
+from resnet_gui.core.errors import DatasetError, UserError, WeightsUnavailableError
+from resnet_gui.core.evaluation import evaluate_model
 from resnet_gui.core.inference import Predictor
 from resnet_gui.core.models import load_checkpoint_bundle
-from resnet_gui.core.training import Trainer, TrainingCallback, TrainSettings, evaluate_folder, last_path_for
+from resnet_gui.core.training import Trainer, TrainingCallback, TrainSettings, last_path_for
 
 from conftest import make_shapes_dataset
 
@@ -76,7 +77,7 @@ def test_best_checkpoint_round_trips_and_classifies(trained):
     predictions = Predictor(load_checkpoint_bundle(result.best_path), device="cpu").predict_all(sorted(truth))
     accuracy = sum(p.best.label == truth[p.path] for p in predictions) / len(predictions)
     assert accuracy == pytest.approx(result.metrics["val_acc"])
-    report = evaluate_folder(str(result.best_path), str(data), device="cpu")
+    report = evaluate_model(load_checkpoint_bundle(result.best_path), str(data), device="cpu")
     assert report["samples"] == 42 and report["accuracy"] >= 0.7
     assert sum(map(sum, report["confusion_matrix"])) == 42
     assert set(report["per_class"]) == {"blue", "green", "red"}
@@ -207,10 +208,10 @@ def test_frozen_backbone_changes_only_the_head(tmp_path, tiny_checkpoint):
 def test_start_from_checkpoint_with_same_classes_keeps_its_head(tmp_path, tiny_checkpoint):
     data = make_shapes_dataset(tmp_path / "d", per_class=6)  # red, green, blue as in the checkpoint...
     # ...but sorted differently (blue, green, red), so the head is not reused blindly.
-    trainer = Trainer(settings_for(data, tmp_path / "m.pt", weights=str(tiny_checkpoint)))
-    state, contents = trainer._start_weights(trainer.settings)
-    same = trainer._build(trainer.settings, ["red", "green", "blue"], state, contents)
-    other = trainer._build(trainer.settings, ["blue", "green", "red"], state, contents)
+    settings = settings_for(data, tmp_path / "m.pt", weights=str(tiny_checkpoint))
+    state, contents = training.load_start_weights(settings)
+    same = training.build_start_model(settings, ["red", "green", "blue"], state, contents)
+    other = training.build_start_model(settings, ["blue", "green", "red"], state, contents)
     assert torch.equal(same.fc.weight, state["fc.weight"])
     assert not torch.equal(other.fc.weight, state["fc.weight"])
     assert torch.equal(other.layer1[0].conv1.weight, state["layer1.0.conv1.weight"])
@@ -245,7 +246,7 @@ def test_class_weights_favour_rare_classes():
 
 
 def test_settings_are_checked():
-    with pytest.raises(Exception, match="optimizer"):
+    with pytest.raises(UserError, match="optimizer"):
         TrainSettings(optimizer="lbfgs").validate()
-    with pytest.raises(Exception, match="augmentation"):
+    with pytest.raises(UserError, match="augmentation"):
         TrainSettings(augment=["sparkle"]).validate()

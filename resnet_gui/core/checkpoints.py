@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import torch
 
 from resnet_gui.core.architectures import ARCHITECTURES, architecture
+from resnet_gui.core.atomic_write import atomic_write
 from resnet_gui.core.errors import CheckpointError
 from resnet_gui.core.transforms import Preprocessing
 
@@ -295,20 +295,7 @@ def checkpoint_payload(
 
 
 def write_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
-    """Save atomically: a temporary file in the same folder, then a rename over the target."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    """Save atomically (see core/atomic_write.py): a crash never leaves half a model behind."""
+    with atomic_write(path) as stream:
+        torch.save(payload, stream)
+    return Path(path)

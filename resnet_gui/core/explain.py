@@ -7,11 +7,14 @@ on the whole picture, so an overlay lines up with the image the user chose.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from resnet_gui.core.atomic_write import atomic_write
+from resnet_gui.core.errors import UserError
 from resnet_gui.core.models import ModelBundle
 from resnet_gui.core.transforms import decode_transform, normalize_batch
 
@@ -94,3 +97,16 @@ def overlay(image: Image.Image, heatmap: np.ndarray, opacity: float = 0.5) -> Im
     base = np.asarray(image.convert("RGB")).astype(np.float32)
     blended = base * (1 - alpha) + np.asarray(heat_image).astype(np.float32) * alpha
     return Image.fromarray(blended.clip(0, 255).astype(np.uint8))
+
+
+def save_picture(picture: Image.Image, out: Path) -> Path:
+    """Write `picture` in the format its extension names (PNG, JPEG, ...), atomically."""
+    fmt = Image.registered_extensions().get(out.suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise UserError(f"{out.name} does not end in a picture format the app can write; "
+                        "use .png, .jpg, .tif or .webp.")
+    if fmt == "JPEG":
+        picture = picture.convert("RGB")
+    with atomic_write(out) as stream:
+        picture.save(stream, format=fmt)
+    return out

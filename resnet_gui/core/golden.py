@@ -25,6 +25,11 @@ def make_golden(model: torch.nn.Module, inputs: torch.Tensor, prep: Preprocessin
     return {"inputs": inputs.cpu().clone(), "logits": logits, "tolerance": TOLERANCE}
 
 
+def golden_tolerance(golden: dict | None) -> float:
+    """The difference in probability a file's golden samples allow (the file's own, else TOLERANCE)."""
+    return float((golden or {}).get("tolerance", TOLERANCE))
+
+
 def golden_difference(run: Callable[[torch.Tensor], torch.Tensor], golden: dict, prep: Preprocessing,
                       temperature: float = 1.0) -> float:
     """Largest difference in probability between the stored outputs and `run(normalised inputs)` -> logits."""

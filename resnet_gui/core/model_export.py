@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 
+from resnet_gui.core.atomic_write import atomic_path, atomic_write
 from resnet_gui.core.errors import UserError
-from resnet_gui.core.golden import golden_difference
+from resnet_gui.core.golden import TOLERANCE, golden_difference, golden_tolerance
 from resnet_gui.core.models import ModelBundle
 
 FORMATS = ("onnx", "torchscript")
@@ -55,25 +55,18 @@ def export_model(bundle: ModelBundle, fmt: str, out: str | os.PathLike) -> tuple
     if fmt not in FORMATS:
         raise UserError(f"Unknown export format '{fmt}'. Use onnx or torchscript.")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     model = bundle.model.eval().to("cpu")
     size = bundle.preprocessing.image_size
     example = torch.randn(2, 3, size, size)
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(handle)
-    try:
-        with warnings.catch_warnings():
-            # torch marks TorchScript and its ONNX exporter deprecated; they are still the formats
-            # other tools read, so the notice would only alarm the user.
-            warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
-            run = _write(fmt, model, example, temporary)
-            check = _check(bundle, run)
-        os.replace(temporary, out)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    with atomic_path(out) as temporary, warnings.catch_warnings():
+        # torch marks TorchScript and its ONNX exporter deprecated; they are still the formats
+        # other tools read, so the notice would only alarm the user.
+        warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
+        run = _write(fmt, model, example, str(temporary))
+        check = _check(bundle, run)  # raises, and so removes the file, when the answers moved
     side = out.with_name(out.name + ".json")
-    side.write_text(json.dumps(sidecar(bundle, fmt, check), indent=2, ensure_ascii=False), encoding="utf-8")
+    with atomic_write(side, "w", encoding="utf-8") as stream:
+        stream.write(json.dumps(sidecar(bundle, fmt, check), indent=2, ensure_ascii=False))
     return out, side, check
 
 
@@ -124,14 +117,14 @@ def _check(bundle: ModelBundle, run) -> dict:
         return {"verified": False, "reason": "onnxruntime is not installed: pip install onnxruntime to check"}
     if golden:
         difference = golden_difference(run, golden, bundle.preprocessing, bundle.temperature)
-        tolerance = float(golden.get("tolerance", 1e-4))
+        tolerance = golden_tolerance(golden)
         source = "golden samples"
     else:
         x = torch.randn(3, 3, bundle.preprocessing.image_size, bundle.preprocessing.image_size)
         with torch.no_grad():
             expected = torch.softmax(bundle.model(x).float() / bundle.temperature, 1)
         difference = float((torch.softmax(run(x).float() / bundle.temperature, 1) - expected).abs().max())
-        tolerance, source = 1e-4, "random inputs against PyTorch (the checkpoint has no golden samples)"
+        tolerance, source = TOLERANCE, "random inputs against PyTorch (the checkpoint has no golden samples)"
     if difference > tolerance:
         raise ExportCheckFailed(
             f"The exported model's answers moved by up to {difference:.2e} in probability on the {source} "

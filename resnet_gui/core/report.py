@@ -10,11 +10,12 @@ import base64
 import html
 import io
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from resnet_gui.core.atomic_write import atomic_write
 
 PALETTE = ["#3477c8", "#e07b1f", "#2e9e4a", "#c8344a", "#7b4fc8", "#8c6d31", "#d660b0", "#5f6b73",
            "#1fa8b8", "#a8b81f"]
@@ -137,11 +138,7 @@ figure img {{ width: 128px; height: 128px; object-fit: contain; background: #f4f
 
 def write_report(report: dict, folder: str | os.PathLike) -> Path:
     """Write index.html into `folder` (created if needed), atomically."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "index.html"
-    handle, temporary = tempfile.mkstemp(prefix=".index.", suffix=".tmp", dir=folder)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+    path = Path(folder) / "index.html"
+    with atomic_write(path, "w", encoding="utf-8") as stream:
         stream.write(render_html(report))
-    os.replace(temporary, path)
     return path

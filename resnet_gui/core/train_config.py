@@ -6,13 +6,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from resnet_gui.core.architectures import architecture
+from resnet_gui.core.architectures import DEFAULT_TRAIN_ARCH, architecture
 from resnet_gui.core.errors import UserError
 
 AUGMENTATIONS = ("crop", "hflip", "vflip", "rotate", "color")
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "step", "constant")
 BALANCING = ("none", "loss", "sampler")
+SMALL_INPUT_MAX_PX = 64  # at or below this size, the small-input stem keeps enough resolution to learn
+DEFAULT_CROP, DEFAULT_SMALL_CROP = 224, 32
+
+
+def small_input_for(image_size: int) -> bool:
+    """The rule both front ends follow: pictures of 64 px or less use the small-input stem."""
+    return image_size <= SMALL_INPUT_MAX_PX
 
 
 @dataclass
@@ -22,7 +29,7 @@ class TrainSettings:
     data_dir: str = ""
     val_dir: str | None = None
     val_split: float = 0.2
-    arch: str = "resnet18"
+    arch: str = DEFAULT_TRAIN_ARCH
     weights: str = "imagenet"  # "imagenet", "none" or a checkpoint path
     freeze_backbone: bool = False
     epochs: int = 10
@@ -46,7 +53,7 @@ class TrainSettings:
 
     @property
     def crop(self) -> int:
-        return self.image_size or (32 if self.small_input else 224)
+        return self.image_size or (DEFAULT_SMALL_CROP if self.small_input else DEFAULT_CROP)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

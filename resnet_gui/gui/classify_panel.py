@@ -472,13 +472,13 @@ class ClassifyPanel(QWidget):
                 for r in (self.model.rows if rows is None else rows)]
 
     def export_csv(self, path: str) -> None:
-        from resnet_gui.core.export import write_predictions_csv
+        from resnet_gui.core.results_csv import write_predictions_csv
 
         write_predictions_csv(path, self.predictions(), self.top_k)
 
     def copy_selected(self) -> int:
         """Copy the selected rows as tab-separated text (pastes into a spreadsheet)."""
-        from resnet_gui.core.export import csv_header, csv_row
+        from resnet_gui.core.results_csv import csv_header, csv_row
 
         rows = self.selected_rows()
         if not rows:

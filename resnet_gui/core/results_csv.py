@@ -1,13 +1,13 @@
-"""Writing classification results to CSV, never leaving a half-written file in place."""
+"""Classification results as CSV: one row per file, written whole or not at all."""
 
 from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from resnet_gui.core.atomic_write import AtomicFile
 from resnet_gui.core.inference import Prediction
 
 
@@ -30,31 +30,23 @@ def csv_row(prediction: Prediction, top_k: int) -> list[str]:
 
 
 class CsvResultWriter:
-    """Streams rows to a temporary file beside the target and renames it into place on commit."""
+    """Streams rows into the CSV as batches arrive; the file appears, whole, on `commit()`."""
 
     def __init__(self, path: str | os.PathLike, top_k: int):
-        self.path = Path(path)
         self.top_k = top_k
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, self.temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        self.stream = os.fdopen(handle, "w", newline="", encoding="utf-8")
-        self.writer = csv.writer(self.stream)
+        self.file = AtomicFile(path, "w", newline="", encoding="utf-8")
+        self.path = self.file.path
+        self.writer = csv.writer(self.file.stream)
         self.writer.writerow(csv_header(top_k))
 
     def write(self, prediction: Prediction) -> None:
         self.writer.writerow(csv_row(prediction, self.top_k))
 
     def commit(self) -> Path:
-        self.stream.close()
-        os.replace(self.temporary, self.path)
-        return self.path
+        return self.file.commit()
 
     def abort(self) -> None:
-        self.stream.close()
-        try:
-            os.unlink(self.temporary)
-        except FileNotFoundError:
-            pass
+        self.file.abort()
 
     def __enter__(self) -> "CsvResultWriter":
         return self

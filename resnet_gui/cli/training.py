@@ -1,4 +1,4 @@
-"""`resnet-gui train` and `resnet-gui evaluate`: the command-line front end of core.training."""
+"""`resnet-gui train` and `resnet-gui evaluate`: the command-line front end of core.training and core.evaluation."""
 
 from __future__ import annotations
 
@@ -8,13 +8,21 @@ import signal
 import sys
 import threading
 
+from resnet_gui.cli.common import (
+    DEVICE_HELP,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    NO_AMP_HELP,
+    ProgressBar,
+    fraction,
+    image_size,
+    positive_int,
+    say,
+)
 from resnet_gui.core.summaries import describe_threshold
 
-EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
-NO_AMP_HELP = "full float32 (default: mixed precision on a GPU, and bfloat16 on a CPU that computes it in hardware)"
 
-
-def add_commands(sub, archs, default_arch, positive_int, image_size, fraction) -> None:
+def add_parsers(sub, archs: list[str]) -> None:
     from resnet_gui.core.train_config import AUGMENTATIONS, BALANCING, OPTIMIZERS, SCHEDULES, TrainSettings
 
     d = TrainSettings()
@@ -23,7 +31,7 @@ def add_commands(sub, archs, default_arch, positive_int, image_size, fraction) -
                        help="one subfolder per class, or train/ and val/ folders (optional with --resume)")
     train.add_argument("--val-dir", metavar="DIR", help="validation folder (default: split DATA_DIR)")
     train.add_argument("--val-split", type=fraction, default=d.val_split, help="share kept for validation (0.2)")
-    train.add_argument("--arch", choices=archs, default=default_arch, help=f"architecture ({default_arch})")
+    train.add_argument("--arch", choices=archs, default=d.arch, help=f"architecture ({d.arch})")
     train.add_argument("--weights", default=d.weights, metavar="imagenet|none|CHECKPOINT",
                        help="start from ImageNet weights (default), random weights, or a checkpoint")
     train.add_argument("--freeze-backbone", action="store_true", help="train only the last layer")
@@ -43,26 +51,24 @@ def add_commands(sub, archs, default_arch, positive_int, image_size, fraction) -
     train.add_argument("--patience", type=int, default=d.patience,
                        help="stop after this many epochs without improvement (0: never)")
     train.add_argument("--seed", type=int, default=d.seed, help="(0)")
-    train.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps (auto)")
+    train.add_argument("--device", default=d.device, help=DEVICE_HELP)
     train.add_argument("--no-amp", action="store_true", help=NO_AMP_HELP)
     train.add_argument("--workers", type=int, help="data loading processes (default: by device and cache)")
     train.add_argument("--out", metavar="FILE", help="best checkpoint (model.pt); the last state goes beside it")
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its .last.pt file")
     train.add_argument("--json", action="store_true", help="JSON Lines of events instead of a progress bar")
+    train.set_defaults(handler=train_command)
 
     evaluate = sub.add_parser("evaluate", help="measure a checkpoint on a folder of class subfolders")
     evaluate.add_argument("data_dir", metavar="DATA_DIR")
     evaluate.add_argument("--checkpoint", required=True, metavar="FILE")
     evaluate.add_argument("--image-size", type=image_size)
-    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--device", default="auto", help=DEVICE_HELP)
     evaluate.add_argument("--batch-size", type=positive_int, default=64)
     evaluate.add_argument("--no-amp", action="store_true", help=NO_AMP_HELP)
     evaluate.add_argument("--json", action="store_true", help="the figures as one JSON object on the last line")
     evaluate.add_argument("--report", metavar="DIR", help="also write a self-contained HTML report into DIR")
-
-
-def run(args: argparse.Namespace) -> int:
-    return train_command(args) if args.command == "train" else evaluate_command(args)
+    evaluate.set_defaults(handler=evaluate_command)
 
 
 def settings_from_args(args: argparse.Namespace):
@@ -83,7 +89,6 @@ def settings_from_args(args: argparse.Namespace):
 
 
 def train_command(args: argparse.Namespace) -> int:
-    from resnet_gui.cli import ProgressBar
     from resnet_gui.core.training import Trainer, TrainingCallback
 
     settings = settings_from_args(args)
@@ -95,8 +100,8 @@ def train_command(args: argparse.Namespace) -> int:
             raise KeyboardInterrupt
         interrupted.append(True)
         stop.set()
-        print("\nresnet-gui: stopping after this batch; the best checkpoint so far is kept "
-              "(press Ctrl+C again to quit at once).", file=sys.stderr)
+        print(file=sys.stderr)
+        say("stopping after this batch; the best checkpoint so far is kept (press Ctrl+C again to quit at once).")
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     out = sys.stdout
@@ -169,7 +174,7 @@ def train_command(args: argparse.Namespace) -> int:
     try:
         result = Trainer(settings, [Report()], cancelled=stop.is_set).run()
     except InterruptedError:
-        print("resnet-gui: stopped before training began.", file=sys.stderr)
+        say("stopped before training began.")
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -185,11 +190,12 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    from resnet_gui.core.training import evaluate_folder
+    from resnet_gui.core.evaluation import evaluate_model
+    from resnet_gui.core.models import load_checkpoint_bundle
 
-    report = evaluate_folder(args.checkpoint, args.data_dir, image_size=args.image_size, device=args.device,
-                             batch_size=args.batch_size, thumbnails=128 if args.report else 0,
-                             amp=not args.no_amp)
+    bundle = load_checkpoint_bundle(args.checkpoint, image_size=args.image_size)
+    report = evaluate_model(bundle, args.data_dir, device=args.device, batch_size=args.batch_size,
+                            thumbnails=128 if args.report else 0, amp=not args.no_amp)
     if args.report:
         from resnet_gui.core.report import write_report
 

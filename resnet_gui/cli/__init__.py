@@ -1,0 +1,75 @@
+"""The `resnet-gui` command line: a thin front end over resnet_gui.core.
+
+Exit status: 0 when everything asked for was done, 1 when some files could
+not be classified (their rows are still written), 2 for a usage error or an
+unusable input (a message on stderr), 3 for an unexpected internal error
+(details in the log file named on stderr), 130 when interrupted.
+
+One module per group of commands (`classify`, `model`: info / explain /
+export, `training`: train / evaluate, `window`: gui); each registers its
+parsers and a handler, and shares only `common`. torch is imported inside
+the handlers, so `resnet-gui --help` and the window start without waiting for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from resnet_gui import __version__
+from resnet_gui.cli import classify, model, training, window
+from resnet_gui.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageParser, say
+from resnet_gui.core.architectures import ARCHITECTURES
+from resnet_gui.core.errors import UserError
+from resnet_gui.crash_log import write_crash_log
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = UsageParser(
+        prog="resnet-gui",
+        description="Classify images with a ResNet and fine-tune ResNets on your own pictures.",
+        epilog="Without a command, the window opens.",
+    )
+    parser.add_argument("--version", action="version", version=f"resnet-gui {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=UsageParser, metavar="COMMAND")
+    archs = list(ARCHITECTURES)
+    window.add_parser(sub, archs)
+    classify.add_parser(sub, archs)
+    model.add_parsers(sub, archs)
+    training.add_parsers(sub, archs)
+    parser.commands = frozenset(sub.choices)  # what a first argument must be to not mean "gui"
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    if not argv or (argv[0] not in parser.commands and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["gui", *argv]
+    args = parser.parse_args(argv)
+    try:
+        return run_command(args)
+    except UserError as exc:
+        say(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        say("interrupted.")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `resnet-gui classify ... | head`: the reader left; that is not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:
+        where = write_crash_log(exc)
+        say(f"an unexpected error stopped the command ({type(exc).__name__}: {exc}). "
+            f"Details were written to {where}; please include that file when you report it.")
+        return EXIT_INTERNAL
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from resnet_gui.core.allocator import keep_freed_memory
+
+    keep_freed_memory()  # before torch allocates anything: see core/allocator.py
+    return args.handler(args)

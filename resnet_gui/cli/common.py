@@ -1,0 +1,109 @@
+"""What every command shares: exit codes, the parser class, argument types, help texts, the progress bar.
+
+No command module imports another; they all import this one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+NO_AMP_HELP = "full float32 (default: mixed precision on a GPU, and bfloat16 on a CPU that computes it in hardware)"
+DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default auto)"
+
+
+class UsageParser(argparse.ArgumentParser):
+    """argparse that exits with status 2 and one line of advice, never a traceback."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def image_size(text: str) -> int:
+    value = positive_int(text)
+    if value < 16:
+        raise argparse.ArgumentTypeError(f"{value} px is too small; use 16 or more")
+    return value
+
+
+def confidence(text: str) -> float:
+    """'0.8', '80' or '80%' -> 0.8; 0 turns the threshold off."""
+    cleaned = text.strip().rstrip("%")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a confidence like 80% or 0.8") from None
+    if value > 1 or text.strip().endswith("%"):
+        value /= 100
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be between 0 and 100%")
+    return value
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1, like 0.2")
+    return value
+
+
+def add_model_options(parser: argparse.ArgumentParser, archs: list[str], default_arch: str) -> None:
+    """--arch, --checkpoint, --classes and --image-size: which model to use, as classify and explain take them."""
+    parser.add_argument("--arch", choices=archs,
+                        help=f"architecture (default: from the checkpoint, else {default_arch})")
+    parser.add_argument("--checkpoint", metavar="FILE", help="weights to use (default: ImageNet, downloaded once)")
+    parser.add_argument("--classes", metavar="FILE", help="class names (class_indices.json or one per line)")
+    parser.add_argument("--image-size", type=image_size, help="input crop size (default: from the checkpoint)")
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, drawn only on a terminal, at most 10 times a second."""
+
+    def __init__(self, total: int, label: str = "", stream=sys.stderr):
+        self.total, self.label, self.stream = total, label, stream
+        self.enabled = hasattr(stream, "isatty") and stream.isatty()
+        self.start = time.perf_counter()
+        self.last_draw = 0.0
+
+    def update(self, done: int, extra: str = "") -> None:
+        now = time.perf_counter()
+        if not self.enabled or (now - self.last_draw < 0.1 and done < self.total):
+            return
+        self.last_draw = now
+        fraction_done = done / self.total if self.total else 1.0
+        width = 28
+        filled = int(width * fraction_done)
+        elapsed = now - self.start
+        eta = elapsed / done * (self.total - done) if done else 0.0
+        self.stream.write(
+            f"\r{self.label}[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} "
+            f"{elapsed:5.1f}s, {eta:4.0f}s left {extra}\x1b[K"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def say(message: str) -> None:
+    """One of the app's own sentences, on stderr."""
+    print(f"resnet-gui: {message}", file=sys.stderr)

@@ -1,0 +1,158 @@
+"""Commands about one model: `info` (and `info --verify`), `explain` and `export`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from resnet_gui.cli.common import EXIT_OK, EXIT_SOME_FAILED, image_size, say
+from resnet_gui.core.errors import UserError
+
+
+def add_parsers(sub, archs: list[str]) -> None:
+    info = sub.add_parser("info", help="describe a checkpoint")
+    info.add_argument("checkpoint", metavar="CHECKPOINT")
+    info.add_argument("--classes", metavar="FILE", help="class names (class_indices.json or one per line)")
+    info.add_argument("--image-size", type=image_size, help="input size for the output shapes")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.add_argument("--verify", action="store_true",
+                      help="re-run the checkpoint's golden samples; exit 1 if its outputs moved")
+    info.set_defaults(handler=info_command)
+
+    explain = sub.add_parser("explain", help="Grad-CAM: where the model looks in an image")
+    explain.add_argument("image", metavar="IMAGE")
+    explain.add_argument("--checkpoint", metavar="FILE", help="weights (default: ImageNet)")
+    explain.add_argument("--arch", choices=archs, help="architecture for ImageNet weights")
+    explain.add_argument("--class", dest="class_label", metavar="LABEL",
+                         help="class to explain (default: the top one)")
+    explain.add_argument("--opacity", type=float, default=0.5, help="heat-map opacity, 0..1 (0.5)")
+    explain.add_argument("--out", required=True, metavar="OUT.png", help="the picture with the heat map")
+    explain.set_defaults(handler=explain_command)
+
+    export = sub.add_parser("export", help="export a checkpoint to ONNX or TorchScript")
+    export.add_argument("checkpoint", metavar="CHECKPOINT")
+    export.add_argument("--format", choices=("onnx", "torchscript"), required=True)
+    export.add_argument("--out", required=True, metavar="FILE", help="the model file; FILE.json goes beside it")
+    export.set_defaults(handler=export_command)
+
+
+def info_command(args: argparse.Namespace) -> int:
+    from resnet_gui.core.models import count_parameters, load_checkpoint_bundle, stage_table
+
+    bundle = load_checkpoint_bundle(args.checkpoint, classes_file=args.classes, image_size=args.image_size)
+    contents = bundle.checkpoint
+    prep = bundle.preprocessing
+    rows = stage_table(bundle.model, prep.image_size)
+    data = {
+        "temperature": bundle.temperature,
+        "unsure_below": bundle.unsure_below,
+        "golden_samples": len(contents.extra.get("golden", {}).get("inputs", [])) if contents.extra.get("golden") else 0,
+        "path": str(contents.path),
+        "format": contents.kind,
+        "version": contents.version,
+        "arch": bundle.arch,
+        "num_classes": bundle.num_classes,
+        "classes": bundle.classes,
+        "params": count_parameters(bundle.model),
+        "image_size": prep.image_size,
+        "resize": prep.resize,
+        "mean": list(prep.mean),
+        "std": list(prep.std),
+        "small_input": bundle.small_input,
+        "stages": [
+            {"name": r.name, "blocks": r.blocks, "output_shape": list(r.output_shape), "params": r.params} for r in rows
+        ],
+        "train": contents.train,
+        "metrics": contents.metrics,
+        "epochs": len(contents.history),
+    }
+    if args.verify:
+        return verify_command(bundle, data, args.json)
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, default=str))
+        return EXIT_OK
+    from resnet_gui.core.architectures import architecture
+
+    spec = architecture(bundle.arch)
+    classes = ", ".join(bundle.classes[:10]) + (f", ... ({bundle.num_classes} in all)" if bundle.num_classes > 10 else "")
+    print(f"{contents.path.name}: {spec.title} ({bundle.arch}), {contents.kind} format")
+    print(f"  classes      {bundle.num_classes}: {classes}")
+    print(f"  parameters   {data['params']:,}")
+    print(f"  input        {prep.image_size}x{prep.image_size} px (resize {prep.resize}), "
+          f"{'small-input stem (3x3, no max-pool)' if bundle.small_input else 'ImageNet stem (7x7/2 + max-pool)'}")
+    print(f"  normalise    mean {tuple(round(v, 3) for v in prep.mean)}, std {tuple(round(v, 3) for v in prep.std)}")
+    if contents.metrics:
+        figures = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in contents.metrics.items()
+                            if isinstance(v, (int, float, str)))
+        print(f"  metrics      {figures}")
+    print()
+    print(f"  {'stage':<8}{'blocks':>7}  {'block type':<11}{'output shape':<22}{'parameters':>12}")
+    for r in rows:
+        block = spec.block if r.blocks else ""
+        shape = " x ".join(str(d) for d in r.output_shape)
+        print(f"  {r.name:<8}{(r.blocks or ''):>7}  {block:<11}{shape:<22}{r.params:>12,}")
+    print(f"  {'total':<8}{sum(spec.layers):>7}  {'':<11}{'':<22}{data['params']:>12,}")
+    return EXIT_OK
+
+
+def verify_command(bundle, data: dict, as_json: bool) -> int:
+    """info --verify: do the golden samples still give the outputs stored with them?"""
+    from resnet_gui.core.golden import golden_tolerance, verify_model
+
+    golden = bundle.checkpoint.extra.get("golden")
+    if not golden:
+        raise UserError(f"{bundle.checkpoint.path.name} has no golden samples to check (only checkpoints made by "
+                        "resnet-gui train carry them).")
+    difference = verify_model(bundle.model, golden, bundle.preprocessing, bundle.temperature)
+    tolerance = golden_tolerance(golden)
+    ok = difference <= tolerance
+    if as_json:
+        print(json.dumps({**data, "verified": ok, "max_difference": difference, "tolerance": tolerance},
+                         ensure_ascii=False, default=str))
+    elif ok:
+        print(f"{bundle.checkpoint.path.name}: the {len(golden['inputs'])} golden samples give the stored outputs "
+              f"(largest difference {difference:.1e} in probability, allowed {tolerance:.0e}).")
+    else:
+        say(f"{bundle.checkpoint.path.name} no longer gives the outputs it was saved with: they moved by "
+            f"up to {difference:.2e} in probability (allowed {tolerance:.0e}). The file may have been changed, or "
+            "torch/torchvision compute differently here; do not trust its answers until this is explained.")
+    return EXIT_OK if ok else EXIT_SOME_FAILED
+
+
+def explain_command(args: argparse.Namespace) -> int:
+    from resnet_gui.core.explain import explain, overlay, save_picture
+    from resnet_gui.core.images import ImageDecodeError, load_rgb
+    from resnet_gui.core.models import load_bundle
+
+    bundle = load_bundle(args.checkpoint, arch=args.arch)
+    try:
+        image = load_rgb(args.image)
+    except ImageDecodeError as exc:
+        raise UserError(f"{args.image} cannot be explained: {exc}.") from None
+    index = None
+    if args.class_label is not None:
+        if args.class_label not in bundle.classes:
+            raise UserError(f"'{args.class_label}' is not one of the model's classes: {', '.join(bundle.classes[:20])}.")
+        index = bundle.classes.index(args.class_label)
+    result = explain(bundle, image, index)
+    picture = overlay(image, result.heatmap, max(0.0, min(1.0, args.opacity)))
+    out = save_picture(picture, Path(args.out))
+    print(f"{result.label} ({result.prob:.1%}): heat map written to {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from resnet_gui.core.model_export import export_model
+    from resnet_gui.core.models import load_checkpoint_bundle
+
+    bundle = load_checkpoint_bundle(args.checkpoint)
+    model_path, side, check = export_model(bundle, args.format, args.out)
+    print(f"Exported {args.format} model to {model_path}, with {side.name} beside it.", file=sys.stderr)
+    if check.get("verified"):
+        print(f"Checked with the {check['checked_with']}: largest difference {check['max_difference']:.1e} in "
+              "probability.", file=sys.stderr)
+    else:
+        print(f"Not checked: {check['reason']}.", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,87 @@
+"""How good a loaded model is on a labelled folder: accuracy, per-class figures, curves, mistakes.
+
+It takes a `ModelBundle` the caller already holds (the command line loads
+one from a file; the window passes the model it is showing, ImageNet
+weights included), so nothing is read twice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from resnet_gui.core.data import scan_class_folder
+from resnet_gui.core.errors import UserError
+from resnet_gui.core.inference import Predictor
+from resnet_gui.core.metrics import confusion_matrix, one_vs_rest, summarize
+from resnet_gui.core.models import ModelBundle
+from resnet_gui.core.report import thumbnail_data_uri
+
+
+def evaluate_model(
+    bundle: ModelBundle,
+    data_dir: str | os.PathLike,
+    *,
+    device: str = "auto",
+    batch_size: int = 64,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    thumbnails: int = 128,
+    amp: bool = True,
+) -> dict[str, Any]:
+    """Accuracy, per-class precision / recall / F1 and the confusion matrix on a class folder.
+
+    The folder's subfolders are matched to the model's classes by name; a
+    subfolder the model does not know is an error, not a silent zero.
+    `cancelled` is checked between batches; a cancelled run raises InterruptedError.
+    """
+    scan = scan_class_folder(data_dir)
+    unknown = [c for c in scan.classes if c not in bundle.classes]
+    if unknown:
+        raise UserError(
+            f"The folder has classes the model does not know: {', '.join(unknown)}. "
+            f"The model's classes are: {', '.join(bundle.classes)}."
+        )
+    samples = scan.train + (scan.val or [])
+    truth = [bundle.classes.index(scan.classes[label]) for _, label in samples]
+    num_classes = len(bundle.classes)
+    predictor = Predictor(bundle, device=device, batch_size=batch_size, top_k=num_classes,
+                          thumbnail_size=thumbnails, amp=amp)
+    predicted, targets, probabilities, failed, mistakes, items = [], [], [], [], [], []
+    done = 0
+    for batch in predictor.predict([p for p, _ in samples], cancelled=cancelled):
+        for prediction in batch:
+            if prediction.ok:
+                probs = [0.0] * num_classes
+                for guess in prediction.top_k:
+                    probs[guess.index] = guess.prob
+                probabilities.append(probs)
+                predicted.append(prediction.best.index)
+                targets.append(truth[done])
+                right = prediction.best.index == truth[done]
+                items.append({"path": prediction.path, "true": bundle.classes[truth[done]],
+                              "predicted": prediction.best.label, "confidence": prediction.best.prob})
+                if not right:
+                    mistakes.append({**items[-1], "thumbnail": thumbnail_data_uri(prediction.thumbnail)
+                                     if prediction.thumbnail is not None else None})
+            else:
+                failed.append((prediction.path, prediction.error))
+            done += 1
+        if progress is not None:
+            progress(done, len(samples))
+    if cancelled is not None and cancelled():
+        raise InterruptedError("evaluation cancelled")
+    if not targets:
+        raise UserError("None of the images in the folder could be read.")
+    matrix = confusion_matrix(torch.tensor(targets), torch.tensor(predicted), num_classes)
+    report = summarize(matrix, bundle.classes)
+    report.update(one_vs_rest(probabilities, targets, bundle.classes))
+    report["skipped"] = [{"path": p, "error": e} for p, e in failed]
+    report["checkpoint"] = bundle.source
+    report["data_dir"] = str(data_dir)
+    report["mistakes"] = mistakes
+    report["items"] = items  # every classified file: what the window shows behind a matrix cell
+    return report

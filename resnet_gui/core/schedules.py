@@ -1,0 +1,44 @@
+"""Learning-rate schedules, built from torch's own schedulers and stepped once per batch."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+from torch.optim import lr_scheduler
+
+FINAL_COSINE_FACTOR = 0.01  # cosine ends at 1% of the starting rate, not 0: the last epochs still learn
+
+
+def make_scheduler(name: str, optimizer: torch.optim.Optimizer, epochs: int,
+                   steps_per_epoch: int) -> lr_scheduler.LRScheduler:
+    """`cosine`: a linear warm-up over the first epoch (at most a tenth of the run), then cosine decay;
+    `step`: divided by 10 every third of the run; `constant`: the rate as given."""
+    total = max(1, epochs * steps_per_epoch)
+    if name == "cosine":
+        warmup = min(steps_per_epoch, total // 10)
+        base_lr = optimizer.param_groups[0]["lr"]
+        cosine = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total - warmup),
+                                                eta_min=FINAL_COSINE_FACTOR * base_lr)
+        if warmup == 0:
+            return cosine
+        ramp = lr_scheduler.LinearLR(optimizer, start_factor=1 / (warmup + 1), end_factor=1.0, total_iters=warmup)
+        return lr_scheduler.SequentialLR(optimizer, [ramp, cosine], milestones=[warmup])
+    if name == "step":
+        return lr_scheduler.StepLR(optimizer, step_size=steps_per_epoch * max(1, epochs // 3), gamma=0.1)
+    return lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+
+
+def restore_scheduler(scheduler: lr_scheduler.LRScheduler, state: dict[str, Any], steps_done: int) -> None:
+    """Load a saved scheduler state; a state from an older app (another scheduler class) is replayed
+    instead, by stepping `steps_done` times, which lands on the same rate."""
+    try:
+        scheduler.load_state_dict(state)
+        return
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError):
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "step() before optimizer.step()": intended here
+        for _ in range(steps_done):
+            scheduler.step()
