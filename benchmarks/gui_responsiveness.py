@@ -12,11 +12,9 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from pathlib import Path
 
 from common import machine, photo_jpegs, run_timed, seeded_checkpoint, work_dir
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 
 def stall(command, folder) -> tuple[int, int, float]:
@@ -34,7 +32,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
-    from conftest import make_shapes_dataset
+    from tests.support import make_shapes_dataset
 
     folder = work_dir("gui")
     photos = photo_jpegs(work_dir("photos"), args.count)

@@ -11,7 +11,6 @@ is measured, not speed. Goal: at most 1.2x.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 
@@ -45,7 +44,6 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
     from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
     from resnet_gui.core.models import build_model
     from resnet_gui.core.transforms import Preprocessing

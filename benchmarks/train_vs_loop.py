@@ -28,7 +28,6 @@ from pathlib import Path
 
 from common import machine, work_dir
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 
 def tutorial_loop(train_dir: Path, val_dir: Path, arch: str, size: int, epochs: int, batch: int, lr: float,
@@ -154,7 +153,7 @@ def main() -> None:
     parser.add_argument("--photo-size", type=int, default=448, help="side of the square JPEGs")
     parser.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)  # one measurement, in a child process
     args = parser.parse_args()
-    from conftest import make_shapes_dataset
+    from tests.support import make_shapes_dataset
 
     # Photo-sized JPEGs, as lab pictures are: decoding them is part of what a training loop pays.
     root = work_dir(f"shapes{args.per_class}-jpeg{args.photo_size}")

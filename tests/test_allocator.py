@@ -12,7 +12,7 @@ from resnet_gui.core.images import discover
 from resnet_gui.core.inference import Predictor
 from resnet_gui.core.training import Trainer
 
-from conftest import make_shapes_dataset
+from tests.support import make_shapes_dataset
 
 
 class FakeLibc:

@@ -14,7 +14,7 @@ from resnet_gui.core.errors import CheckpointError
 from resnet_gui.core.models import load_checkpoint_bundle
 from resnet_gui.core.transforms import Preprocessing
 
-from conftest import TINY, tiny_model
+from tests.support import TINY, tiny_model
 
 
 def same_weights(a, b):

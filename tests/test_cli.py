@@ -8,7 +8,7 @@ import torch
 
 from resnet_gui.cli import main
 
-from conftest import TINY, tiny_model
+from tests.support import TINY, tiny_model
 
 
 def run_cli(capsys, *argv):
@@ -37,7 +37,7 @@ def test_classify_json_lines_and_exit_code_1_when_a_file_fails(capsys, tiny_chec
 
 
 def test_classify_json_matches_the_model(capsys, tiny_checkpoint, tmp_path):
-    from conftest import save_noise
+    from tests.support import save_noise
     from resnet_gui.core.images import load_rgb
     from resnet_gui.core.transforms import eval_transform
 
@@ -74,7 +74,7 @@ def test_classify_and_evaluate_pass_the_precision_choice_to_the_model(capsys, ti
                                                                       extra, amp):
     from resnet_gui.core import inference
 
-    from conftest import make_shapes_dataset
+    from tests.support import make_shapes_dataset
 
     asked = []
     policy_for = inference.policy_for

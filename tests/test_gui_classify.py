@@ -18,7 +18,7 @@ from resnet_gui.gui.main_window import MainWindow
 from resnet_gui.gui.results_model import CONFIDENCE, ERRORS_ONLY
 from resnet_gui.gui.settings import Settings
 
-from conftest import save_noise
+from tests.support import save_noise
 
 WAIT = 60_000
 
@@ -170,16 +170,9 @@ def test_cancel_stops_between_batches(qtbot, window, tiny_checkpoint, tmp_path):
     paths = [save_noise(tmp_path / "many" / f"{i:02d}.png", seed=i) for i in range(16)]
     panel = window.classify_panel
     panel.batch_size = 2
-    first_batch = []
-
-    def cancel_on_first(rows):
-        first_batch.append(len(rows))
-        panel.cancel()
-
+    panel.model.rowsInserted.connect(lambda *args: panel.cancel())  # the user presses Cancel at the first rows
     with qtbot.waitSignal(panel.all_done, timeout=WAIT):
-        panel._queue.append([str(tmp_path / "many")])
-        panel._start_next()
-        panel._run.worker.yielded.connect(cancel_on_first)
+        panel.classify([str(tmp_path / "many")])
     assert 2 <= panel.model.rowCount() < len(paths)
     assert "Cancelled" in window.statusBar().currentMessage()
     assert not panel.cancel_button.isEnabled()
@@ -267,12 +260,12 @@ def test_mixed_precision_option_reaches_classification_and_is_remembered(qtbot, 
     assert first.mixed_precision_action.isChecked()  # on by default: it is only used where the hardware has it
     first.mixed_precision_action.trigger()  # the user unticks Options > Mixed precision
     classify_and_wait(qtbot, first, [image_folder])
-    assert asked == [False] and first.evaluate_panel.amp is False
+    assert asked == [False] and first.evaluate_panel.options.amp is False
     first.shutdown()
     second = MainWindow(settings)
     qtbot.addWidget(second)
     assert not second.mixed_precision_action.isChecked()
-    assert second.classify_panel.amp is False and second.evaluate_panel.amp is False
+    assert second.classify_panel.options.amp is False and second.evaluate_panel.options.amp is False
     second.shutdown()
 
 
@@ -326,14 +319,14 @@ def test_out_of_gpu_memory_is_a_sentence():
 
 
 def test_results_model_counts_match_a_recount(qtbot):
-    from resnet_gui.core.inference import Guess
+    from resnet_gui.core.predictions import Guess, Prediction
     from resnet_gui.gui.results_model import ResultsModel
     from resnet_gui.gui.workers import ResultRow
 
     def row(i):
         if i % 5 == 0:
-            return ResultRow(f"{i}.png", f"{i}.png", [], "broken")
-        return ResultRow(f"{i}.png", f"{i}.png", [Guess("ab"[i % 2], i % 2, (i % 10) / 10)], None)
+            return ResultRow(Prediction(f"{i}.png", [], "broken"))
+        return ResultRow(Prediction(f"{i}.png", [Guess("ab"[i % 2], i % 2, (i % 10) / 10)]))
 
     model = ResultsModel()
 

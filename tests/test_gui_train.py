@@ -7,7 +7,7 @@ from resnet_gui.gui import dialogs
 from resnet_gui.gui.main_window import MainWindow
 from resnet_gui.gui.settings import Settings
 
-from conftest import make_shapes_dataset
+from tests.support import make_shapes_dataset
 
 WAIT = 120_000
 
@@ -58,7 +58,7 @@ def test_training_from_the_window_plots_every_epoch_and_hands_over_the_model(qtb
     epochs = []
     with qtbot.waitSignal(panel.training_ended, timeout=WAIT) as ended:
         panel.start_training()
-        panel._train.worker.epoch_ended.connect(lambda e: epochs.append(e))
+        panel.epoch_ended.connect(lambda e: epochs.append(e))
         assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
     result = ended.args[0]
     assert result.stopped == "completed" and result.best_path.exists()
@@ -80,7 +80,7 @@ def test_stop_keeps_the_best_so_far(qtbot, window, tmp_path):
     fill(panel, tmp_path, epochs=50)
     with qtbot.waitSignal(panel.training_ended, timeout=WAIT) as ended:
         panel.start_training()
-        panel._train.worker.epoch_ended.connect(lambda e: panel.stop_training())
+        panel.epoch_ended.connect(lambda e: panel.stop_training())
     result = ended.args[0]
     assert result.stopped == "cancelled" and len(result.history) == 1 and result.best_path.exists()
     assert panel.progress.format() == "Stopped"

@@ -7,7 +7,7 @@ from PIL import Image
 from resnet_gui.core import images
 from resnet_gui.core.images import ImageDecodeError, discover, load_rgb
 
-from conftest import save_noise
+from tests.support import save_noise
 
 
 def test_discover_recurses_sorts_and_matches_extensions_case_insensitively(tmp_path):

@@ -11,7 +11,7 @@ from resnet_gui.core.inference import Predictor
 from resnet_gui.core.models import ModelBundle
 from resnet_gui.core.transforms import eval_transform
 
-from conftest import TINY, save_noise, tiny_model
+from tests.support import TINY, save_noise, tiny_model
 
 CLASSES = ["a", "b", "c", "d", "e"]
 
@@ -205,7 +205,7 @@ def test_cuda_policy_uses_amp_channels_last_and_pinned_memory(monkeypatch):
 def test_bfloat16_classification_agrees_with_float32_on_a_trained_model(colour_model, monkeypatch, tmp_path):
     from resnet_gui.core.models import load_checkpoint_bundle
 
-    from conftest import COLOURS, make_shapes_dataset
+    from tests.support import COLOURS, make_shapes_dataset
 
     monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
     _, result = colour_model

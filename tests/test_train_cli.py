@@ -5,7 +5,7 @@ import pytest
 from resnet_gui.cli import main
 from resnet_gui.core import training
 
-from conftest import make_shapes_dataset
+from tests.support import make_shapes_dataset
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_evaluate_json_and_table(capsys, data, tmp_path):
 
 
 def test_evaluate_rejects_classes_the_model_does_not_know(capsys, data, tiny_checkpoint):
-    from conftest import save_noise
+    from tests.support import save_noise
 
     save_noise(data / "purple" / "p.png")
     assert main(["evaluate", str(data), "--checkpoint", str(tiny_checkpoint)]) == 2

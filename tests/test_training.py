@@ -14,7 +14,7 @@ from resnet_gui.core.inference import Predictor
 from resnet_gui.core.models import load_checkpoint_bundle
 from resnet_gui.core.training import Trainer, TrainingCallback, TrainSettings, last_path_for
 
-from conftest import make_shapes_dataset
+from tests.support import make_shapes_dataset
 
 
 def settings_for(data_dir, out, **overrides):

@@ -17,7 +17,7 @@ from resnet_gui.core.metrics import one_vs_rest, roc_curve, summarize
 from resnet_gui.core.models import load_checkpoint_bundle
 from resnet_gui.core.report import render_html
 
-from conftest import COLOURS
+from tests.support import COLOURS
 
 
 # ------------------------------------------------------------------ calibration
@@ -87,7 +87,7 @@ def test_training_stores_temperature_threshold_and_golden(colour_model):
 # ------------------------------------------------------------------ unsure
 def test_unsure_below_the_threshold_keeps_the_best_guess(colour_model, capsys, tmp_path):
     data, result = colour_model
-    from conftest import save_noise
+    from tests.support import save_noise
 
     # Noise is what the model is least sure about: its confidences spread out.
     paths = [save_noise(tmp_path / f"noise{i}.png", seed=i) for i in range(4)]
@@ -150,7 +150,7 @@ def test_grad_cam_map_is_placed_on_the_centre_crop():
 
 
 def test_grad_cam_works_on_a_frozen_model():
-    from conftest import tiny_model
+    from tests.support import tiny_model
 
     model = tiny_model()
     for p in model.parameters():

@@ -25,46 +25,8 @@ from resnet_gui.core.devices import (DevicePolicy, default_decode_threads, defau
                                      resolve_device)
 from resnet_gui.core.images import ImageDecodeError, load_rgb
 from resnet_gui.core.models import ModelBundle
+from resnet_gui.core.predictions import Guess, Prediction, is_unsure
 from resnet_gui.core.transforms import Preprocessing, decode_transform, normalize_batch
-
-
-@dataclass(frozen=True)
-class Guess:
-    label: str
-    index: int
-    prob: float
-
-    def to_dict(self) -> dict:
-        return {"label": self.label, "index": self.index, "prob": round(self.prob, 6)}
-
-
-@dataclass(frozen=True)
-class Prediction:
-    path: str
-    top_k: list[Guess] = field(default_factory=list)
-    error: str | None = None
-    unsure: bool = False  # the best guess is below the confidence threshold; top_k still holds it
-    # A small RGB picture (uint8 [h, w, 3]) for front ends that show one, made while decoding.
-    thumbnail: np.ndarray | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    @property
-    def best(self) -> Guess | None:
-        return self.top_k[0] if self.top_k else None
-
-    @property
-    def verdict(self) -> str:
-        """What a person should read: the label, 'unsure', or '' for a file that failed."""
-        if self.error is not None or not self.top_k:
-            return ""
-        return "unsure" if self.unsure else self.top_k[0].label
-
-    def to_dict(self) -> dict:
-        return {"path": self.path, "top_k": [g.to_dict() for g in self.top_k], "error": self.error,
-                "unsure": self.unsure}
 
 
 class DecodingDataset(Dataset):
@@ -239,7 +201,7 @@ class Predictor:
                     Guess(self.classes[c], c, float(p))
                     for p, c in zip(values[row].tolist(), indices[row].tolist())
                 ]
-                unsure = self.unsure_below is not None and guesses[0].prob < self.unsure_below
+                unsure = is_unsure(guesses[0].prob, self.unsure_below)
                 results[position] = Prediction(names[position], guesses, None, unsure,
                                                batch.thumbnails.get(position))
         return [results[i] for i in sorted(results)]

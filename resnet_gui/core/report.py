@@ -120,7 +120,7 @@ figure img {{ width: 128px; height: 128px; object-fit: contain; background: #f4f
 .big {{ font-size: 28px; font-weight: bold; }}
 </style></head><body>
 <h1>Evaluation report</h1>
-<p>Checkpoint: <code>{_e(report.get("checkpoint", ""))}</code><br>Data: <code>{_e(report.get("data_dir", ""))}</code></p>
+<p>Model: <code>{_e(report.get("checkpoint", ""))}</code><br>Data: <code>{_e(report.get("data_dir", ""))}</code></p>
 <p><span class="big">{report["accuracy"]:.1%}</span> accuracy on {report["samples"]} images
 (macro ROC AUC {report.get("macro_roc_auc", float("nan")):.3f}).</p>
 <h2>Per class</h2>

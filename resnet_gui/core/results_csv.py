@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from resnet_gui.core.atomic_write import AtomicFile
-from resnet_gui.core.inference import Prediction
+from resnet_gui.core.predictions import Prediction
 
 
 def csv_header(top_k: int) -> list[str]:
@@ -29,33 +29,17 @@ def csv_row(prediction: Prediction, top_k: int) -> list[str]:
     return [*row, prediction.error or ""]
 
 
-class CsvResultWriter:
+class CsvResultWriter(AtomicFile):
     """Streams rows into the CSV as batches arrive; the file appears, whole, on `commit()`."""
 
     def __init__(self, path: str | os.PathLike, top_k: int):
+        super().__init__(path, "w", newline="", encoding="utf-8")
         self.top_k = top_k
-        self.file = AtomicFile(path, "w", newline="", encoding="utf-8")
-        self.path = self.file.path
-        self.writer = csv.writer(self.file.stream)
+        self.writer = csv.writer(self.stream)
         self.writer.writerow(csv_header(top_k))
 
     def write(self, prediction: Prediction) -> None:
         self.writer.writerow(csv_row(prediction, self.top_k))
-
-    def commit(self) -> Path:
-        return self.file.commit()
-
-    def abort(self) -> None:
-        self.file.abort()
-
-    def __enter__(self) -> "CsvResultWriter":
-        return self
-
-    def __exit__(self, kind, value, traceback) -> None:
-        if kind is None:
-            self.commit()
-        else:
-            self.abort()
 
 
 def write_predictions_csv(path: str | os.PathLike, predictions: Iterable[Prediction], top_k: int) -> Path:

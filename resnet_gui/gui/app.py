@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
+from resnet_gui.core.atomic_write import atomic_path
 from resnet_gui.crash_log import write_crash_log
-
 from resnet_gui.gui.settings import APPLICATION, ORGANIZATION, Settings
 
 
@@ -117,8 +117,12 @@ class ScreenshotJob(QObject):
             return
         self.done = True
         QApplication.processEvents()
-        if not self.window.grab().save(self.path):
-            self.messages.append(f"could not write the screenshot to {self.path}.")
+        try:
+            with atomic_path(self.path, suffix="") as temporary:  # Qt picks the format by the extension
+                if not self.window.grab().save(str(temporary)):
+                    raise OSError("Qt could not write it")
+        except OSError as exc:
+            self.messages.append(f"could not write the screenshot to {self.path} ({exc.strerror or exc}).")
             code = 2
         QApplication.exit(code)
 

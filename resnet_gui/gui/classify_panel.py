@@ -43,6 +43,7 @@ from resnet_gui.gui.results_model import (
     LabelFilter,
     ResultsModel,
 )
+from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.topk_chart import TopKChart
 from resnet_gui.gui.widgets import stacked
 from resnet_gui.gui.workers import (
@@ -51,8 +52,7 @@ from resnet_gui.gui.workers import (
     ExplainWorker,
     PreviewWorker,
     ResultRow,
-    WorkerHandle,
-    start_worker,
+    describe_error,
     to_qimage,
 )
 
@@ -67,28 +67,37 @@ class ClassifyPanel(QWidget):
     preview_shown = Signal(str)  # path
     explained = Signal(str, int)  # path, class index: a Grad-CAM overlay is on screen
 
-    def __init__(self, parent=None):
+    def __init__(self, options, parent=None):
         super().__init__(parent)
+        self.options = options  # device, precision, top-k and threshold: read here, never copied
         self.model = ResultsModel(self)
         self.proxy = LabelFilter(self)
         self.proxy.setSourceModel(self.model)
         self.bundle = None
-        self.device = "auto"
-        self.amp = True  # mixed precision where the device computes it in hardware
         self.batch_size = 32
-        self.top_k = 5
         self._queue: list[list[str]] = []
-        self._run: WorkerHandle | None = None
-        self._preview: WorkerHandle | None = None
-        self._retired: list[WorkerHandle] = []
+        self.classify_task = Task(self, "classify")
+        self.preview_task = Task(self, "preview")
+        self.explain_task = Task(self, "explain")
         self._total = self._done = 0
         self._started_at = 0.0
         self.shown_path: str | None = None  # the file whose preview is on screen
-        self._explain: WorkerHandle | None = None
         self._explanation = None  # (path, class index, pixels, heat map) of the overlay on screen
         self._plain_preview = None  # the preview without overlay, to switch back to
         self.preview_shown.connect(lambda path: setattr(self, "shown_path", path))
         self._build()
+        self.model.set_threshold(options.unsure_below)
+        options.observe(self._on_option_changed)
+
+    @property
+    def top_k(self) -> int:
+        return self.options.top_k
+
+    def _on_option_changed(self, name: str, value) -> None:
+        if name == "top_k":
+            self.set_top_k(value)
+        elif name == "unsure_below":
+            self.set_threshold(value)
 
     # ------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -208,7 +217,7 @@ class ClassifyPanel(QWidget):
         self._start_next()
 
     def is_running(self) -> bool:
-        return self._run is not None
+        return self.classify_task.is_running()
 
     def classify(self, paths: list[str]) -> None:
         """Queue `paths` (files or folders); runs start once a model is loaded."""
@@ -220,32 +229,27 @@ class ClassifyPanel(QWidget):
         return bool(self._queue)
 
     def _start_next(self) -> None:
-        if self._run is not None or not self._queue or self.bundle is None:
+        if self.classify_task.is_running() or not self._queue or self.bundle is None:
             return
         paths = self._queue.pop(0)
-        worker = ClassifyWorker(self.bundle, ClassifyJob(paths, self.device, self.batch_size, 10, THUMBNAIL,
-                                                           self.amp))
-        worker.discovered.connect(self._on_discovered)
-        worker.yielded.connect(self._on_batch)
-        worker.returned.connect(self._on_returned)
-        worker.aborted.connect(self._on_aborted)
-        # Worker signals go to bound methods only: a lambda would run in the worker's thread.
-        worker.errored.connect(self._on_run_failed)
-        worker.finished.connect(self._on_finished)
+        job = ClassifyJob(paths, self.options.device, self.batch_size, 10, THUMBNAIL, self.options.amp)
         self._total = self._done = 0
         self._started_at = time.perf_counter()
         self.progress.setRange(0, 0)  # busy until the files are counted
         self.progress.setFormat("Looking for images…")
         self.eta.setText("")
         self.cancel_button.setEnabled(True)
-        self._run = start_worker(worker, self)
+        self.classify_task.start(ClassifyWorker(self.bundle, job), discovered=self._on_discovered,
+                                 yielded=self._on_batch, returned=self._on_returned,
+                                 errored=self._on_run_failed, finished=self._on_finished)
 
     def cancel(self) -> None:
         self._queue.clear()
-        if self._run is not None:
-            self._run.worker.abort()
-            self.cancel_button.setEnabled(False)
-            self.progress.setFormat("Cancelling…")
+        if self.classify_task.is_running():
+            self.classify_task.cancel()
+            self.status_message.emit(f"Cancelled after {self._done} of {self._total} image(s).")
+            self._show_idle()
+            self.all_done.emit()
 
     def _on_discovered(self, found: int, skipped: int) -> None:
         self._total = found
@@ -281,25 +285,21 @@ class ClassifyPanel(QWidget):
             )
         self.run_finished.emit(summary)
 
-    def _on_run_failed(self, text: str) -> None:
-        self.error.emit("Classification stopped", text)
-
-    def _on_aborted(self) -> None:
-        self.status_message.emit(f"Cancelled after {self._done} of {self._total} image(s).")
+    def _on_run_failed(self, exc: BaseException) -> None:
+        self.error.emit("Classification stopped", describe_error(exc))
 
     def _on_finished(self) -> None:
-        handle, self._run = self._run, None
-        if handle is not None:
-            self._retired.append(handle)  # its thread is ending; shutdown() waits for it if need be
-        self._retired = [h for h in self._retired if h.is_running()]
+        self._show_idle()
+        self._start_next()
+        if not self.classify_task.is_running():
+            self.all_done.emit()
+
+    def _show_idle(self) -> None:
         self.cancel_button.setEnabled(False)
         self.progress.setRange(0, max(self._total, 1))
         self.progress.setValue(self._done)
         self.progress.setFormat(f"{self._done} of {self._total} images" if self._total else "Idle")
         self.eta.setText("")
-        self._start_next()
-        if self._run is None:
-            self.all_done.emit()
 
     # ------------------------------------------------------------ table
     def clear(self) -> None:
@@ -368,12 +368,7 @@ class ClassifyPanel(QWidget):
             self.preview_shown.emit(row.path)
             return
         self.preview.show_message("Loading…")
-        worker = PreviewWorker(row.path)
-        worker.returned.connect(self._on_preview)
-        if self._preview is not None:
-            self._preview.worker.abort()
-            self._retired = [h for h in self._retired if h.is_running()] + [self._preview]
-        self._preview = start_worker(worker, self)
+        self.preview_task.start(PreviewWorker(row.path), returned=self._on_preview)
 
     def _on_preview(self, result) -> None:
         path, image, error = result
@@ -410,13 +405,11 @@ class ClassifyPanel(QWidget):
         if self._explanation is not None and self._explanation[:2] == (row.path, index):
             self._blend_overlay()
             return
-        worker = ExplainWorker(self.bundle, row.path, index)
-        worker.returned.connect(self._on_explained)
-        worker.errored.connect(self._on_run_failed)
-        if self._explain is not None:
-            self._explain.worker.abort()
-            self._retired = [h for h in self._retired if h.is_running()] + [self._explain]
-        self._explain = start_worker(worker, self)
+        self.explain_task.start(ExplainWorker(self.bundle, row.path, index), returned=self._on_explained,
+                                errored=self._on_explain_failed)
+
+    def _on_explain_failed(self, exc: BaseException) -> None:
+        self.error.emit("Grad-CAM failed", describe_error(exc))
 
     def _on_explained(self, result) -> None:
         row = self.current_row()
@@ -438,7 +431,6 @@ class ClassifyPanel(QWidget):
         self.preview.show_image(to_qimage(np.asarray(blended)))
 
     def set_top_k(self, k: int) -> None:
-        self.top_k = k
         row = self.proxy.data(self.table.currentIndex(), ROW_ROLE)
         if row is not None:
             self._show_chart(row)
@@ -465,16 +457,10 @@ class ClassifyPanel(QWidget):
             self.chart_title.setText(f"Top {min(self.top_k, len(row.guesses))} classes — {row.name}")
 
     # ------------------------------------------------------------ export
-    def predictions(self, rows: list[ResultRow] | None = None):
-        from resnet_gui.core.inference import Prediction
-
-        return [Prediction(r.path, list(r.guesses), r.error, self.model.is_unsure(r))
-                for r in (self.model.rows if rows is None else rows)]
-
     def export_csv(self, path: str) -> None:
         from resnet_gui.core.results_csv import write_predictions_csv
 
-        write_predictions_csv(path, self.predictions(), self.top_k)
+        write_predictions_csv(path, self.model.predictions(), self.top_k)
 
     def copy_selected(self) -> int:
         """Copy the selected rows as tab-separated text (pastes into a spreadsheet)."""
@@ -484,14 +470,12 @@ class ClassifyPanel(QWidget):
         if not rows:
             return 0
         lines = ["\t".join(csv_header(self.top_k))]
-        lines += ["\t".join(csv_row(p, self.top_k)) for p in self.predictions(rows)]
+        lines += ["\t".join(csv_row(p, self.top_k)) for p in self.model.predictions(rows)]
         QGuiApplication.clipboard().setText("\n".join(lines) + "\n")
         return len(rows)
 
     def shutdown(self) -> None:
-        """Stop every worker and wait for its thread: called before the window closes."""
+        """Stop every job of this tab and wait for its threads: called before the window closes."""
         self._queue.clear()
-        for handle in [h for h in (self._run, self._preview, self._explain) if h is not None] + self._retired:
-            handle.stop()
-        self._retired.clear()
-
+        for task in (self.classify_task, self.preview_task, self.explain_task):
+            task.shutdown()

@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.confusion_view import ConfusionView
 from resnet_gui.gui.image_preview import ImagePreview
+from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.widgets import stacked
-from resnet_gui.gui.workers import EvaluateWorker, PreviewWorker, WorkerHandle, start_worker
+from resnet_gui.gui.workers import EvaluateWorker, PreviewWorker, describe_error
 
 FIGURES = ("Class", "Precision", "Recall", "F1", "Support", "ROC AUC")
 
@@ -36,23 +37,21 @@ class EvaluatePanel(QWidget):
     status_message = Signal(str)
     evaluated = Signal(dict)
 
-    def __init__(self, settings, parent=None):
+    def __init__(self, settings, options, parent=None):
         super().__init__(parent)
         self.settings = settings
-        self.bundle = None
-        self.device = "auto"
-        self.amp = True  # mixed precision where the device computes it in hardware
+        self.options = options  # device and precision: read when a run starts
+        self.bundle = None  # the model the window holds; evaluated as it is, never read from disk again
         self.report: dict | None = None
-        self._run: WorkerHandle | None = None
-        self._preview: WorkerHandle | None = None
-        self._old: list[WorkerHandle] = []
+        self.evaluate_task = Task(self, "evaluate")
+        self.preview_task = Task(self, "evaluate-preview")
 
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("A folder with one subfolder of labelled images per class")
         self.folder.setReadOnly(True)
         choose = QPushButton("Choose folder…")
         choose.clicked.connect(self.choose_folder)
-        self.run_button = QPushButton("Evaluate the current model")
+        self.run_button = QPushButton("Evaluate the loaded model")
         self.run_button.clicked.connect(self.evaluate)
         self.report_button = QPushButton("Save HTML report…")
         self.report_button.setEnabled(False)
@@ -115,42 +114,40 @@ class EvaluatePanel(QWidget):
         self.folder.setText(str(Path(folder).resolve()))
 
     def evaluate(self) -> None:
-        if self._run is not None:
+        if self.evaluate_task.is_running():
             return
-        if self.bundle is None or self.bundle.checkpoint is None:
-            self.error.emit("No checkpoint to evaluate", "Load a checkpoint in the Classify tab (or train one) "
-                                                         "first: evaluation compares its classes with the folder's.")
+        if self.bundle is None:
+            self.error.emit("No model to evaluate", "No model is loaded yet. Load a checkpoint in the Classify tab "
+                                                    "(or train one) first: evaluation compares its classes with the "
+                                                    "folder's.")
             return
         if not self.folder.text():
             self.error.emit("No test folder", "Choose a folder with one subfolder of labelled images per class.")
             return
-        worker = EvaluateWorker(str(self.bundle.checkpoint.path), self.folder.text(), self.device, self.amp)
-        worker.progress.connect(self._on_progress)
-        worker.returned.connect(self._on_evaluated)
-        worker.errored.connect(self._on_failed)
-        worker.finished.connect(self._on_finished)
         self.run_button.setEnabled(False)
         self.progress.setRange(0, 0)
         self.progress.setFormat("Evaluating…")
-        self._run = start_worker(worker, self)
+        worker = EvaluateWorker(self.bundle, self.folder.text(), self.options.device, self.options.amp)
+        self.evaluate_task.start(worker, progress=self._on_progress, returned=self._on_evaluated,
+                                 errored=self._on_failed, finished=self._on_finished)
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
         self.progress.setFormat("%v of %m images")
 
-    def _on_failed(self, text: str) -> None:
-        self.error.emit("Evaluation stopped", text)
+    def _on_failed(self, exc: BaseException) -> None:
+        self.error.emit("Evaluation stopped", describe_error(exc))
 
     def _on_finished(self) -> None:
-        self._old = [h for h in self._old if h.is_running()] + [self._run]
-        self._run = None
         self.run_button.setEnabled(True)
         if self.report is None:
             self.progress.setRange(0, 1)
             self.progress.setFormat("Idle")
 
-    def _on_evaluated(self, report: dict) -> None:
+    def _on_evaluated(self, report: dict | None) -> None:
+        if report is None:
+            return  # cancelled
         self.report = report
         self.confusion.show_matrix(report["confusion_matrix"], report["classes"])
         self.accuracy.setText(
@@ -201,11 +198,7 @@ class EvaluatePanel(QWidget):
     def _on_image_selected(self, current, previous) -> None:
         if current is None:
             return
-        worker = PreviewWorker(current.data(Qt.ItemDataRole.UserRole))
-        worker.returned.connect(self._on_preview)
-        if self._preview is not None:
-            self._old = [h for h in self._old if h.is_running()] + [self._preview]
-        self._preview = start_worker(worker, self)
+        self.preview_task.start(PreviewWorker(current.data(Qt.ItemDataRole.UserRole)), returned=self._on_preview)
 
     def _on_preview(self, result) -> None:
         path, image, error = result
@@ -233,6 +226,5 @@ class EvaluatePanel(QWidget):
         self.status_message.emit(f"Report saved to {path}.")
 
     def shutdown(self) -> None:
-        for handle in [h for h in (self._run, self._preview) if h is not None] + self._old:
-            handle.stop()
-        self._old.clear()
+        self.evaluate_task.shutdown()
+        self.preview_task.shutdown()

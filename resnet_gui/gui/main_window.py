@@ -10,13 +10,15 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from resnet_gui import __version__
+from resnet_gui.core.run_options import RunOptions
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.classify_panel import ClassifyPanel
 from resnet_gui.gui.evaluate_panel import EvaluatePanel
 from resnet_gui.gui.model_bar import ModelBar
 from resnet_gui.gui.model_panel import ModelPanel
 from resnet_gui.gui.settings import Settings
-from resnet_gui.gui.workers import ModelChoice, ModelLoadWorker, TorchWarmup, WorkerHandle, start_worker
+from resnet_gui.gui.tasks import Task
+from resnet_gui.gui.workers import ModelChoice, ModelLoadWorker, TorchWarmup, describe_error
 
 
 class MainWindow(QMainWindow):
@@ -33,14 +35,14 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.bundle = None
         self.model_problem: str | None = None
-        self._loading: WorkerHandle | None = None
-        self._finished_loads: list[WorkerHandle] = []
+        self.options = RunOptions(device=self.settings.get("model/device"),
+                                  amp=self.settings.get("model/mixed_precision"), top_k=self.settings.get("view/top_k"))
+        self.model_task = Task(self, "model")
+        self.warmup_task = Task(self, "warmup")
         self._load_user_initiated = False
-        self._next_choice: tuple[ModelChoice, bool] | None = None
-        self._warmup: WorkerHandle | None = None
 
-        self.model_bar = ModelBar()
-        self.classify_panel = ClassifyPanel()
+        self.model_bar = ModelBar(self.options)
+        self.classify_panel = ClassifyPanel(self.options)
         classify_tab = QWidget()
         tab_layout = QVBoxLayout(classify_tab)
         tab_layout.addWidget(self.model_bar)
@@ -48,7 +50,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(classify_tab, "&Classify")
         self._add_train_tab()
-        self.evaluate_panel = EvaluatePanel(self.settings)
+        self.evaluate_panel = EvaluatePanel(self.settings, self.options)
         self.tabs.addTab(self.evaluate_panel, "&Evaluate")
         self.model_loaded.connect(self.evaluate_panel.set_bundle)
         self.evaluate_panel.error.connect(self.report_error)
@@ -64,9 +66,6 @@ class MainWindow(QMainWindow):
         self._error_from_thread.connect(self.report_error, Qt.ConnectionType.QueuedConnection)
         self.model_bar.choice_changed.connect(lambda choice: self.load_model(choice, user_initiated=True))
         self.model_bar.choose_checkpoint_requested.connect(self.choose_checkpoint)
-        self.model_bar.top_k_changed.connect(self._on_top_k_changed)
-        self.model_bar.threshold_changed.connect(self.classify_panel.set_threshold)
-        self.model_bar.device.currentIndexChanged.connect(self._on_device_changed)
         self.classify_panel.status_message.connect(self.show_status)
         self.classify_panel.error.connect(self.report_error)
         self.classify_panel.export_button.clicked.connect(self.export_csv)
@@ -79,7 +78,7 @@ class MainWindow(QMainWindow):
         except ImportError:
             self.train_panel = None
             return
-        self.train_panel = TrainPanel(self.settings)
+        self.train_panel = TrainPanel(self.settings, self.options)
         self.tabs.addTab(self.train_panel, "&Train")
         self.train_panel.use_model_requested.connect(self.use_checkpoint)
         self.train_panel.error.connect(self.report_error)
@@ -105,7 +104,8 @@ class MainWindow(QMainWindow):
         self.mixed_precision_action = self._action(options_menu, "&Mixed precision (faster)", None,
                                                    self._on_mixed_precision_toggled)
         self.mixed_precision_action.setCheckable(True)
-        self.mixed_precision_action.setChecked(True)
+        self.mixed_precision_action.setChecked(self.options.amp)
+        self.options.observe(self._on_option_changed)
         self.mixed_precision_action.setStatusTip(
             "Classify and evaluate in 16-bit floating point on a GPU, or on a CPU that computes bfloat16 in "
             "hardware: about twice as fast, with probabilities that may differ in the third decimal. "
@@ -124,20 +124,15 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ start-up
     def start(self) -> None:
         """Called once the window is shown: torch loads in a worker thread, then the model."""
-        warmup = TorchWarmup()
-        warmup.returned.connect(self._on_torch_ready)
-        # Worker signals go to bound methods only: a lambda would run in the worker's thread.
-        warmup.errored.connect(self._on_torch_failed)
-        self._warmup = start_worker(warmup, self)
+        self.warmup_task.start(TorchWarmup(), returned=self._on_torch_ready, errored=self._on_torch_failed)
         self.load_model(self.model_bar.choice(), user_initiated=False)
 
-    def _on_torch_failed(self, text: str) -> None:
+    def _on_torch_failed(self, exc: BaseException) -> None:
         self.torch_state.setText("PyTorch failed to load")
-        self.report_error("PyTorch could not start", text)
+        self.report_error("PyTorch could not start", describe_error(exc))
 
     def _on_torch_ready(self, devices: list) -> None:
-        self.model_bar.set_devices(devices, self.settings.get("model/device"))
-        self.classify_panel.device = self.model_bar.device_spec()
+        self.model_bar.set_devices(devices)
         import torch  # already imported by the worker: this costs nothing on the GUI thread
 
         self.torch_state.setText(f"PyTorch {torch.__version__.split('+')[0]}")
@@ -145,26 +140,20 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ model
     def load_model(self, choice: ModelChoice, user_initiated: bool = True) -> None:
-        if self._loading is not None:
-            self._next_choice = (choice, user_initiated)  # the newest wish wins
-            return
+        """Load `choice`; a newer wish cancels an older one, whose result is then never shown."""
         self.bundle = None
         self.classify_panel.set_bundle(None)
         what = os.path.basename(choice.checkpoint) if choice.checkpoint else f"{choice.arch} ImageNet weights"
         self.model_bar.show_loading(f"Loading {what}…")
-        worker = ModelLoadWorker(choice)
-        worker.returned.connect(self._on_model_loaded)
         self._load_user_initiated = user_initiated
-        worker.errored.connect(self._on_model_failed)
-        worker.finished.connect(self._on_model_load_finished)
-        self._loading = start_worker(worker, self)
+        self.model_task.start(ModelLoadWorker(choice), returned=self._on_model_loaded, errored=self._on_model_failed)
 
     def _on_model_loaded(self, bundle) -> None:
-        if self._next_choice is not None:
-            return  # superseded; the next load starts when this thread ends
         self.bundle = bundle
         self.model_problem = None
         self.model_bar.show_loaded(bundle)
+        # The checkpoint's own suggestion, from its validation set; off for models without one.
+        self.options.unsure_below = bundle.unsure_below
         self.classify_panel.set_bundle(bundle)
         if bundle.checkpoint is not None:
             self.settings.set("model/weights", str(bundle.checkpoint.path))
@@ -175,21 +164,12 @@ class MainWindow(QMainWindow):
         self.show_status(f"Model ready: {bundle.source}.")
         self.model_loaded.emit(bundle)
 
-    def _on_model_failed(self, text: str) -> None:
-        if self._next_choice is not None:
-            return
+    def _on_model_failed(self, exc: BaseException) -> None:
+        text = describe_error(exc)
         self.model_problem = text
         self.model_bar.show_problem(text)
         if self._load_user_initiated or self.classify_panel.pending():
             self.report_error("The model could not be loaded", text)
-
-    def _on_model_load_finished(self) -> None:
-        self._finished_loads = [h for h in self._finished_loads if h.is_running()] + [self._loading]
-        self._loading = None
-        if self._next_choice is not None:
-            choice, user_initiated = self._next_choice
-            self._next_choice = None
-            self.load_model(choice, user_initiated)
 
     def use_checkpoint(self, path: str) -> None:
         """Load `path` in the Classify tab (from the file dialog, the command line or the Train tab)."""
@@ -202,15 +182,13 @@ class MainWindow(QMainWindow):
         if path:
             self.use_checkpoint(path)
 
-    def _on_top_k_changed(self, k: int) -> None:
-        self.classify_panel.set_top_k(k)
-
-    def _on_device_changed(self) -> None:
-        self.classify_panel.device = self.evaluate_panel.device = self.model_bar.device_spec()
-
     def _on_mixed_precision_toggled(self, checked: bool) -> None:
-        self.classify_panel.amp = self.evaluate_panel.amp = checked
-        self.settings.set("model/mixed_precision", checked)
+        self.options.amp = checked
+
+    def _on_option_changed(self, name: str, value) -> None:
+        if name == "amp":
+            self.mixed_precision_action.setChecked(value)
+            self.settings.set("model/mixed_precision", value)
 
     # ------------------------------------------------------------ files
     def classify_paths(self, paths: list[str]) -> None:
@@ -220,7 +198,7 @@ class MainWindow(QMainWindow):
         first = Path(paths[0])
         self.settings.set("files/last_folder", str(first if first.is_dir() else first.parent))
         self.classify_panel.classify(paths)
-        if self.bundle is None and self._loading is None and self.model_problem:
+        if self.bundle is None and not self.model_task.is_running() and self.model_problem:
             self.report_error("The model could not be loaded", self.model_problem)
         elif self.bundle is None:
             self.show_status("The files will be classified as soon as the model is loaded.")
@@ -301,10 +279,6 @@ class MainWindow(QMainWindow):
         weights = s.get("model/weights")
         checkpoint = weights if weights and weights != "imagenet" and os.path.exists(weights) else None
         self.model_bar.set_choice(s.get("model/arch"), checkpoint, emit=False)
-        self.model_bar.top_k.setValue(s.get("view/top_k"))
-        self.classify_panel.top_k = self.model_bar.top_k.value()
-        self.mixed_precision_action.setChecked(s.get("model/mixed_precision"))
-        self.classify_panel.amp = self.evaluate_panel.amp = self.mixed_precision_action.isChecked()
         geometry = s.get("window/geometry")
         if geometry:
             self.restoreGeometry(QByteArray(geometry))
@@ -313,20 +287,15 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         s = self.settings
-        s.set("model/device", self.model_bar.device_spec())
-        s.set("view/top_k", self.model_bar.top_k.value())
+        s.set("model/device", self.options.device)
+        s.set("view/top_k", self.options.top_k)
         s.set("window/geometry", bytes(self.saveGeometry().data()))
         s.sync()
 
     def shutdown(self) -> None:
-        """Stop every worker thread (waiting for each), then save the settings."""
-        self.classify_panel.shutdown()
-        self.evaluate_panel.shutdown()
-        if self.train_panel is not None:
-            self.train_panel.shutdown()
-        for handle in [self._loading, self._warmup, *self._finished_loads]:
-            if handle is not None:
-                handle.stop()
+        """Stop every background job (waiting for each thread), then save the settings."""
+        for task in self.findChildren(Task):
+            task.shutdown()
         self.save_settings()
 
     def closeEvent(self, event) -> None:

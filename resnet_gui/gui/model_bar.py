@@ -1,4 +1,5 @@
-"""Choosing the model: architecture, weights (ImageNet or a checkpoint file), device and top-k."""
+"""Choosing the model: architecture, weights (ImageNet or a checkpoint file); and the run options
+(device, top-k, "unsure below"), which are views of the window's one RunOptions."""
 
 from __future__ import annotations
 
@@ -19,11 +20,10 @@ class ModelBar(QGroupBox):
 
     choice_changed = Signal(object)  # ModelChoice
     choose_checkpoint_requested = Signal()
-    top_k_changed = Signal(int)
-    threshold_changed = Signal(object)  # float 0..1, or None when off
 
-    def __init__(self, parent=None):
+    def __init__(self, options, parent=None):
         super().__init__("Model", parent)
+        self.options = options
         layout = QGridLayout(self)
         self.arch = QComboBox()
         for spec in ARCHITECTURES.values():
@@ -36,7 +36,7 @@ class ModelBar(QGroupBox):
         self.device.setToolTip("Auto uses a CUDA or Apple GPU when there is one, else the CPU.")
         self.top_k = QSpinBox()
         self.top_k.setRange(1, 10)
-        self.top_k.setValue(5)
+        self.top_k.setValue(options.top_k)
         self.top_k.setToolTip("How many classes the chart shows")
         self.unsure = QDoubleSpinBox()
         self.unsure.setRange(0.0, 100.0)
@@ -65,8 +65,11 @@ class ModelBar(QGroupBox):
         self.set_recent_checkpoints([])
         self.arch.currentIndexChanged.connect(self._on_arch_changed)
         self.weights.activated.connect(self._on_weights_activated)
-        self.top_k.valueChanged.connect(self.top_k_changed)
-        self.unsure.valueChanged.connect(lambda value: self.threshold_changed.emit(value / 100 if value else None))
+        self.top_k.valueChanged.connect(lambda k: setattr(self.options, "top_k", k))
+        self.unsure.valueChanged.connect(lambda value: setattr(self.options, "unsure_below", value / 100))
+        self.device.currentIndexChanged.connect(self._on_device_changed)
+        self._stop_observing = options.observe(self._on_option_changed)
+        self._on_option_changed("unsure_below", options.unsure_below)
 
     # ------------------------------------------------------------ state
     def choice(self) -> ModelChoice:
@@ -108,15 +111,32 @@ class ModelBar(QGroupBox):
         self.weights.setCurrentIndex(index if index >= 0 and current != CHOOSE else 0)
         self.weights.blockSignals(False)
 
-    def set_devices(self, devices: list[tuple[str, str]], selected: str) -> None:
+    def set_devices(self, devices: list[tuple[str, str]]) -> None:
+        """Fill the device list once torch knows what is present; the current option stays chosen if it can."""
+        wanted = self.options.device
+        self.device.blockSignals(True)
         self.device.clear()
         for spec, name in devices:
             self.device.addItem(name, spec)
-        index = self.device.findData(selected)
+        self.device.blockSignals(False)
+        index = self.device.findData(wanted)
         self.device.setCurrentIndex(max(0, index))
+        self._on_device_changed()
 
     def device_spec(self) -> str:
         return self.device.currentData() or "auto"
+
+    def _on_device_changed(self) -> None:
+        if self.device.count():
+            self.options.device = self.device_spec()
+
+    def _on_option_changed(self, name: str, value) -> None:
+        if name == "top_k" and self.top_k.value() != value:
+            self.top_k.setValue(value)
+        elif name == "unsure_below" and abs(self.unsure.value() - (value or 0) * 100) > 1e-6:
+            self.unsure.setValue((value or 0) * 100)
+        elif name == "device" and self.device.findData(value) >= 0:
+            self.device.setCurrentIndex(self.device.findData(value))
 
     def show_loaded(self, bundle) -> None:
         """Show what the loaded model is: read from the file, not asked of the user."""
@@ -126,8 +146,6 @@ class ModelBar(QGroupBox):
         prep = bundle.preprocessing
         names = ", ".join(bundle.classes[:6]) + (f", … ({bundle.num_classes} classes)" if bundle.num_classes > 6 else "")
         stem = ", small-input stem" if bundle.small_input else ""
-        # The checkpoint's own suggestion, from its validation set; off for models without one.
-        self.unsure.setValue(bundle.unsure_below * 100 if bundle.unsure_below else 0.0)
         calibrated = f" · calibrated (T = {bundle.temperature:.2f})" if bundle.temperature != 1.0 else ""
         self.summary.setStyleSheet("")
         self.summary.setText(

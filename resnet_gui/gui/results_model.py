@@ -14,6 +14,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QApplication, QStyle
 
+from resnet_gui.core.predictions import is_unsure
 from resnet_gui.gui.workers import ResultRow
 
 COLUMNS = ("Image", "File", "Label", "Confidence", "Error")
@@ -35,8 +36,14 @@ class ResultsModel(QAbstractTableModel):
         self._errors = 0
         self._unsure = 0
 
+    def predictions(self, rows: list[ResultRow] | None = None) -> list:
+        """The rows' predictions as the core writes them, 'unsure' as the table shows it now."""
+        from dataclasses import replace
+
+        return [replace(r.prediction, unsure=self.is_unsure(r)) for r in (self.rows if rows is None else rows)]
+
     def is_unsure(self, row: ResultRow) -> bool:
-        return row.error is None and self.threshold is not None and row.confidence < self.threshold
+        return row.error is None and is_unsure(row.confidence, self.threshold)
 
     def set_threshold(self, threshold: float | None) -> None:
         self.threshold = threshold

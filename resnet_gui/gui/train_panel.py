@@ -30,14 +30,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_gui.core.architectures import ARCHITECTURES, DEFAULT_TRAIN_ARCH
+from resnet_gui.core.architectures import ARCHITECTURES
 from resnet_gui.core.summaries import describe_threshold
+from resnet_gui.core.train_config import DEFAULT_CROP, DEFAULT_SMALL_CROP, TrainSettings, small_input_for
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.confusion_view import ConfusionView
 from resnet_gui.gui.formatting import duration
 from resnet_gui.gui.reliability_view import ReliabilityView
+from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.training_plots import TrainingPlots
-from resnet_gui.gui.workers import FolderScanWorker, TrainWorker, WorkerHandle, start_worker
+from resnet_gui.gui.workers import FolderScanWorker, TrainWorker, describe_error
 
 AUGMENTATIONS = (("crop", "Random resized crop"), ("hflip", "Horizontal flip"), ("vflip", "Vertical flip"),
                  ("rotate", "Rotation (±15°)"), ("color", "Colour jitter"))
@@ -48,19 +50,22 @@ class TrainPanel(QWidget):
     error = Signal(str, str)
     status_message = Signal(str)
     training_started = Signal()
+    epoch_ended = Signal(object)  # EpochEvent, as each epoch of the running training ends
     training_ended = Signal(object)  # TrainResult or None
 
-    def __init__(self, settings, parent=None):
+    def __init__(self, settings, options, parent=None):
         super().__init__(parent)
         self.settings = settings
-        self._scan: WorkerHandle | None = None
-        self._train: WorkerHandle | None = None
-        self._old: list[WorkerHandle] = []
+        self.options = options  # device and precision: shown here, shared with the other tabs
+        self.scan_task = Task(self, "scan")
+        self.train_task = Task(self, "train")
         self.result = None
         self.classes: list[str] = []
         self._epoch = self._epochs = 0
         self._started_at = 0.0
         self._build()
+        self._apply_defaults(TrainSettings())
+        options.observe(self._on_option_changed)
 
     # ------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -92,20 +97,18 @@ class TrainPanel(QWidget):
         self.arch = QComboBox()
         for spec in ARCHITECTURES.values():
             self.arch.addItem(spec.title, spec.name)
-        self.arch.setCurrentIndex(self.arch.findData(DEFAULT_TRAIN_ARCH))
         self.weights = QComboBox()
         self.weights.addItem("ImageNet (download)", "imagenet")
         self.weights.addItem("None (random start)", "none")
         self.weights.addItem("Checkpoint file…", "choose")
         self.weights.activated.connect(self._on_weights_activated)
-        self.epochs = _spin(1, 1000, 10)
-        self.batch_size = _spin(1, 1024, 32)
+        self.epochs = _spin(1, 1000)
+        self.batch_size = _spin(1, 1024)
         self.lr = QDoubleSpinBox()
         self.lr.setDecimals(5)
         self.lr.setRange(0.00001, 1.0)
         self.lr.setSingleStep(0.0005)
-        self.lr.setValue(0.001)
-        self.image_size = _spin(16, 1024, 224)
+        self.image_size = _spin(16, 1024)
         basic = QGroupBox("Settings")
         form = QFormLayout(basic)
         form.addRow("Architecture", self.arch)
@@ -131,10 +134,8 @@ class TrainPanel(QWidget):
                                "fast, and enough when your pictures look like photographs.")
         self.small_input = QCheckBox("Small-input stem (≤ 64 px)")
         self.small_input.setToolTip("A 3x3 first layer without early downsampling, for images of 64 px and below.")
-        self.small_input.toggled.connect(lambda on: self.image_size.setValue(32 if on else 224))
+        self.small_input.toggled.connect(self._on_small_input_toggled)
         self.augment = {name: QCheckBox(text) for name, text in AUGMENTATIONS}
-        for name in ("crop", "hflip"):
-            self.augment[name].setChecked(True)
         augment_box = QWidget()
         augment_grid = QGridLayout(augment_box)
         augment_grid.setContentsMargins(0, 0, 0, 0)
@@ -147,16 +148,19 @@ class TrainPanel(QWidget):
         self.val_split = QDoubleSpinBox()
         self.val_split.setRange(0.05, 0.5)
         self.val_split.setSingleStep(0.05)
-        self.val_split.setValue(0.2)
-        self.patience = _spin(0, 1000, 0)
+        self.patience = _spin(0, 1000)
         self.patience.setSpecialValueText("off")
-        self.seed = _spin(0, 2**31 - 1, 0)
+        self.seed = _spin(0, 2**31 - 1)
         self.device = QComboBox()
         self.device.addItem("Auto", "auto")
+        self.device.setToolTip("The same device as the Classify tab's: changing one changes both.")
+        self.device.currentIndexChanged.connect(self._on_device_chosen)
         self.amp = QCheckBox("Mixed precision")
         self.amp.setToolTip("16-bit arithmetic on a GPU, or on a CPU that computes bfloat16 in hardware: about "
-                            "twice as fast. Off: full 32-bit precision everywhere.")
-        self.amp.setChecked(True)
+                            "twice as fast. Off: full 32-bit precision everywhere. The same switch as "
+                            "Options › Mixed precision.")
+        self.amp.setChecked(self.options.amp)
+        self.amp.toggled.connect(lambda on: setattr(self.options, "amp", on))
         self.out = QLineEdit(str(Path.home() / "resnet-gui-model.pt"))
         for label, widget in [
             ("Optimizer", self.optimizer), ("Schedule", self.schedule), ("", self.freeze), ("", self.small_input),
@@ -238,6 +242,39 @@ class TrainPanel(QWidget):
         layout.addWidget(splitter, 1)
         layout.addLayout(progress_row)
 
+    def _apply_defaults(self, d: TrainSettings) -> None:
+        """Show `d`'s values: the form never has defaults of its own (TrainSettings owns them)."""
+        self.arch.setCurrentIndex(self.arch.findData(d.arch))
+        self.weights.setCurrentIndex(max(0, self.weights.findData(d.weights)))
+        self.epochs.setValue(d.epochs)
+        self.batch_size.setValue(d.batch_size)
+        self.lr.setValue(d.lr)
+        self.small_input.setChecked(d.small_input)
+        self.image_size.setValue(d.crop)
+        self.optimizer.setCurrentIndex(self.optimizer.findData(d.optimizer))
+        self.schedule.setCurrentIndex(self.schedule.findData(d.schedule))
+        self.freeze.setChecked(d.freeze_backbone)
+        for name, box in self.augment.items():
+            box.setChecked(name in d.augment)
+        self.label_smoothing.setValue(d.label_smoothing)
+        self.balance.setCurrentIndex(self.balance.findData(d.balance))
+        self.val_split.setValue(d.val_split)
+        self.patience.setValue(d.patience)
+        self.seed.setValue(d.seed)
+
+    def _on_small_input_toggled(self, on: bool) -> None:
+        self.image_size.setValue(DEFAULT_SMALL_CROP if on else DEFAULT_CROP)
+
+    def _on_device_chosen(self) -> None:
+        if self.device.count() and self.device.currentData():
+            self.options.device = self.device.currentData()
+
+    def _on_option_changed(self, name: str, value) -> None:
+        if name == "amp" and self.amp.isChecked() != value:
+            self.amp.setChecked(value)
+        elif name == "device" and self.device.findData(value) >= 0:
+            self.device.setCurrentIndex(self.device.findData(value))
+
     def _on_advanced_toggled(self, shown: bool) -> None:
         self.advanced_body.setVisible(shown)
         self.advanced.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
@@ -256,11 +293,7 @@ class TrainPanel(QWidget):
         self.out.setText(str(Path(folder).parent / f"{stem}-{self.arch.currentData()}.pt"))
         self.class_table.setRowCount(0)
         self.data_notes.setText("Looking for classes…")
-        worker = FolderScanWorker(folder)
-        worker.returned.connect(self._on_scanned)
-        worker.errored.connect(self._on_scan_failed)
-        self._retire(self._scan)
-        self._scan = start_worker(worker, self)
+        self.scan_task.start(FolderScanWorker(folder), returned=self._on_scanned, errored=self._on_scan_failed)
 
     def _on_scanned(self, info: dict) -> None:
         if info["folder"] != self.folder.text():
@@ -270,8 +303,8 @@ class TrainPanel(QWidget):
         self.data_notes.setText("Validation: the val/ folder." if info["has_val"] else
                                 f"Validation: {self.val_split.value():.0%} of each class, kept aside.")
 
-    def _on_scan_failed(self, text: str) -> None:
-        self.data_notes.setText(text)
+    def _on_scan_failed(self, exc: BaseException) -> None:
+        self.data_notes.setText(describe_error(exc))
         self.classes = []
 
     def _fill_class_table(self, counts: dict[str, int]) -> None:
@@ -299,9 +332,12 @@ class TrainPanel(QWidget):
         self.weights.setCurrentIndex(index)
 
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
+        self.device.blockSignals(True)
         self.device.clear()
         for spec, name in devices:
             self.device.addItem(name, spec)
+        self.device.setCurrentIndex(max(0, self.device.findData(self.options.device)))
+        self.device.blockSignals(False)
 
     # ------------------------------------------------------------ settings
     def train_settings(self):
@@ -315,7 +351,7 @@ class TrainPanel(QWidget):
             image_size=self.image_size.value(), small_input=self.small_input.isChecked(),
             augment=[name for name, box in self.augment.items() if box.isChecked()],
             label_smoothing=self.label_smoothing.value(), balance=self.balance.currentData(),
-            seed=self.seed.value(), device=self.device.currentData() or "auto", amp=self.amp.isChecked(),
+            seed=self.seed.value(), device=self.options.device, amp=self.options.amp,
             patience=self.patience.value(), out=self.out.text() or None,
         )
 
@@ -328,8 +364,7 @@ class TrainPanel(QWidget):
         if args.epochs:
             self.epochs.setValue(args.epochs)
         if args.image_size:
-            if args.image_size <= 64:
-                self.small_input.setChecked(True)
+            self.small_input.setChecked(small_input_for(args.image_size))
             self.image_size.setValue(args.image_size)
         self.set_data_folder(args.train_dir)
         window = self.window()
@@ -340,24 +375,15 @@ class TrainPanel(QWidget):
 
     # ------------------------------------------------------------ running
     def is_training(self) -> bool:
-        return self._train is not None
+        return self.train_task.is_running()
 
     def start_training(self) -> None:
-        if self._train is not None:
+        if self.train_task.is_running():
             return
         if not self.folder.text():
             self.error.emit("No data folder", "Choose or drop a folder with one subfolder of images per class first.")
             return
         settings = self.train_settings()
-        worker = TrainWorker(settings)
-        worker.status.connect(self._on_status)
-        worker.data_ready.connect(self._on_data_ready)
-        worker.epoch_started.connect(self._on_epoch_started)
-        worker.batches.connect(self._on_batches)
-        worker.epoch_ended.connect(self._on_epoch_ended)
-        worker.returned.connect(self._on_returned)
-        worker.errored.connect(self._on_failed)  # a bound method: runs on the GUI thread
-        worker.finished.connect(self._on_finished)
         self.plots.reset()
         self.result = None
         self.result_text.setText("")
@@ -367,12 +393,15 @@ class TrainPanel(QWidget):
         self.progress.setRange(0, 0)
         self.progress.setFormat("Preparing…")
         self._started_at = time.perf_counter()
-        self._train = start_worker(worker, self)
+        self.train_task.start(TrainWorker(settings), status=self._on_status, data_ready=self._on_data_ready,
+                              epoch_started=self._on_epoch_started, batches=self._on_batches,
+                              epoch_ended=self._on_epoch_ended, returned=self._on_returned, errored=self._on_failed,
+                              finished=self._on_finished)
         self.training_started.emit()
 
     def stop_training(self) -> None:
-        if self._train is not None:
-            self._train.worker.stop_training()
+        if self.train_task.current is not None:
+            self.train_task.current.stop_training()
             self.stop_button.setEnabled(False)
             self.progress.setFormat("Stopping after this batch…")
 
@@ -406,6 +435,7 @@ class TrainPanel(QWidget):
         self.plots.add_epoch(event)
         best = "  (best so far)" if event.improved else ""
         self.status_message.emit(f"Epoch {event.epoch}: validation accuracy {event.val_acc:.1%}{best}.")
+        self.epoch_ended.emit(event)
 
     def _on_returned(self, result) -> None:
         self.result = result
@@ -435,12 +465,10 @@ class TrainPanel(QWidget):
         else:
             self.result_text.setText(f"<b>{why}</b> before the first epoch ended; nothing was saved.")
 
-    def _on_failed(self, text: str) -> None:
-        self.error.emit("Training stopped", text)
+    def _on_failed(self, exc: BaseException) -> None:
+        self.error.emit("Training stopped", describe_error(exc))
 
     def _on_finished(self) -> None:
-        self._retire(self._train)
-        self._train = None
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         total = self.progress.maximum()
@@ -454,21 +482,14 @@ class TrainPanel(QWidget):
         if self.result is not None and self.result.best_path:
             self.use_model_requested.emit(str(self.result.best_path))
 
-    def _retire(self, handle: WorkerHandle | None) -> None:
-        self._old = [h for h in self._old if h.is_running()]
-        if handle is not None:
-            self._old.append(handle)
-
     def shutdown(self) -> None:
-        for handle in [h for h in (self._scan, self._train) if h is not None] + self._old:
-            handle.stop()
-        self._old.clear()
+        self.scan_task.shutdown()
+        self.train_task.shutdown()
 
 
-def _spin(low: int, high: int, value: int) -> QSpinBox:
+def _spin(low: int, high: int) -> QSpinBox:
     box = QSpinBox()
     box.setRange(low, high)
-    box.setValue(value)
     return box
 
 

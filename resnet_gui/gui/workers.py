@@ -15,14 +15,14 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import shiboken6
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from resnet_gui.core.errors import UserError
+from resnet_gui.core.predictions import Prediction
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,14 @@ def preload_torch_libraries() -> None:
             log.debug("could not preload %s; import torch will load it", path)
 
 
+def describe_error(exc: BaseException) -> str:
+    """The sentence the window shows for a worker's exception: the user's own mistake as it was worded,
+    anything else summarised (and logged in full)."""
+    if isinstance(exc, UserError):
+        return str(exc)
+    return describe_unexpected(exc)
+
+
 def describe_unexpected(exc: BaseException) -> str:
     """A sentence for an error nobody planned for; the traceback goes to the log file."""
     from resnet_gui.crash_log import write_crash_log
@@ -97,7 +105,7 @@ class Worker(QObject):
     started = Signal()
     yielded = Signal(object)
     returned = Signal(object)
-    errored = Signal(str)  # a sentence the user can act on
+    errored = Signal(object)  # the exception itself: describe_error() turns it into a sentence
     aborted = Signal()
     finished = Signal()
 
@@ -127,10 +135,10 @@ class Worker(QObject):
             else:
                 self.returned.emit(result)
         except UserError as exc:
-            self.errored.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - reported as a sentence, logged in full
+            self.errored.emit(exc)
+        except Exception as exc:  # noqa: BLE001 - the window reports it as a sentence, logged in full
             log.exception("worker failed")
-            self.errored.emit(describe_unexpected(exc))
+            self.errored.emit(exc)
         finally:
             self.finished.emit()
 
@@ -143,35 +151,6 @@ class Worker(QObject):
                 self.yielded.emit(next(generator))
         except StopIteration as stop:
             return stop.value
-
-
-@dataclass
-class WorkerHandle:
-    worker: Worker
-    thread: QThread
-
-    def is_running(self) -> bool:
-        return shiboken6.isValid(self.thread) and self.thread.isRunning()
-
-    def stop(self, wait_ms: int = 30000) -> None:
-        """Abort, then wait for the thread: a QThread destroyed while running takes the app down."""
-        self.worker.abort()
-        if shiboken6.isValid(self.thread):
-            self.thread.quit()
-            self.thread.wait(wait_ms)
-
-
-def start_worker(worker: Worker, parent: QObject | None = None) -> WorkerHandle:
-    """Move `worker` to a new QThread and start it; the thread quits when the worker finishes
-    and is deleted once it has stopped (the handle keeps the Python worker alive)."""
-    thread = QThread(parent)
-    worker.moveToThread(thread)
-    thread.started.connect(worker.run)
-    # Direct: quit() is thread-safe, and a queued quit would sit behind the GUI's own slots.
-    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-    thread.finished.connect(thread.deleteLater)
-    thread.start()
-    return WorkerHandle(worker, thread)
 
 
 # ---------------------------------------------------------------- the jobs
@@ -219,19 +198,34 @@ class ModelLoadWorker(Worker):
 
 @dataclass
 class ResultRow:
-    """One classified file as the table shows it; `thumbnail` is made in the worker."""
+    """One classified file as the table shows it: the core's Prediction and a thumbnail made in the worker."""
 
-    path: str
-    name: str
-    guesses: list  # core Guess objects, best first
-    error: str | None
+    prediction: Prediction
     thumbnail: QImage | None = None
-    label: str = field(init=False)
-    confidence: float = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.label = self.guesses[0].label if self.guesses else ""
-        self.confidence = self.guesses[0].prob if self.guesses else -1.0
+    @property
+    def path(self) -> str:
+        return self.prediction.path
+
+    @property
+    def name(self) -> str:
+        return self.prediction.path.replace("\\", "/").rsplit("/", 1)[-1]
+
+    @property
+    def guesses(self) -> list:
+        return self.prediction.top_k
+
+    @property
+    def error(self) -> str | None:
+        return self.prediction.error
+
+    @property
+    def label(self) -> str:
+        return self.guesses[0].label if self.guesses else ""
+
+    @property
+    def confidence(self) -> float:
+        return self.guesses[0].prob if self.guesses else -1.0
 
 
 def to_qimage(rgb) -> QImage:
@@ -275,11 +269,7 @@ class ClassifyWorker(Worker):
         done = 0
         for batch in predictor.predict(found.files, cancelled=self.is_aborted):
             done += len(batch)
-            yield [
-                ResultRow(p.path, p.path.replace("\\", "/").rsplit("/", 1)[-1], p.top_k, p.error,
-                          to_qimage(p.thumbnail) if p.thumbnail is not None else None)
-                for p in batch
-            ]
+            yield [ResultRow(p, to_qimage(p.thumbnail) if p.thumbnail is not None else None) for p in batch]
         return {"files": done, "seconds": time.perf_counter() - started, "device": str(predictor.device)}
 
 
@@ -395,7 +385,6 @@ class ExplainWorker(Worker):
         import_core()
         import numpy as np
 
-        from resnet_gui.core.errors import UserError
         from resnet_gui.core.explain import explain
         from resnet_gui.core.images import ImageDecodeError, load_rgb
 
@@ -409,17 +398,21 @@ class ExplainWorker(Worker):
 
 
 class EvaluateWorker(Worker):
-    """Evaluates a checkpoint on a class folder: the figures, the matrix and every file's answer."""
+    """Evaluates the model the window holds on a class folder: the figures, the matrix and every file's answer."""
 
     progress = Signal(int, int)
 
-    def __init__(self, checkpoint: str, folder: str, device: str = "auto", amp: bool = True):
+    def __init__(self, bundle, folder: str, device: str = "auto", amp: bool = True):
         super().__init__()
-        self.checkpoint, self.folder, self.device, self.amp = checkpoint, folder, device, amp
+        self.bundle, self.folder, self.device, self.amp = bundle, folder, device, amp
 
     def work(self):
         import_core()
-        from resnet_gui.core.training import evaluate_folder
+        from resnet_gui.core.evaluation import evaluate_model
 
-        return evaluate_folder(self.checkpoint, self.folder, device=self.device, amp=self.amp,
-                               progress=lambda done, total: self.progress.emit(done, total))
+        try:
+            return evaluate_model(self.bundle, self.folder, device=self.device, amp=self.amp,
+                                  progress=lambda done, total: self.progress.emit(done, total),
+                                  cancelled=self.is_aborted)
+        except InterruptedError:
+            return None

@@ -1,0 +1,45 @@
+"""Helpers the tests import: tiny seeded models and pictures made on the spot (fixtures are in conftest)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from resnet_gui.core.models import build_model
+from resnet_gui.core.transforms import Preprocessing
+
+TINY = Preprocessing(image_size=32, resize=36)
+COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
+
+
+def tiny_model(num_classes: int = 3, seed: int = 0, small_input: bool = True):
+    import torch
+
+    torch.manual_seed(seed)
+    return build_model("resnet18", num_classes, small_input=small_input).eval()
+
+
+def save_noise(path, size=(48, 40), seed=0, mode="RGB"):
+    rng = np.random.RandomState(seed)
+    array = rng.randint(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    image = Image.fromarray(array)
+    if mode != "RGB":
+        image = image.convert(mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
+
+
+def make_shapes_dataset(root, per_class=12, size=40, seed=0, classes=("red", "green", "blue"), suffix=".png"):
+    """Coloured squares at random places on grey noise: a dataset a model learns in a few epochs."""
+    rng = np.random.RandomState(seed)
+    for name in classes:
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = rng.randint(90, 160, (size, size, 3)).astype(np.uint8)
+            side = rng.randint(size // 3, size // 2)
+            x, y = rng.randint(0, size - side, 2)
+            pixels[y:y + side, x:x + side] = COLOURS.get(name, (240, 200, 20) if name == "cat" else (20, 20, 20))
+            Image.fromarray(pixels).save(folder / f"{name}_{i:03d}{suffix}")
+    return root

@@ -1,0 +1,151 @@
+"""The window's seams: one task lifecycle, one source for each setting, evaluation of the model it holds."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import pytest
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import QWidget
+
+from resnet_gui.core import checkpoints
+from resnet_gui.core.train_config import TrainSettings
+from resnet_gui.gui import dialogs
+from resnet_gui.gui.main_window import MainWindow
+from resnet_gui.gui.settings import Settings
+from resnet_gui.gui.tasks import Task
+from resnet_gui.gui.workers import Worker
+
+WAIT = 60_000
+
+
+class Slow(Worker):
+    progress = Signal(int)
+
+    def __init__(self, name: str, seconds: float, gate: threading.Event | None = None):
+        super().__init__()
+        self.name, self.seconds, self.gate = name, seconds, gate
+
+    def work(self):
+        if self.gate is not None:
+            self.gate.wait(5)
+        self.progress.emit(1)
+        time.sleep(self.seconds)
+        return self.name
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(dialogs, "show_error", lambda *args: None)
+    win = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.shutdown()
+
+
+@pytest.fixture
+def task(qtbot):
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    task = Task(parent, "test")
+    yield task
+    task.shutdown()
+
+
+def test_a_new_job_cancels_the_old_one_and_its_results_never_arrive(qtbot, task):
+    arrived, progress, finished = [], [], []
+    gate = threading.Event()
+    old = task.start(Slow("old", 0.2, gate), returned=arrived.append, progress=progress.append,
+                     finished=lambda: finished.append("old"))
+    new = task.start(Slow("new", 0.0), returned=arrived.append, finished=lambda: finished.append("new"))
+    assert old.is_aborted() and task.current is new
+    gate.set()  # the old job now emits and returns: too late, it was cancelled
+    qtbot.waitUntil(lambda: not task.busy(), timeout=5000)
+    assert arrived == ["new"] and progress == [] and finished == ["new"]
+    assert not task.is_running()
+
+
+def test_every_job_runs_on_one_thread_per_kind_and_shutdown_waits(qtbot, task):
+    threads = []
+
+    class Where(Worker):
+        def work(self):
+            threads.append(threading.get_ident())
+            time.sleep(0.05)
+
+    for _ in range(3):
+        task.start(Where())
+    qtbot.waitUntil(lambda: len(threads) == 3, timeout=5000)
+    assert len(set(threads)) == 1 and threads[0] != threading.get_ident()  # one thread, not the GUI's
+    task.start(Slow("last", 0.3))
+    task.shutdown()
+    assert not task.busy() and not task.is_running()
+
+
+def test_an_error_arrives_as_the_exception_itself(qtbot, task):
+    errors = []
+
+    class Broken(Worker):
+        def work(self):
+            raise MemoryError("out of memory")
+
+    task.start(Broken(), errored=errors.append)
+    qtbot.waitUntil(lambda: bool(errors), timeout=5000)
+    assert isinstance(errors[0], MemoryError)
+
+
+def test_the_train_form_shows_train_settings_defaults(window):
+    shown = window.train_panel.train_settings()
+    defaults = TrainSettings()
+    ignore = {"data_dir", "out", "device", "amp", "image_size"}
+    assert {k: v for k, v in dataclasses.asdict(shown).items() if k not in ignore} == \
+        {k: v for k, v in dataclasses.asdict(defaults).items() if k not in ignore}
+    assert shown.image_size == defaults.crop
+
+
+def test_device_and_precision_have_one_source(qtbot, window):
+    window.train_panel.amp.setChecked(False)  # the Train tab's box...
+    assert window.options.amp is False and not window.mixed_precision_action.isChecked()  # ...is the menu's
+    assert window.classify_panel.options.amp is False and window.evaluate_panel.options.amp is False
+    window.mixed_precision_action.trigger()
+    assert window.train_panel.amp.isChecked() and window.train_panel.train_settings().amp is True
+    window.model_bar.top_k.setValue(3)
+    assert window.options.top_k == 3 == window.classify_panel.top_k
+
+
+def test_the_evaluate_tab_evaluates_the_loaded_model_without_reading_its_file(qtbot, window, tmp_path, colour_model,
+                                                                              monkeypatch):
+    data, result = colour_model
+    with qtbot.waitSignal(window.model_loaded, timeout=WAIT):
+        window.use_checkpoint(str(result.best_path))
+
+    def never(*args, **kwargs):
+        raise AssertionError("the checkpoint was read again")
+
+    monkeypatch.setattr(checkpoints, "read_checkpoint", never)
+    monkeypatch.setattr(checkpoints, "_load_raw", never)
+    panel = window.evaluate_panel
+    panel.set_folder(str(data))
+    with qtbot.waitSignal(panel.evaluated, timeout=WAIT) as blocker:
+        panel.evaluate()
+    assert blocker.args[0]["samples"] == 42 and blocker.args[0]["accuracy"] >= 0.7
+
+    # A model that has no file at all (as ImageNet weights have none) is evaluated too.
+    panel.set_bundle(dataclasses.replace(window.bundle, checkpoint=None, source="in memory"))
+    with qtbot.waitSignal(panel.evaluated, timeout=WAIT) as blocker:
+        panel.evaluate()
+    assert blocker.args[0]["checkpoint"] == "in memory" and blocker.args[0]["samples"] == 42
+
+
+def test_a_superseded_model_load_never_shows(qtbot, window, tmp_path, tiny_checkpoint):
+    from resnet_gui.gui.workers import ModelChoice
+
+    window.load_model(ModelChoice(arch="resnet18", checkpoint=str(tmp_path / "nope.pt")))  # would fail...
+    with qtbot.waitSignal(window.model_loaded, timeout=WAIT) as blocker:
+        window.use_checkpoint(str(tiny_checkpoint))
+    assert blocker.args[0].source == str(tiny_checkpoint)
+    qtbot.waitUntil(lambda: not window.model_task.busy(), timeout=WAIT)
+    assert window.model_problem is None and window.bundle.source == str(tiny_checkpoint)
