@@ -1,3 +1,3 @@
-from resnet_gui.cli import main
+from resnet_gui.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -65,3 +65,44 @@ def colour_model(tmp_path_factory):
     result = Trainer(TrainSettings(data_dir=str(data), weights="none", small_input=True, image_size=32, epochs=4,
                                    batch_size=8, lr=2e-3, out=str(root / "colours.pt"))).run()
     return data, result
+
+
+# ---------------------------------------------------------------- the window (Qt imported only by the tests that ask)
+@pytest.fixture
+def settings(tmp_path):
+    """The window's settings in a file of this test's own."""
+    from PySide6.QtCore import QSettings
+
+    from resnet_gui.gui.settings import Settings
+
+    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def errors(monkeypatch):
+    """The sentences the window showed in error dialogs (dialogs are recorded, never opened)."""
+    import threading
+
+    from resnet_gui.gui import dialogs
+
+    shown = []
+
+    def record(parent, title, text):
+        assert threading.current_thread() is threading.main_thread(), "a dialog opened off the GUI thread"
+        shown.append(text)
+
+    monkeypatch.setattr(dialogs, "show_error", record)
+    return shown
+
+
+@pytest.fixture
+def window(qtbot, settings, errors):
+    """A shown main window, 1280x800; every background job is stopped afterwards."""
+    from resnet_gui.gui.main_window import MainWindow
+
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    yield win
+    win.shutdown()

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 import torch
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 
 from resnet_gui.core.images import discover
@@ -16,38 +16,10 @@ from resnet_gui.core.models import load_checkpoint_bundle
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.main_window import MainWindow
 from resnet_gui.gui.results_model import CONFIDENCE, ERRORS_ONLY
-from resnet_gui.gui.settings import Settings
 
 from tests.support import save_noise
 
 WAIT = 60_000
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-
-
-@pytest.fixture
-def errors(monkeypatch):
-    shown = []
-
-    def record(parent, title, text):
-        assert threading.current_thread() is threading.main_thread(), "a dialog opened off the GUI thread"
-        shown.append(text)
-
-    monkeypatch.setattr(dialogs, "show_error", record)
-    return shown
-
-
-@pytest.fixture
-def window(qtbot, settings, errors):
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    yield win
-    win.shutdown()
 
 
 def load(qtbot, win, checkpoint):

@@ -7,14 +7,11 @@ import threading
 import time
 
 import pytest
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
 from resnet_gui.core import checkpoints
 from resnet_gui.core.train_config import TrainSettings
-from resnet_gui.gui import dialogs
-from resnet_gui.gui.main_window import MainWindow
-from resnet_gui.gui.settings import Settings
 from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.workers import Worker
 
@@ -34,16 +31,6 @@ class Slow(Worker):
         self.progress.emit(1)
         time.sleep(self.seconds)
         return self.name
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(dialogs, "show_error", lambda *args: None)
-    win = MainWindow(Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.shutdown()
 
 
 @pytest.fixture

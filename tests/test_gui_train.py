@@ -1,26 +1,11 @@
 """The Train tab: folder scan, start, live plots, stop, confusion matrix, "Use this model"."""
 
 import pytest
-from PySide6.QtCore import QSettings
 
-from resnet_gui.gui import dialogs
-from resnet_gui.gui.main_window import MainWindow
-from resnet_gui.gui.settings import Settings
 
 from tests.support import make_shapes_dataset
 
 WAIT = 120_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setattr(dialogs, "show_error", lambda *args: None)
-    win = MainWindow(Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)))
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    yield win
-    win.shutdown()
 
 
 def scanned_panel(qtbot, window, tmp_path, per_class=8):

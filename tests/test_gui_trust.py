@@ -3,12 +3,9 @@
 import csv
 
 import pytest
-from PySide6.QtCore import QSettings
 
 from resnet_gui.gui import dialogs
-from resnet_gui.gui.main_window import MainWindow
 from resnet_gui.gui.results_model import LABEL, UNSURE_ONLY
-from resnet_gui.gui.settings import Settings
 
 from resnet_gui.core.images import discover
 
@@ -35,16 +32,11 @@ def suggesting(trained, tmp_path):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch, trained):
-    monkeypatch.setattr(dialogs, "show_error", lambda *args: None)
-    win = MainWindow(Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)))
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    with qtbot.waitSignal(win.model_loaded, timeout=WAIT):
-        win.use_checkpoint(str(trained[1]))
-    yield win
-    win.shutdown()
+def window(window, qtbot, trained):
+    """The conftest window with the trained model loaded."""
+    with qtbot.waitSignal(window.model_loaded, timeout=WAIT):
+        window.use_checkpoint(str(trained[1]))
+    return window
 
 
 def classify(qtbot, win, paths):

@@ -18,7 +18,8 @@ def test_discover_recurses_sorts_and_matches_extensions_case_insensitively(tmp_p
     found = discover([tmp_path, tmp_path / "a.png", tmp_path / "missing.png"])
     names = [p.relative_to(tmp_path).as_posix() for p in found.files]
     assert names == ["a.png", "b.JPG", "f.gif", "g.bmp", "h.tif", "sub/c.TIFF", "sub/e.Jpeg", "sub/deeper/d.webp"]
-    assert [p.name for p in found.skipped] == ["readme.txt"]
+    assert [(p.name, why) for p, why in found.skipped] == [(".hidden.png", "hidden file"),
+                                                           ("readme.txt", "not an image file name")]
     assert [p.name for p in found.missing] == ["missing.png"]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import stat
@@ -205,15 +204,13 @@ def test_checkpoint_saver_keeps_the_best_and_writes_the_last_state(tmp_path):
     model = tiny_model()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     scheduler = make_scheduler("constant", optimizer, 3, 1)
-    saver = CheckpointSaver(tmp_path / "m.pt", last_every_s=math.inf)
+    saver = CheckpointSaver(tmp_path / "m.pt")
     fields = dict(arch="resnet18", classes=["a", "b", "c"], small_input=True, preprocessing=TINY)
     assert saver.save_checkpoint(fields, model, accuracy=0.5, loss=1.0)
     assert not saver.save_checkpoint(fields, model, accuracy=0.5, loss=1.2)  # same accuracy, worse loss
     assert saver.save_checkpoint(fields, model, accuracy=0.5, loss=0.9)  # same accuracy, better loss
     assert saver.since_best == 0 and saver.best_path == tmp_path / "m.pt"
-    saver.save_recovery(fields, model, 1, optimizer, scheduler)  # not due: remembered only
-    assert not last_path_for(tmp_path / "m.pt").exists()
-    saver.save_on_stop(model, optimizer, scheduler)
+    saver.save_recovery(fields, model, 1, optimizer, scheduler)  # every epoch end
     from resnet_gui.core.checkpoints import read_checkpoint
 
     resume = read_checkpoint(last_path_for(tmp_path / "m.pt")).extra["resume"]

@@ -14,8 +14,12 @@ the handlers, so `resnet-gui --help` and the window start without waiting for it
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
+import signal
 import sys
+import warnings
 
 from resnet_gui import __version__
 from resnet_gui.cli import classify, model, training, window
@@ -42,8 +46,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_and_safe_streams() -> None:
+    """stderr carries only the app's own sentences, and no file name can crash a print.
+
+    Library warnings (Pillow's odd-EXIF notes, torch's deprecations) are not the user's business;
+    a file name that is not UTF-8 is printed with \\xNN escapes instead of raising.
+    """
+    warnings.filterwarnings("ignore")
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def stop_on_sigterm() -> None:
+    """`kill` (SIGTERM) ends the command as Ctrl+C does: files being written are removed, not left half."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError, AttributeError):  # not the main thread, or no SIGTERM (Windows)
+        signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    quiet_and_safe_streams()
+    stop_on_sigterm()
     parser = build_parser()
     if not argv or (argv[0] not in parser.commands and argv[0] not in ("-h", "--help", "--version")):
         argv = ["gui", *argv]
@@ -66,6 +93,21 @@ def main(argv: list[str] | None = None) -> int:
         say(f"an unexpected error stopped the command ({type(exc).__name__}: {exc}). "
             f"Details were written to {where}; please include that file when you report it.")
         return EXIT_INTERNAL
+
+
+def entry() -> None:
+    """The `resnet-gui` program: run `main`, then end the process without interpreter finalisation.
+
+    Everything the app wrote is flushed and closed by then; what finalisation would add is only noise on
+    stderr (extension modules torch imports, such as triton's nanobind bindings, print "leaked" reports)
+    that a user would take for the app's own errors.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 from resnet_gui.cli.common import (
     DEVICE_HELP,
+    EXIT_BROKEN_PIPE,
     EXIT_OK,
     EXIT_SOME_FAILED,
     NO_AMP_HELP,
     ProgressBar,
     add_model_options,
     confidence,
+    json_line,
+    non_negative_int,
     positive_int,
     say,
+    say_plain,
+    shown,
 )
 from resnet_gui.core.architectures import DEFAULT_ARCH
 from resnet_gui.core.errors import UserError
@@ -29,7 +33,7 @@ def add_parser(sub, archs: list[str]) -> None:
     classify.add_argument("--top-k", type=positive_int, default=5, help="how many classes to report (default 5)")
     classify.add_argument("--device", default="auto", help=DEVICE_HELP)
     classify.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
-    classify.add_argument("--workers", type=int, default=None,
+    classify.add_argument("--workers", type=non_negative_int, default=None,
                           help="decoders: threads on a CPU, processes beside a GPU (default: by device)")
     classify.add_argument("--no-amp", action="store_true", help=NO_AMP_HELP)
     classify.add_argument("--unsure-below", type=confidence, metavar="P",
@@ -41,16 +45,22 @@ def add_parser(sub, archs: list[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from resnet_gui.core.atomic_write import check_writable
     from resnet_gui.core.images import discover
 
+    if args.csv:
+        check_writable(args.csv, "the CSV file")  # before any work: a bad target costs nothing
     found = discover(args.paths)
     for missing in found.missing:
-        say(f"{missing} does not exist; skipped.")
+        say(f"{shown(missing)} does not exist; skipped.")
     if found.skipped:
-        say(f"skipped {len(found.skipped)} file(s) that are not images.")
+        say(f"skipped {len(found.skipped)} file(s):")
+        for path, reason in found.skipped:
+            say_plain(f"  {shown(path)}: {reason}")
     if not found.files:
         raise UserError(
-            "No images were found in the paths given. Supported: .jpg .jpeg .png .bmp .gif .tif .tiff .webp."
+            "No images were found in the paths given. Supported: .jpg .jpeg .png .bmp .gif .tif .tiff .webp "
+            ".avif (and .heic with pillow-heif)."
         )
 
     from resnet_gui.core.inference import Predictor
@@ -61,13 +71,13 @@ def run(args: argparse.Namespace) -> int:
     unsure_below = bundle.unsure_below if args.unsure_below is None else (args.unsure_below or None)
     predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, num_workers=args.workers,
                           top_k=args.top_k, unsure_below=unsure_below, amp=not args.no_amp)
-    csv_writer = CsvResultWriter(args.csv, predictor.top_k) if args.csv else None
+    out = Output(sys.stdout)
     progress = ProgressBar(len(found.files))
     failed = done = 0
     started = time.perf_counter()
-    out = sys.stdout
     if not args.json:
         out.write(f"{'confidence':>10}  {'label':<24}  file\n")
+    csv_writer = CsvResultWriter(args.csv, predictor.top_k) if args.csv else None
     try:
         for batch in predictor.predict(found.files):
             for prediction in batch:
@@ -76,14 +86,16 @@ def run(args: argparse.Namespace) -> int:
                 if csv_writer:
                     csv_writer.write(prediction)
                 if args.json:
-                    out.write(json.dumps(prediction.to_dict(), ensure_ascii=False) + "\n")
+                    out.write(json_line(prediction.to_dict()) + "\n")
                 elif prediction.ok:
                     best = prediction.best
                     label = f"unsure ({best.label}?)" if prediction.unsure else best.label
-                    out.write(f"{best.prob:>10.1%}  {label:<24}  {prediction.path}\n")
+                    out.write(f"{best.prob:>10.1%}  {label:<24}  {shown(prediction.path)}\n")
                 else:
-                    out.write(f"{'failed':>10}  {'-':<24}  {prediction.path}  ({prediction.error})\n")
+                    out.write(f"{'failed':>10}  {'-':<24}  {shown(prediction.path)}  ({prediction.error})\n")
             out.flush()
+            if out.closed and csv_writer is None:
+                break  # the reader left and nothing else wants the results
             progress.update(done)
     except BaseException:
         if csv_writer:
@@ -106,13 +118,47 @@ def run(args: argparse.Namespace) -> int:
         "arch": bundle.arch,
     }
     if args.json:
-        out.write(json.dumps({"summary": summary}) + "\n")
+        out.write(json_line({"summary": summary}) + "\n")
+        out.flush()
     else:
-        print(
-            f"{done - failed} of {done} image(s) classified with {bundle.arch} on {predictor.device} "
-            f"in {seconds:.1f}s" + (f"; {failed} could not be read." if failed else "."),
-            file=sys.stderr,
-        )
+        say_plain(f"{done - failed} of {done} image(s) classified with {bundle.arch} on {predictor.device} "
+                  f"in {seconds:.1f}s" + (f"; {failed} could not be read." if failed else "."))
         if csv_writer:
-            print(f"Results written to {csv_writer.path}", file=sys.stderr)
+            say_plain(f"Results written to {shown(csv_writer.path)}")
+    if out.closed:
+        return EXIT_BROKEN_PIPE
     return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+class Output:
+    """stdout that notices when its reader has gone (`... | head`): later writes are dropped, so the
+    run can still finish what it writes elsewhere (the CSV), and the exit status says the pipe closed."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.closed = False
+
+    def write(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            self.stream.write(text)
+        except BrokenPipeError:
+            self._close()
+
+    def flush(self) -> None:
+        if self.closed:
+            return
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._close()
+
+    def _close(self) -> None:
+        import os
+
+        self.closed = True
+        # Python flushes stdout again at exit; point it at /dev/null so that flush cannot fail too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.stream.fileno())
+        os.close(devnull)

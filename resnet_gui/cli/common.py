@@ -6,10 +6,16 @@ No command module imports another; they all import this one.
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 import time
+from typing import Any
+
+from resnet_gui.core.text import display_path
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer whose reader left
 
 NO_AMP_HELP = "full float32 (default: mixed precision on a GPU, and bfloat16 on a CPU that computes it in hardware)"
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps (default auto)"
@@ -23,20 +29,30 @@ class UsageParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def positive_int(text: str) -> int:
+def whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {minimum} or more, not {value}")
     return value
 
 
+def positive_int(text: str) -> int:
+    return whole_number(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    return whole_number(text, 0)
+
+
 def image_size(text: str) -> int:
+    from resnet_gui.core.train_config import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
+
     value = positive_int(text)
-    if value < 16:
-        raise argparse.ArgumentTypeError(f"{value} px is too small; use 16 or more")
+    if not MIN_IMAGE_SIZE <= value <= MAX_IMAGE_SIZE:
+        raise argparse.ArgumentTypeError(f"{value} px is out of range; use {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE}")
     return value
 
 
@@ -55,10 +71,7 @@ def confidence(text: str) -> float:
 
 
 def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    value = finite_float(text)
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError("must be between 0 and 1, like 0.2")
     return value
@@ -104,6 +117,49 @@ class ProgressBar:
             self.stream.flush()
 
 
+def shown(path) -> str:
+    """A path for a terminal line (undecodable bytes as \\xNN)."""
+    return display_path(path)
+
+
+def json_line(data: Any) -> str:
+    """One JSON Lines record: never NaN or Infinity, always valid UTF-8. A file name that is not UTF-8
+    is kept exactly, as \\udcNN escapes, so json.loads gives back the name that opens the file."""
+    data = _finite(data)
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(data, ensure_ascii=True, allow_nan=False, default=str)
+    return text
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities become null: an area under a curve of a class with no examples has no value."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number")
+    return value
+
+
 def say(message: str) -> None:
     """One of the app's own sentences, on stderr."""
     print(f"resnet-gui: {message}", file=sys.stderr)
+
+
+def say_plain(message: str) -> None:
+    """A summary line on stderr, without the program's name."""
+    print(message, file=sys.stderr)

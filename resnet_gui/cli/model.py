@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from resnet_gui.cli.common import EXIT_OK, EXIT_SOME_FAILED, image_size, say
+from resnet_gui.cli.common import EXIT_OK, EXIT_SOME_FAILED, image_size, finite_float, json_line, say, shown
 from resnet_gui.core.errors import UserError
 
 
@@ -27,7 +26,7 @@ def add_parsers(sub, archs: list[str]) -> None:
     explain.add_argument("--arch", choices=archs, help="architecture for ImageNet weights")
     explain.add_argument("--class", dest="class_label", metavar="LABEL",
                          help="class to explain (default: the top one)")
-    explain.add_argument("--opacity", type=float, default=0.5, help="heat-map opacity, 0..1 (0.5)")
+    explain.add_argument("--opacity", type=finite_float, default=0.5, help="heat-map opacity, 0..1 (0.5)")
     explain.add_argument("--out", required=True, metavar="OUT.png", help="the picture with the heat map")
     explain.set_defaults(handler=explain_command)
 
@@ -71,7 +70,7 @@ def info_command(args: argparse.Namespace) -> int:
     if args.verify:
         return verify_command(bundle, data, args.json)
     if args.json:
-        print(json.dumps(data, ensure_ascii=False, default=str))
+        print(json_line(data))
         return EXIT_OK
     from resnet_gui.core.architectures import architecture
 
@@ -109,8 +108,7 @@ def verify_command(bundle, data: dict, as_json: bool) -> int:
     tolerance = golden_tolerance(golden)
     ok = difference <= tolerance
     if as_json:
-        print(json.dumps({**data, "verified": ok, "max_difference": difference, "tolerance": tolerance},
-                         ensure_ascii=False, default=str))
+        print(json_line({**data, "verified": ok, "max_difference": difference, "tolerance": tolerance}))
     elif ok:
         print(f"{bundle.checkpoint.path.name}: the {len(golden['inputs'])} golden samples give the stored outputs "
               f"(largest difference {difference:.1e} in probability, allowed {tolerance:.0e}).")
@@ -122,10 +120,15 @@ def verify_command(bundle, data: dict, as_json: bool) -> int:
 
 
 def explain_command(args: argparse.Namespace) -> int:
-    from resnet_gui.core.explain import explain, overlay, save_picture
+    from resnet_gui.core.atomic_write import check_writable
+    from resnet_gui.core.explain import check_picture_name, explain, overlay, save_picture
     from resnet_gui.core.images import ImageDecodeError, load_rgb
     from resnet_gui.core.models import load_bundle
 
+    check_picture_name(Path(args.out))
+    check_writable(args.out, "the picture")
+    if not 0.0 <= args.opacity <= 1.0:
+        raise UserError(f"The opacity must be between 0 and 1, like 0.5, not {args.opacity}.")
     bundle = load_bundle(args.checkpoint, arch=args.arch)
     try:
         image = load_rgb(args.image)
@@ -137,16 +140,19 @@ def explain_command(args: argparse.Namespace) -> int:
             raise UserError(f"'{args.class_label}' is not one of the model's classes: {', '.join(bundle.classes[:20])}.")
         index = bundle.classes.index(args.class_label)
     result = explain(bundle, image, index)
-    picture = overlay(image, result.heatmap, max(0.0, min(1.0, args.opacity)))
+    picture = overlay(image, result.heatmap, args.opacity)
     out = save_picture(picture, Path(args.out))
-    print(f"{result.label} ({result.prob:.1%}): heat map written to {out}", file=sys.stderr)
+    print(f"{result.label} ({result.prob:.1%}): heat map written to {shown(out)}", file=sys.stderr)
     return EXIT_OK
 
 
 def export_command(args: argparse.Namespace) -> int:
+    from resnet_gui.core.atomic_write import check_writable
     from resnet_gui.core.model_export import export_model
     from resnet_gui.core.models import load_checkpoint_bundle
 
+    check_writable(args.out, "the exported model")
+    check_writable(args.out + ".json", "the export's description")
     bundle = load_checkpoint_bundle(args.checkpoint)
     model_path, side, check = export_model(bundle, args.format, args.out)
     print(f"Exported {args.format} model to {model_path}, with {side.name} beside it.", file=sys.stderr)

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from resnet_gui.cli.common import (
     DEVICE_HELP,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_SOME_FAILED,
     NO_AMP_HELP,
     ProgressBar,
+    finite_float,
     fraction,
     image_size,
+    json_line,
+    non_negative_int,
     positive_int,
     say,
+    shown,
 )
+from resnet_gui.core.train_config import MAX_LR
 from resnet_gui.core.summaries import describe_threshold
 
 
@@ -31,40 +37,48 @@ def add_parsers(sub, archs: list[str]) -> None:
                        help="one subfolder per class, or train/ and val/ folders (optional with --resume)")
     train.add_argument("--val-dir", metavar="DIR", help="validation folder (default: split DATA_DIR)")
     train.add_argument("--val-split", type=fraction, default=d.val_split, help="share kept for validation (0.2)")
-    train.add_argument("--arch", choices=archs, default=d.arch, help=f"architecture ({d.arch})")
+    train.add_argument("--arch", choices=archs,
+                       help=f"architecture (default: the start checkpoint's, else {d.arch})")
     train.add_argument("--weights", default=d.weights, metavar="imagenet|none|CHECKPOINT",
                        help="start from ImageNet weights (default), random weights, or a checkpoint")
     train.add_argument("--freeze-backbone", action="store_true", help="train only the last layer")
-    train.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"({d.epochs})")
-    train.add_argument("--batch-size", type=positive_int, default=d.batch_size, help=f"({d.batch_size})")
-    train.add_argument("--lr", type=float, default=d.lr, help=f"learning rate ({d.lr})")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=f"({d.optimizer})")
+    train.add_argument("--epochs", type=positive_int,
+                       help=f"passes over the training images ({d.epochs}; with --resume, the run's own)")
+    train.add_argument("--batch-size", type=positive_int, default=d.batch_size,
+                       help=f"images per step, over all processes ({d.batch_size})")
+    train.add_argument("--lr", type=finite_float, default=d.lr,
+                       help=f"learning rate, above 0 and at most {MAX_LR:g} ({d.lr})")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=f"optimizer ({d.optimizer})")
     train.add_argument("--schedule", choices=SCHEDULES, default=d.schedule, help=f"learning-rate schedule ({d.schedule})")
-    train.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"({d.weight_decay})")
+    train.add_argument("--weight-decay", type=finite_float, default=d.weight_decay,
+                       help=f"weight decay, 0 to 1 ({d.weight_decay})")
     train.add_argument("--image-size", type=image_size, help="crop size (224; 32 with --small-input)")
     train.add_argument("--small-input", action="store_true", help="3x3 stem without max-pool, for images <= 64 px")
     train.add_argument("--augment", nargs="+", default=d.augment, metavar="NAME",
                        help=f"any of {' '.join(AUGMENTATIONS)}, or none (default: crop hflip)")
-    train.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="(0)")
+    train.add_argument("--label-smoothing", type=finite_float, default=d.label_smoothing,
+                       help=f"share of each target spread over the other classes, 0 to below 1 ({d.label_smoothing:g})")
     train.add_argument("--balance", choices=BALANCING, default=d.balance,
                        help="class-balanced loss or sampling for imbalanced folders (none)")
-    train.add_argument("--patience", type=int, default=d.patience,
+    train.add_argument("--patience", type=non_negative_int, default=d.patience,
                        help="stop after this many epochs without improvement (0: never)")
-    train.add_argument("--seed", type=int, default=d.seed, help="(0)")
+    train.add_argument("--seed", type=non_negative_int, default=d.seed,
+                       help=f"seed of the split, the shuffles and the start weights, 0 to 2**32-1 ({d.seed})")
     train.add_argument("--device", default=d.device, help=DEVICE_HELP)
     train.add_argument("--no-amp", action="store_true", help=NO_AMP_HELP)
-    train.add_argument("--workers", type=int, help="data loading processes (default: by device and cache)")
+    train.add_argument("--workers", type=non_negative_int,
+                       help="data loading processes (default: by device and cache)")
     train.add_argument("--out", metavar="FILE", help="best checkpoint (model.pt); the last state goes beside it")
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its .last.pt file")
     train.add_argument("--json", action="store_true", help="JSON Lines of events instead of a progress bar")
     train.set_defaults(handler=train_command)
 
     evaluate = sub.add_parser("evaluate", help="measure a checkpoint on a folder of class subfolders")
-    evaluate.add_argument("data_dir", metavar="DATA_DIR")
-    evaluate.add_argument("--checkpoint", required=True, metavar="FILE")
-    evaluate.add_argument("--image-size", type=image_size)
+    evaluate.add_argument("data_dir", metavar="DATA_DIR", help="one subfolder of labelled images per class")
+    evaluate.add_argument("--checkpoint", required=True, metavar="FILE", help="the model to measure")
+    evaluate.add_argument("--image-size", type=image_size, help="input crop size (default: from the checkpoint)")
     evaluate.add_argument("--device", default="auto", help=DEVICE_HELP)
-    evaluate.add_argument("--batch-size", type=positive_int, default=64)
+    evaluate.add_argument("--batch-size", type=positive_int, default=64, help="images per batch (default 64)")
     evaluate.add_argument("--no-amp", action="store_true", help=NO_AMP_HELP)
     evaluate.add_argument("--json", action="store_true", help="the figures as one JSON object on the last line")
     evaluate.add_argument("--report", metavar="DIR", help="also write a self-contained HTML report into DIR")
@@ -77,9 +91,11 @@ def settings_from_args(args: argparse.Namespace):
 
     if not args.data_dir and not args.resume:
         raise UserError("Name the training folder: resnet-gui train DATA_DIR (or continue a run with --resume).")
+    arch = args.arch or _arch_of_start_checkpoint(args.weights) or TrainSettings().arch
     return TrainSettings(
-        data_dir=args.data_dir or "", val_dir=args.val_dir, val_split=args.val_split, arch=args.arch,
-        weights=args.weights, freeze_backbone=args.freeze_backbone, epochs=args.epochs,
+        data_dir=args.data_dir or "", val_dir=args.val_dir, val_split=args.val_split, arch=arch,
+        weights=args.weights, freeze_backbone=args.freeze_backbone,
+        epochs=args.epochs or (None if args.resume else TrainSettings().epochs),
         batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, schedule=args.schedule,
         weight_decay=args.weight_decay, image_size=args.image_size, small_input=args.small_input,
         augment=[] if args.augment == ["none"] else list(args.augment), label_smoothing=args.label_smoothing,
@@ -88,15 +104,33 @@ def settings_from_args(args: argparse.Namespace):
     )
 
 
+def _arch_of_start_checkpoint(weights: str | None) -> str | None:
+    """Without --arch, a run that starts from a checkpoint trains that checkpoint's architecture."""
+    if not weights or weights in ("imagenet", "none"):
+        return None
+    from resnet_gui.core.checkpoints import read_checkpoint
+
+    return read_checkpoint(weights).arch
+
+
 def train_command(args: argparse.Namespace) -> int:
     from resnet_gui.core.training import Trainer, TrainingCallback
 
+    from resnet_gui.core.atomic_write import check_writable
+    from resnet_gui.core.checkpoint_saver import last_path_for
+
     settings = settings_from_args(args)
+    if not settings.resume:  # a resumed run is checked once merged with its saved settings
+        settings.validate()  # every option checked before any image is read
+    if settings.out:
+        check_writable(settings.out, "the model file")
+        check_writable(last_path_for(settings.out), "the resumable state")
     stop = threading.Event()
     interrupted = []
 
     def on_interrupt(signum, frame):
         if stop.is_set():
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # a third Ctrl+C ends the process outright
             raise KeyboardInterrupt
         interrupted.append(True)
         stop.set()
@@ -110,7 +144,7 @@ def train_command(args: argparse.Namespace) -> int:
         bar: ProgressBar | None = None
 
         def emit(self, event: str, **data) -> None:
-            out.write(json.dumps({"event": event, **data}, default=str) + "\n")
+            out.write(json_line({"event": event, **data}) + "\n")
             out.flush()
 
         def on_status(self, text):
@@ -130,7 +164,7 @@ def train_command(args: argparse.Namespace) -> int:
             print(f"{len(data.train)} images to train on, {len(data.val)} to validate"
                   + (", held in memory" if data.cached else ""), file=sys.stderr)
             for path, error in data.skipped:
-                print(f"  skipped {path}: {error}", file=sys.stderr)
+                print(f"  skipped {shown(path)}: {error}", file=sys.stderr)
             for warning in data.warnings:
                 print(f"  note: {warning}", file=sys.stderr)
 
@@ -193,6 +227,10 @@ def evaluate_command(args: argparse.Namespace) -> int:
     from resnet_gui.core.evaluation import evaluate_model
     from resnet_gui.core.models import load_checkpoint_bundle
 
+    if args.report:
+        from resnet_gui.core.atomic_write import check_writable
+
+        check_writable(Path(args.report) / "index.html", "the report")
     bundle = load_checkpoint_bundle(args.checkpoint, image_size=args.image_size)
     report = evaluate_model(bundle, args.data_dir, device=args.device, batch_size=args.batch_size,
                             thumbnails=128 if args.report else 0, amp=not args.no_amp)
@@ -200,12 +238,17 @@ def evaluate_command(args: argparse.Namespace) -> int:
         from resnet_gui.core.report import write_report
 
         where = write_report(report, args.report)
-        print(f"Report written to {where}", file=sys.stderr)
+        print(f"Report written to {shown(where)}", file=sys.stderr)
+    status = EXIT_SOME_FAILED if report["skipped"] else EXIT_OK  # some files could not be read
+    for item in report["passed_over"]:
+        print(f"passed over {shown(item['path'])}: {item['reason']}", file=sys.stderr)
+    for item in report["skipped"]:
+        print(f"could not read {shown(item['path'])}: {item['error']}", file=sys.stderr)
     if args.json:
         figures = {k: v for k, v in report.items() if k not in ("curves", "mistakes", "items")}
         figures["mistakes"] = [{k: v for k, v in m.items() if k != "thumbnail"} for m in report["mistakes"]]
-        print(json.dumps(figures, ensure_ascii=False))
-        return EXIT_OK
+        print(json_line(figures))
+        return status
     print(f"accuracy {report['accuracy']:.2%} on {report['samples']} images, "
           f"macro ROC AUC {report['macro_roc_auc']:.3f}")
     width = max(12, *(len(c) for c in report["classes"]))
@@ -217,6 +260,4 @@ def evaluate_command(args: argparse.Namespace) -> int:
     print(" " * width + "  " + " ".join(f"{c[:6]:>6}" for c in report["classes"]))
     for name, row in zip(report["classes"], report["confusion_matrix"]):
         print(f"{name:<{width}}  " + " ".join(f"{v:>6d}" for v in row))
-    for item in report["skipped"]:
-        print(f"skipped {item['path']}: {item['error']}", file=sys.stderr)
-    return EXIT_OK
+    return status

@@ -14,6 +14,7 @@ the mode a plain `open()` would have given it under the user's umask.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 import threading
@@ -21,7 +22,42 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from resnet_gui.core.errors import UserError
+
 _UMASK_LOCK = threading.Lock()
+
+# Failures that are about the place written to, which the user can change: said as a sentence.
+_PLACE_ERRORS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+                 errno.EROFS: "the disk is read-only", errno.EACCES: "permission denied",
+                 errno.EPERM: "permission denied", errno.EISDIR: "it is a folder",
+                 errno.ENOTDIR: "a part of the path is a file, not a folder", errno.ENAMETOOLONG: "the name is too long"}
+
+
+class WriteError(UserError):
+    """A file the app was asked to write could not be written there."""
+
+
+def _write_error(target: Path, what: str, reason: str) -> WriteError:
+    return WriteError(f"{what.capitalize()} {target} cannot be written: {reason}. Choose another place.")
+
+
+def check_writable(target: str | os.PathLike, what: str = "the file") -> Path:
+    """Refuse, before any work starts, a target that cannot be written: a folder, a read-only file,
+    a folder that is read-only or cannot be made. Raises WriteError naming the path."""
+    target = Path(target)
+    if target.is_dir():
+        raise WriteError(f"{target} is a folder; give {what} a file name, like {target / 'results.csv'}.")
+    folder = target.parent
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise _write_error(target, what, f"{existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise _write_error(target, what, f"the folder {existing} is read-only")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise _write_error(target, what, "the file is read-only")
+    return target
 
 
 def current_umask() -> int:
@@ -46,9 +82,12 @@ def atomic_path(target: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[
     picks a format by extension (Pillow) still sees it when `suffix` is "".
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f"{target.suffix}{suffix}",
-                                    dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f"{target.suffix}{suffix}",
+                                        dir=target.parent)
+    except OSError as exc:
+        raise _place_error(exc, target) from None
     os.close(handle)
     temporary = Path(name)
     try:
@@ -57,10 +96,18 @@ def atomic_path(target: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[
         os.chmod(temporary, new_file_mode())
         os.replace(temporary, target)
         _fsync_folder(target.parent)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             temporary.unlink()
+        if isinstance(exc, OSError) and exc.errno in _PLACE_ERRORS:
+            raise _place_error(exc, target) from None
         raise
+
+
+def _place_error(exc: OSError, target: Path) -> BaseException:
+    if exc.errno in _PLACE_ERRORS:
+        return _write_error(target, "the file", _PLACE_ERRORS[exc.errno])
+    return exc
 
 
 @contextlib.contextmanager

@@ -2,12 +2,13 @@
 and what a resumed run starts from (in the manner of timm's CheckpointSaver).
 
 The loop calls `save_checkpoint` and `save_recovery` once an epoch and keeps no bookkeeping of its own.
+`OutputLock` keeps two runs from writing the same model file.
 """
 
 from __future__ import annotations
 
 import math
-import time
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,7 @@ from typing import Any
 import torch
 
 from resnet_gui.core.checkpoints import checkpoint_payload, read_checkpoint, write_checkpoint
-
-LAST_STATE_EVERY_S = 60.0  # how often, at most, the resumable last state is written mid-run
+from resnet_gui.core.errors import UserError
 
 
 def last_path_for(out: str | Path) -> Path:
@@ -36,19 +36,16 @@ class BestEpoch:
 
 class CheckpointSaver:
     """Writes the best checkpoint to `out` when validation improves, and the resumable state to
-    NAME.last.pt beside it: at the last epoch, when the run stops, and otherwise at most every
-    `last_every_s` seconds (writing weights and optimizer each epoch of a small data set cost 15%)."""
+    NAME.last.pt beside it at the end of every epoch, so a run killed at any moment resumes from its
+    last finished epoch (a partial epoch is simply trained again)."""
 
-    def __init__(self, out: str | Path, *, resuming: bool = False, last_every_s: float = LAST_STATE_EVERY_S):
+    def __init__(self, out: str | Path, *, resuming: bool = False):
         self.out = Path(out)
         self.last = last_path_for(self.out)
-        self.last_every_s = last_every_s
         self.best_acc, self.best_loss = -1.0, math.inf
         self.best_path: Path | None = self.out if resuming and self.out.exists() else None
         self.best: BestEpoch | None = None
         self.since_best = 0
-        self._last_written = time.perf_counter()
-        self._unsaved: tuple[dict[str, Any], int] | None = None  # an epoch whose state is not on disk yet
 
     # ------------------------------------------------------------ resume
     def resume_state(self, epoch: int, optimizer, scheduler) -> dict[str, Any]:
@@ -80,25 +77,10 @@ class CheckpointSaver:
         self.since_best = 0
         return True
 
-    def save_recovery(self, fields: dict[str, Any], model, epoch: int, optimizer, scheduler, *,
-                      force: bool = False) -> None:
-        """Write the resumable state if forced or due; otherwise remember it for `save_on_stop`."""
-        if force or time.perf_counter() - self._last_written >= self.last_every_s:
-            self._write_last(fields, model, epoch, optimizer, scheduler)
-        else:
-            self._unsaved = (fields, epoch)
-
-    def save_on_stop(self, model, optimizer, scheduler) -> None:
-        """Stopped mid-epoch: keep the run resumable from the last finished epoch (the weights are the
-        current ones; the partial epoch is simply trained again)."""
-        if self._unsaved is not None:
-            fields, epoch = self._unsaved
-            self._write_last(fields, model, epoch, optimizer, scheduler)
-
-    def _write_last(self, fields, model, epoch: int, optimizer, scheduler) -> None:
+    def save_recovery(self, fields: dict[str, Any], model, epoch: int, optimizer, scheduler) -> None:
+        """Write the resumable state of the epoch that just ended."""
         resume = self.resume_state(epoch, optimizer, scheduler)
         write_checkpoint(self.last, checkpoint_payload(model=model, **fields, resume=resume))
-        self._last_written, self._unsaved = time.perf_counter(), None
 
     # ------------------------------------------------------------ after the run
     def best_epoch(self) -> BestEpoch | None:
@@ -113,3 +95,49 @@ class CheckpointSaver:
 
     def last_if_written(self) -> Path | None:
         return self.last if self.last.exists() else None
+
+
+class OutputLock:
+    """Only one run at a time writes a given model file: a second run is refused with a sentence
+    instead of both saying they saved while one model silently replaces the other.
+
+    An flock on a hidden file beside the target: the kernel releases it when the process ends, even by
+    kill -9, so a crash never leaves a run locked out; the file itself is removed on release.
+    """
+
+    def __init__(self, out: str | Path):
+        self.out = Path(out)
+        self.path = self.out.with_name(f".{self.out.name}.lock")
+        self._fd: int | None = None
+
+    def __enter__(self) -> "OutputLock":
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks here; the run goes on unguarded
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise UserError(f"Another training run is writing {self.out} right now. Wait for it to finish, "
+                                "or save this run to another file.") from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:  # not a lock file another run removed while we waited for it
+                self._fd = fd
+                return self
+            os.close(fd)
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+            os.close(self._fd)
+            self._fd = None

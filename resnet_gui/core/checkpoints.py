@@ -9,6 +9,7 @@ names and shapes. Nothing is ever unpickled with weights_only=False.
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import zipfile
@@ -26,6 +27,14 @@ from resnet_gui.core.transforms import Preprocessing
 FORMAT = "resnet-gui"
 VERSION = 1
 _PREFIXES = ("module.", "_orig_mod.", "model.", "net.", "backbone.")
+
+# The largest file a checkpoint of the app's architectures can honestly be: Wide ResNet-101's 127 M
+# float32 weights (0.5 GB) with AdamW's two moments in a resumable .last.pt (1.5 GB), plus room.
+# A file that asks for more (a small zip that inflates to gigabytes) is refused before anything is
+# allocated, as is a zip entry compressed far beyond what weights compress to.
+MAX_CHECKPOINT_BYTES = 2 * 1024**3
+MAX_ZIP_RATIO = 20
+MIN_SIDE, MAX_SIDE = 16, 4096  # the image sizes a checkpoint may ask for
 
 
 @dataclass
@@ -71,8 +80,11 @@ def read_checkpoint(
         state_dict, kind = _find_state_dict(raw, path), "state_dict"
     if not isinstance(state_dict, dict) or not state_dict:
         raise CheckpointError(f"{path.name} holds no model weights. Choose a checkpoint saved by resnet-gui or torch.save(model.state_dict()).")
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state_dict.items()):
+        raise CheckpointError(f"{path.name} is damaged: its weights hold something that is not a tensor.")
     state_dict = strip_prefixes(state_dict)
     found_arch, small_input, num_classes = infer_architecture(state_dict, path.name)
+    check_finite_weights(state_dict, path.name)
 
     if arch is not None:
         architecture(arch)  # a sentence for an unknown name
@@ -83,25 +95,14 @@ def read_checkpoint(
             )
 
     if own:
-        # A file from a newer app stays readable as long as the core keys are there.
-        version = int(raw.get("version", 1))
-        classes = [str(c) for c in raw.get("classes") or []]
-        stored_prep = Preprocessing(
-            image_size=int(raw.get("image_size", 224)),
-            resize=int(raw.get("resize", raw.get("image_size", 224))),
-            mean=tuple(float(v) for v in raw.get("mean", Preprocessing().mean)),
-            std=tuple(float(v) for v in raw.get("std", Preprocessing().std)),
-        )
-        prep = stored_prep.with_image_size(image_size) if image_size else stored_prep
-        known = {"format", "version", "arch", "num_classes", "classes", "small_input", "image_size",
-                 "resize", "mean", "std", "state_dict", "train", "metrics", "history"}
-        contents = CheckpointContents(
-            path=path, kind=kind, arch=found_arch, num_classes=num_classes, classes=classes,
-            small_input=small_input, preprocessing=prep, state_dict=state_dict, version=version,
-            train=dict(raw.get("train") or {}), metrics=dict(raw.get("metrics") or {}),
-            history=list(raw.get("history") or []),
-            extra={k: v for k, v in raw.items() if k not in known},
-        )
+        # A file from a newer app stays readable as long as the core keys are there; every field is
+        # checked, and a damaged one is a sentence, never an IndexError later.
+        try:
+            contents = _own_contents(raw, path, found_arch, num_classes, small_input, state_dict, image_size)
+        except CheckpointError:
+            raise
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+            raise CheckpointError(f"{path.name} is damaged: a field does not hold what it should ({exc}).") from None
     else:
         contents = CheckpointContents(
             path=path, kind=kind, arch=found_arch, num_classes=num_classes, classes=[],
@@ -128,13 +129,94 @@ def read_checkpoint(
     return contents
 
 
+def _own_contents(raw: dict, path: Path, arch: str, num_classes: int, small_input: bool,
+                  state_dict: dict[str, torch.Tensor], image_size: int | None) -> CheckpointContents:
+    name = path.name
+
+    def damaged(what: str) -> CheckpointError:
+        return CheckpointError(f"{name} is damaged: {what}. It cannot be used; train or export it again.")
+
+    version = int(raw.get("version", 1))
+    if version < 1:
+        raise damaged(f"its format version is {version}")
+    classes = raw.get("classes") or []
+    if not isinstance(classes, list) or not all(isinstance(c, str) and c.strip() for c in classes):
+        raise damaged("its class names are not a list of names")
+    side = raw.get("image_size", 224)
+    resize = raw.get("resize", side)
+    for value, what in ((side, "input size"), (resize, "resize size")):
+        if not isinstance(value, int) or isinstance(value, bool) or not MIN_SIDE <= value <= MAX_SIDE:
+            raise damaged(f"its {what} is {value!r}, not a number of pixels from {MIN_SIDE} to {MAX_SIDE}")
+    mean, std = raw.get("mean", Preprocessing().mean), raw.get("std", Preprocessing().std)
+    for values, what in ((mean, "mean"), (std, "standard deviation")):
+        if not isinstance(values, (list, tuple)) or len(values) != 3 or not all(_finite_number(v) for v in values):
+            raise damaged(f"its normalisation {what} is not three finite numbers")
+    if not all(v > 0 for v in std):
+        raise damaged("its normalisation standard deviation has a zero or negative value")
+    stored_prep = Preprocessing(image_size=side, resize=max(resize, side), mean=tuple(float(v) for v in mean),
+                                std=tuple(float(v) for v in std))
+    known = {"format", "version", "arch", "num_classes", "classes", "small_input", "image_size",
+             "resize", "mean", "std", "state_dict", "train", "metrics", "history"}
+    extra = {k: v for k, v in raw.items() if k not in known}
+    temperature = extra.get("temperature", 1.0)
+    if not _finite_number(temperature) or not temperature > 0:
+        raise damaged(f"its temperature is {temperature!r}; it must be a number above 0")
+    calibration = extra.get("calibration") or {}
+    if not isinstance(calibration, dict):
+        raise damaged("its calibration is not a table of figures")
+    unsure = calibration.get("unsure_below")
+    if unsure is not None and not (_finite_number(unsure) and 0 <= unsure <= 1):
+        raise damaged(f"its suggested 'unsure' threshold is {unsure!r}, not a confidence from 0 to 1")
+    golden = extra.get("golden")
+    if golden is not None:
+        _check_golden(golden, side, num_classes, damaged)
+    for key, kind in (("train", dict), ("metrics", dict), ("history", list)):
+        if raw.get(key) is not None and not isinstance(raw.get(key), kind):
+            raise damaged(f"its {key} record is not a {kind.__name__}")
+    prep = stored_prep.with_image_size(image_size) if image_size else stored_prep
+    return CheckpointContents(
+        path=path, kind="resnet-gui", arch=arch, num_classes=num_classes, classes=list(classes),
+        small_input=small_input, preprocessing=prep, state_dict=state_dict, version=version,
+        train=dict(raw.get("train") or {}), metrics=dict(raw.get("metrics") or {}),
+        history=list(raw.get("history") or []), extra=extra,
+    )
+
+
+def _check_golden(golden: Any, side: int, num_classes: int, damaged) -> None:
+    if not isinstance(golden, dict):
+        raise damaged("its golden samples are not a table")
+    inputs, logits, tolerance = golden.get("inputs"), golden.get("logits"), golden.get("tolerance", 1e-4)
+    if not (isinstance(inputs, torch.Tensor) and inputs.dtype == torch.uint8 and inputs.dim() == 4
+            and tuple(inputs.shape[1:]) == (3, side, side)):
+        raise damaged("its golden inputs are not pictures of the model's input size")
+    if not (isinstance(logits, torch.Tensor) and logits.is_floating_point()
+            and tuple(logits.shape) == (inputs.shape[0], num_classes) and bool(torch.isfinite(logits).all())):
+        raise damaged("its golden outputs do not match its golden inputs and classes")
+    if not _finite_number(tolerance) or tolerance < 0:
+        raise damaged("its golden tolerance is not a number of 0 or more")
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_finite_weights(state_dict: dict[str, torch.Tensor], name: str) -> None:
+    """A network with NaN or infinite weights answers NaN for every picture: refuse it up front."""
+    for key, tensor in state_dict.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{name} is damaged: its weights ({key}) hold NaN or infinite values, so every "
+                                  "answer would be meaningless. Use another copy, or train it again.")
+
+
 def _load_raw(path: Path) -> Any:
     if not path.exists():
         raise CheckpointError(f"The checkpoint {path} does not exist. Check the path.")
     if path.is_dir():
         raise CheckpointError(f"{path} is a folder. Choose a checkpoint file (.pt, .pth or .safetensors).")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise CheckpointError(f"{path.name} is empty. It may be a half-copied file; copy it again.")
+    _check_size(path, size)
     if path.suffix.lower() == ".safetensors":
         from safetensors import SafetensorError
         from safetensors.torch import load_file
@@ -163,6 +245,29 @@ def _load_raw(path: Path) -> Any:
         raise CheckpointError(f"{path.name} could not be read ({exc.strerror or exc}).") from None
     except Exception:  # the weights-only unpickler fails in many ways on files that are not pickles
         raise CheckpointError(f"{path.name} is not a PyTorch checkpoint. Choose a .pt, .pth or .safetensors file.") from None
+
+
+def _check_size(path: Path, size: int) -> None:
+    """Refuse a file that would ask for more memory than any checkpoint of the app's models needs."""
+    too_big = CheckpointError(
+        f"{path.name} asks for more memory than any ResNet checkpoint needs "
+        f"(over {MAX_CHECKPOINT_BYTES // 1024**3} GB unpacked), so it was not opened. It is not a model file "
+        "the app made, or it is damaged.")
+    if size > MAX_CHECKPOINT_BYTES:
+        raise too_big
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # torch.load says what is wrong with it
+    if sum(e.file_size for e in entries) > MAX_CHECKPOINT_BYTES:
+        raise too_big
+    for entry in entries:
+        if entry.compress_type != zipfile.ZIP_STORED and entry.file_size > MAX_ZIP_RATIO * max(entry.compress_size, 1) \
+                and entry.file_size > 1024**2:
+            raise too_big
 
 
 def _find_state_dict(raw: Any, path: Path) -> dict[str, torch.Tensor]:
@@ -195,6 +300,18 @@ def strip_prefixes(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tenso
 
 def infer_architecture(state_dict: dict[str, torch.Tensor], name: str = "the checkpoint") -> tuple[str, bool, int]:
     """(architecture name, small-input stem, class count) read from tensor names and shapes."""
+    try:
+        found = _infer_architecture(state_dict, name)
+    except CheckpointError:
+        raise
+    except (KeyError, IndexError, ValueError, ZeroDivisionError, AttributeError, TypeError) as exc:
+        raise CheckpointError(f"{name} is damaged: its layers do not fit together as a ResNet's ({exc}).") from None
+    if found[2] < 1:
+        raise CheckpointError(f"{name} is damaged: its last layer has no classes.")
+    return found
+
+
+def _infer_architecture(state_dict: dict[str, torch.Tensor], name: str) -> tuple[str, bool, int]:
     conv1 = state_dict.get("conv1.weight")
     fc = state_dict.get("fc.weight")
     if conv1 is None or fc is None or "layer1.0.conv1.weight" not in state_dict:
@@ -229,6 +346,9 @@ def read_class_names(path: Path) -> list[str]:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise CheckpointError(f"Cannot read the class list {path}: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError:
+        raise CheckpointError(f"The class list {path.name} is not UTF-8 text. Save it as UTF-8 and try again.") \
+            from None
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)

@@ -20,10 +20,9 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
-from torchvision.datasets.folder import find_classes, make_dataset
 
 from resnet_gui.core.errors import DatasetError
-from resnet_gui.core.images import IMAGE_EXTENSIONS, ImageDecodeError, load_rgb
+from resnet_gui.core.images import Discovery, ImageDecodeError, discover, load_rgb
 
 FEW_IMAGES = 10  # a class with fewer images than this gets a warning
 IMBALANCE = 5.0  # largest class / smallest class above this gets a warning
@@ -45,48 +44,95 @@ class FolderScan:
     classes: list[str]
     train: list[tuple[str, int]]
     val: list[tuple[str, int]] | None  # None: no val folder, the split is made later
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): passed over while scanning
 
     def counts(self) -> dict[str, int]:
         counter = Counter(label for _, label in self.train + (self.val or []))
         return {name: counter.get(i, 0) for i, name in enumerate(self.classes)}
 
 
-def scan_class_folder(root: str | os.PathLike, val_dir: str | os.PathLike | None = None) -> FolderScan:
-    """Find the classes and image files of a training folder (torchvision's ImageFolder rules)."""
+def scan_class_folder(root: str | os.PathLike, val_dir: str | os.PathLike | None = None, *,
+                      min_classes: int = 2) -> FolderScan:
+    """Find the classes and image files of a class folder: one subfolder per class, sorted by name as
+    torchvision's ImageFolder sorts them, or train/ and val/ folders that each have them.
+
+    A file is listed once even when links reach it from two classes, or from both train and val;
+    links to folders are not followed; every file passed over is kept in `skipped` with the reason.
+    """
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root} is not a folder. Choose a folder with one subfolder per class.")
     train_root = root
     if val_dir is None and (root / "train").is_dir() and (root / "val").is_dir():
         train_root, val_dir = root / "train", root / "val"
-    classes, train = _scan(train_root)
+    found = Discovery()
+    seen: set[str] = set()
+    classes, train = _scan(train_root, found, seen, min_classes=min_classes)
     val = None
     if val_dir is not None:
         val_root = Path(val_dir)
         if not val_root.is_dir():
             raise DatasetError(f"The validation folder {val_root} does not exist.")
-        val_classes, val = _scan(val_root, classes)
-        missing = sorted(set(classes) - set(val_classes))
-        if missing and len(missing) == len(classes):
+        val_classes = _class_folders(val_root, found)
+        unknown = sorted(set(val_classes) - set(classes))
+        if unknown:
+            raise DatasetError(f"The validation folder {val_root} has classes the training folder lacks: "
+                               f"{', '.join(unknown)}. Both need the same class subfolders.")
+        if not val_classes:
             raise DatasetError(f"The validation folder {val_root} has none of the classes {', '.join(classes)}.")
-    return FolderScan(root, classes, train, val)
+        _, val = _scan(val_root, found, seen, classes=classes, min_classes=1)
+    skipped = [(str(path), reason) for path, reason in found.skipped]
+    return FolderScan(root, classes, train, val, skipped)
 
 
-def _scan(folder: Path, classes: list[str] | None = None) -> tuple[list[str], list[tuple[str, int]]]:
+def _class_folders(folder: Path, found: Discovery) -> list[str]:
+    """The class subfolders of `folder`, sorted; hidden folders and links to folders are passed over."""
     try:
-        found, _ = find_classes(str(folder))
-    except FileNotFoundError:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        raise DatasetError(f"{folder} cannot be read ({exc.strerror or exc}).") from None
+    names = []
+    for entry in entries:
+        if not entry.is_dir(follow_symlinks=True):
+            continue
+        if entry.name.startswith("."):
+            found.skip(Path(entry.path), "hidden folder")
+        elif entry.is_symlink():
+            found.skip(Path(entry.path), "a link to a folder; links to folders are not followed")
+        else:
+            names.append(entry.name)
+    return names
+
+
+def _scan(folder: Path, found: Discovery, seen: set[str], *, classes: list[str] | None = None,
+          min_classes: int = 2) -> tuple[list[str], list[tuple[str, int]]]:
+    present = _class_folders(folder, found)
+    if not present:
         raise DatasetError(
             f"{folder} has no class subfolders. Put the images of each class in a subfolder named "
             "after the class, like healthy/ and infected/."
-        ) from None
-    found = [c for c in found if not c.startswith(".")]
-    classes = classes or found
-    if len(classes) < 2:
+        )
+    classes = classes or present
+    if len(classes) < min_classes:
         raise DatasetError(f"{folder} has only one class subfolder ({classes[0]}). Training needs two or more.")
-    class_to_idx = {name: i for i, name in enumerate(classes)}
-    present = {name: i for name, i in class_to_idx.items() if (folder / name).is_dir()}
-    samples = make_dataset(str(folder), present, extensions=tuple(IMAGE_EXTENSIONS), allow_empty=True)
+    candidates: list[tuple[Path, int]] = []
+    for name in present:
+        part = discover([folder / name])
+        found.skipped.extend(part.skipped)
+        candidates += [(path, classes.index(name)) for path in part.files]
+    # A file reached twice (a link in another class, or in both train and val) counts once, where the
+    # file really is: a link never gives a picture the label of the folder the link sits in.
+    candidates.sort(key=lambda c: os.path.islink(c[0]))  # stable: real files first, then links
+    kept = set()
+    for path, label in candidates:
+        key = os.path.realpath(path)
+        if key in seen:
+            found.skip(path, "the same file as one already listed (a link, or in two classes)")
+            continue
+        seen.add(key)
+        kept.add((str(path), label))
+    samples = [(str(path), label) for path, label in sorted(candidates, key=lambda c: (c[1], str(c[0])))
+               if (str(path), label) in kept]
     if not samples:
         raise DatasetError(f"{folder} has class subfolders but no images in them (.jpg .png .tif ...).")
     return [c for c in classes if c in present], samples
@@ -151,6 +197,8 @@ def prepare_data(
             image = load_rgb(path, draft_size=cache_side)
         except ImageDecodeError as exc:
             return None, str(exc)
+        except MemoryError:
+            return None, "image is too large for the memory available"
         if not cache:
             return None, None
         return np.asarray(_shrink(image, cache_side)), None
@@ -166,7 +214,7 @@ def prepare_data(
                 pool.shutdown(cancel_futures=True)
                 raise InterruptedError("cancelled while reading the images")
 
-    skipped = [(entry[0], error) for entry, (_, error) in zip(entries, results) if error is not None]
+    unreadable = [(entry[0], error) for entry, (_, error) in zip(entries, results) if error is not None]
     good = [Sample(entry[0], entry[1], pixels) for entry, (pixels, error) in zip(entries, results)
             if error is None]
     parts = [entry[2] for entry, (_, error) in zip(entries, results) if error is None]
@@ -176,7 +224,7 @@ def prepare_data(
     else:
         train_idx, val_idx = stratified_split([s.label for s in good], val_split, seed)
         train, val = [good[i] for i in train_idx], [good[i] for i in val_idx]
-    data = PreparedData(scan.classes, train, val, skipped, [], cache)
+    data = PreparedData(scan.classes, train, val, scan.skipped + unreadable, [], cache)
     if not train:
         raise DatasetError("None of the training images could be read. Check that the files are images.")
     if not val:
@@ -211,7 +259,7 @@ def dataset_warnings(data: PreparedData) -> list[str]:
     if missing_val:
         notes.append(f"No validation images for {', '.join(missing_val)}: their accuracy cannot be measured.")
     if data.skipped:
-        notes.append(f"Skipped {len(data.skipped)} file(s) that could not be read.")
+        notes.append(f"Skipped {len(data.skipped)} file(s): unreadable, not pictures, or reached twice.")
     return notes
 
 

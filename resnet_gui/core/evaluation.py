@@ -38,7 +38,7 @@ def evaluate_model(
     subfolder the model does not know is an error, not a silent zero.
     `cancelled` is checked between batches; a cancelled run raises InterruptedError.
     """
-    scan = scan_class_folder(data_dir)
+    scan = scan_class_folder(data_dir, min_classes=1)
     unknown = [c for c in scan.classes if c not in bundle.classes]
     if unknown:
         raise UserError(
@@ -79,7 +79,8 @@ def evaluate_model(
     matrix = confusion_matrix(torch.tensor(targets), torch.tensor(predicted), num_classes)
     report = summarize(matrix, bundle.classes)
     report.update(one_vs_rest(probabilities, targets, bundle.classes))
-    report["skipped"] = [{"path": p, "error": e} for p, e in failed]
+    report["skipped"] = [{"path": p, "error": e} for p, e in failed]  # could not be read: exit status 1
+    report["passed_over"] = [{"path": p, "reason": r} for p, r in scan.skipped]  # not pictures, links, hidden
     report["checkpoint"] = bundle.source
     report["data_dir"] = str(data_dir)
     report["mistakes"] = mistakes

@@ -99,12 +99,22 @@ def overlay(image: Image.Image, heatmap: np.ndarray, opacity: float = 0.5) -> Im
     return Image.fromarray(blended.clip(0, 255).astype(np.uint8))
 
 
+PICTURE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
+                   ".webp": "WEBP", ".bmp": "BMP"}
+
+
+def check_picture_name(out: Path) -> str:
+    """The format `out`'s extension names; a name the app cannot write is refused before any work."""
+    fmt = PICTURE_FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise UserError(f"{out.name} does not end in a picture format the app writes; "
+                        "use .png, .jpg, .tif or .webp.")
+    return fmt
+
+
 def save_picture(picture: Image.Image, out: Path) -> Path:
     """Write `picture` in the format its extension names (PNG, JPEG, ...), atomically."""
-    fmt = Image.registered_extensions().get(out.suffix.lower())
-    if fmt is None or fmt not in Image.SAVE:
-        raise UserError(f"{out.name} does not end in a picture format the app can write; "
-                        "use .png, .jpg, .tif or .webp.")
+    fmt = check_picture_name(out)
     if fmt == "JPEG":
         picture = picture.convert("RGB")
     with atomic_write(out) as stream:

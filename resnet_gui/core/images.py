@@ -10,6 +10,7 @@ turn it into an error record for that one file.
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,7 +19,30 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif",
+                              ".heic", ".heif"})
+
+# Pillow opens a file by its content, whatever its name: PostScript saved as photo.jpg would be handed
+# to Ghostscript, which can write files. Only these raster decoders, none of which runs another
+# program, are ever used. HEIF is there when the pillow-heif plugin is installed.
+RASTER_FORMATS = ("JPEG", "PNG", "TIFF", "BMP", "GIF", "WEBP", "AVIF", "HEIF")
+
+
+def _register_heif() -> None:
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return
+    register_heif_opener()
+
+
+_register_heif()
+
+
+def readable_formats() -> tuple[str, ...]:
+    """The allow-list, less the decoders this Pillow lacks."""
+    Image.init()
+    return tuple(f for f in RASTER_FORMATS if f in Image.OPEN)
 
 
 class ImageDecodeError(Exception):
@@ -31,86 +55,151 @@ def is_image_path(path: str | os.PathLike) -> bool:
 
 @dataclass
 class Discovery:
-    """Image files found under some paths, in a stable order, and what was passed over."""
+    """Image files found under some paths, in a stable order, and every file passed over, with why."""
 
     files: list[Path] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)  # files that are not images
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # (path, reason)
     missing: list[Path] = field(default_factory=list)  # paths that do not exist
+
+    def skip(self, path: Path, reason: str) -> None:
+        self.skipped.append((path, reason))
+
+
+def _is_regular_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def iter_images(paths: Iterable[str | os.PathLike], discovery: Discovery | None = None) -> Iterator[Path]:
     """Yield image files under `paths`, folders searched recursively in sorted order.
 
-    Non-image files and paths that do not exist are recorded in `discovery`
-    when one is given, and otherwise passed over silently.
+    Only regular files are yielded (a named pipe or a device would hang the reader). Links to files
+    are followed; links to folders are not (their target is either inside the tree, and read there,
+    or outside it, or a loop). Hidden files and folders are passed over. Everything passed over is
+    recorded in `discovery` with a reason when one is given.
     """
+    found = discovery if discovery is not None else Discovery()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for root, dirs, names in os.walk(path):
-                dirs.sort()
-                dirs[:] = [d for d in dirs if not d.startswith(".")]
-                for name in sorted(names):
-                    if name.startswith("."):
-                        continue
-                    child = Path(root, name)
-                    if is_image_path(name):
-                        yield child
-                    elif discovery is not None:
-                        discovery.skipped.append(child)
-        elif path.is_file():
-            if is_image_path(path):
-                yield path
-            elif discovery is not None:
-                discovery.skipped.append(path)
-        elif discovery is not None:
-            discovery.missing.append(path)
+            yield from _walk(path, found)
+        elif not os.path.lexists(path):
+            found.missing.append(path)
+        elif (reason := _why_not_read(path)) is None:
+            yield path
+        else:
+            found.skip(path, reason)
+
+
+def _walk(top: Path, found: Discovery) -> Iterator[Path]:
+    top_real = os.path.realpath(top)
+
+    def unreadable(error: OSError) -> None:
+        found.skip(Path(error.filename or top), f"folder cannot be read ({error.strerror or error})")
+
+    for root, dirs, names in os.walk(top, onerror=unreadable):
+        dirs.sort()
+        kept = []
+        for name in dirs:
+            child = Path(root, name)
+            if name.startswith("."):
+                found.skip(child, "hidden folder")
+            elif os.path.islink(child):
+                target = os.path.realpath(child)
+                where = "inside the folder (its pictures are read there)" if _inside(target, top_real) \
+                    else "outside the folder"
+                found.skip(child, f"a link to a folder {where}; links to folders are not followed")
+            else:
+                kept.append(name)
+        dirs[:] = kept
+        for name in sorted(names):
+            child = Path(root, name)
+            reason = "hidden file" if name.startswith(".") else _why_not_read(child)
+            if reason is None:
+                yield child
+            else:
+                found.skip(child, reason)
+
+
+def _why_not_read(path: Path) -> str | None:
+    """Why a file (not a folder) is passed over, or None when it is an image file to read."""
+    if not path.exists():
+        return "a link that points nowhere (or to itself)"
+    if not _is_regular_file(path):
+        return "not a regular file (a pipe, device or socket)"
+    if not is_image_path(path):
+        return "not an image file name"
+    return None
 
 
 def discover(paths: Iterable[str | os.PathLike]) -> Discovery:
-    """All image files under `paths`, without duplicates, with the skipped and missing ones."""
+    """All image files under `paths`, each once (a file reached twice, through a link or two
+    overlapping paths, is read once), with the skipped and missing ones."""
     found = Discovery()
-    seen: set[Path] = set()
+    seen: dict[str, Path] = {}
     for image in iter_images(paths, found):
-        key = image.resolve()
-        if key not in seen:
-            seen.add(key)
-            found.files.append(image)
+        key = os.path.realpath(image)
+        if key in seen:
+            if seen[key] != image:
+                found.skip(image, f"the same file as {seen[key]}")
+            continue
+        seen[key] = image
+        found.files.append(image)
     return found
 
 
 def load_rgb(path: str | os.PathLike, draft_size: int | None = None) -> Image.Image:
     """Decode `path` to an 8-bit RGB image the way a person sees it.
 
-    `draft_size` lets the JPEG decoder scale down by 1/2, 1/4 or 1/8 while the
-    shorter side stays at least that many pixels: the resize that follows sees
-    the same picture at a fraction of the decode cost.
+    Only regular files are opened, only with the raster decoders of `RASTER_FORMATS`, and any
+    failure of a decoder becomes `ImageDecodeError`: one bad file is that file's problem alone.
+    `draft_size` lets the JPEG decoder scale down by 1/2, 1/4 or 1/8 while the shorter side stays
+    at least that many pixels: the resize that follows sees the same picture at a fraction of the cost.
     """
     try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ImageDecodeError("file not found") from None
+    except OSError as exc:
+        raise ImageDecodeError(f"cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
+        raise ImageDecodeError("is a folder, not an image")
+    if not stat.S_ISREG(mode):
+        raise ImageDecodeError("not a regular file (a pipe, device or socket)")
+    try:
         with warnings.catch_warnings():
-            # Pillow warns, then raises, on decompression bombs; the warning is
-            # harmless for the large-but-sane scans labs produce.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            # Pillow warns, then raises, on decompression bombs; the warning is harmless for the
+            # large-but-sane scans labs produce. Its other warnings (odd EXIF, palettes) are noise.
+            warnings.simplefilter("ignore")
+            with Image.open(path, formats=readable_formats()) as image:
                 if draft_size and image.format == "JPEG":
                     image.draft("RGB", (draft_size, draft_size))
                 image.load()
                 return to_rgb(image)
+    except ImageDecodeError:
+        raise
     except Image.DecompressionBombError:
         raise ImageDecodeError("image is too large to decode safely (possible decompression bomb)") from None
     except UnidentifiedImageError:
-        raise ImageDecodeError("not an image, or a format Pillow cannot read") from None
-    except FileNotFoundError:
-        raise ImageDecodeError("file not found") from None
-    except IsADirectoryError:
-        raise ImageDecodeError("is a folder, not an image") from None
+        raise ImageDecodeError("not a picture the app reads (JPEG, PNG, TIFF, BMP, GIF, WebP, AVIF or HEIF)") \
+            from None
     except PermissionError:
         raise ImageDecodeError("permission denied") from None
+    except MemoryError:
+        raise ImageDecodeError("image is too large for the memory available") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         reason = str(exc) or type(exc).__name__
         if "truncated" in reason.lower() or isinstance(exc, EOFError):
             reason = "file is truncated or half-copied"
         raise ImageDecodeError(f"cannot decode image: {reason}") from None
+    except Exception as exc:  # a decoder bug (IndexError, RuntimeError in a plugin...) costs this file only
+        raise ImageDecodeError(f"cannot decode image: {type(exc).__name__}: {exc}") from None
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

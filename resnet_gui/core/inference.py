@@ -195,8 +195,12 @@ class Predictor:
         results: dict[int, Prediction] = {i: Prediction(names[i], [], reason) for i, reason in batch.failures}
         if batch.images is not None:
             probs = self.probabilities(batch.images)
+            finite = torch.isfinite(probs).all(dim=1).tolist()
             values, indices = torch.topk(probs, self.top_k, dim=1)
             for row, position in enumerate(batch.indices):
+                if not finite[row]:
+                    results[position] = Prediction(names[position], [], "the model gave no usable answer (NaN)")
+                    continue
                 guesses = [
                     Guess(self.classes[c], c, float(p))
                     for p, c in zip(values[row].tolist(), indices[row].tolist())

@@ -16,13 +16,14 @@ import numpy as np
 from PIL import Image
 
 from resnet_gui.core.atomic_write import atomic_write
+from resnet_gui.core.text import display_path
 
 PALETTE = ["#3477c8", "#e07b1f", "#2e9e4a", "#c8344a", "#7b4fc8", "#8c6d31", "#d660b0", "#5f6b73",
            "#1fa8b8", "#a8b81f"]
 
 
 def _e(text) -> str:
-    return html.escape(str(text))
+    return html.escape(display_path(str(text)))  # a file name that is not UTF-8 shows its bytes as \xNN
 
 
 def confusion_svg(matrix: list[list[int]], classes: list[str], cell: int = 44) -> str:

@@ -33,7 +33,8 @@ class CsvResultWriter(AtomicFile):
     """Streams rows into the CSV as batches arrive; the file appears, whole, on `commit()`."""
 
     def __init__(self, path: str | os.PathLike, top_k: int):
-        super().__init__(path, "w", newline="", encoding="utf-8")
+        # A file name that is not UTF-8 is written as its own bytes, so the CSV names the file exactly.
+        super().__init__(path, "w", newline="", encoding="utf-8", errors="surrogateescape")
         self.top_k = top_k
         self.writer = csv.writer(self.stream)
         self.writer.writerow(csv_header(top_k))

@@ -19,8 +19,9 @@ from torch import nn
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from resnet_gui.core.allocator import release_freed_memory
+from resnet_gui.core.architectures import architecture
 from resnet_gui.core.calibration import calibrate
-from resnet_gui.core.checkpoint_saver import BestEpoch, CheckpointSaver, last_path_for
+from resnet_gui.core.checkpoint_saver import BestEpoch, CheckpointSaver, OutputLock, last_path_for
 from resnet_gui.core.checkpoints import CheckpointContents, checkpoint_payload, read_checkpoint, write_checkpoint
 from resnet_gui.core.data import PreparedData, SampleDataset, class_weights, prepare_data, scan_class_folder
 from resnet_gui.core.devices import DevicePolicy, default_num_workers, policy_for, resolve_device
@@ -71,6 +72,10 @@ def load_start_weights(s: TrainSettings) -> tuple[dict[str, torch.Tensor] | None
                 "--weights FILE (a checkpoint you have)."
             ) from None
     contents = read_checkpoint(s.weights)
+    if contents.arch != s.arch:
+        held, chosen = architecture(contents.arch).title, architecture(s.arch).title
+        raise CheckpointError(f"{Path(s.weights).name} holds a {held} ({contents.arch}), not the {chosen} chosen. "
+                              f"Choose {held} as the architecture, or start from another checkpoint.")
     return contents.state_dict, contents
 
 
@@ -158,7 +163,7 @@ class Trainer:
             return s, None
         resumed = read_checkpoint(s.resume)
         saved = TrainSettings.from_dict(resumed.train)
-        s = replace(saved, epochs=s.epochs, device=s.device, workers=s.workers, weights="none",
+        s = replace(saved, epochs=s.epochs or saved.epochs, device=s.device, workers=s.workers, weights="none",
                     out=s.out or saved.out, data_dir=s.data_dir or saved.data_dir, resume=s.resume)
         return s, resumed
 
@@ -168,7 +173,7 @@ class Trainer:
         policy = policy_for(device, amp=s.amp)
         state, contents = (None, None) if resumed else load_start_weights(s)
         if contents is not None:
-            s.arch, s.small_input = contents.arch, contents.small_input
+            s.small_input = contents.small_input  # the stem is part of the architecture the file holds
 
         self._emit("on_status", "Reading the images…")
         scan = scan_class_folder(s.data_dir, s.val_dir)
@@ -210,6 +215,10 @@ class Trainer:
         s, resumed = self._settings_for_run()
         s.validate()
         self.settings = s
+        with OutputLock(s.out or "model.pt"):
+            return self._run_locked(s, resumed)
+
+    def _run_locked(self, s: TrainSettings, resumed: CheckpointContents | None) -> TrainResult:
         run = self._set_up(s, resumed)
         saver = CheckpointSaver(s.out or "model.pt", resuming=resumed is not None)
         history: list[dict[str, Any]] = list(resumed.history) if resumed else []
@@ -244,8 +253,7 @@ class Trainer:
         started = time.perf_counter()
         train_loss, train_acc, finished = self._train_one_epoch(run, epoch)
         if not finished:
-            saver.save_on_stop(run.model, run.optimizer, run.scheduler)
-            return "cancelled"
+            return "cancelled"  # the last finished epoch's state is on disk already
         val = self._evaluate(run)
         metrics = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val["loss"],
                    "val_acc": val["accuracy"], "confusion_matrix": val["confusion_matrix"],
@@ -264,8 +272,7 @@ class Trainer:
             stopped = "early_stopping"
         elif self.cancelled():
             stopped = "cancelled"
-        saver.save_recovery(fields, run.model, epoch, run.optimizer, run.scheduler,
-                            force=epoch == s.epochs or stopped != "completed")
+        saver.save_recovery(fields, run.model, epoch, run.optimizer, run.scheduler)
         self._emit("on_epoch_end", event)
         return stopped
 

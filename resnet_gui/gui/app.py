@@ -7,11 +7,12 @@ for README pictures and for checking the window headless.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QtMsgType, QTimer, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from resnet_gui.core.atomic_write import atomic_path
@@ -19,9 +20,22 @@ from resnet_gui.crash_log import write_crash_log
 from resnet_gui.gui.settings import APPLICATION, ORGANIZATION, Settings
 
 
+def route_qt_messages() -> None:
+    """Qt's own notices ("This plugin does not support propagateSizeHints()") go to the log, not the
+    terminal: stderr carries only the app's sentences."""
+    log = logging.getLogger("resnet_gui.qt")
+
+    def handler(kind, context, message):
+        level = logging.ERROR if kind in (QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg) else logging.DEBUG
+        log.log(level, "%s", message)
+
+    qInstallMessageHandler(handler)
+
+
 def make_application() -> QApplication:
     app = QApplication.instance()
     if app is None:
+        route_qt_messages()
         QApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         app = QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
@@ -79,6 +93,7 @@ class ScreenshotJob(QObject):
         self.done = False
         self.messages: list[str] = []  # for the terminal: the command line prints them
         window.user_error.connect(self._on_error)
+        window.model_failed.connect(self._on_model_failed)  # a refused model is a finished job too
         if wait_for == "classify":
             window.classify_panel.all_done.connect(self._on_classified)
         elif wait_for == "train":
@@ -102,10 +117,20 @@ class ScreenshotJob(QObject):
             panel.preview_shown.connect(lambda *_: QTimer.singleShot(200, self.save))
 
     def _on_error(self, title: str, text: str) -> None:
+        """An error ends the work asked for: the window is saved as it shows the error, exit 2."""
         self.messages.append(text)
-        if self.wait_for != "model" or not self.done:
-            self.done = True
-            QApplication.exit(2)
+        QTimer.singleShot(300, lambda: self.save(code=2))
+
+    def _on_model_failed(self, text: str) -> None:
+        """A model the user named that cannot be loaded ends the job (exit 2). No model at all (ImageNet
+        weights that cannot be downloaded, none asked for) is the window's first-start state, not an error;
+        and a training run does not wait for the Classify tab's model."""
+        if self.wait_for == "train" or text in self.messages:
+            return
+        if self.window.model_bar.choice().checkpoint:
+            self._on_error("The model could not be loaded", text)
+        else:
+            QTimer.singleShot(300, self.save)
 
     def _on_timeout(self) -> None:
         if not self.done:

@@ -179,6 +179,7 @@ class ClassifyPanel(QWidget):
         preview_box = stacked(explain_row, self.preview)
         self.chart = TopKChart()
         self.chart_title = QLabel("Top classes")
+        self.chart_title.setTextFormat(Qt.TextFormat.PlainText)  # class and file names, shown as written
         self.chart_title.setStyleSheet("font-weight: bold;")
         chart_box = stacked(self.chart_title, self.chart)
         right = QSplitter(Qt.Orientation.Vertical)

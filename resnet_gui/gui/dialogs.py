@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
@@ -9,11 +10,18 @@ CHECKPOINT_FILTER = "Checkpoints (*.pt *.pth *.safetensors *.ckpt *.bin);;All fi
 
 
 def show_error(parent: QWidget | None, title: str, text: str) -> None:
-    QMessageBox.warning(parent, title, text)
+    _message(parent, QMessageBox.Icon.Warning, title, text)
 
 
 def show_info(parent: QWidget | None, title: str, text: str) -> None:
-    QMessageBox.information(parent, title, text)
+    _message(parent, QMessageBox.Icon.Information, title, text)
+
+
+def _message(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str) -> None:
+    """A message box whose text is shown as written: a file or class name is never read as HTML."""
+    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.exec()
 
 
 def open_image_files(parent: QWidget | None, folder: str) -> list[str]:

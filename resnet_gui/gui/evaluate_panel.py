@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_gui.core.text import display_name, display_path
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.confusion_view import ConfusionView
+from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.image_preview import ImagePreview
 from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.widgets import stacked
@@ -182,13 +184,13 @@ class EvaluatePanel(QWidget):
         classes = self.report["classes"]
         items = sorted(self.items_in_cell(true_index, predicted_index), key=lambda i: -i["confidence"])
         what = "right" if true_index == predicted_index else "mistaken"
-        self.cell_title.setText(f"<b>{len(items)}</b> {what}: true <b>{classes[true_index]}</b>, "
-                                f"predicted <b>{classes[predicted_index]}</b>")
+        self.cell_title.setText(f"<b>{len(items)}</b> {what}: true <b>{html.escape(classes[true_index])}</b>, "
+                                f"predicted <b>{html.escape(classes[predicted_index])}</b>")
         self.cell_images.clear()
         for item in items:
-            entry = QListWidgetItem(f"{item['confidence']:.1%}  {os.path.basename(item['path'])}")
+            entry = QListWidgetItem(f"{item['confidence']:.1%}  {display_name(item['path'])}")
             entry.setData(Qt.ItemDataRole.UserRole, item["path"])
-            entry.setToolTip(item["path"])
+            entry.setToolTip(plain_tooltip(display_path(item["path"])))
             self.cell_images.addItem(entry)
         if items:
             self.cell_images.setCurrentRow(0)

@@ -11,3 +11,10 @@ def duration(seconds: float) -> str:
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def plain_tooltip(text: str) -> str:
+    """A tooltip that shows `text` as written: Qt would read a file name like "<b>x.png" as markup."""
+    import html
+
+    return "<qt>" + html.escape(text).replace("\n", "<br>") + "</qt>"

@@ -14,6 +14,7 @@ class ImagePreview(QLabel):
         self.setMinimumSize(160, 120)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.setStyleSheet("QLabel { background: #f4f5f7; border: 1px solid #d5d8dc; color: #555; }")
+        self.setTextFormat(Qt.TextFormat.PlainText)  # messages carry file names, never markup
         self.setWordWrap(True)
         self.source: QPixmap | None = None
         self.show_message("Select a row to see the image.")

@@ -23,6 +23,7 @@ from resnet_gui.gui.workers import ModelChoice, ModelLoadWorker, TorchWarmup, de
 
 class MainWindow(QMainWindow):
     model_loaded = Signal(object)  # the ModelBundle now in use
+    model_failed = Signal(str)  # the sentence saying why the chosen model could not be loaded
     devices_ready = Signal(list)
     user_error = Signal(str, str)  # title, sentence: every error the user is shown
     _error_from_thread = Signal(str, str)
@@ -170,6 +171,7 @@ class MainWindow(QMainWindow):
         self.model_bar.show_problem(text)
         if self._load_user_initiated or self.classify_panel.pending():
             self.report_error("The model could not be loaded", text)
+        self.model_failed.emit(text)
 
     def use_checkpoint(self, path: str) -> None:
         """Load `path` in the Classify tab (from the file dialog, the command line or the Train tab)."""

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import html
 import os
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSizePolicy, QSpinBox
 
 from resnet_gui.core.architectures import ARCHITECTURES
+from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.workers import ModelChoice
 
 IMAGENET = "imagenet"
@@ -105,7 +107,7 @@ class ModelBar(QGroupBox):
         self.weights.addItem("ImageNet (download)", IMAGENET)
         for path in self._recent:
             self.weights.addItem(os.path.basename(path), path)
-            self.weights.setItemData(self.weights.count() - 1, path, 3)  # Qt.ToolTipRole
+            self.weights.setItemData(self.weights.count() - 1, plain_tooltip(path), 3)  # Qt.ToolTipRole
         self.weights.addItem("Choose checkpoint file…", CHOOSE)
         index = self.weights.findData(current)
         self.weights.setCurrentIndex(index if index >= 0 and current != CHOOSE else 0)
@@ -144,7 +146,8 @@ class ModelBar(QGroupBox):
         self.arch.setCurrentIndex(self.arch.findData(bundle.arch))
         self._suspend = False
         prep = bundle.preprocessing
-        names = ", ".join(bundle.classes[:6]) + (f", … ({bundle.num_classes} classes)" if bundle.num_classes > 6 else "")
+        names = ", ".join(html.escape(c) for c in bundle.classes[:6])
+        names += f", … ({bundle.num_classes} classes)" if bundle.num_classes > 6 else ""
         stem = ", small-input stem" if bundle.small_input else ""
         calibrated = f" · calibrated (T = {bundle.temperature:.2f})" if bundle.temperature != 1.0 else ""
         self.summary.setStyleSheet("")
@@ -155,11 +158,11 @@ class ModelBar(QGroupBox):
 
     def show_loading(self, text: str = "Loading the model…") -> None:
         self.summary.setStyleSheet("color: #555;")
-        self.summary.setText(text)
+        self.summary.setText(html.escape(text))
 
     def show_problem(self, text: str) -> None:
         self.summary.setStyleSheet("color: #a01818;")
-        self.summary.setText(text)
+        self.summary.setText(html.escape(text))  # the sentence may quote a file name
 
     # ------------------------------------------------------------ slots
     def _on_arch_changed(self) -> None:

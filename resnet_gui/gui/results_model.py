@@ -15,6 +15,8 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QApplication, QStyle
 
 from resnet_gui.core.predictions import is_unsure
+from resnet_gui.core.text import display_path
+from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.workers import ResultRow
 
 COLUMNS = ("Image", "File", "Label", "Confidence", "Error")
@@ -88,7 +90,8 @@ class ResultsModel(QAbstractTableModel):
         if role == ROW_ROLE:
             return row
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{row.path}\n{row.error}" if row.error else row.path
+            path = display_path(row.path)
+            return plain_tooltip(f"{path}\n{row.error}" if row.error else path)
         if role == Qt.ItemDataRole.TextAlignmentRole and column == CONFIDENCE:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if row.error is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import time
 from pathlib import Path
@@ -32,10 +33,11 @@ from PySide6.QtWidgets import (
 
 from resnet_gui.core.architectures import ARCHITECTURES
 from resnet_gui.core.summaries import describe_threshold
+from resnet_gui.core.text import display_name, display_path
 from resnet_gui.core.train_config import DEFAULT_CROP, DEFAULT_SMALL_CROP, TrainSettings, small_input_for
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.confusion_view import ConfusionView
-from resnet_gui.gui.formatting import duration
+from resnet_gui.gui.formatting import duration, plain_tooltip
 from resnet_gui.gui.reliability_view import ReliabilityView
 from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.training_plots import TrainingPlots
@@ -86,6 +88,7 @@ class TrainPanel(QWidget):
         self.class_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.class_table.setMinimumHeight(90)
         self.data_notes = QLabel("")
+        self.data_notes.setTextFormat(Qt.TextFormat.PlainText)  # file names and reasons, shown as written
         self.data_notes.setWordWrap(True)
         self.data_notes.setStyleSheet("color: #8a5300;")
         data_box = QGroupBox("Classes found")
@@ -412,7 +415,10 @@ class TrainPanel(QWidget):
         self.classes = info["classes"]
         self._fill_class_table({c: a + b for c, a, b in zip(info["classes"], info["train"], info["val"])})
         notes = list(info["warnings"])
-        notes += [f"skipped {Path(p).name}: {e}" for p, e in info["skipped"][:5]]
+        notes += [f"skipped {display_name(p)}: {e}" for p, e in info["skipped"][:5]]
+        if len(info["skipped"]) > 5:
+            notes.append(f"… and {len(info['skipped']) - 5} more skipped (hover for the list).")
+        self.data_notes.setToolTip(plain_tooltip("\n".join(f"{display_path(p)}: {e}" for p, e in info["skipped"])))
         split = f"{sum(info['train'])} images to train on, {sum(info['val'])} to validate."
         self.data_notes.setText("\n".join([split, *notes]))
 
@@ -458,7 +464,8 @@ class TrainPanel(QWidget):
                                f"<b>{describe_threshold(c['unsure_below'])}</b>.")
             self.result_text.setText(
                 f"<b>{why}.</b><br>Best validation accuracy <b>{m['val_acc']:.1%}</b> at epoch {m['epoch']} "
-                f"(loss {m['val_loss']:.3f}).{calibration}<br>Saved to {result.best_path}<br><br>"
+                f"(loss {m['val_loss']:.3f}).{calibration}<br>Saved to {html.escape(display_path(result.best_path))}"
+                "<br><br>"
                 "Press <b>Use this model</b> to classify with it."
             )
             self.use_button.setEnabled(True)

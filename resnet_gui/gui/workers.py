@@ -23,6 +23,7 @@ from PySide6.QtGui import QImage
 
 from resnet_gui.core.errors import UserError
 from resnet_gui.core.predictions import Prediction
+from resnet_gui.core.text import display_name
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ class ResultRow:
 
     @property
     def name(self) -> str:
-        return self.prediction.path.replace("\\", "/").rsplit("/", 1)[-1]
+        return display_name(self.prediction.path)  # a backslash is part of a Linux file name
 
     @property
     def guesses(self) -> list:

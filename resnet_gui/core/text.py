@@ -1,0 +1,24 @@
+"""File names as people read them. No torch here: the window uses this before torch has loaded.
+
+On Linux a file name is bytes; Python keeps bytes that are not UTF-8 as lone surrogates
+("caf\udce9.png"), which no UTF-8 output can hold. They are shown as \\xNN escapes.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """`path` as text any screen, terminal or HTML page can show: undecodable bytes as \\xNN."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def display_name(path: str | os.PathLike) -> str:
+    """The last part of `path` (a backslash is part of a Linux file name, not a separator)."""
+    return display_path(os.path.basename(os.fspath(path)))
