@@ -100,6 +100,10 @@ def main() -> None:
     (new / "half-copied.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(work / "config")}
     gui = [sys.executable, "-m", "resnet_gui", "gui"]
+    # The first start offline: no ImageNet weights to download, nothing chosen yet (online, the
+    # window would load ImageNet's ResNet-50 instead).
+    subprocess.run([*gui, "--screenshot", str(out / "first_start.png")], check=True,
+                   env={**env, "TORCH_HOME": str(work / "empty-torch-home")}, cwd=work)
     subprocess.run([*gui, "--train-dir", str(work / "shapes"), "--weights", "none", "--epochs", str(args.epochs),
                     "--image-size", "48", "--start-training", "--screenshot", str(out / "train.png")],
                    check=True, env=env, cwd=work)
@@ -108,7 +112,7 @@ def main() -> None:
     for name in ("evaluate", "explain"):
         subprocess.run([sys.executable, __file__, "--scene", name, "--work", str(work), "--out", str(out)],
                        check=True, env=env)
-    print(f"wrote train.png, classify.png, evaluate.png and explain.png in {out}")
+    print(f"wrote first_start.png, train.png, classify.png, evaluate.png and explain.png in {out}")
 
 
 if __name__ == "__main__":

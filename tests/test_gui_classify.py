@@ -122,7 +122,7 @@ def test_export_csv_and_copy_rows(qtbot, window, tiny_checkpoint, image_folder, 
     monkeypatch.setattr(dialogs, "save_csv", lambda parent, folder: str(target))
     window.model_bar.top_k.setValue(2)
     window.export_csv()
-    with target.open(encoding="utf-8") as stream:
+    with target.open(encoding="utf-8-sig") as stream:  # the window writes a BOM for Excel
         exported = list(csv.DictReader(stream))
     rows = window.classify_panel.model.rows
     assert [e["path"] for e in exported] == [r.path for r in rows]
@@ -246,7 +246,7 @@ def test_menus_have_the_usual_shortcuts(window):
 
     shortcuts = {a.text(): a.shortcut().toString() for a in window.findChildren(QAction)}
     assert shortcuts["&Open images…"] == "Ctrl+O" and shortcuts["Open &folder…"] == "Ctrl+Shift+O"
-    assert shortcuts["&Export results as CSV…"] == "Ctrl+E" and shortcuts["&Copy selected rows"] == "Ctrl+C"
+    assert shortcuts["&Export shown results as CSV…"] == "Ctrl+E" and shortcuts["&Copy selected rows"] == "Ctrl+C"
 
 
 def test_screenshot_command_saves_the_window_and_exits_0(tiny_checkpoint, image_folder, tmp_path):

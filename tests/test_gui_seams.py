@@ -87,10 +87,10 @@ def test_an_error_arrives_as_the_exception_itself(qtbot, task):
 def test_the_train_form_shows_train_settings_defaults(window):
     shown = window.train_panel.train_settings()
     defaults = TrainSettings()
-    ignore = {"data_dir", "out", "device", "amp", "image_size"}
+    ignore = {"data_dir", "out", "device", "amp"}
     assert {k: v for k, v in dataclasses.asdict(shown).items() if k not in ignore} == \
         {k: v for k, v in dataclasses.asdict(defaults).items() if k not in ignore}
-    assert shown.image_size == defaults.crop
+    assert shown.image_size is None and shown.small_input is None  # "from the pictures", stem by size
 
 
 def test_device_and_precision_have_one_source(qtbot, window):

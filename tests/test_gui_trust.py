@@ -67,7 +67,7 @@ def test_threshold_comes_from_the_checkpoint_and_marks_unsure_rows(qtbot, window
     target = tmp_path / "out.csv"
     monkeypatch.setattr(dialogs, "save_csv", lambda parent, folder: str(target))
     window.export_csv()
-    with target.open(encoding="utf-8") as stream:
+    with target.open(encoding="utf-8-sig") as stream:  # the window writes a BOM for Excel
         exported = list(csv.DictReader(stream))
     assert sum(e["verdict"] == "unsure" for e in exported) == len(unsure)
     window.model_bar.unsure.setValue(0)  # off

@@ -331,7 +331,7 @@ def test_kill_9_mid_run_leaves_a_state_that_resumes(tmp_path):
     last = last_path_for(out)
     assert last.exists() and read_checkpoint(last).extra["resume"]["epoch"] == 1
     assert leftovers(tmp_path) == []
-    code = main(["train", "--resume", str(last), "--out", str(out), "--json"])
+    code = main(["train", "--resume", str(last), "--out", str(out), "--json", "--keep-last"])
     assert code == 0 and len(read_checkpoint(out).history) + 0 >= 1
     assert read_checkpoint(last).extra["resume"]["epoch"] == 4
 

@@ -16,7 +16,8 @@ def data(tmp_path):
 def test_train_json_events_and_best_checkpoint(capsys, data, tmp_path):
     out = tmp_path / "run" / "best.pt"
     code = main(["train", str(data), "--weights", "none", "--small-input", "--epochs", "2", "--batch-size", "8",
-                 "--out", str(out), "--json", "--augment", "hflip", "vflip", "--optimizer", "sgd", "--lr", "0.01"])
+                 "--out", str(out), "--json", "--augment", "hflip", "vflip", "--optimizer", "sgd", "--lr", "0.01",
+                 "--keep-last"])
     stdout = capsys.readouterr().out
     assert code == 0
     events = [json.loads(line) for line in stdout.splitlines()]

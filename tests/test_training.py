@@ -19,7 +19,7 @@ from tests.support import make_shapes_dataset
 
 def settings_for(data_dir, out, **overrides):
     base = dict(data_dir=str(data_dir), weights="none", small_input=True, image_size=32, epochs=4, batch_size=16,
-                lr=2e-3, out=str(out), seed=0)
+                lr=2e-3, out=str(out), seed=0, keep_last=True)
     return TrainSettings(**{**base, **overrides})
 
 
@@ -187,7 +187,7 @@ def test_resume_continues_where_it_stopped(tmp_path):
     data = make_shapes_dataset(tmp_path / "d", per_class=8)
     first = Trainer(settings_for(data, tmp_path / "m.pt", epochs=2)).run()
     recorder = Recorder()
-    resumed = Trainer(TrainSettings(resume=str(first.last_path), epochs=3), [recorder]).run()
+    resumed = Trainer(TrainSettings(resume=str(first.last_path), epochs=3, keep_last=True), [recorder]).run()
     assert [e.epoch for e in recorder.epochs] == [3]
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
     assert resumed.history[:2] == first.history
@@ -250,3 +250,22 @@ def test_settings_are_checked():
         TrainSettings(optimizer="lbfgs").validate()
     with pytest.raises(UserError, match="augmentation"):
         TrainSettings(augment=["sparkle"]).validate()
+
+
+def test_a_completed_run_removes_its_resumable_state_unless_kept(tmp_path):
+    data = make_shapes_dataset(tmp_path / "d", per_class=4)
+    done = Trainer(settings_for(data, tmp_path / "m.pt", epochs=1, keep_last=False)).run()
+    assert done.stopped == "completed" and done.last_path is None and not last_path_for(done.best_path).exists()
+
+
+def test_without_out_a_run_never_replaces_a_model(tmp_path, monkeypatch):
+    from resnet_gui.core.checkpoint_saver import unique_model_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.pt").write_bytes(b"a model made before")
+    assert unique_model_path("model.pt").name == "model-2.pt"
+    data = make_shapes_dataset(tmp_path / "d", per_class=3)
+    settings = settings_for(data, "unused", epochs=1)
+    settings.out = None
+    result = Trainer(settings).run()
+    assert result.best_path.name == "model-2.pt" and (tmp_path / "model.pt").read_bytes() == b"a model made before"

@@ -167,8 +167,9 @@ def test_explain_command_writes_an_overlay(colour_model, tmp_path, capsys):
     assert main(["explain", str(image_path), "--checkpoint", str(result.best_path), "--class", "blue",
                  "--out", str(out)]) == 0
     picture = Image.open(out)
-    assert picture.size == (64, 64) and picture.mode == "RGB"
-    assert not np.array_equal(np.asarray(picture), np.asarray(Image.open(image_path).convert("RGB")))
+    assert picture.size == (256, 256) and picture.mode == "RGB"  # a 64 px picture is saved at 256 px
+    plain = Image.open(image_path).convert("RGB").resize((256, 256), Image.BICUBIC)
+    assert np.abs(np.asarray(picture, float) - np.asarray(plain, float)).mean() > 5  # the heat map is on it
     assert main(["explain", str(image_path), "--checkpoint", str(result.best_path), "--class", "purple",
                  "--out", str(out)]) == 2
     assert "not one of the model's classes" in capsys.readouterr().err

@@ -6,7 +6,7 @@ unusable input (a message on stderr), 3 for an unexpected internal error
 (details in the log file named on stderr), 130 when interrupted.
 
 One module per group of commands (`classify`, `model`: info / explain /
-export, `training`: train / evaluate, `window`: gui); each registers its
+export, `training`: train / evaluate, `example`, `window`: gui); each registers its
 parsers and a handler, and shares only `common`. torch is imported inside
 the handlers, so `resnet-gui --help` and the window start without waiting for it.
 """
@@ -22,7 +22,7 @@ import sys
 import warnings
 
 from resnet_gui import __version__
-from resnet_gui.cli import classify, model, training, window
+from resnet_gui.cli import classify, example, model, training, window
 from resnet_gui.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageParser, say
 from resnet_gui.core.architectures import ARCHITECTURES
 from resnet_gui.core.errors import UserError
@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_parser(sub, archs)
     model.add_parsers(sub, archs)
     training.add_parsers(sub, archs)
+    example.add_parser(sub)
     parser.commands = frozenset(sub.choices)  # what a first argument must be to not mean "gui"
     return parser
 

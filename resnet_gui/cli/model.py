@@ -143,6 +143,9 @@ def explain_command(args: argparse.Namespace) -> int:
     picture = overlay(image, result.heatmap, args.opacity)
     out = save_picture(picture, Path(args.out))
     print(f"{result.label} ({result.prob:.1%}): heat map written to {shown(out)}", file=sys.stderr)
+    if result.stage != "layer4":
+        say(f"at {bundle.preprocessing.image_size} px, the last stage's map is under 4x4 pixels; the heat map "
+            f"is from {result.stage}, one stage earlier.")
     return EXIT_OK
 
 

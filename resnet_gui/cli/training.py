@@ -24,6 +24,7 @@ from resnet_gui.cli.common import (
     say,
     shown,
 )
+from resnet_gui.core.text import figure
 from resnet_gui.core.train_config import MAX_LR
 from resnet_gui.core.summaries import describe_threshold
 
@@ -52,8 +53,13 @@ def add_parsers(sub, archs: list[str]) -> None:
     train.add_argument("--schedule", choices=SCHEDULES, default=d.schedule, help=f"learning-rate schedule ({d.schedule})")
     train.add_argument("--weight-decay", type=finite_float, default=d.weight_decay,
                        help=f"weight decay, 0 to 1 ({d.weight_decay})")
-    train.add_argument("--image-size", type=image_size, help="crop size (224; 32 with --small-input)")
-    train.add_argument("--small-input", action="store_true", help="3x3 stem without max-pool, for images <= 64 px")
+    train.add_argument("--image-size", type=image_size,
+                       help="input size (default: the pictures' typical size, 32 to 224 px)")
+    stem = train.add_mutually_exclusive_group()
+    stem.add_argument("--small-input", dest="small_input", action="store_const", const=True,
+                      help="3x3 stem without max-pool (default: at an input of 64 px or less)")
+    stem.add_argument("--no-small-input", dest="small_input", action="store_const", const=False,
+                      help="the ImageNet stem even for small inputs")
     train.add_argument("--augment", nargs="+", default=d.augment, metavar="NAME",
                        help=f"any of {' '.join(AUGMENTATIONS)}, or none (default: crop hflip)")
     train.add_argument("--label-smoothing", type=finite_float, default=d.label_smoothing,
@@ -70,6 +76,8 @@ def add_parsers(sub, archs: list[str]) -> None:
                        help="data loading processes (default: by device and cache)")
     train.add_argument("--out", metavar="FILE", help="best checkpoint (model.pt); the last state goes beside it")
     train.add_argument("--resume", metavar="CHECKPOINT", help="continue a run from its .last.pt file")
+    train.add_argument("--keep-last", action="store_true",
+                       help="keep NAME.last.pt after the run completes (it is always kept after a stop)")
     train.add_argument("--json", action="store_true", help="JSON Lines of events instead of a progress bar")
     train.set_defaults(handler=train_command)
 
@@ -100,7 +108,7 @@ def settings_from_args(args: argparse.Namespace):
         weight_decay=args.weight_decay, image_size=args.image_size, small_input=args.small_input,
         augment=[] if args.augment == ["none"] else list(args.augment), label_smoothing=args.label_smoothing,
         balance=args.balance, seed=args.seed, device=args.device, amp=not args.no_amp, patience=args.patience,
-        workers=args.workers, out=args.out, resume=args.resume,
+        workers=args.workers, out=args.out, resume=args.resume, keep_last=args.keep_last,
     )
 
 
@@ -151,6 +159,12 @@ def train_command(args: argparse.Namespace) -> int:
             if not args.json and sys.stderr.isatty():
                 sys.stderr.write(f"\r{text}\x1b[K")
                 sys.stderr.flush()
+
+        def on_input_chosen(self, text):
+            if args.json:
+                self.emit("input", text=text)
+            else:
+                print(text, file=sys.stderr)
 
         def on_data_ready(self, data):
             if not args.json and sys.stderr.isatty():
@@ -250,14 +264,24 @@ def evaluate_command(args: argparse.Namespace) -> int:
         print(json_line(figures))
         return status
     print(f"accuracy {report['accuracy']:.2%} on {report['samples']} images, "
-          f"macro ROC AUC {report['macro_roc_auc']:.3f}")
+          f"macro ROC AUC {figure(report['macro_roc_auc'])}")
     width = max(12, *(len(c) for c in report["classes"]))
+    for note in report["notes"]:
+        print(f"note: {note}", file=sys.stderr)
     print(f"{'class':<{width}}  precision  recall     f1  support")
-    for name, figures in report["per_class"].items():
-        print(f"{name:<{width}}  {figures['precision']:9.3f}  {figures['recall']:6.3f}  {figures['f1']:5.3f}  "
-              f"{figures['support']:7d}")
+    for name, f in report["per_class"].items():
+        print(f"{name:<{width}}  {figure(f['precision']):>9}  {figure(f['recall']):>6}  {figure(f['f1']):>5}  "
+              f"{f['support']:7d}")
     print("\nconfusion matrix (rows: true class, columns: predicted)")
-    print(" " * width + "  " + " ".join(f"{c[:6]:>6}" for c in report["classes"]))
-    for name, row in zip(report["classes"], report["confusion_matrix"]):
-        print(f"{name:<{width}}  " + " ".join(f"{v:>6d}" for v in row))
+    classes = report["classes"]
+    if max(len(c) for c in classes) <= 8:  # short names head their own columns
+        headers, rows = classes, classes
+    else:  # long names would be cut into look-alikes: number the columns, and the rows with them
+        headers = [f"#{i + 1}" for i in range(len(classes))]
+        rows = [f"#{i + 1} {c}" for i, c in enumerate(classes)]
+    cell = max(6, *(len(h) for h in headers), *(len(str(v)) for r in report["confusion_matrix"] for v in r))
+    width = max(width, *(len(r) for r in rows))
+    print(" " * width + "  " + " ".join(f"{h:>{cell}}" for h in headers))
+    for name, row in zip(rows, report["confusion_matrix"]):
+        print(f"{name:<{width}}  " + " ".join(f"{v:>{cell}d}" for v in row))
     return status

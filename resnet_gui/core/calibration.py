@@ -12,6 +12,8 @@ import math
 import torch
 from torch import nn
 
+from resnet_gui.core.summaries import UNSURE_TARGET_ACCURACY
+
 
 def negative_log_likelihood(logits: torch.Tensor, labels: torch.Tensor, temperature: float = 1.0) -> float:
     return nn.functional.cross_entropy(logits.float() / temperature, labels).item()
@@ -61,7 +63,8 @@ def reliability(probs: torch.Tensor, labels: torch.Tensor, bins: int = 10) -> di
     return {"bins": rows, "ece": ece}
 
 
-def suggest_threshold(probs: torch.Tensor, labels: torch.Tensor, target_accuracy: float = 0.95) -> float:
+def suggest_threshold(probs: torch.Tensor, labels: torch.Tensor,
+                      target_accuracy: float = UNSURE_TARGET_ACCURACY) -> float:
     """The lowest confidence above which the validation answers are right `target_accuracy` of the time.
 
     Below it a result is "unsure". When every validation answer together

@@ -138,6 +138,23 @@ def _scan(folder: Path, found: Discovery, seen: set[str], *, classes: list[str] 
     return [c for c in classes if c in present], samples
 
 
+def typical_short_side(paths: Sequence[str], sample: int = 200) -> int | None:
+    """The median shorter side of (an even sample of) the pictures, read from their headers only."""
+    from resnet_gui.core.images import readable_formats
+
+    if not paths:
+        return None
+    step = max(1, len(paths) // sample)
+    sides = []
+    for path in list(paths)[::step][:sample]:
+        try:
+            with Image.open(path, formats=readable_formats()) as image:
+                sides.append(min(image.size))
+        except Exception:  # an unreadable file is reported when the data is prepared
+            continue
+    return int(np.median(sides)) if sides else None
+
+
 def stratified_split(labels: Sequence[int], fraction: float, seed: int) -> tuple[list[int], list[int]]:
     """Indices (train, val): about `fraction` of every class in val, the same for the same seed."""
     rng = np.random.default_rng(seed)

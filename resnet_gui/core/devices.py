@@ -41,7 +41,9 @@ def resolve_device(spec: str | None = "auto") -> torch.device:
         raise DeviceError(f"'{spec}' is not a device. Use auto, cpu, cuda, cuda:N or mps.") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise DeviceError("No CUDA GPU is available on this computer. Use --device cpu or auto.")
+            raise DeviceError("No CUDA GPU is available on this computer. Use --device cpu or auto.",
+                              in_window="No CUDA GPU is available on this computer. Choose Auto or the CPU as "
+                                        "the device.")
         index = device.index if device.index is not None else torch.cuda.current_device()
         if index >= torch.cuda.device_count():
             raise DeviceError(
@@ -49,7 +51,8 @@ def resolve_device(spec: str | None = "auto") -> torch.device:
             )
         return torch.device("cuda", index)
     if device.type == "mps" and not _mps_available():
-        raise DeviceError("Apple's MPS backend is not available here. Use --device cpu or auto.")
+        raise DeviceError("Apple's MPS backend is not available here. Use --device cpu or auto.",
+                          in_window="Apple's MPS backend is not available here. Choose Auto or the CPU as the device.")
     if device.type not in ("cpu", "cuda", "mps"):
         raise DeviceError(f"'{spec}' is not supported. Use auto, cpu, cuda, cuda:N or mps.")
     return device

@@ -2,7 +2,18 @@
 
 
 class UserError(Exception):
-    """Something the user can fix: the message says what was wrong and what to do."""
+    """Something the user can fix: the message says what was wrong and what to do.
+
+    The message is the command line's sentence. Where what to do differs in the window (a control
+    instead of a flag), `in_window` holds the window's sentence; the window never quotes a flag.
+    """
+
+    def __init__(self, message: str = "", *, in_window: str | None = None):
+        super().__init__(message)
+        self.in_window = in_window
+
+    def for_window(self) -> str:
+        return self.in_window or str(self)
 
 
 class CheckpointError(UserError):

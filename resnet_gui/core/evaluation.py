@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import torch
 
+from resnet_gui.core.checkpoints import default_class_names
 from resnet_gui.core.data import scan_class_folder
 from resnet_gui.core.errors import UserError
 from resnet_gui.core.inference import Predictor
@@ -39,6 +41,14 @@ def evaluate_model(
     `cancelled` is checked between batches; a cancelled run raises InterruptedError.
     """
     scan = scan_class_folder(data_dir, min_classes=1)
+    notes = []
+    if bundle.classes == default_class_names(len(bundle.classes)) and len(scan.classes) == len(bundle.classes):
+        # A file without class names, trained on a folder like this one: torchvision's ImageFolder numbered
+        # the classes in the sorted order of their folders, so that order is what the outputs mean.
+        bundle = replace(bundle, classes=list(scan.classes))
+        notes.append(f"The model does not name its classes; its {len(scan.classes)} outputs were taken to be the "
+                     f"folder's classes in sorted order ({', '.join(scan.classes)}), as torchvision's ImageFolder "
+                     "numbers them.")
     unknown = [c for c in scan.classes if c not in bundle.classes]
     if unknown:
         raise UserError(
@@ -82,6 +92,10 @@ def evaluate_model(
     report["skipped"] = [{"path": p, "error": e} for p, e in failed]  # could not be read: exit status 1
     report["passed_over"] = [{"path": p, "reason": r} for p, r in scan.skipped]  # not pictures, links, hidden
     report["checkpoint"] = bundle.source
+    report["notes"] = notes
+    absent = [c for c in bundle.classes if c not in scan.classes]
+    if absent:
+        notes.append(f"The folder has no pictures of {', '.join(absent)}: their recall and F1 are n/a.")
     report["data_dir"] = str(data_dir)
     report["mistakes"] = mistakes
     report["items"] = items  # every classified file: what the window shows behind a matrix cell

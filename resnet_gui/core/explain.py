@@ -25,6 +25,7 @@ class Explanation:
     class_index: int
     label: str
     prob: float
+    stage: str = "layer4"  # layer3 when layer4's map is too small at this input size
 
 
 def grad_cam(model: torch.nn.Module, x: torch.Tensor, class_index: int) -> np.ndarray:
@@ -34,19 +35,31 @@ def grad_cam(model: torch.nn.Module, x: torch.Tensor, class_index: int) -> np.nd
     only: no hooks and no parameter gradients, so the same model can classify in
     another thread meanwhile. The model must be in eval mode (bundles are).
     """
+    cam, _ = grad_cam_with_stage(model, x, class_index)
+    return cam
+
+
+MIN_MAP = 4  # a Grad-CAM map smaller than 4x4 says little about where the model looks
+
+
+def grad_cam_with_stage(model: torch.nn.Module, x: torch.Tensor, class_index: int) -> tuple[np.ndarray, str]:
+    """Grad-CAM from layer4, or from layer3 when layer4's map is smaller than 4x4 (small inputs)."""
     with torch.no_grad():
-        features = model.layer4(model.layer3(model.layer2(model.layer1(
-            model.maxpool(model.relu(model.bn1(model.conv1(x))))))))
+        early = model.layer3(model.layer2(model.layer1(model.maxpool(model.relu(model.bn1(model.conv1(x)))))))
+        late = model.layer4(early)
+    stage, features = ("layer4", late) if min(late.shape[-2:]) >= MIN_MAP or min(early.shape[-2:]) < MIN_MAP \
+        else ("layer3", early)
     with torch.enable_grad():
         features = features.detach().float().requires_grad_(True)
-        logits = model.fc(torch.flatten(model.avgpool(features), 1).to(model.fc.weight.dtype))
+        top = model.layer4(features.to(early.dtype)) if stage == "layer3" else features
+        logits = model.fc(torch.flatten(model.avgpool(top), 1).to(model.fc.weight.dtype))
         (gradients,) = torch.autograd.grad(logits[0, class_index], features)
     weights = gradients.mean(dim=(2, 3), keepdim=True)
     cam = torch.relu((weights * features.detach()).sum(dim=1, keepdim=True))
     cam = torch.nn.functional.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
     peak = cam.max()
     cam = cam / peak if peak > 0 else torch.zeros_like(cam)
-    return cam.float().cpu().numpy()
+    return cam.float().cpu().numpy(), stage
 
 
 def explain(bundle: ModelBundle, image: Image.Image, class_index: int | None = None) -> Explanation:
@@ -59,9 +72,9 @@ def explain(bundle: ModelBundle, image: Image.Image, class_index: int | None = N
         probs = torch.softmax(model(x).float() / bundle.temperature, 1)[0]
     if class_index is None:
         class_index = int(probs.argmax())
-    crop_map = grad_cam(model, x, class_index)
+    crop_map, stage = grad_cam_with_stage(model, x, class_index)
     return Explanation(to_image_frame(crop_map, image.size, prep.resize, prep.image_size), class_index,
-                       bundle.classes[class_index], float(probs[class_index]))
+                       bundle.classes[class_index], float(probs[class_index]), stage)
 
 
 def to_image_frame(crop_map: np.ndarray, size: tuple[int, int], resize: int, crop: int) -> np.ndarray:
@@ -112,9 +125,16 @@ def check_picture_name(out: Path) -> str:
     return fmt
 
 
-def save_picture(picture: Image.Image, out: Path) -> Path:
-    """Write `picture` in the format its extension names (PNG, JPEG, ...), atomically."""
+MIN_SAVED_SIDE = 256  # a 32 px overlay saved as it is would be a smudge on screen
+
+
+def save_picture(picture: Image.Image, out: Path, min_side: int = MIN_SAVED_SIDE) -> Path:
+    """Write `picture` in the format its extension names (PNG, JPEG, ...), atomically, at least
+    `min_side` pixels on its shorter side."""
     fmt = check_picture_name(out)
+    if min(picture.size) < min_side:
+        scale = min_side / min(picture.size)
+        picture = picture.resize((round(picture.width * scale), round(picture.height * scale)), Image.BICUBIC)
     if fmt == "JPEG":
         picture = picture.convert("RGB")
     with atomic_write(out) as stream:

@@ -22,9 +22,14 @@ def summarize(matrix: torch.Tensor | Sequence[Sequence[int]], classes: Sequence[
     actual = m.sum(1)
     per_class = {}
     for i, name in enumerate(classes):
-        precision = (correct[i] / predicted[i]).item() if predicted[i] > 0 else 0.0
-        recall = (correct[i] / actual[i]).item() if actual[i] > 0 else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+        if actual[i] == 0:
+            # A class with no test images has no recall or F1 to speak of: None ("n/a"), never a false 0.
+            precision = (correct[i] / predicted[i]).item() if predicted[i] > 0 else None
+            recall = f1 = None
+        else:
+            precision = (correct[i] / predicted[i]).item() if predicted[i] > 0 else 0.0
+            recall = (correct[i] / actual[i]).item()
+            f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
         per_class[name] = {"precision": precision, "recall": recall, "f1": f1, "support": int(actual[i].item())}
     return {
         "accuracy": correct.sum().item() / total if total else 0.0,

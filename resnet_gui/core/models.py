@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import urllib.error
 from dataclasses import dataclass, field
@@ -47,7 +49,10 @@ def imagenet_state_dict(arch: str) -> dict[str, torch.Tensor]:
     """ImageNet weights from torch's cache, downloaded there on first use."""
     weights = imagenet_weights(arch)
     try:
-        return weights.get_state_dict(progress=False, check_hash=True, weights_only=True)
+        # torch.hub prints 'Downloading: "https://..."' on stdout whatever `progress` says (which would
+        # land in a user's JSON Lines); the app's own sentence is all a user reads.
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            return weights.get_state_dict(progress=False, check_hash=True, weights_only=True)
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, RuntimeError) as exc:
         cache = Path(torch.hub.get_dir()) / "checkpoints"
         reason = getattr(exc, "reason", None) or exc

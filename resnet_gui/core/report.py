@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from resnet_gui.core.atomic_write import atomic_write
-from resnet_gui.core.text import display_path
+from resnet_gui.core.text import display_path, figure, short_label
 
 PALETTE = ["#3477c8", "#e07b1f", "#2e9e4a", "#c8344a", "#7b4fc8", "#8c6d31", "#d660b0", "#5f6b73",
            "#1fa8b8", "#a8b81f"]
@@ -26,12 +26,16 @@ def _e(text) -> str:
     return html.escape(display_path(str(text)))  # a file name that is not UTF-8 shows its bytes as \xNN
 
 
-def confusion_svg(matrix: list[list[int]], classes: list[str], cell: int = 44) -> str:
+def confusion_svg(matrix: list[list[int]], classes: list[str], cell: int | None = None) -> str:
+    """The matrix as SVG, readable up to 30 classes: smaller cells, shortened names and no counts where
+    they would not fit; every cell and name carries its full text as a hover title."""
     n = len(classes)
+    cell = cell or (44 if n <= 10 else max(20, 440 // n))
+    room = 20 if cell >= 30 else 12
     m = np.asarray(matrix, dtype=float)
     rows = m.sum(axis=1, keepdims=True)
     share = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
-    label_w = min(160, 8 * max(len(c) for c in classes) + 16)
+    label_w = min(8 * room, 8 * max(len(c) for c in classes)) + 16
     size_w, size_h = label_w + n * cell + 10, label_w + n * cell + 30
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size_w}" height="{size_h}" font-family="sans-serif" '
              f'font-size="12">']
@@ -42,16 +46,19 @@ def confusion_svg(matrix: list[list[int]], classes: list[str], cell: int = 44) -
             # right answers in green, mistakes in red, darker for a larger share of the true class
             fill = f"rgb({shade},{min(255, shade + 40)},{shade})" if i == j else f"rgb(255,{shade},{shade})"
             colour = "white" if share[i, j] > 0.55 else "#222"
-            parts.append(f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{fill}" stroke="#ccc"/>')
-            parts.append(f'<text x="{x + cell / 2}" y="{y + cell / 2 + 4}" text-anchor="middle" fill="{colour}">'
-                         f'{int(m[i, j])}</text>')
+            title = f"<title>true {_e(classes[i])}, predicted {_e(classes[j])}: {int(m[i, j])}</title>"
+            parts.append(f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{fill}" stroke="#ccc">'
+                         f'{title}</rect>')
+            if cell >= 26:
+                parts.append(f'<text x="{x + cell / 2}" y="{y + cell / 2 + 4}" text-anchor="middle" '
+                             f'fill="{colour}">{int(m[i, j])}</text>')
         parts.append(f'<text x="{label_w - 6}" y="{20 + i * cell + cell / 2 + 4}" text-anchor="end">'
-                     f'{_e(classes[i][:20])}</text>')
+                     f'<title>{_e(classes[i])}</title>{_e(short_label(classes[i], room))}</text>')
     for j in range(n):
         x = label_w + j * cell + cell / 2
         y = 24 + n * cell
-        parts.append(f'<text transform="translate({x},{y}) rotate(45)" text-anchor="start">{_e(classes[j][:20])}'
-                     f'</text>')
+        parts.append(f'<text transform="translate({x},{y}) rotate(45)" text-anchor="start">'
+                     f'<title>{_e(classes[j])}</title>{_e(short_label(classes[j], room))}</text>')
     parts.append(f'<text x="{label_w + n * cell / 2}" y="12" text-anchor="middle" fill="#555">predicted class '
                  '→ (rows: true class)</text></svg>')
     return "".join(parts)
@@ -91,9 +98,9 @@ def render_html(report: dict, gallery_limit: int = 60) -> str:
     classes = report["classes"]
     per_class = report["per_class"]
     rows = "".join(
-        f"<tr><td>{_e(name)}</td><td>{f['precision']:.3f}</td><td>{f['recall']:.3f}</td><td>{f['f1']:.3f}</td>"
-        f"<td>{f['support']}</td><td>{report['roc_auc'].get(name, float('nan')):.3f}</td>"
-        f"<td>{report['average_precision'].get(name, float('nan')):.3f}</td></tr>"
+        f"<tr><td>{_e(name)}</td><td>{figure(f['precision'])}</td><td>{figure(f['recall'])}</td>"
+        f"<td>{figure(f['f1'])}</td><td>{f['support']}</td><td>{figure(report['roc_auc'].get(name))}</td>"
+        f"<td>{figure(report['average_precision'].get(name))}</td></tr>"
         for name, f in per_class.items()
     )
     curves = report.get("curves", {})
@@ -123,7 +130,7 @@ figure img {{ width: 128px; height: 128px; object-fit: contain; background: #f4f
 <h1>Evaluation report</h1>
 <p>Model: <code>{_e(report.get("checkpoint", ""))}</code><br>Data: <code>{_e(report.get("data_dir", ""))}</code></p>
 <p><span class="big">{report["accuracy"]:.1%}</span> accuracy on {report["samples"]} images
-(macro ROC AUC {report.get("macro_roc_auc", float("nan")):.3f}).</p>
+(macro ROC AUC {figure(report.get("macro_roc_auc"))}).</p>
 <h2>Per class</h2>
 <table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th><th>ROC AUC</th>
 <th>average precision</th></tr>{rows}</table>

@@ -32,9 +32,11 @@ def csv_row(prediction: Prediction, top_k: int) -> list[str]:
 class CsvResultWriter(AtomicFile):
     """Streams rows into the CSV as batches arrive; the file appears, whole, on `commit()`."""
 
-    def __init__(self, path: str | os.PathLike, top_k: int):
+    def __init__(self, path: str | os.PathLike, top_k: int, *, for_excel: bool = False):
         # A file name that is not UTF-8 is written as its own bytes, so the CSV names the file exactly.
-        super().__init__(path, "w", newline="", encoding="utf-8", errors="surrogateescape")
+        # Excel reads a CSV as UTF-8 only when it starts with a byte-order mark: the window writes one.
+        super().__init__(path, "w", newline="", encoding="utf-8-sig" if for_excel else "utf-8",
+                         errors="surrogateescape")
         self.top_k = top_k
         self.writer = csv.writer(self.stream)
         self.writer.writerow(csv_header(top_k))
@@ -43,8 +45,9 @@ class CsvResultWriter(AtomicFile):
         self.writer.writerow(csv_row(prediction, self.top_k))
 
 
-def write_predictions_csv(path: str | os.PathLike, predictions: Iterable[Prediction], top_k: int) -> Path:
-    with CsvResultWriter(path, top_k) as writer:
+def write_predictions_csv(path: str | os.PathLike, predictions: Iterable[Prediction], top_k: int, *,
+                          for_excel: bool = False) -> Path:
+    with CsvResultWriter(path, top_k, for_excel=for_excel) as writer:
         for prediction in predictions:
             writer.write(prediction)
     return writer.path

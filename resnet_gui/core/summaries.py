@@ -6,8 +6,38 @@ No torch here: the window imports this before torch has loaded.
 from __future__ import annotations
 
 
+UNSURE_TARGET_ACCURACY = 0.95  # above the suggested threshold, answers were right this often on validation
+
+
 def describe_threshold(unsure_below: float | None) -> str:
     """The suggestion in words, for the command line and the window."""
     if not unsure_below:
-        return "no 'unsure' threshold needed: the validation answers were right at every confidence"
+        return (f"no 'unsure' threshold needed: all the validation answers together were right "
+                f"{UNSURE_TARGET_ACCURACY:.0%} of the time or more")
     return f"suggested 'unsure' below {unsure_below:.1%}"
+
+
+MIN_CALIBRATION_IMAGES = 100  # fewer validation answers than this cannot show how well confidence is calibrated
+
+
+def calibration_in_brief(calibration: dict, key: str = "reliability_after") -> str:
+    """The same, short enough for a chart's title."""
+    bins = [b for b in calibration[key]["bins"] if b["count"]]
+    answers = sum(b["count"] for b in bins)
+    if answers < MIN_CALIBRATION_IMAGES:
+        return f"too few pictures ({answers}) to judge"
+    busiest = max(bins, key=lambda b: b["count"])
+    return f"says {busiest['confidence']:.0%}: right {busiest['accuracy']:.0%}"
+
+
+def calibration_in_words(calibration: dict, key: str = "reliability_after") -> str:
+    """What the reliability diagram shows, as a sentence: 'when it says 80%, it is right 78% of the time',
+    for the confidence most answers have; or that there are too few answers to judge."""
+    bins = [b for b in calibration[key]["bins"] if b["count"]]
+    answers = sum(b["count"] for b in bins)
+    if answers < MIN_CALIBRATION_IMAGES:
+        return (f"Only {answers} validation pictures: too few to judge how far its confidence can be trusted "
+                f"({MIN_CALIBRATION_IMAGES} or more are needed).")
+    busiest = max(bins, key=lambda b: b["count"])
+    return (f"When it says {busiest['confidence']:.0%}, it is right {busiest['accuracy']:.0%} of the time "
+            f"({busiest['count']} of {answers} validation answers).")

@@ -19,6 +19,21 @@ def display_path(path: str | os.PathLike) -> str:
         return os.fsencode(text).decode("utf-8", "backslashreplace")
 
 
+def figure(value, digits: int = 3) -> str:
+    """A figure for a table: "n/a" where there is none (a class without test images, say)."""
+    if value is None or value != value:  # None or NaN
+        return "n/a"
+    return f"{value:.{digits}f}"
+
+
 def display_name(path: str | os.PathLike) -> str:
     """The last part of `path` (a backslash is part of a Linux file name, not a separator)."""
     return display_path(os.path.basename(os.fspath(path)))
+
+
+def short_label(name: str, room: int) -> str:
+    """`name` in at most `room` characters: its start and end, which tell similar names apart."""
+    if len(name) <= room:
+        return name
+    head = room // 2
+    return name[:head] + "…" + name[len(name) - (room - 1 - head):]

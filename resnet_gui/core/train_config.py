@@ -26,6 +26,30 @@ def small_input_for(image_size: int) -> bool:
     return image_size <= SMALL_INPUT_MAX_PX
 
 
+def size_from_pictures(typical_side: int) -> int:
+    """The input size for pictures whose shorter side is typically `typical_side`: their own size (a
+    multiple of 8), at most 224 (ImageNet's, where a ResNet's cost is well spent) and at least 32.
+    96 px cells are not upscaled to 224, which would cost five times the compute for nothing."""
+    return int(max(DEFAULT_SMALL_CROP, min(DEFAULT_CROP, typical_side // 8 * 8)))
+
+
+def input_choice(image_size: int | None, small_input: bool | None, typical_side: int | None) -> tuple[int, bool, str]:
+    """(crop, small-input stem, a sentence saying so) for a run: what the user set, else the rules."""
+    if image_size:
+        crop, why = image_size, "as set"
+    elif typical_side:
+        crop, why = size_from_pictures(typical_side), f"from the pictures, typically {typical_side} px"
+    else:
+        crop, why = (DEFAULT_SMALL_CROP if small_input else DEFAULT_CROP), "the default"
+    if small_input is None:
+        small, stem_why = small_input_for(crop), f"{SMALL_INPUT_MAX_PX} px or less" if small_input_for(crop) \
+            else f"above {SMALL_INPUT_MAX_PX} px"
+    else:
+        small, stem_why = small_input, "as set"
+    stem = "the small-input stem (3x3, no max-pool)" if small else "the ImageNet stem (7x7/2 + max-pool)"
+    return crop, small, f"Input {crop} px ({why}), {stem} ({stem_why})."
+
+
 @dataclass
 class TrainSettings:
     """Everything a training run needs; defaults a non-expert can keep."""
@@ -42,8 +66,8 @@ class TrainSettings:
     optimizer: str = "adamw"
     schedule: str = "cosine"
     weight_decay: float = 1e-4
-    image_size: int | None = None  # None: 224, or 32 with the small-input stem
-    small_input: bool = False
+    image_size: int | None = None  # None: from the pictures (their typical size, 32 to 224)
+    small_input: bool | None = None  # None: by the input size (64 px or less: the small-input stem)
     augment: list[str] = field(default_factory=lambda: ["crop", "hflip"])
     label_smoothing: float = 0.0
     balance: str = "none"
@@ -52,7 +76,8 @@ class TrainSettings:
     amp: bool = True
     patience: int = 0  # epochs without improvement before stopping; 0 = never
     workers: int | None = None
-    out: str | None = None  # None: model.pt (or, when resuming, the run's own file)
+    out: str | None = None  # None: model.pt, or model-2.pt ... if taken (when resuming, the run's own file)
+    keep_last: bool = False  # keep NAME.last.pt after a run that completed (it is kept after a stop anyway)
     resume: str | None = None
 
     @property

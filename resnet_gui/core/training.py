@@ -21,16 +21,17 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from resnet_gui.core.allocator import release_freed_memory
 from resnet_gui.core.architectures import architecture
 from resnet_gui.core.calibration import calibrate
-from resnet_gui.core.checkpoint_saver import BestEpoch, CheckpointSaver, OutputLock, last_path_for
+from resnet_gui.core.checkpoint_saver import BestEpoch, CheckpointSaver, OutputLock, last_path_for, unique_model_path
 from resnet_gui.core.checkpoints import CheckpointContents, checkpoint_payload, read_checkpoint, write_checkpoint
-from resnet_gui.core.data import PreparedData, SampleDataset, class_weights, prepare_data, scan_class_folder
+from resnet_gui.core.data import (PreparedData, SampleDataset, class_weights, prepare_data, scan_class_folder,
+                                  typical_short_side)
 from resnet_gui.core.devices import DevicePolicy, default_num_workers, policy_for, resolve_device
 from resnet_gui.core.errors import CheckpointError, UserError, WeightsUnavailableError
 from resnet_gui.core.golden import make_golden
 from resnet_gui.core.metrics import confusion_matrix
 from resnet_gui.core.models import build_model, imagenet_state_dict
 from resnet_gui.core.schedules import make_scheduler, restore_scheduler
-from resnet_gui.core.train_config import TrainSettings
+from resnet_gui.core.train_config import TrainSettings, input_choice
 from resnet_gui.core.training_events import BatchEvent, EpochEvent, TrainingCallback, TrainResult
 from resnet_gui.core.transforms import Augmentation, Preprocessing, decode_transform, normalize_batch, train_transform
 
@@ -69,7 +70,9 @@ def load_start_weights(s: TrainSettings) -> tuple[dict[str, torch.Tensor] | None
         except WeightsUnavailableError as exc:
             raise WeightsUnavailableError(
                 f"{exc} To train without them, use --weights none (random start) or "
-                "--weights FILE (a checkpoint you have)."
+                "--weights FILE (a checkpoint you have).",
+                in_window=f"{exc} To train without them, choose 'None (random start)' or 'Checkpoint file…' "
+                          "under Start from.",
             ) from None
     contents = read_checkpoint(s.weights)
     if contents.arch != s.arch:
@@ -164,7 +167,8 @@ class Trainer:
         resumed = read_checkpoint(s.resume)
         saved = TrainSettings.from_dict(resumed.train)
         s = replace(saved, epochs=s.epochs or saved.epochs, device=s.device, workers=s.workers, weights="none",
-                    out=s.out or saved.out, data_dir=s.data_dir or saved.data_dir, resume=s.resume)
+                    out=s.out or saved.out, data_dir=s.data_dir or saved.data_dir, resume=s.resume,
+                    keep_last=s.keep_last)
         return s, resumed
 
     def _set_up(self, s: TrainSettings, resumed: CheckpointContents | None) -> _Run:
@@ -177,6 +181,8 @@ class Trainer:
 
         self._emit("on_status", "Reading the images…")
         scan = scan_class_folder(s.data_dir, s.val_dir)
+        typical = None if s.image_size else typical_short_side([p for p, _ in scan.train])
+        s.image_size, s.small_input, said = input_choice(s.image_size, s.small_input, typical)
         prep = Preprocessing.imagenet(s.crop)
         data = prepare_data(
             scan, image_size=s.crop, val_split=s.val_split, seed=s.seed,
@@ -184,6 +190,7 @@ class Trainer:
             cancelled=self.cancelled,
         )
         self._emit("on_data_ready", data)
+        self._emit("on_input_chosen", said)
 
         if resumed:
             if resumed.classes != data.classes:
@@ -215,12 +222,14 @@ class Trainer:
         s, resumed = self._settings_for_run()
         s.validate()
         self.settings = s
-        with OutputLock(s.out or "model.pt"):
+        if not s.out:
+            s.out = str(unique_model_path("model.pt"))  # no model is ever replaced without being named
+        with OutputLock(s.out):
             return self._run_locked(s, resumed)
 
     def _run_locked(self, s: TrainSettings, resumed: CheckpointContents | None) -> TrainResult:
         run = self._set_up(s, resumed)
-        saver = CheckpointSaver(s.out or "model.pt", resuming=resumed is not None)
+        saver = CheckpointSaver(s.out, resuming=resumed is not None)
         history: list[dict[str, Any]] = list(resumed.history) if resumed else []
         start_epoch = 1
         resume_state = resumed.extra.get("resume") if resumed else None
@@ -241,6 +250,8 @@ class Trainer:
             self._emit("on_status", "Calibrating confidence on the validation set…")
             calibration = self._finish_best(saver.best_path, best, run)
             self._emit("on_calibrated", calibration)
+        if stopped != "cancelled" and not s.keep_last and saver.best_path is not None:
+            saver.last.unlink(missing_ok=True)  # a finished run needs no resuming; a stopped one keeps it
         result = TrainResult(saver.best_path, saver.last_if_written(), stopped, best.metrics if best else {},
                              history, run.data.classes, run.data.skipped, calibration)
         self._emit("on_finished", result)

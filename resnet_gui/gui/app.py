@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Qt, QtMsgType, QTimer, qInstallMessageHandler
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from resnet_gui.core.atomic_write import atomic_path
 from resnet_gui.crash_log import write_crash_log
+from resnet_gui.gui.icons import app_icon
 from resnet_gui.gui.settings import APPLICATION, ORGANIZATION, Settings
 
 
@@ -41,6 +43,8 @@ def make_application() -> QApplication:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("resnet-gui")
+    app.setDesktopFileName("resnet-gui")
+    app.setWindowIcon(app_icon())  # the window and every dialog show it
     app.setStyle("Fusion")
     return app
 
@@ -164,6 +168,11 @@ class GuiOutcome:
 
 def run_gui(args) -> GuiOutcome:
     started = time.perf_counter()
+    from resnet_gui.gui.platform_check import platform_problem
+
+    problem = platform_problem()
+    if problem:
+        return GuiOutcome(2, [problem])
     app = make_application()
     settings = Settings()
     if getattr(args, "device", None):
@@ -173,7 +182,8 @@ def run_gui(args) -> GuiOutcome:
     window = MainWindow(settings, headless_errors=bool(args.screenshot))
     install_excepthook(window)
     if args.checkpoint:
-        window.model_bar.set_choice(args.arch or window.model_bar.choice().arch, args.checkpoint, emit=False)
+        window.model_bar.set_choice(args.arch or window.model_bar.choice().arch, str(Path(args.checkpoint).resolve()),
+                                    emit=False)
     elif args.arch:
         window.model_bar.set_choice(args.arch, None, emit=False)
     if args.screenshot:

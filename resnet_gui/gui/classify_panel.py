@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_gui.gui.formatting import duration
+from resnet_gui.core.text import display_path
+from resnet_gui.gui.formatting import duration, plain_tooltip
 from resnet_gui.gui.image_preview import ImagePreview
 from resnet_gui.gui.results_model import (
     ALL_LABELS,
@@ -59,6 +60,55 @@ from resnet_gui.gui.workers import (
 THUMBNAIL = 40
 
 
+class EmptyState(QWidget):
+    """What the Classify tab shows before any file: where to drop pictures and, while there is no model
+    (a first start offline, with no ImageNet weights), the three ways to get one. Never a red error."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("emptyState")
+        self.setStyleSheet("#emptyState { border: 2px dashed #9aa5b1; border-radius: 10px; background: #fafbfc; }"
+                           " QLabel { color: #3c4650; }")
+        self.drop_hint = QLabel(
+            "<p style='font-size:15pt'>Drop images or folders here</p>"
+            "<p>or use <b>File › Open images…</b> (Ctrl+O) or <b>Open folder…</b> (Ctrl+Shift+O).<br>"
+            "Folders are searched recursively; files that are not images are skipped.</p>")
+        self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_hint.setWordWrap(True)
+        self.no_model = QLabel(
+            "<p style='font-size:13pt'><b>First, a model.</b></p>"
+            "<p>There is no model to classify with yet (the ImageNet weights need the internet once).<br>"
+            "Choose a checkpoint you have, train one on your own pictures, or try the example: it makes "
+            "pictures of four kinds of cells, trains a small model on them in a minute or two and "
+            "classifies the rest.</p>")
+        self.no_model.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.no_model.setWordWrap(True)
+        self.choose_checkpoint = QPushButton("Choose a checkpoint…")
+        self.train = QPushButton("Train on your own folder…")
+        self.example = QPushButton("Try the example")
+        self.example.setDefault(True)
+        actions = QHBoxLayout()
+        actions.addStretch(1)
+        for button in (self.choose_checkpoint, self.train, self.example):
+            button.setMinimumHeight(34)
+            actions.addWidget(button)
+        actions.addStretch(1)
+        self.actions = QWidget()
+        self.actions.setLayout(actions)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.drop_hint)
+        layout.addSpacing(18)
+        layout.addWidget(self.no_model)
+        layout.addWidget(self.actions)
+        layout.addStretch(1)
+        self.show_model_actions(False)
+
+    def show_model_actions(self, shown: bool) -> None:
+        self.no_model.setVisible(shown)
+        self.actions.setVisible(shown)
+
+
 class ClassifyPanel(QWidget):
     status_message = Signal(str)
     error = Signal(str, str)  # title, sentence
@@ -76,6 +126,9 @@ class ClassifyPanel(QWidget):
         self.bundle = None
         self.batch_size = 32
         self._queue: list[list[str]] = []
+        self._running_paths: list[str] = []
+        self.skipped: list[tuple[str, str]] = []  # (path, reason) of every file passed over, named on hover
+        self._rows_before_run = 0
         self.classify_task = Task(self, "classify")
         self.preview_task = Task(self, "preview")
         self.explain_task = Task(self, "explain")
@@ -102,12 +155,13 @@ class ClassifyPanel(QWidget):
     # ------------------------------------------------------------ layout
     def _build(self) -> None:
         self.filter = QComboBox()
-        self.filter.setMinimumContentsLength(16)
+        self.filter.setMinimumContentsLength(12)
         self.filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.filter.setToolTip("Show the rows of one predicted label, or only the files that failed")
         self.filter.currentIndexChanged.connect(self._on_filter_changed)
         self.counts = QLabel("")
-        self.export_button = QPushButton("Export CSV…")
+        self.export_button = QPushButton("Export shown rows…")
+        self.export_button.setToolTip("Save the rows the Show filter shows as a CSV file (Excel opens it)")
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.clear)
         filter_label = QLabel("&Show:")
@@ -139,16 +193,7 @@ class ClassifyPanel(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.table.setAccessibleName("Results")
 
-        self.placeholder = QLabel(
-            "<p style='font-size:15pt'>Drop images or folders here</p>"
-            "<p>or use <b>File › Open images…</b> (Ctrl+O) or <b>Open folder…</b> (Ctrl+Shift+O).<br>"
-            "Folders are searched recursively; files that are not images are skipped.</p>"
-        )
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setWordWrap(True)
-        self.placeholder.setStyleSheet(
-            "QLabel { border: 2px dashed #9aa5b1; border-radius: 10px; color: #3c4650; background: #fafbfc; }"
-        )
+        self.placeholder = EmptyState()
         self.stack = QStackedWidget()
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(self.table)
@@ -156,22 +201,22 @@ class ClassifyPanel(QWidget):
         left = stacked(bar, self.stack)
 
         self.preview = ImagePreview()
-        self.explain_toggle = QCheckBox("Show where the model looks")
+        self.explain_toggle = QCheckBox("Where it looks")
         self.explain_toggle.setToolTip("Grad-CAM on the last stage: warm colours mark the regions that "
                                        "raised the chosen class's score")
         self.explain_class = QComboBox()
         self.explain_class.setToolTip("The class to explain, from this image's top-k")
-        self.explain_class.setMinimumContentsLength(12)
+        self.explain_class.setMinimumContentsLength(6)
+        self.explain_class.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(10, 90)
         self.opacity.setValue(50)
-        self.opacity.setToolTip("Opacity of the heat map")
-        self.opacity.setMaximumWidth(120)
+        self.opacity.setToolTip("Opacity of the heat map over the picture")
+        self.opacity.setMaximumWidth(90)
         explain_row = QHBoxLayout()
         explain_row.setContentsMargins(0, 0, 0, 0)
         explain_row.addWidget(self.explain_toggle)
         explain_row.addWidget(self.explain_class, 1)
-        explain_row.addWidget(QLabel("opacity"))
         explain_row.addWidget(self.opacity)
         self.explain_toggle.toggled.connect(self._on_explain_settings_changed)
         self.explain_class.activated.connect(self._on_explain_settings_changed)
@@ -214,6 +259,19 @@ class ClassifyPanel(QWidget):
 
     # ------------------------------------------------------------ running
     def set_bundle(self, bundle) -> None:
+        """The model to classify with. When it changes, the rows of the old one are taken off the table
+        and their files classified again with the new one: no row ever shows one model's answer beside
+        another model's name, threshold or counts."""
+        if bundle is self.bundle:
+            return
+        if self.bundle is not None and (self.model.rowCount() or self.classify_task.is_running()):
+            running = self._running_paths if self.classify_task.is_running() else []
+            finished = self.model.rows[: self._rows_before_run] if running else self.model.rows
+            files = [r.path for r in finished]  # the running job's own paths go again whole
+            self.classify_task.cancel()
+            self._queue = [p for p in ([files] if files else []) + ([running] if running else []) + self._queue if p]
+            self._clear_table()
+            self.status_message.emit("The model changed: the files will be classified again with it.")
         self.bundle = bundle
         self._start_next()
 
@@ -233,6 +291,8 @@ class ClassifyPanel(QWidget):
         if self.classify_task.is_running() or not self._queue or self.bundle is None:
             return
         paths = self._queue.pop(0)
+        self._running_paths = list(paths)
+        self._rows_before_run = self.model.rowCount()
         job = ClassifyJob(paths, self.options.device, self.batch_size, 10, THUMBNAIL, self.options.amp)
         self._total = self._done = 0
         self._started_at = time.perf_counter()
@@ -252,15 +312,17 @@ class ClassifyPanel(QWidget):
             self._show_idle()
             self.all_done.emit()
 
-    def _on_discovered(self, found: int, skipped: int) -> None:
+    def _on_discovered(self, found: int, passed_over: list) -> None:
         self._total = found
         self.progress.setRange(0, max(found, 1))
         self.progress.setValue(0)
         self.progress.setFormat("%v of %m images")
         message = f"Found {found} image(s)"
-        if skipped:
-            message += f"; skipped {skipped} file(s) that are not images"
+        self.skipped += passed_over
+        if passed_over:
+            message += f"; skipped {len(passed_over)} file(s) (hover over the file count for the list)"
         self.status_message.emit(message + ".")
+        self._refresh_filter()
 
     def _on_batch(self, rows: list[ResultRow]) -> None:
         first = self.model.rowCount() == 0
@@ -305,7 +367,11 @@ class ClassifyPanel(QWidget):
     # ------------------------------------------------------------ table
     def clear(self) -> None:
         self.cancel()
+        self._clear_table()
+
+    def _clear_table(self) -> None:
         self.model.clear()
+        self.skipped = []
         self.stack.setCurrentWidget(self.placeholder)
         self.preview.show_message("Select a row to see the image.")
         self.chart.show_guesses([])
@@ -333,7 +399,11 @@ class ClassifyPanel(QWidget):
             if index < 0:  # the chosen entry is gone (no more unsure rows, say): show everything again
                 self._on_filter_changed()
         total = self.model.rowCount()
-        self.counts.setText(f"{total} file(s), {errors} failed" if total else "")
+        skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
+        self.counts.setText(f"{total} file(s), {errors} failed{skipped}" if total else "")
+        self.counts.setToolTip(plain_tooltip("Skipped:\n" + "\n".join(f"{display_path(p)}: {why}"
+                                                                       for p, why in self.skipped))
+                               if self.skipped else "")
         self.export_button.setEnabled(total > 0)
         self.clear_button.setEnabled(total > 0)
 
@@ -461,7 +531,8 @@ class ClassifyPanel(QWidget):
     def export_csv(self, path: str) -> None:
         from resnet_gui.core.results_csv import write_predictions_csv
 
-        write_predictions_csv(path, self.model.predictions(), self.top_k)
+        # What the Show filter shows, in the order on screen; a BOM so that Excel reads it as UTF-8.
+        write_predictions_csv(path, self.model.predictions(self.visible_rows()), self.top_k, for_excel=True)
 
     def copy_selected(self) -> int:
         """Copy the selected rows as tab-separated text (pastes into a spreadsheet)."""

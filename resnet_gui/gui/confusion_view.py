@@ -6,6 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 
+from resnet_gui.core.text import short_label
+from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.widgets import make_static
 
 
@@ -27,40 +29,85 @@ class ConfusionView(pg.PlotWidget):
         for side in ("left", "bottom"):
             plot.getAxis(side).enableAutoSIPrefix(False)  # class indices, never "x0.001"
             plot.getAxis(side).setTicks([[]])
+        self.classes: list[str] = []
+        self.scene().sigMouseMoved.connect(self._on_hover)
+        self.clear_matrix()
+
+    def _on_click(self, event) -> None:
+        cell = self.cell_at(event.scenePos())
+        if cell is not None:
+            self.cell_clicked.emit(*cell)
+
+    def clear_matrix(self) -> None:
+        self._remove_labels()
+        self.matrix = np.zeros((0, 0), dtype=int)
+        self.classes = []
+        self.image.clear()
+        for side in ("left", "bottom"):
+            self.getPlotItem().getAxis(side).setTicks([[]])
         placeholder = pg.TextItem("No matrix yet", color="#888", anchor=(0.5, 0.5))
         self.addItem(placeholder)
-        self.labels.append(placeholder)  # removed with the counts when a matrix arrives
+        self.labels.append(placeholder)
         self.setXRange(-0.5, 0.5, padding=0)
         self.setYRange(-0.5, 0.5, padding=0)
 
-    def _on_click(self, event) -> None:
-        n = len(self.matrix)
-        if not n:
-            return
-        point = self.getPlotItem().vb.mapSceneToView(event.scenePos())
-        column, row = int(round(point.x())), int(round(point.y()))
-        if 0 <= row < n and 0 <= column < n:
-            self.cell_clicked.emit(row, column)
-
     def show_matrix(self, matrix, classes: list[str]) -> None:
+        """Up to 30 classes stay readable: long names are shortened (the full name, with the count, shows
+        on hover), and counts are left out of cells too small to hold them."""
+        if not len(classes):
+            self.clear_matrix()
+            return
         m = np.asarray(matrix, dtype=float)
         self.matrix = m.astype(int)
+        self.classes = list(classes)
         n = len(classes)
         rows = m.sum(axis=1, keepdims=True)
         share = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)  # colour by recall, per true class
         self.image.setImage(share, levels=(0, 1))
         self.image.setRect(-0.5, -0.5, n, n)
-        ticks = [[(i, name if len(name) <= 14 else name[:13] + "…") for i, name in enumerate(classes)]]
-        self.getPlotItem().getAxis("left").setTicks(ticks)
-        self.getPlotItem().getAxis("bottom").setTicks(ticks)
+        if n <= NAMES_ACROSS_UP_TO:
+            # As many characters as a column is wide (about 7 px each); the full name shows on hover.
+            across_room = max(4, min(14, int(self.width() / (n + 1.5) / 7)))
+            across = [[(i, short_label(name, across_room)) for i, name in enumerate(classes)]]
+            down = [[(i, short_label(name, 14)) for i, name in enumerate(classes)]]
+        else:  # names side by side would overlap: number the columns, and the rows with the same numbers
+            across = [[(i, str(i + 1)) for i in range(n)]]
+            down = [[(i, f"{short_label(name, 12)} {i + 1}") for i, name in enumerate(classes)]]
+        self.getPlotItem().getAxis("left").setTicks(down)
+        self.getPlotItem().getAxis("bottom").setTicks(across)
+        self._remove_labels()
+        if n <= COUNTS_UP_TO:
+            for (i, j), count in np.ndenumerate(self.matrix):
+                colour = "w" if share[i, j] > 0.55 else "#222"
+                label = pg.TextItem(str(count), color=colour, anchor=(0.5, 0.5))
+                label.setPos(j, i)
+                self.addItem(label)
+                self.labels.append(label)
+        self.setXRange(-0.5, n - 0.5, padding=0.02)
+        self.setYRange(-0.5, n - 0.5, padding=0.02)
+
+    def cell_at(self, scene_pos) -> tuple[int, int] | None:
+        n = len(self.matrix)
+        if not n:
+            return None
+        point = self.getPlotItem().vb.mapSceneToView(scene_pos)
+        column, row = int(round(point.x())), int(round(point.y()))
+        return (row, column) if 0 <= row < n and 0 <= column < n else None
+
+    def _on_hover(self, scene_pos) -> None:
+        cell = self.cell_at(scene_pos)
+        if cell is None:
+            self.setToolTip("")
+            return
+        row, column = cell
+        self.setToolTip(plain_tooltip(f"true {self.classes[row]}, predicted {self.classes[column]}: "
+                                      f"{self.matrix[row, column]}"))
+
+    def _remove_labels(self) -> None:
         for label in self.labels:
             self.removeItem(label)
         self.labels = []
-        for (i, j), count in np.ndenumerate(self.matrix):
-            colour = "w" if share[i, j] > 0.55 else "#222"
-            label = pg.TextItem(str(count), color=colour, anchor=(0.5, 0.5))
-            label.setPos(j, i)
-            self.addItem(label)
-            self.labels.append(label)
-        self.setXRange(-0.5, n - 0.5, padding=0.02)
-        self.setYRange(-0.5, n - 0.5, padding=0.02)
+
+
+COUNTS_UP_TO = 15  # classes; beyond, a cell is too small for its count (hover shows it)
+NAMES_ACROSS_UP_TO = 8  # classes whose names fit side by side under the matrix

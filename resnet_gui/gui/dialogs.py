@@ -13,6 +13,28 @@ def show_error(parent: QWidget | None, title: str, text: str) -> None:
     _message(parent, QMessageBox.Icon.Warning, title, text)
 
 
+def ask_stop_training(parent: QWidget | None) -> bool:
+    """Quitting while a model trains: stop it (the best model so far is kept), or go on training."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
+                      "A model is still training. Stop it and quit? The best model so far is kept.",
+                      QMessageBox.StandardButton.NoButton, parent)
+    stop = box.addButton("Stop and quit", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Keep training", QMessageBox.ButtonRole.RejectRole)
+    box.exec()
+    return box.clickedButton() is stop
+
+
+def save_model(parent: QWidget | None, suggested: str) -> str:
+    path, _ = QFileDialog.getSaveFileName(parent, "Save the model as", suggested, "Checkpoints (*.pt)")
+    return path
+
+
+def save_export(parent: QWidget | None, suggested: str, fmt: str) -> str:
+    pattern = "ONNX models (*.onnx)" if fmt == "onnx" else "TorchScript models (*.ts *.pt)"
+    path, _ = QFileDialog.getSaveFileName(parent, "Export the model", suggested, pattern)
+    return path
+
+
 def show_info(parent: QWidget | None, title: str, text: str) -> None:
     _message(parent, QMessageBox.Icon.Information, title, text)
 

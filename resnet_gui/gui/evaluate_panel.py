@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_gui.core.text import display_name, display_path
+from resnet_gui.core.text import display_name, display_path, figure
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.confusion_view import ConfusionView
 from resnet_gui.gui.formatting import plain_tooltip
@@ -49,8 +49,9 @@ class EvaluatePanel(QWidget):
         self.preview_task = Task(self, "evaluate-preview")
 
         self.folder = QLineEdit()
-        self.folder.setPlaceholderText("A folder with one subfolder of labelled images per class")
-        self.folder.setReadOnly(True)
+        self.folder.setPlaceholderText("Drop, choose, type or paste a folder with one subfolder of labelled "
+                                       "images per class")
+        self.folder.editingFinished.connect(lambda: self.set_folder(self.folder.text().strip()))
         choose = QPushButton("Choose folder…")
         choose.clicked.connect(self.choose_folder)
         self.run_button = QPushButton("Evaluate the loaded model")
@@ -113,11 +114,30 @@ class EvaluatePanel(QWidget):
             self.set_folder(folder)
 
     def set_folder(self, folder: str) -> None:
-        self.folder.setText(str(Path(folder).resolve()))
+        if not folder:
+            return
+        folder = str(Path(folder).expanduser().resolve())
+        if folder != self.folder.text():
+            self.clear_result()  # the figures on screen must be of the folder shown
+        self.folder.setText(folder)
+
+    def clear_result(self) -> None:
+        self.evaluate_task.cancel()
+        self.report = None
+        self.confusion.clear_matrix()
+        self.figures.setRowCount(0)
+        self.cell_images.clear()
+        self.cell_title.setText("")
+        self.preview.show_message("Click a cell of the matrix, then an image.")
+        self.accuracy.setText("Press Evaluate to measure the loaded model on this folder.")
+        self.report_button.setEnabled(False)
+        self.run_button.setEnabled(True)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("Idle")
 
     def evaluate(self) -> None:
-        if self.evaluate_task.is_running():
-            return
+        """Evaluate the loaded model on the folder; an evaluation still running is cancelled for it."""
         if self.bundle is None:
             self.error.emit("No model to evaluate", "No model is loaded yet. Load a checkpoint in the Classify tab "
                                                     "(or train one) first: evaluation compares its classes with the "
@@ -154,14 +174,14 @@ class EvaluatePanel(QWidget):
         self.confusion.show_matrix(report["confusion_matrix"], report["classes"])
         self.accuracy.setText(
             f"<span style='font-size:16pt'><b>{report['accuracy']:.1%}</b></span> accuracy on "
-            f"{report['samples']} images · macro ROC AUC {report['macro_roc_auc']:.3f}"
+            f"{report['samples']} images · macro ROC AUC {figure(report['macro_roc_auc'])}"
             + (f" · {len(report['skipped'])} file(s) could not be read" if report["skipped"] else "")
+            + "".join(f"<br><i>{html.escape(note)}</i>" for note in report.get("notes", []))
         )
         self.figures.setRowCount(len(report["per_class"]))
         for r, (name, f) in enumerate(report["per_class"].items()):
-            auc = report["roc_auc"].get(name, float("nan"))
-            values = (name, f"{f['precision']:.3f}", f"{f['recall']:.3f}", f"{f['f1']:.3f}", str(f["support"]),
-                      f"{auc:.3f}")
+            values = (name, figure(f["precision"]), figure(f["recall"]), figure(f["f1"]), str(f["support"]),
+                      figure(report["roc_auc"].get(name)))
             for c, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 if c:

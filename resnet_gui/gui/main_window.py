@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QThread, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from resnet_gui import __version__
@@ -14,11 +14,33 @@ from resnet_gui.core.run_options import RunOptions
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.classify_panel import ClassifyPanel
 from resnet_gui.gui.evaluate_panel import EvaluatePanel
+from resnet_gui.gui.icons import app_icon
 from resnet_gui.gui.model_bar import ModelBar
 from resnet_gui.gui.model_panel import ModelPanel
 from resnet_gui.gui.settings import Settings
 from resnet_gui.gui.tasks import Task
-from resnet_gui.gui.workers import ModelChoice, ModelLoadWorker, TorchWarmup, describe_error
+from resnet_gui.core.errors import WeightsUnavailableError
+from resnet_gui.gui.workers import ExampleWorker, ModelChoice, ModelLoadWorker, TorchWarmup, describe_error
+
+DOCUMENTATION_URL = "https://pypi.org/project/resnet-gui/"
+QUICK_START = """Four steps:
+
+1. A model. Choose a checkpoint (File › Open checkpoint…), use ImageNet weights (downloaded once), or
+   train one: Train tab, or Help › Try the example to see it all work on made-up cell pictures.
+2. Classify. Drop pictures or whole folders on the Classify tab; read the top classes in the chart.
+3. Check. Evaluate tab: a folder with one subfolder of labelled pictures per class gives the accuracy
+   and the confusion matrix; click a cell to see its pictures.
+4. Keep. Export the table as CSV (Excel opens it), or the model as ONNX or TorchScript (Model tab).
+
+Everything the window does, the resnet-gui command line does too: resnet-gui --help."""
+
+
+def example_folder() -> Path:
+    """Where the window makes the example: the user's data folder for the app."""
+    from PySide6.QtCore import QStandardPaths
+
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(base or Path.home() / ".resnet-gui") / "example"
 
 
 class MainWindow(QMainWindow):
@@ -33,6 +55,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.headless_errors = headless_errors  # --screenshot runs: report errors, never block on a dialog
         self.setWindowTitle("resnet-gui")
+        self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.bundle = None
         self.model_problem: str | None = None
@@ -40,6 +63,8 @@ class MainWindow(QMainWindow):
                                   amp=self.settings.get("model/mixed_precision"), top_k=self.settings.get("view/top_k"))
         self.model_task = Task(self, "model")
         self.warmup_task = Task(self, "warmup")
+        self.example_task = Task(self, "example")
+        self._example_test_folder = ""
         self._load_user_initiated = False
 
         self.model_bar = ModelBar(self.options)
@@ -59,6 +84,8 @@ class MainWindow(QMainWindow):
         self.model_panel = ModelPanel()
         self.tabs.addTab(self.model_panel, "&Model")
         self.model_loaded.connect(self.model_panel.show_bundle)
+        self.model_panel.error.connect(self.report_error)
+        self.model_panel.status_message.connect(self.show_status)
         self.setCentralWidget(self.tabs)
         self.torch_state = QLabel("Loading PyTorch…")
         self.statusBar().addPermanentWidget(self.torch_state)
@@ -70,6 +97,10 @@ class MainWindow(QMainWindow):
         self.classify_panel.status_message.connect(self.show_status)
         self.classify_panel.error.connect(self.report_error)
         self.classify_panel.export_button.clicked.connect(self.export_csv)
+        empty = self.classify_panel.placeholder
+        empty.choose_checkpoint.clicked.connect(self.choose_checkpoint)
+        empty.train.clicked.connect(self.train_on_own_folder)
+        empty.example.clicked.connect(self.try_example)
         self._restore_settings()
 
     def _add_train_tab(self) -> None:
@@ -93,7 +124,8 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open &folder…", QKeySequence("Ctrl+Shift+O"), self.open_folder)
         self._action(file_menu, "Open &checkpoint…", QKeySequence("Ctrl+K"), self.choose_checkpoint)
         file_menu.addSeparator()
-        self.export_action = self._action(file_menu, "&Export results as CSV…", QKeySequence("Ctrl+E"), self.export_csv)
+        self.export_action = self._action(file_menu, "&Export shown results as CSV…", QKeySequence("Ctrl+E"),
+                                          self.export_csv)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -112,6 +144,12 @@ class MainWindow(QMainWindow):
             "hardware: about twice as fast, with probabilities that may differ in the third decimal. "
             "Off: full 32-bit precision everywhere.")
         help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&Quick start", QKeySequence.StandardKey.HelpContents, self.show_quick_start)
+        self.example_action = self._action(help_menu, "Try the &example", None, self.try_example)
+        help_menu.addSeparator()
+        self._action(help_menu, "Open the &documentation", None, self.open_documentation)
+        self._action(help_menu, "Show the &log folder", None, self.show_log_folder)
+        help_menu.addSeparator()
         self._action(help_menu, "&About resnet-gui", None, self.show_about)
 
     def _action(self, menu, text, shortcut, slot) -> QAction:
@@ -152,13 +190,15 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, bundle) -> None:
         self.bundle = bundle
         self.model_problem = None
+        self.classify_panel.placeholder.show_model_actions(False)
         self.model_bar.show_loaded(bundle)
         # The checkpoint's own suggestion, from its validation set; off for models without one.
         self.options.unsure_below = bundle.unsure_below
         self.classify_panel.set_bundle(bundle)
         if bundle.checkpoint is not None:
-            self.settings.set("model/weights", str(bundle.checkpoint.path))
-            self.model_bar.set_recent_checkpoints(self.settings.add_recent_checkpoint(str(bundle.checkpoint.path)))
+            where = str(Path(bundle.checkpoint.path).resolve())
+            self.settings.set("model/weights", where)
+            self.model_bar.set_recent_checkpoints(self.settings.add_recent_checkpoint(where))
         else:
             self.settings.set("model/weights", "imagenet")
         self.settings.set("model/arch", bundle.arch)
@@ -168,7 +208,14 @@ class MainWindow(QMainWindow):
     def _on_model_failed(self, exc: BaseException) -> None:
         text = describe_error(exc)
         self.model_problem = text
-        self.model_bar.show_problem(text)
+        first_start = isinstance(exc, WeightsUnavailableError) and not self._load_user_initiated \
+            and not self.model_bar.choice().checkpoint
+        if first_start:
+            # No ImageNet weights offline and nothing chosen: the first-start state, with ways forward.
+            self.model_bar.show_no_model()
+            self.classify_panel.placeholder.show_model_actions(True)
+        else:
+            self.model_bar.show_problem(text)
         if self._load_user_initiated or self.classify_panel.pending():
             self.report_error("The model could not be loaded", text)
         self.model_failed.emit(text)
@@ -176,7 +223,7 @@ class MainWindow(QMainWindow):
     def use_checkpoint(self, path: str) -> None:
         """Load `path` in the Classify tab (from the file dialog, the command line or the Train tab)."""
         self.tabs.setCurrentIndex(0)
-        self.model_bar.set_choice(self.model_bar.choice().arch, path)
+        self.model_bar.set_choice(self.model_bar.choice().arch, str(Path(path).resolve()))
 
     def choose_checkpoint(self) -> None:
         folder = self.settings.get("files/last_folder")
@@ -197,7 +244,7 @@ class MainWindow(QMainWindow):
         if not paths:
             return
         self.tabs.setCurrentIndex(0)
-        first = Path(paths[0])
+        first = Path(paths[0]).resolve()  # settings keep absolute paths: the next start may be elsewhere
         self.settings.set("files/last_folder", str(first if first.is_dir() else first.parent))
         self.classify_panel.classify(paths)
         if self.bundle is None and not self.model_task.is_running() and self.model_problem:
@@ -249,7 +296,7 @@ class MainWindow(QMainWindow):
             self.report_error("Export failed", f"The table could not be written to {path}: {exc.strerror or exc}. "
                                                "Choose another folder.")
             return
-        self.show_status(f"Exported {len(self.classify_panel.model.rows)} row(s) to {path}.")
+        self.show_status(f"Exported {len(self.classify_panel.visible_rows())} row(s) to {path}.")
 
     def copy_selected(self) -> None:
         count = self.classify_panel.copy_selected()
@@ -267,6 +314,63 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 30000)
         if not self.headless_errors:
             dialogs.show_error(self, title, text)
+
+    def train_on_own_folder(self) -> None:
+        if self.train_panel is None:
+            return
+        self.tabs.setCurrentWidget(self.train_panel)
+        self.train_panel.choose_folder()
+
+    def try_example(self) -> None:
+        """Make the example pictures, train a small model on them from scratch, then classify the test
+        pictures with it: the whole path, offline, in a minute or two."""
+        if self.train_panel is None or self.train_panel.is_training() or self.example_task.is_running():
+            return
+        folder = example_folder()
+        self.show_status(f"Making the example pictures in {folder}…")
+        self.example_task.start(ExampleWorker(folder), returned=self._on_example_written,
+                                errored=self._on_example_failed)
+
+    def _on_example_written(self, made) -> None:
+        from resnet_gui.core.example import example_settings
+
+        self.tabs.setCurrentWidget(self.train_panel)
+        settings = example_settings(made)
+        self.train_panel.use_settings(settings)
+        self._example_test_folder = str(made.test)
+        self.train_panel.training_ended.connect(self._on_example_trained, Qt.ConnectionType.SingleShotConnection)
+        self.train_panel.start_training()
+        self.show_status("Training a small model on the example pictures; it will then classify the test "
+                         "pictures.")
+
+    def _on_example_failed(self, exc: BaseException) -> None:
+        self.report_error("The example could not be made", describe_error(exc))
+
+    def _on_example_trained(self, result) -> None:
+        if result is None or not result.best_path:
+            return
+        self.use_checkpoint(str(result.best_path))
+        self.classify_paths([self._example_test_folder])
+
+    def show_quick_start(self) -> None:
+        dialogs.show_info(self, "Quick start", QUICK_START)
+
+    def open_documentation(self) -> None:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        QDesktopServices.openUrl(QUrl(DOCUMENTATION_URL))
+
+    def show_log_folder(self) -> None:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        from resnet_gui.crash_log import log_dir
+
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            dialogs.show_info(self, "The log folder", f"Logs are written to {folder}.")
 
     def show_about(self) -> None:
         dialogs.show_info(
@@ -286,6 +390,21 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(QByteArray(geometry))
         else:
             self.resize(1280, 800)
+        self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        """Never larger than the screen it opens on (a laptop after a large monitor), and on it."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        room = screen.availableGeometry()
+        frame = self.frameGeometry().size() - self.geometry().size()
+        width = min(self.width(), room.width() - frame.width())
+        height = min(self.height(), room.height() - frame.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(max(width, 640), max(height, 480))
+        if not room.intersects(self.frameGeometry()):
+            self.move(room.topLeft())
 
     def save_settings(self) -> None:
         s = self.settings
@@ -301,6 +420,11 @@ class MainWindow(QMainWindow):
         self.save_settings()
 
     def closeEvent(self, event) -> None:
+        if self.train_panel is not None and self.train_panel.is_training() and not self.headless_errors:
+            if not dialogs.ask_stop_training(self):
+                event.ignore()
+                return
+            self.train_panel.stop_training()  # the best model so far is kept; shutdown waits for it
         self.shutdown()
         super().closeEvent(event)
 

@@ -51,16 +51,18 @@ class ModelBar(QGroupBox):
         self.summary = QLabel("Loading PyTorch…")
         self.summary.setWordWrap(True)
         self.summary.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        for column, (text, widget) in enumerate(
-            [("&Architecture", self.arch), ("&Weights", self.weights), ("&Device", self.device), ("Top-&k", self.top_k),
-             ("&Unsure below", self.unsure)]
-        ):
-            label = QLabel(text)
-            label.setBuddy(widget)
-            layout.addWidget(label, 0, 2 * column)
-            layout.addWidget(widget, 0, 2 * column + 1)
-        layout.setColumnStretch(3, 1)
-        layout.addWidget(self.summary, 1, 0, 1, 10)
+        # Two rows, so that the window fits a small screen: the model, then how it is run.
+        rows = [[("&Architecture", self.arch), ("&Weights", self.weights)],
+                [("&Device", self.device), ("Top-&k", self.top_k), ("&Unsure below", self.unsure)]]
+        for row, pairs in enumerate(rows):
+            for column, (text, widget) in enumerate(pairs):
+                label = QLabel(text)
+                label.setBuddy(widget)
+                layout.addWidget(label, row, 2 * column)
+                wide = widget is self.weights  # the file name takes the rest of its row
+                layout.addWidget(widget, row, 2 * column + 1, 1, 4 if wide else 1)
+        layout.setColumnStretch(6, 1)
+        layout.addWidget(self.summary, 2, 0, 1, 7)
         self._recent: list[str] = []
         self._in_use = IMAGENET
         self._suspend = False
@@ -159,6 +161,10 @@ class ModelBar(QGroupBox):
     def show_loading(self, text: str = "Loading the model…") -> None:
         self.summary.setStyleSheet("color: #555;")
         self.summary.setText(html.escape(text))
+
+    def show_no_model(self) -> None:
+        self.summary.setStyleSheet("color: #555;")
+        self.summary.setText("No model yet: choose a checkpoint, train one, or try the example (Help menu).")
 
     def show_problem(self, text: str) -> None:
         self.summary.setStyleSheet("color: #a01818;")

@@ -4,17 +4,46 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from resnet_gui.core.architectures import ARCHITECTURES
+from resnet_gui.gui import dialogs
+from resnet_gui.gui.tasks import Task
+from resnet_gui.gui.workers import ExportWorker, describe_error
 
 COLUMNS = ("Stage", "Blocks", "Block type", "Output shape", "Parameters")
 
 
 class ModelPanel(QWidget):
+    error = Signal(str, str)
+    status_message = Signal(str)
+    exported = Signal(object)  # (model path, sidecar path, golden check)
+
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.bundle = None
+        self.export_task = Task(self, "export")
+        self.export_buttons = {fmt: QPushButton(text) for fmt, text in
+                               (("onnx", "Export as ONNX…"), ("torchscript", "Export as TorchScript…"))}
+        export_row = QHBoxLayout()
+        export_row.addWidget(QLabel("Use the model in other programs:"))
+        for fmt, button in self.export_buttons.items():
+            button.setEnabled(False)
+            button.setToolTip("Writes the network and FILE.json beside it (classes, input size, normalisation); "
+                              "the file is checked on the model's golden samples and refused if its answers moved")
+            button.clicked.connect(lambda checked=False, f=fmt: self.export(f))
+            export_row.addWidget(button)
+        export_row.addStretch(1)
         self.summary = QLabel("No model loaded yet.")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -27,11 +56,43 @@ class ModelPanel(QWidget):
         self.classes.setWordWrap(True)
         self.classes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
+        layout.addLayout(export_row)
         layout.addWidget(self.summary)
         layout.addWidget(self.stages, 1)
         layout.addWidget(self.classes)
 
+    def export(self, fmt: str, path: str | None = None) -> None:
+        if self.bundle is None:
+            return
+        stem = (self.bundle.checkpoint.path.stem if self.bundle.checkpoint is not None else self.bundle.arch)
+        suffix = ".onnx" if fmt == "onnx" else ".ts"
+        path = path or dialogs.save_export(self, f"{stem}{suffix}", fmt)
+        if not path:
+            return
+        for button in self.export_buttons.values():
+            button.setEnabled(False)
+        self.status_message.emit(f"Exporting {fmt} to {path} and checking it…")
+        self.export_task.start(ExportWorker(self.bundle, fmt, path), returned=self._on_exported,
+                               errored=self._on_export_failed, finished=self._on_export_finished)
+
+    def _on_exported(self, result) -> None:
+        model_path, side, check = result
+        checked = (f"checked on the {check['checked_with']}" if check.get("verified")
+                   else f"not checked: {check.get('reason')}")
+        self.status_message.emit(f"Exported to {model_path} with {side.name} beside it ({checked}).")
+        self.exported.emit(result)
+
+    def _on_export_failed(self, exc: BaseException) -> None:
+        self.error.emit("The model was not exported", describe_error(exc))
+
+    def _on_export_finished(self) -> None:
+        for button in self.export_buttons.values():
+            button.setEnabled(self.bundle is not None)
+
     def show_bundle(self, bundle) -> None:
+        self.bundle = bundle
+        for button in self.export_buttons.values():
+            button.setEnabled(True)
         spec = ARCHITECTURES[bundle.arch]
         prep = bundle.preprocessing
         params = bundle.meta.get("params", 0)

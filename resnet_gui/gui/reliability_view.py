@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from resnet_gui.core.summaries import MIN_CALIBRATION_IMAGES, calibration_in_brief, calibration_in_words
 from resnet_gui.gui.widgets import make_static
 
 BEFORE = (150, 150, 150)
@@ -27,11 +30,31 @@ class ReliabilityView(pg.PlotWidget):
         self.after = plot.plot(pen=pg.mkPen(AFTER, width=2), symbol="s", symbolSize=5, symbolBrush=AFTER,
                                name="after")
         self.calibration: dict | None = None
+        self.words = ""
+
+    def reset(self) -> None:
+        """Empty, for a new run (not `clear`: pyqtgraph's PlotWidget uses that name itself)."""
+        self.calibration = None
+        self.words = ""
+        self._set_title("")
+        for curve, name in ((self.before, "before"), (self.after, "after")):
+            curve.setData([], [])
+            self.legend.getLabel(curve).setText(name)
 
     def show_calibration(self, calibration: dict) -> None:
+        """Empty bins are skipped; with too few validation pictures the curves are not drawn (they would
+        be noise), and the sentence says so."""
         self.calibration = calibration
+        self.words = calibration_in_words(calibration)
+        self._set_title(calibration_in_brief(calibration))
+        self.setToolTip(self.words)
+        enough = sum(b["count"] for b in calibration["reliability_after"]["bins"]) >= MIN_CALIBRATION_IMAGES
         for curve, key, name in ((self.before, "reliability_before", "before"),
                                  (self.after, "reliability_after", "after")):
-            bins = [b for b in calibration[key]["bins"] if b["count"]]
+            bins = [b for b in calibration[key]["bins"] if b["count"]] if enough else []
             curve.setData([b["confidence"] for b in bins], [b["accuracy"] for b in bins])
-            self.legend.getLabel(curve).setText(f"{name}: ECE {calibration[key]['ece']:.3f}")
+            self.legend.getLabel(curve).setText(f"{name}: ECE {calibration[key]['ece']:.3f}" if enough else name)
+
+    def _set_title(self, words: str) -> None:
+        sentence = f"<br><span style='font-size:9pt; color:#444'>{html.escape(words)}</span>" if words else ""
+        self.getPlotItem().setTitle(f"Reliability (validation){sentence}", color="#222")

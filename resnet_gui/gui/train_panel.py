@@ -32,9 +32,11 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_gui.core.architectures import ARCHITECTURES
-from resnet_gui.core.summaries import describe_threshold
+from resnet_gui.core.summaries import calibration_in_words, describe_threshold
 from resnet_gui.core.text import display_name, display_path
-from resnet_gui.core.train_config import DEFAULT_CROP, DEFAULT_SMALL_CROP, TrainSettings, small_input_for
+from resnet_gui.core.train_config import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, TrainSettings
+
+AUTO_SIZE = MIN_IMAGE_SIZE - 1  # the image-size box's "from the pictures"
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.confusion_view import ConfusionView
 from resnet_gui.gui.formatting import duration, plain_tooltip
@@ -72,8 +74,8 @@ class TrainPanel(QWidget):
     # ------------------------------------------------------------ layout
     def _build(self) -> None:
         self.folder = QLineEdit()
-        self.folder.setPlaceholderText("Drop a folder here: one subfolder of images per class")
-        self.folder.setReadOnly(True)
+        self.folder.setPlaceholderText("Drop, choose, type or paste a folder: one subfolder of images per class")
+        self.folder.editingFinished.connect(self._on_folder_typed)
         choose = QPushButton("Choose folder…")
         choose.clicked.connect(self.choose_folder)
         folder_row = QHBoxLayout()
@@ -111,7 +113,9 @@ class TrainPanel(QWidget):
         self.lr.setDecimals(5)
         self.lr.setRange(0.00001, 1.0)
         self.lr.setSingleStep(0.0005)
-        self.image_size = _spin(16, 1024)
+        self.image_size = _spin(AUTO_SIZE, MAX_IMAGE_SIZE)
+        self.image_size.setSpecialValueText("from the pictures")
+        self.image_size.setToolTip("The input size. 'From the pictures': their typical size, 32 to 224 px.")
         basic = QGroupBox("Settings")
         form = QFormLayout(basic)
         form.addRow("Architecture", self.arch)
@@ -135,9 +139,10 @@ class TrainPanel(QWidget):
         self.freeze = QCheckBox("Train the last layer only")
         self.freeze.setToolTip("Freeze the backbone (its BatchNorm statistics too) and train only the classifier: "
                                "fast, and enough when your pictures look like photographs.")
-        self.small_input = QCheckBox("Small-input stem (≤ 64 px)")
-        self.small_input.setToolTip("A 3x3 first layer without early downsampling, for images of 64 px and below.")
-        self.small_input.toggled.connect(self._on_small_input_toggled)
+        self.small_input = QCheckBox("Small-input stem")
+        self.small_input.setTristate(True)
+        self.small_input.setToolTip("A 3x3 first layer without early downsampling. Half-ticked: used when the "
+                                    "input is 64 px or less (the rule the command line follows too).")
         self.augment = {name: QCheckBox(text) for name, text in AUGMENTATIONS}
         augment_box = QWidget()
         augment_grid = QGridLayout(augment_box)
@@ -186,10 +191,15 @@ class TrainPanel(QWidget):
         self.use_button.setEnabled(False)
         self.use_button.setToolTip("Load the best checkpoint into the Classify tab")
         self.use_button.clicked.connect(self._on_use_model)
+        self.save_as_button = QPushButton("Save as…")
+        self.save_as_button.setEnabled(False)
+        self.save_as_button.setToolTip("Keep a copy of the best model under a name and in a folder you choose")
+        self.save_as_button.clicked.connect(self.save_model_as)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.use_button)
+        buttons.addWidget(self.save_as_button)
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -201,13 +211,14 @@ class TrainPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        # Wide enough for the settings with the advanced ones unfolded and a vertical scroll bar: never clipped.
+        # Wide enough for the settings with the advanced ones unfolded and a vertical scroll bar, as it
+        # starts; on a small screen the column may be narrowed, and scrolls sideways rather than clip.
         self.advanced_body.setVisible(True)
         needed = (side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
                   + 2 * scroll.frameWidth())
         self.advanced_body.setVisible(False)
-        scroll.setMinimumWidth(max(360, needed))
+        scroll.setMinimumWidth(300)
+        self._settings_width = max(360, needed)
 
         self.plots = TrainingPlots()
         self.confusion = ConfusionView()
@@ -229,7 +240,7 @@ class TrainPanel(QWidget):
         splitter.addWidget(scroll)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([380, 860])
+        splitter.setSizes([self._settings_width, 860])
 
         self.progress = QProgressBar()
         self.progress.setFormat("Not started")
@@ -252,8 +263,8 @@ class TrainPanel(QWidget):
         self.epochs.setValue(d.epochs)
         self.batch_size.setValue(d.batch_size)
         self.lr.setValue(d.lr)
-        self.small_input.setChecked(d.small_input)
-        self.image_size.setValue(d.crop)
+        self.small_input.setCheckState(_stem_state(d.small_input))
+        self.image_size.setValue(d.image_size or AUTO_SIZE)
         self.optimizer.setCurrentIndex(self.optimizer.findData(d.optimizer))
         self.schedule.setCurrentIndex(self.schedule.findData(d.schedule))
         self.freeze.setChecked(d.freeze_backbone)
@@ -265,8 +276,12 @@ class TrainPanel(QWidget):
         self.patience.setValue(d.patience)
         self.seed.setValue(d.seed)
 
-    def _on_small_input_toggled(self, on: bool) -> None:
-        self.image_size.setValue(DEFAULT_SMALL_CROP if on else DEFAULT_CROP)
+    def use_settings(self, s: TrainSettings) -> None:
+        """Show `s` in the form (the example's recipe, say): the data folder, weights and every setting."""
+        self._apply_defaults(s)
+        self.set_data_folder(s.data_dir)
+        if s.out:
+            self.out.setText(s.out)
 
     def _on_device_chosen(self) -> None:
         if self.device.count() and self.device.currentData():
@@ -287,6 +302,11 @@ class TrainPanel(QWidget):
         folder = dialogs.open_folder(self, self.settings.get("train/last_folder"), "Choose the training folder")
         if folder:
             self.set_data_folder(folder)
+
+    def _on_folder_typed(self) -> None:
+        typed = self.folder.text().strip()
+        if typed and typed != self.settings.get("train/last_folder"):
+            self.set_data_folder(typed)
 
     def set_data_folder(self, folder: str) -> None:
         folder = str(Path(folder).resolve())
@@ -351,7 +371,9 @@ class TrainPanel(QWidget):
             weights=self.weights.currentData(), freeze_backbone=self.freeze.isChecked(),
             epochs=self.epochs.value(), batch_size=self.batch_size.value(), lr=self.lr.value(),
             optimizer=self.optimizer.currentData(), schedule=self.schedule.currentData(),
-            image_size=self.image_size.value(), small_input=self.small_input.isChecked(),
+            image_size=None if self.image_size.value() == AUTO_SIZE else self.image_size.value(),
+            small_input={Qt.CheckState.Checked: True, Qt.CheckState.Unchecked: False}.get(
+                self.small_input.checkState()),
             augment=[name for name, box in self.augment.items() if box.isChecked()],
             label_smoothing=self.label_smoothing.value(), balance=self.balance.currentData(),
             seed=self.seed.value(), device=self.options.device, amp=self.options.amp,
@@ -367,8 +389,7 @@ class TrainPanel(QWidget):
         if args.epochs:
             self.epochs.setValue(args.epochs)
         if args.image_size:
-            self.small_input.setChecked(small_input_for(args.image_size))
-            self.image_size.setValue(args.image_size)
+            self.image_size.setValue(args.image_size)  # the stem follows the size unless set
         self.set_data_folder(args.train_dir)
         window = self.window()
         if hasattr(window, "tabs"):
@@ -386,8 +407,16 @@ class TrainPanel(QWidget):
         if not self.folder.text():
             self.error.emit("No data folder", "Choose or drop a folder with one subfolder of images per class first.")
             return
+        from resnet_gui.core.checkpoint_saver import unique_model_path
+
         settings = self.train_settings()
+        # Every run in the window gets a file of its own: an earlier model is never replaced.
+        settings.out = str(unique_model_path(settings.out or Path.home() / "resnet-gui-model.pt"))
+        self.out.setText(settings.out)
         self.plots.reset()
+        self.confusion.clear_matrix()
+        self.reliability.reset()
+        self.save_as_button.setEnabled(False)
         self.result = None
         self.result_text.setText("")
         self.use_button.setEnabled(False)
@@ -396,7 +425,9 @@ class TrainPanel(QWidget):
         self.progress.setRange(0, 0)
         self.progress.setFormat("Preparing…")
         self._started_at = time.perf_counter()
+        self._epoch = self._epochs = 0
         self.train_task.start(TrainWorker(settings), status=self._on_status, data_ready=self._on_data_ready,
+                              input_chosen=self._on_input_chosen,
                               epoch_started=self._on_epoch_started, batches=self._on_batches,
                               epoch_ended=self._on_epoch_ended, returned=self._on_returned, errored=self._on_failed,
                               finished=self._on_finished)
@@ -411,6 +442,10 @@ class TrainPanel(QWidget):
     def _on_status(self, text: str) -> None:
         self.progress.setFormat(text)
 
+    def _on_input_chosen(self, text: str) -> None:
+        lines = self.data_notes.text().split("\n")
+        self.data_notes.setText("\n".join([lines[0], text, *lines[1:]]))  # after the split, before the notes
+
     def _on_data_ready(self, info: dict) -> None:
         self.classes = info["classes"]
         self._fill_class_table({c: a + b for c, a, b in zip(info["classes"], info["train"], info["val"])})
@@ -423,6 +458,8 @@ class TrainPanel(QWidget):
         self.data_notes.setText("\n".join([split, *notes]))
 
     def _on_epoch_started(self, epoch: int, epochs: int) -> None:
+        if epochs != self._epochs:
+            self.plots.show_epochs(epochs)
         self._epoch, self._epochs = epoch, epochs
 
     def _on_batches(self, events: list) -> None:
@@ -461,7 +498,8 @@ class TrainPanel(QWidget):
                 self.reliability.show_calibration(c)
                 calibration = (f"<br>Calibrated: temperature {c['temperature']:.2f}, expected calibration error "
                                f"{c['reliability_before']['ece']:.3f} → {c['reliability_after']['ece']:.3f}; "
-                               f"<b>{describe_threshold(c['unsure_below'])}</b>.")
+                               f"<b>{describe_threshold(c['unsure_below'])}</b>. "
+                               f"{html.escape(calibration_in_words(c))}")
             self.result_text.setText(
                 f"<b>{why}.</b><br>Best validation accuracy <b>{m['val_acc']:.1%}</b> at epoch {m['epoch']} "
                 f"(loss {m['val_loss']:.3f}).{calibration}<br>Saved to {html.escape(display_path(result.best_path))}"
@@ -469,6 +507,7 @@ class TrainPanel(QWidget):
                 "Press <b>Use this model</b> to classify with it."
             )
             self.use_button.setEnabled(True)
+            self.save_as_button.setEnabled(True)
         else:
             self.result_text.setText(f"<b>{why}</b> before the first epoch ended; nothing was saved.")
 
@@ -485,6 +524,22 @@ class TrainPanel(QWidget):
         self.rate.setText("")
         self.training_ended.emit(self.result)
 
+    def save_model_as(self) -> None:
+        if self.result is None or not self.result.best_path:
+            return
+        from resnet_gui.core.checkpoint_saver import copy_model
+        from resnet_gui.core.errors import UserError
+
+        path = dialogs.save_model(self, str(self.result.best_path))
+        if not path or Path(path) == Path(self.result.best_path):
+            return
+        try:
+            copy_model(self.result.best_path, path)
+        except UserError as exc:
+            self.error.emit("The model was not saved", str(exc))
+            return
+        self.status_message.emit(f"The model was saved as {path}.")
+
     def _on_use_model(self) -> None:
         if self.result is not None and self.result.best_path:
             self.use_model_requested.emit(str(self.result.best_path))
@@ -492,6 +547,11 @@ class TrainPanel(QWidget):
     def shutdown(self) -> None:
         self.scan_task.shutdown()
         self.train_task.shutdown()
+
+
+def _stem_state(small_input: bool | None) -> Qt.CheckState:
+    return {True: Qt.CheckState.Checked, False: Qt.CheckState.Unchecked}.get(small_input,
+                                                                             Qt.CheckState.PartiallyChecked)
 
 
 def _spin(low: int, high: int) -> QSpinBox:

@@ -19,6 +19,7 @@ def _style(plot: pg.PlotItem, title: str, left: str, legend_offset=(-8, 8)) -> N
     for name in ("left", "bottom"):
         plot.getAxis(name).setTextPen("#333")
         plot.getAxis(name).setPen("#777")
+        plot.getAxis(name).enableAutoSIPrefix(False)  # epochs and losses, never "x0.001"
 
 
 class TrainingPlots(pg.GraphicsLayoutWidget):
@@ -65,6 +66,13 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             self.batch_x.append(e.epoch - 1 + e.batch / e.batches)
             self.batch_y.append(self._average / (1 - self.smoothing ** self._count))
         self.batch_curve.setData(self.batch_x, self.batch_y)
+
+    def show_epochs(self, epochs: int) -> None:
+        """The epoch axes span the run, with whole epochs only on the ticks."""
+        step = max(1, -(-epochs // 10))
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.setXRange(0.5, epochs + 0.5, padding=0)  # epoch 1 to the last, each tick a whole epoch
+            plot.getAxis("bottom").setTickSpacing(major=step, minor=step)
 
     def add_epoch(self, event) -> None:
         self.epochs.append({"epoch": event.epoch, "train_loss": event.train_loss, "val_loss": event.val_loss,

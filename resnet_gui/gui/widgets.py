@@ -22,7 +22,7 @@ def stacked(*widgets, stretch: int = -1) -> QWidget:
 
 def make_static(plot_widget: pg.PlotWidget, title: str | None = None) -> pg.PlotItem:
     """A chart to read, not to explore: no mouse zoom or pan, no context menu, no auto-range button."""
-    plot_widget.setMinimumSize(220, 160)
+    plot_widget.setMinimumSize(160, 140)
     plot_widget.setMenuEnabled(False)
     plot_widget.setMouseEnabled(x=False, y=False)
     plot_widget.hideButtons()

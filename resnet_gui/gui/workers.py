@@ -88,7 +88,7 @@ def describe_error(exc: BaseException) -> str:
     """The sentence the window shows for a worker's exception: the user's own mistake as it was worded,
     anything else summarised (and logged in full)."""
     if isinstance(exc, UserError):
-        return str(exc)
+        return exc.for_window()
     return describe_unexpected(exc)
 
 
@@ -249,7 +249,7 @@ class ClassifyJob:
 class ClassifyWorker(Worker):
     """Finds the images under the dropped paths and classifies them, one batch per `yielded`."""
 
-    discovered = Signal(int, int)  # images found, files passed over
+    discovered = Signal(int, list)  # images found; (path, reason) of every file passed over
 
     def __init__(self, bundle, job: ClassifyJob):
         super().__init__()
@@ -261,7 +261,8 @@ class ClassifyWorker(Worker):
         from resnet_gui.core.inference import Predictor
 
         found = discover(self.job.paths)
-        self.discovered.emit(len(found.files), len(found.skipped) + len(found.missing))
+        passed_over = [(str(p), why) for p, why in found.skipped] + [(str(p), "does not exist") for p in found.missing]
+        self.discovered.emit(len(found.files), passed_over)
         if not found.files:
             return {"files": 0, "seconds": 0.0}
         predictor = Predictor(self.bundle, device=self.job.device, batch_size=self.job.batch_size,
@@ -315,6 +316,7 @@ class TrainWorker(Worker):
     its result (the best checkpoint so far); `abort` is for shutting the window."""
 
     status = Signal(str)
+    input_chosen = Signal(str)  # the input size and stem, in a sentence
     data_ready = Signal(object)  # PreparedData summary dict
     batches = Signal(list)  # BatchEvents, at most ~20 signals a second
     epoch_ended = Signal(object)  # EpochEvent
@@ -350,6 +352,9 @@ class TrainWorker(Worker):
         class Forward(TrainingCallback):
             def on_status(self, text):
                 worker.status.emit(text)
+
+            def on_input_chosen(self, text):
+                worker.input_chosen.emit(text)
 
             def on_data_ready(self, data):
                 worker.data_ready.emit({
@@ -417,3 +422,37 @@ class EvaluateWorker(Worker):
                                   cancelled=self.is_aborted)
         except InterruptedError:
             return None
+
+
+class ExportWorker(Worker):
+    """Exports the model the window holds to ONNX or TorchScript, checked on its golden samples."""
+
+    def __init__(self, bundle, fmt: str, path: str):
+        super().__init__()
+        self.bundle, self.fmt, self.path = bundle, fmt, path
+
+    def work(self):
+        import_core()
+        import copy
+
+        from resnet_gui.core.atomic_write import check_writable
+        from resnet_gui.core.model_export import export_model
+
+        check_writable(self.path, "the exported model")
+        # A copy: exporting moves the network to the CPU, and the window's own stays where it classifies.
+        bundle = copy.copy(self.bundle)
+        bundle.model = copy.deepcopy(self.bundle.model)
+        return export_model(bundle, self.fmt, self.path)
+
+
+class ExampleWorker(Worker):
+    """Writes the example data set (a few seconds of drawing and PNG encoding)."""
+
+    def __init__(self, folder):
+        super().__init__()
+        self.folder = folder
+
+    def work(self):
+        from resnet_gui.core.example import write_example
+
+        return write_example(self.folder)

@@ -1,0 +1,1 @@
+"""Icons and the .desktop entry shipped with the app (installed as resnet_gui.resources)."""
