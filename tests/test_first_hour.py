@@ -167,3 +167,13 @@ def test_a_folder_with_one_class_is_evaluated(tmp_path, capsys):
     assert main(["evaluate", str(data), "--checkpoint", str(checkpoint), "--json"]) == 0
     report = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert report["samples"] == 3 and report["per_class"]["green"]["recall"] is None
+
+
+def test_replacing_a_model_named_with_out_is_said(tmp_path, capsys):
+    from tests.support import make_shapes_dataset
+
+    data = make_shapes_dataset(tmp_path / "d", per_class=3)
+    (tmp_path / "m.pt").write_bytes(b"an earlier model")
+    assert main(["train", str(data), "--weights", "none", "--epochs", "1", "--image-size", "32",
+                 "--out", str(tmp_path / "m.pt")]) == 0
+    assert "m.pt exists; this run replaces it" in capsys.readouterr().err

@@ -133,6 +133,9 @@ def train_command(args: argparse.Namespace) -> int:
     if settings.out:
         check_writable(settings.out, "the model file")
         check_writable(last_path_for(settings.out), "the resumable state")
+        if Path(settings.out).exists() and not settings.resume:
+            say(f"{shown(settings.out)} exists; this run replaces it once its first epoch is validated "
+                "(without --out, a new name is chosen instead).")
     stop = threading.Event()
     interrupted = []
 
