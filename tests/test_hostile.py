@@ -3,6 +3,7 @@ a result. Each test makes its hostile input itself. No Qt here."""
 
 from __future__ import annotations
 
+import csv
 import errno
 import io
 import json
@@ -459,3 +460,37 @@ def test_stderr_holds_only_the_apps_sentences(tmp_path, tiny_checkpoint):
         trained.stderr
 
 
+
+
+def test_classify_resume_after_a_kill_finishes_the_csv(tmp_path, capsys, tiny_checkpoint):
+    """A run over many pictures killed mid-way goes on with --resume: every file exactly once, no half row."""
+    folder = tmp_path / "imgs"
+    for i in range(48):
+        save_noise(folder / f"{i:02d}.png", seed=i)
+    csv_path = tmp_path / "out.csv"
+    command = [sys.executable, "-m", "resnet_gui", "classify", str(folder), "--checkpoint", str(tiny_checkpoint),
+               "--csv", str(csv_path), "--resume", "--json", "--batch-size", "4", "--workers", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=cli_env(tmp_path))
+    for count, _ in enumerate(process.stdout, 1):
+        if count == 12:  # three batches in
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(60)
+    with open(csv_path, "ab") as stream:
+        stream.write(b"/half/a/row.png,red,0.5")  # as if the kill had cut a row short
+    code, out, err = run_cli(capsys, "classify", folder, "--checkpoint", tiny_checkpoint, "--csv", csv_path,
+                             "--resume", "--batch-size", "4")
+    assert code == 0 and "already" in err
+    rows = list(csv.reader(csv_path.read_text(encoding="utf-8").splitlines()))
+    assert rows[0][0] == "path" and sum(r[0] == "path" for r in rows) == 1
+    paths = [r[0] for r in rows[1:]]
+    assert sorted(paths) == sorted(str(p) for p in folder.iterdir()) and len(paths) == len(set(paths)) == 48
+    assert all(len(r) == len(rows[0]) for r in rows)
+    code, out, err = run_cli(capsys, "classify", folder, "--checkpoint", tiny_checkpoint, "--csv", csv_path,
+                             "--resume")
+    assert code == 0 and "48 file(s) are in" in err and len(csv_path.read_text(encoding="utf-8").splitlines()) == 49
+
+
+def test_resume_needs_a_csv(capsys, tiny_checkpoint, image_folder):
+    code, out, err = run_cli(capsys, "classify", image_folder, "--checkpoint", tiny_checkpoint, "--resume")
+    assert code == 2 and "--csv" in err

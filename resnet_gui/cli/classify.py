@@ -40,6 +40,9 @@ def add_parser(sub, archs: list[str]) -> None:
                           help="report 'unsure' below this confidence, like 80%% (default: the checkpoint's "
                                "suggestion from its validation set; 0 turns it off)")
     classify.add_argument("--csv", metavar="OUT.csv", help="also write the results to this CSV file")
+    classify.add_argument("--resume", action="store_true",
+                          help="with --csv: skip the files already in OUT.csv and append the rest (a stopped "
+                               "run over many pictures goes on where it stopped)")
     classify.add_argument("--json", action="store_true", help="print JSON Lines, one object per file")
     classify.set_defaults(handler=run)
 
@@ -48,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
     from resnet_gui.core.images import discover
 
+    if args.resume and not args.csv:
+        raise UserError("--resume goes on with a CSV file: name it with --csv OUT.csv.")
     if args.csv:
         check_writable(args.csv, "the CSV file")  # before any work: a bad target costs nothing
     found = discover(args.paths)
@@ -71,15 +76,25 @@ def run(args: argparse.Namespace) -> int:
     unsure_below = bundle.unsure_below if args.unsure_below is None else (args.unsure_below or None)
     predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, num_workers=args.workers,
                           top_k=args.top_k, unsure_below=unsure_below, amp=not args.no_amp)
+    from resnet_gui.core.results_csv import CsvResultAppender
+
+    # The same columns as a fresh CSV: top-k as the predictor has it (no more than the model's classes).
+    appender = CsvResultAppender(args.csv, predictor.top_k) if args.resume else None
+    files = found.files
+    if appender is not None:
+        files = [f for f in files if not appender.is_done(f)]
+        say(f"{len(found.files) - len(files)} file(s) are in {shown(args.csv)} already; {len(files)} to go.")
     out = Output(sys.stdout)
-    progress = ProgressBar(len(found.files))
+    progress = ProgressBar(len(files))
     failed = done = 0
     started = time.perf_counter()
     if not args.json:
         out.write(f"{'confidence':>10}  {'label':<24}  file\n")
-    csv_writer = CsvResultWriter(args.csv, predictor.top_k) if args.csv else None
+    csv_writer = CsvResultWriter(args.csv, predictor.top_k) if args.csv and appender is None else None
     try:
-        for batch in predictor.predict(found.files):
+        for batch in predictor.predict(files):
+            if appender is not None:
+                appender.write_batch(batch)
             for prediction in batch:
                 done += 1
                 failed += not prediction.ok
@@ -103,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
         raise
     finally:
         progress.close()
+        if appender is not None:
+            appender.close()
     if csv_writer:
         csv_writer.commit()
     seconds = time.perf_counter() - started
@@ -123,8 +140,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         say_plain(f"{done - failed} of {done} image(s) classified with {bundle.arch} on {predictor.device} "
                   f"in {seconds:.1f}s" + (f"; {failed} could not be read." if failed else "."))
-        if csv_writer:
-            say_plain(f"Results written to {shown(csv_writer.path)}")
+        if args.csv:
+            say_plain(f"Results written to {shown(args.csv)}")
     if out.closed:
         return EXIT_BROKEN_PIPE
     return EXIT_SOME_FAILED if failed else EXIT_OK

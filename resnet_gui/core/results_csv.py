@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from resnet_gui.core.atomic_write import AtomicFile
+from resnet_gui.core.errors import UserError
 from resnet_gui.core.predictions import Prediction
 
 
@@ -51,3 +53,48 @@ def write_predictions_csv(path: str | os.PathLike, predictions: Iterable[Predict
         for prediction in predictions:
             writer.write(prediction)
     return writer.path
+
+
+class CsvResultAppender:
+    """Goes on with a results CSV that a stopped run left: `done` holds the files already in it, and rows
+    are appended a batch at a time, each batch flushed and fsynced, so after any crash a row is either
+    whole or absent (a row cut short is dropped when the file is opened again)."""
+
+    def __init__(self, path: str | os.PathLike, top_k: int):
+        self.path = Path(path)
+        self.top_k = top_k
+        header = csv_header(top_k)
+        self.done: set[str] = set()
+        if self.path.exists() and self.path.stat().st_size:
+            data = self.path.read_bytes()
+            whole = data[: data.rfind(b"\n") + 1]
+            if len(whole) != len(data):
+                os.truncate(self.path, len(whole))  # a row the last run did not finish writing
+            rows = list(csv.reader(io.StringIO(whole.decode("utf-8-sig", "surrogateescape"), newline="")))
+            if rows and rows[0] != header:
+                raise UserError(f"{self.path} was written with other columns (another --top-k?); resume with "
+                                "the options of the run that wrote it, or write to a new file.")
+            self.done = {row[0] for row in rows[1:] if row}
+            fresh = not rows
+        else:
+            fresh = True
+        self.stream = open(self.path, "a", newline="", encoding="utf-8", errors="surrogateescape")
+        if fresh:
+            self._write([header])
+
+    def is_done(self, path: str | os.PathLike) -> bool:
+        return os.fspath(path) in self.done
+
+    def write_batch(self, predictions: Iterable[Prediction]) -> None:
+        self._write([csv_row(p, self.top_k) for p in predictions])
+
+    def _write(self, rows: list[list[str]]) -> None:
+        buffer = io.StringIO(newline="")
+        csv.writer(buffer).writerows(rows)
+        self.stream.write(buffer.getvalue())  # one write per batch
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
+
+    def close(self) -> Path:
+        self.stream.close()
+        return self.path

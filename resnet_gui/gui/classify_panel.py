@@ -271,6 +271,8 @@ class ClassifyPanel(QWidget):
             self.classify_task.cancel()
             self._queue = [p for p in ([files] if files else []) + ([running] if running else []) + self._queue if p]
             self._clear_table()
+            self._total = self._done = 0
+            self._show_idle()
             self.status_message.emit("The model changed: the files will be classified again with it.")
         self.bundle = bundle
         self._start_next()
@@ -343,8 +345,10 @@ class ClassifyPanel(QWidget):
         if files == 0:
             self.status_message.emit("No images were found there. Supported: JPEG, PNG, BMP, GIF, TIFF, WebP.")
         else:
+            skipped = (f"; skipped {len(self.skipped)} file(s) (hover over the file count for the list)"
+                       if self.skipped else "")
             self.status_message.emit(
-                f"Classified {files} image(s) in {seconds:.1f}s on {summary.get('device', '?')}."
+                f"Classified {files} image(s) in {seconds:.1f}s on {summary.get('device', '?')}{skipped}."
             )
         self.run_finished.emit(summary)
 
