@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 
 from resnet_gui.cli.common import (
     DEVICE_HELP,
@@ -48,6 +49,15 @@ def add_parser(sub, archs: list[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from resnet_gui.core.distributed import world_from_environment
+
+    world = world_from_environment()
+    if world.is_distributed:
+        return run_sharded(args, world)
+    return run_one_process(args)
+
+
+def run_one_process(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
     from resnet_gui.core.images import discover
 
@@ -100,14 +110,7 @@ def run(args: argparse.Namespace) -> int:
                 failed += not prediction.ok
                 if csv_writer:
                     csv_writer.write(prediction)
-                if args.json:
-                    out.write(json_line(prediction.to_dict()) + "\n")
-                elif prediction.ok:
-                    best = prediction.best
-                    label = f"unsure ({best.label}?)" if prediction.unsure else best.label
-                    out.write(f"{best.prob:>10.1%}  {label:<24}  {shown(prediction.path)}\n")
-                else:
-                    out.write(f"{'failed':>10}  {'-':<24}  {shown(prediction.path)}  ({prediction.error})\n")
+                out.write(row_text(prediction, args.json))
             out.flush()
             if out.closed and csv_writer is None:
                 break  # the reader left and nothing else wants the results
@@ -123,17 +126,7 @@ def run(args: argparse.Namespace) -> int:
     if csv_writer:
         csv_writer.commit()
     seconds = time.perf_counter() - started
-    summary = {
-        "unsure_below": unsure_below,
-        "files": done,
-        "classified": done - failed,
-        "failed": failed,
-        "skipped": len(found.skipped),
-        "seconds": round(seconds, 3),
-        "images_per_second": round(done / seconds, 2) if seconds > 0 else None,
-        "device": str(predictor.device),
-        "arch": bundle.arch,
-    }
+    summary = run_summary(unsure_below, done, failed, len(found.skipped), seconds, predictor, bundle)
     if args.json:
         out.write(json_line({"summary": summary}) + "\n")
         out.flush()
@@ -145,6 +138,31 @@ def run(args: argparse.Namespace) -> int:
     if out.closed:
         return EXIT_BROKEN_PIPE
     return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def row_text(prediction, as_json: bool) -> str:
+    """One file's line: JSON, or the table's `confidence  label  file`."""
+    if as_json:
+        return json_line(prediction.to_dict()) + "\n"
+    if prediction.ok:
+        best = prediction.best
+        label = f"unsure ({best.label}?)" if prediction.unsure else best.label
+        return f"{best.prob:>10.1%}  {label:<24}  {shown(prediction.path)}\n"
+    return f"{'failed':>10}  {'-':<24}  {shown(prediction.path)}  ({prediction.error})\n"
+
+
+def run_summary(unsure_below, files: int, failed: int, skipped: int, seconds: float, predictor, bundle) -> dict:
+    return {
+        "unsure_below": unsure_below,
+        "files": files,
+        "classified": files - failed,
+        "failed": failed,
+        "skipped": skipped,
+        "seconds": round(seconds, 3),
+        "images_per_second": round(files / seconds, 2) if seconds > 0 else None,
+        "device": str(predictor.device),
+        "arch": bundle.arch,
+    }
 
 
 class Output:
@@ -179,3 +197,59 @@ class Output:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, self.stream.fileno())
         os.close(devnull)
+
+
+def run_sharded(args: argparse.Namespace, world) -> int:
+    """Under torchrun: each process classifies a fixed, contiguous share of the sorted file list; the main
+    process gathers the shares in rank order and writes one CSV (and JSON Lines) with every file once,
+    in the order one process gives."""
+    from resnet_gui.core.atomic_write import check_writable
+    from resnet_gui.core.distributed import device_for, end_process_group, gather_to_main, start_process_group
+    from resnet_gui.core.images import discover
+    from resnet_gui.core.inference import Predictor
+    from resnet_gui.core.models import load_bundle
+    from resnet_gui.core.results_csv import write_predictions_csv
+
+    if args.resume:
+        raise UserError("--resume is not available under torchrun yet: resume with one process.")
+    if args.csv and world.is_main:
+        check_writable(args.csv, "the CSV file")
+    start_process_group(world)
+    try:
+        found = discover(args.paths)
+        if world.is_main:
+            for path, reason in found.skipped:
+                say(f"skipped {shown(path)}: {reason}.")
+        if not found.files:
+            raise UserError("No images were found in the paths given.")
+        bundle = load_bundle(args.checkpoint, arch=args.arch, classes_file=args.classes,
+                             image_size=args.image_size)
+        unsure_below = bundle.unsure_below if args.unsure_below is None else (args.unsure_below or None)
+        predictor = Predictor(bundle, device=device_for(world, args.device), batch_size=args.batch_size,
+                              num_workers=args.workers, top_k=args.top_k, unsure_below=unsure_below,
+                              amp=not args.no_amp)
+        started = time.perf_counter()
+        mine = [replace(p, thumbnail=None) for p in predictor.predict_all(world.shard(found.files))]
+        shares = gather_to_main(world, mine)
+        if not world.is_main:
+            return EXIT_OK
+        rows = [p for share in shares for p in share]
+        if args.csv:
+            write_predictions_csv(args.csv, rows, predictor.top_k)
+        failed = sum(not p.ok for p in rows)
+        seconds = time.perf_counter() - started
+        out = Output(sys.stdout)
+        if not args.json:
+            out.write(f"{'confidence':>10}  {'label':<24}  file\n")
+        for prediction in rows:
+            out.write(row_text(prediction, args.json))
+        summary = {**run_summary(unsure_below, len(rows), failed, len(found.skipped), seconds, predictor, bundle),
+                   "processes": world.size}
+        if args.json:
+            out.write(json_line({"summary": summary}) + "\n")
+        out.flush()
+        say_plain(f"{len(rows) - failed} of {len(rows)} image(s) classified by {world.size} processes in "
+                  f"{seconds:.1f}s" + (f"; {failed} could not be read." if failed else "."))
+        return EXIT_SOME_FAILED if failed else EXIT_OK
+    finally:
+        end_process_group()
