@@ -46,3 +46,29 @@ def test_two_processes_classify_row_for_row_as_one(tmp_path, tiny_checkpoint, ca
     assert [r["path"] for r in two_json[:-1]] == [r["path"] for r in one_json[:-1]]
     assert [r["top_k"][0]["label"] for r in two_json[:-1]] == [r["top_k"][0]["label"] for r in one_json[:-1]]
     assert two_json[-1]["summary"]["processes"] == 2 and two_json[-1]["summary"]["files"] == 9
+
+
+def test_two_processes_train_one_model_that_scores_like_one_process(tmp_path, capsys):
+    """train --nproc 2 (torch.distributed.run, gloo): one checkpoint, written once, that scores within a few
+    points of a one-process run on the same data; and the run resumes with one process."""
+    from resnet_gui.core.checkpoints import read_checkpoint
+    from tests.support import make_shapes_dataset
+
+    data = make_shapes_dataset(tmp_path / "d", per_class=14)
+    common = ["--weights", "none", "--image-size", "32", "--batch-size", "16", "--seed", "1"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "XDG_STATE_HOME": str(tmp_path / "s")}
+    two = subprocess.run([sys.executable, "-m", "resnet_gui", "train", str(data), "--epochs", "4", *common,
+                          "--out", str(tmp_path / "two" / "m.pt"), "--keep-last", "--nproc", "2"],
+                         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert two.returncode == 0, two.stderr
+    assert two.stderr.count("Best checkpoint") == 1 and two.stdout.count("m.pt") == 1  # one process speaks
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["m.last.pt", "m.pt"]
+    assert main(["train", str(data), "--epochs", "4", *common, "--out", str(tmp_path / "one" / "m.pt")]) == 0
+    capsys.readouterr()
+    scores = []
+    for run in ("one", "two"):
+        assert main(["evaluate", str(data), "--checkpoint", str(tmp_path / run / "m.pt"), "--json"]) == 0
+        scores.append(json.loads(capsys.readouterr().out.splitlines()[-1])["accuracy"])
+    assert abs(scores[0] - scores[1]) <= 0.15 and min(scores) >= 0.6, scores
+    assert main(["train", "--resume", str(tmp_path / "two" / "m.last.pt"), "--epochs", "5", "--json"]) == 0
+    assert [h["epoch"] for h in read_checkpoint(tmp_path / "two" / "m.pt").history][-1] >= 4

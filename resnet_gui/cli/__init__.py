@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0] not in parser.commands and argv[0] not in ("-h", "--help", "--version")):
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
+    args.argv = argv  # for commands that start themselves again (train --nproc)
     try:
         return run_command(args)
     except UserError as exc:

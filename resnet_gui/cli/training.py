@@ -79,6 +79,8 @@ def add_parsers(sub, archs: list[str]) -> None:
     train.add_argument("--keep-last", action="store_true",
                        help="keep NAME.last.pt after the run completes (it is always kept after a stop)")
     train.add_argument("--json", action="store_true", help="JSON Lines of events instead of a progress bar")
+    train.add_argument("--nproc", type=positive_int, metavar="N",
+                       help="train with N processes on this machine (one per GPU), as torchrun would start them")
     train.set_defaults(handler=train_command)
 
     evaluate = sub.add_parser("evaluate", help="measure a checkpoint on a folder of class subfolders")
@@ -121,19 +123,40 @@ def _arch_of_start_checkpoint(weights: str | None) -> str | None:
     return read_checkpoint(weights).arch
 
 
-def train_command(args: argparse.Namespace) -> int:
-    from resnet_gui.core.training import Trainer, TrainingCallback
+def launch_processes(argv: list[str], nproc: int) -> int:
+    """`train --nproc N`: the same command under PyTorch's own launcher, N processes on this machine."""
+    import subprocess
 
+    rest, skip = [], False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token == "--nproc":
+            skip = True
+        elif not token.startswith("--nproc="):
+            rest.append(token)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+               "-m", "resnet_gui", *rest]
+    return subprocess.call(command)
+
+
+def train_command(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
     from resnet_gui.core.checkpoint_saver import last_path_for
+    from resnet_gui.core.distributed import world_from_environment
+    from resnet_gui.core.training import Trainer, TrainingCallback
+
+    world = world_from_environment()
+    if args.nproc and args.nproc > 1 and not world.is_distributed:
+        return launch_processes(args.argv, args.nproc)
 
     settings = settings_from_args(args)
     if not settings.resume:  # a resumed run is checked once merged with its saved settings
         settings.validate()  # every option checked before any image is read
-    if settings.out:
+    if settings.out and world.is_main:
         check_writable(settings.out, "the model file")
         check_writable(last_path_for(settings.out), "the resumable state")
-        if Path(settings.out).exists() and not settings.resume:
+        if Path(settings.out).exists() and not settings.resume and world.is_main:
             say(f"{shown(settings.out)} exists; this run replaces it once its first epoch is validated "
                 "(without --out, a new name is chosen instead).")
     stop = threading.Event()
@@ -229,6 +252,8 @@ def train_command(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGINT, previous)
+    if not world.is_main:
+        return EXIT_OK  # the first process speaks for the run
     if not args.json:
         why = {"early_stopping": " (stopped early: no improvement)", "cancelled": " (stopped by you)"}.get(result.stopped, "")
         if result.best_path:

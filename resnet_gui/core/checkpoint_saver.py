@@ -61,7 +61,10 @@ class CheckpointSaver:
     NAME.last.pt beside it at the end of every epoch, so a run killed at any moment resumes from its
     last finished epoch (a partial epoch is simply trained again)."""
 
-    def __init__(self, out: str | Path, *, resuming: bool = False):
+    def __init__(self, out: str | Path, *, resuming: bool = False, writes: bool = True):
+        """`writes`: False for the processes of a multi-process run other than the first, which keep the
+        same bookkeeping (so every process takes the same decisions) but write nothing."""
+        self.writes = writes
         self.out = Path(out)
         self.last = last_path_for(self.out)
         self.best_acc, self.best_loss = -1.0, math.inf
@@ -93,6 +96,9 @@ class CheckpointSaver:
             self.since_best += 1
             return False
         self.best_acc, self.best_loss = accuracy, loss
+        self.since_best = 0
+        if not self.writes:
+            return True
         self.best_path = write_checkpoint(self.out, checkpoint_payload(model=model, **fields))
         self.best = BestEpoch(fields, {k: v.detach().clone() for k, v in model.state_dict().items()},
                               fields.get("metrics", {}))
@@ -101,6 +107,8 @@ class CheckpointSaver:
 
     def save_recovery(self, fields: dict[str, Any], model, epoch: int, optimizer, scheduler) -> None:
         """Write the resumable state of the epoch that just ended."""
+        if not self.writes:
+            return
         resume = self.resume_state(epoch, optimizer, scheduler)
         write_checkpoint(self.last, checkpoint_payload(model=model, **fields, resume=resume))
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, WeightedRandomSampler
+from torch.utils.data import DataLoader, DistributedSampler, WeightedRandomSampler
 
 from resnet_gui.core.allocator import release_freed_memory
 from resnet_gui.core.architectures import architecture
@@ -26,6 +26,7 @@ from resnet_gui.core.checkpoints import CheckpointContents, checkpoint_payload, 
 from resnet_gui.core.data import (PreparedData, SampleDataset, class_weights, prepare_data, scan_class_folder,
                                   typical_short_side)
 from resnet_gui.core.devices import DevicePolicy, default_num_workers, policy_for, resolve_device
+from resnet_gui.core.distributed import World, device_for, end_process_group, start_process_group, world_from_environment
 from resnet_gui.core.errors import CheckpointError, UserError, WeightsUnavailableError
 from resnet_gui.core.golden import make_golden
 from resnet_gui.core.metrics import confusion_matrix
@@ -57,6 +58,13 @@ class _Run:
     scheduler: torch.optim.lr_scheduler.LRScheduler
     criterion: nn.Module
     scaler: torch.amp.GradScaler
+    world: World = field(default_factory=World)
+    net: nn.Module | None = None  # what the training step runs: the model, or DistributedDataParallel around it
+    sampler: DistributedSampler | None = None
+
+    @property
+    def step_net(self) -> nn.Module:
+        return self.net if self.net is not None else self.model
 
 
 def load_start_weights(s: TrainSettings) -> tuple[dict[str, torch.Tensor] | None, CheckpointContents | None]:
@@ -120,7 +128,8 @@ class Trainer:
             getattr(callback, hook)(*args)
 
     # ------------------------------------------------------------ set-up
-    def _loaders(self, s: TrainSettings, data: PreparedData, prep: Preprocessing, device: torch.device):
+    def _loaders(self, s: TrainSettings, data: PreparedData, prep: Preprocessing, device: torch.device,
+                 world: World = World()):
         policy = policy_for(device, amp=s.amp)
         train_set = SampleDataset(data.train, train_transform(prep, Augmentation.from_names(s.augment)))
         val_set = SampleDataset(data.val, decode_transform(prep))
@@ -132,16 +141,29 @@ class Trainer:
             workers = default_num_workers(device)
         generator = torch.Generator().manual_seed(s.seed)
         sampler = None
-        if s.balance == "sampler":
+        batch_size = s.batch_size
+        if world.is_distributed:
+            if s.balance == "sampler":
+                raise UserError("Balanced sampling is not available with several processes; use --balance loss.",
+                                in_window="Balanced sampling is not available with several processes; choose "
+                                          "the class-weighted loss.")
+            # --batch-size is the global batch, over all processes, as with one process.
+            batch_size = max(1, s.batch_size // world.size)
+            sampler = DistributedSampler(train_set, num_replicas=world.size, rank=world.rank, shuffle=True,
+                                         seed=s.seed, drop_last=True)
+        elif s.balance == "sampler":
             weights = class_weights(data.class_counts())[[x.label for x in data.train]]
             sampler = WeightedRandomSampler(weights.double(), len(data.train), replacement=True, generator=generator)
         common = dict(num_workers=workers, pin_memory=policy.pin_memory, persistent_workers=workers > 0)
         if workers:
             common["prefetch_factor"] = 4
-        train = DataLoader(train_set, batch_size=s.batch_size, shuffle=sampler is None, sampler=sampler,
-                           generator=generator, drop_last=len(train_set) > s.batch_size, **common)
+        shard = len(train_set) // world.size
+        train = DataLoader(train_set, batch_size=batch_size, shuffle=sampler is None, sampler=sampler,
+                           generator=generator, drop_last=shard > batch_size, **common)
+        # Every process validates on the whole set: the figures are exact, and every process takes the
+        # same decisions (best epoch, early stopping) without another exchange.
         val = DataLoader(val_set, batch_size=s.batch_size * 2, shuffle=False, **common)
-        return train, val
+        return train, val, sampler if isinstance(sampler, DistributedSampler) else None
 
     def _optimizer(self, s: TrainSettings, model: nn.Module, device: torch.device) -> torch.optim.Optimizer:
         params = [p for p in model.parameters() if p.requires_grad]
@@ -171,9 +193,9 @@ class Trainer:
                     keep_last=s.keep_last)
         return s, resumed
 
-    def _set_up(self, s: TrainSettings, resumed: CheckpointContents | None) -> _Run:
-        torch.manual_seed(s.seed)
-        device = resolve_device(s.device)
+    def _set_up(self, s: TrainSettings, resumed: CheckpointContents | None, world: World) -> _Run:
+        torch.manual_seed(s.seed)  # the same start weights in every process
+        device = resolve_device(device_for(world, s.device))
         policy = policy_for(device, amp=s.amp)
         state, contents = (None, None) if resumed else load_start_weights(s)
         if contents is not None:
@@ -207,7 +229,12 @@ class Trainer:
         if policy.channels_last:
             model = model.to(memory_format=torch.channels_last)
 
-        train_loader, val_loader = self._loaders(s, data, prep, device)
+        train_loader, val_loader, sampler = self._loaders(s, data, prep, device, world)
+        net = None
+        if world.is_distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
         optimizer = self._optimizer(s, model, device)
         scheduler = make_scheduler(s.schedule, optimizer, s.epochs, len(train_loader))
         weight = class_weights(data.class_counts()).to(device) if s.balance == "loss" else None
@@ -216,20 +243,30 @@ class Trainer:
             val_loader=val_loader, optimizer=optimizer, scheduler=scheduler,
             criterion=nn.CrossEntropyLoss(weight=weight, label_smoothing=s.label_smoothing),
             scaler=torch.amp.GradScaler(device.type, enabled=policy.amp_dtype == torch.float16),
+            world=world, net=net, sampler=sampler,
         )
 
     def _run(self) -> TrainResult:
         s, resumed = self._settings_for_run()
         s.validate()
         self.settings = s
+        world = world_from_environment()
+        if not world.is_main:
+            self.callbacks = []  # one process speaks for a multi-process run
         if not s.out:
-            s.out = str(unique_model_path("model.pt"))  # no model is ever replaced without being named
-        with OutputLock(s.out):
-            return self._run_locked(s, resumed)
+            s.out = "model.pt" if world.is_distributed else str(unique_model_path("model.pt"))
+        start_process_group(world)
+        try:
+            if not world.is_main:
+                return self._run_locked(s, resumed, world)
+            with OutputLock(s.out):  # no other run writes this model meanwhile
+                return self._run_locked(s, resumed, world)
+        finally:
+            end_process_group()
 
-    def _run_locked(self, s: TrainSettings, resumed: CheckpointContents | None) -> TrainResult:
-        run = self._set_up(s, resumed)
-        saver = CheckpointSaver(s.out, resuming=resumed is not None)
+    def _run_locked(self, s: TrainSettings, resumed: CheckpointContents | None, world: World) -> TrainResult:
+        run = self._set_up(s, resumed, world)
+        saver = CheckpointSaver(s.out, resuming=resumed is not None, writes=world.is_main)
         history: list[dict[str, Any]] = list(resumed.history) if resumed else []
         start_epoch = 1
         resume_state = resumed.extra.get("resume") if resumed else None
@@ -245,12 +282,12 @@ class Trainer:
                 break
 
         calibration: dict[str, Any] = {}
-        best = saver.best_epoch()
+        best = saver.best_epoch() if world.is_main else None
         if best is not None:  # also after Stop: the best model so far is the one the user keeps
             self._emit("on_status", "Calibrating confidence on the validation set…")
             calibration = self._finish_best(saver.best_path, best, run)
             self._emit("on_calibrated", calibration)
-        if stopped != "cancelled" and not s.keep_last and saver.best_path is not None:
+        if stopped != "cancelled" and not s.keep_last and saver.best_path is not None and world.is_main:
             saver.last.unlink(missing_ok=True)  # a finished run needs no resuming; a stopped one keeps it
         result = TrainResult(saver.best_path, saver.last_if_written(), stopped, best.metrics if best else {},
                              history, run.data.classes, run.data.skipped, calibration)
@@ -262,6 +299,8 @@ class Trainer:
         s = run.settings
         self._emit("on_epoch_start", epoch, s.epochs)
         started = time.perf_counter()
+        if run.sampler is not None:
+            run.sampler.set_epoch(epoch)  # a different shuffle each epoch, the same in every process
         train_loss, train_acc, finished = self._train_one_epoch(run, epoch)
         if not finished:
             return "cancelled"  # the last finished epoch's state is on disk already
@@ -310,7 +349,7 @@ class Trainer:
         return calibration
 
     def _train_one_epoch(self, run: _Run, epoch: int) -> tuple[float, float, bool]:
-        model, policy, optimizer = run.model, run.policy, run.optimizer
+        model, policy, optimizer = run.step_net, run.policy, run.optimizer
         model.train()
         if run.settings.freeze_backbone:
             # A frozen backbone keeps its BatchNorm statistics too (Lightning's finetuning does the same).
@@ -349,11 +388,23 @@ class Trainer:
             tick = now
             self._emit("on_batch_end", BatchEvent(epoch, index, batches, batch_loss.item(),
                                                   optimizer.param_groups[0]["lr"], rate))
-        return (total_loss / max(seen, 1)).item(), total_correct.item() / max(seen, 1), True
+        seen_t = torch.tensor(float(seen), device=policy.device)
+        if run.world.is_distributed:  # the epoch's figures over every process's share
+            import torch.distributed as dist
+
+            for value in (total_loss, total_correct, seen_t):
+                dist.all_reduce(value)
+        seen = max(seen_t.item(), 1)
+        return (total_loss / seen).item(), total_correct.item() / seen, True
 
     @torch.inference_mode()
     def _evaluate(self, run: _Run) -> dict[str, Any]:
         model, policy = run.model, run.policy
+        if run.world.is_distributed:  # BatchNorm statistics as the first process has them: one model
+            import torch.distributed as dist
+
+            for buffer in model.buffers():
+                dist.broadcast(buffer, 0)
         model.eval()
         loss_sum = 0.0
         targets, predictions = [], []
