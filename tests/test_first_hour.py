@@ -177,3 +177,13 @@ def test_replacing_a_model_named_with_out_is_said(tmp_path, capsys):
     assert main(["train", str(data), "--weights", "none", "--epochs", "1", "--image-size", "32",
                  "--out", str(tmp_path / "m.pt")]) == 0
     assert "m.pt exists; this run replaces it" in capsys.readouterr().err
+
+
+def test_every_command_line_option_has_a_help_text():
+    from resnet_gui.cli import build_parser
+
+    parser = build_parser()
+    missing = []
+    for name, command in parser._subparsers._group_actions[0].choices.items():
+        missing += [f"{name} {a.dest}" for a in command._actions if not a.help and a.dest != "help"]
+    assert missing == []

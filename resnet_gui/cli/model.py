@@ -12,7 +12,7 @@ from resnet_gui.core.errors import UserError
 
 def add_parsers(sub, archs: list[str]) -> None:
     info = sub.add_parser("info", help="describe a checkpoint")
-    info.add_argument("checkpoint", metavar="CHECKPOINT")
+    info.add_argument("checkpoint", metavar="CHECKPOINT", help="a .pt, .pth or .safetensors file")
     info.add_argument("--classes", metavar="FILE", help="class names (class_indices.json or one per line)")
     info.add_argument("--image-size", type=image_size, help="input size for the output shapes")
     info.add_argument("--json", action="store_true", help="print one JSON object")
@@ -21,7 +21,7 @@ def add_parsers(sub, archs: list[str]) -> None:
     info.set_defaults(handler=info_command)
 
     explain = sub.add_parser("explain", help="Grad-CAM: where the model looks in an image")
-    explain.add_argument("image", metavar="IMAGE")
+    explain.add_argument("image", metavar="IMAGE", help="the picture to explain")
     explain.add_argument("--checkpoint", metavar="FILE", help="weights (default: ImageNet)")
     explain.add_argument("--arch", choices=archs, help="architecture for ImageNet weights")
     explain.add_argument("--class", dest="class_label", metavar="LABEL",
@@ -31,8 +31,9 @@ def add_parsers(sub, archs: list[str]) -> None:
     explain.set_defaults(handler=explain_command)
 
     export = sub.add_parser("export", help="export a checkpoint to ONNX or TorchScript")
-    export.add_argument("checkpoint", metavar="CHECKPOINT")
-    export.add_argument("--format", choices=("onnx", "torchscript"), required=True)
+    export.add_argument("checkpoint", metavar="CHECKPOINT", help="the model to export")
+    export.add_argument("--format", choices=("onnx", "torchscript"), required=True,
+                        help="onnx (needs the onnx package) or torchscript")
     export.add_argument("--out", required=True, metavar="FILE", help="the model file; FILE.json goes beside it")
     export.set_defaults(handler=export_command)
 
