@@ -6,7 +6,7 @@ the final rename never crosses a file system), flushed and fsynced, then
 `os.replace`d over the target. A failure at any point removes the temporary
 file and leaves the old target untouched.
 
-`mkstemp` creates files with mode 0600, which would survive the rename and
+A temporary file is created with mode 0600, which would survive the rename and
 make a model on a shared drive unreadable to colleagues; the file is given
 the mode a plain `open()` would have given it under the user's umask.
 """

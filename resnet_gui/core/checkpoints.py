@@ -9,7 +9,6 @@ names and shapes. Nothing is ever unpickled with weights_only=False.
 from __future__ import annotations
 
 import json
-import math
 import os
 import pickle
 import zipfile
@@ -23,6 +22,7 @@ from resnet_gui.core.architectures import ARCHITECTURES, architecture
 from resnet_gui.core.atomic_write import atomic_write
 from resnet_gui.core.errors import CheckpointError
 from resnet_gui.core.transforms import Preprocessing
+from resnet_gui.core.values import finite_number
 
 FORMAT = "resnet-gui"
 VERSION = 1
@@ -149,7 +149,7 @@ def _own_contents(raw: dict, path: Path, arch: str, num_classes: int, small_inpu
             raise damaged(f"its {what} is {value!r}, not a number of pixels from {MIN_SIDE} to {MAX_SIDE}")
     mean, std = raw.get("mean", Preprocessing().mean), raw.get("std", Preprocessing().std)
     for values, what in ((mean, "mean"), (std, "standard deviation")):
-        if not isinstance(values, (list, tuple)) or len(values) != 3 or not all(_finite_number(v) for v in values):
+        if not isinstance(values, (list, tuple)) or len(values) != 3 or not all(finite_number(v) for v in values):
             raise damaged(f"its normalisation {what} is not three finite numbers")
     if not all(v > 0 for v in std):
         raise damaged("its normalisation standard deviation has a zero or negative value")
@@ -159,13 +159,13 @@ def _own_contents(raw: dict, path: Path, arch: str, num_classes: int, small_inpu
              "resize", "mean", "std", "state_dict", "train", "metrics", "history"}
     extra = {k: v for k, v in raw.items() if k not in known}
     temperature = extra.get("temperature", 1.0)
-    if not _finite_number(temperature) or not temperature > 0:
+    if not finite_number(temperature) or not temperature > 0:
         raise damaged(f"its temperature is {temperature!r}; it must be a number above 0")
     calibration = extra.get("calibration") or {}
     if not isinstance(calibration, dict):
         raise damaged("its calibration is not a table of figures")
     unsure = calibration.get("unsure_below")
-    if unsure is not None and not (_finite_number(unsure) and 0 <= unsure <= 1):
+    if unsure is not None and not (finite_number(unsure) and 0 <= unsure <= 1):
         raise damaged(f"its suggested 'unsure' threshold is {unsure!r}, not a confidence from 0 to 1")
     golden = extra.get("golden")
     if golden is not None:
@@ -192,12 +192,8 @@ def _check_golden(golden: Any, side: int, num_classes: int, damaged) -> None:
     if not (isinstance(logits, torch.Tensor) and logits.is_floating_point()
             and tuple(logits.shape) == (inputs.shape[0], num_classes) and bool(torch.isfinite(logits).all())):
         raise damaged("its golden outputs do not match its golden inputs and classes")
-    if not _finite_number(tolerance) or tolerance < 0:
+    if not finite_number(tolerance) or tolerance < 0:
         raise damaged("its golden tolerance is not a number of 0 or more")
-
-
-def _finite_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def check_finite_weights(state_dict: dict[str, torch.Tensor], name: str) -> None:

@@ -9,6 +9,7 @@ turn it into an error record for that one file.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import warnings
@@ -39,8 +40,9 @@ def _register_heif() -> None:
 _register_heif()
 
 
+@functools.cache
 def readable_formats() -> tuple[str, ...]:
-    """The allow-list, less the decoders this Pillow lacks."""
+    """The allow-list, less the decoders this Pillow lacks (worked out once: it is asked per picture)."""
     Image.init()
     return tuple(f for f in RASTER_FORMATS if f in Image.OPEN)
 
@@ -63,13 +65,6 @@ class Discovery:
 
     def skip(self, path: Path, reason: str) -> None:
         self.skipped.append((path, reason))
-
-
-def _is_regular_file(path: Path) -> bool:
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return False
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -128,14 +123,14 @@ def _walk(top: Path, found: Discovery) -> Iterator[Path]:
 
 
 def _why_not_read(path: Path) -> str | None:
-    """Why a file (not a folder) is passed over, or None when it is an image file to read."""
-    if not path.exists():
-        return "a link that points nowhere (or to itself)"
-    if not _is_regular_file(path):
-        return "not a regular file (a pipe, device or socket)"
+    """Why a file (not a folder) is passed over, or None when it is an image file to read (one stat)."""
     if not is_image_path(path):
         return "not an image file name"
-    return None
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "a link that points nowhere (or to itself)"
+    return None if stat.S_ISREG(mode) else "not a regular file (a pipe, device or socket)"
 
 
 def discover(paths: Iterable[str | os.PathLike]) -> Discovery:

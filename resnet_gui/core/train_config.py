@@ -3,12 +3,12 @@ their defaults before torch has loaded."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from resnet_gui.core.architectures import DEFAULT_TRAIN_ARCH, architecture
 from resnet_gui.core.errors import UserError
+from resnet_gui.core.values import finite_number, whole_number
 
 AUGMENTATIONS = ("crop", "hflip", "vflip", "rotate", "color")
 OPTIMIZERS = ("adamw", "sgd")
@@ -101,26 +101,26 @@ class TrainSettings:
             raise UserError(f"Unknown schedule '{self.schedule}'. Use cosine, step or constant.")
         if self.balance not in BALANCING:
             raise UserError(f"Unknown balancing '{self.balance}'. Use none, loss or sampler.")
-        if not (_whole(self.epochs) and 1 <= self.epochs <= 100_000) or not (_whole(self.batch_size)
+        if not (whole_number(self.epochs) and 1 <= self.epochs <= 100_000) or not (whole_number(self.batch_size)
                                                                           and 1 <= self.batch_size <= 65_536):
             raise UserError("Epochs and batch size must be whole numbers of 1 or more.")
-        if not (_number(self.lr) and 0 < self.lr <= MAX_LR):
+        if not (finite_number(self.lr) and 0 < self.lr <= MAX_LR):
             raise UserError(f"The learning rate must be above 0 and at most {MAX_LR:g}, like 0.001; "
                             f"{self.lr} is not.")
-        if not (_number(self.weight_decay) and 0 <= self.weight_decay <= 1):
+        if not (finite_number(self.weight_decay) and 0 <= self.weight_decay <= 1):
             raise UserError(f"The weight decay must be between 0 and 1, like 0.0001; {self.weight_decay} is not.")
-        if not (_number(self.label_smoothing) and 0 <= self.label_smoothing < 1):
+        if not (finite_number(self.label_smoothing) and 0 <= self.label_smoothing < 1):
             raise UserError(f"The label smoothing must be at least 0 and below 1, like 0.1; "
                             f"{self.label_smoothing} is not.")
-        if not (_number(self.val_split) and 0 < self.val_split < 1):
+        if not (finite_number(self.val_split) and 0 < self.val_split < 1):
             raise UserError("The validation share must be between 0 and 1, like 0.2.")
-        if not (_whole(self.seed) and 0 <= self.seed <= MAX_SEED):
+        if not (whole_number(self.seed) and 0 <= self.seed <= MAX_SEED):
             raise UserError(f"The seed must be a whole number from 0 to {MAX_SEED}; {self.seed} is not.")
-        if not (_whole(self.patience) and self.patience >= 0):
+        if not (whole_number(self.patience) and self.patience >= 0):
             raise UserError(f"The patience must be 0 (never stop early) or more epochs; {self.patience} is not.")
-        if self.workers is not None and not (_whole(self.workers) and 0 <= self.workers <= 64):
+        if self.workers is not None and not (whole_number(self.workers) and 0 <= self.workers <= 64):
             raise UserError(f"The number of data-loading workers must be 0 to 64; {self.workers} is not.")
-        if self.image_size is not None and not (_whole(self.image_size)
+        if self.image_size is not None and not (whole_number(self.image_size)
                                                 and MIN_IMAGE_SIZE <= self.image_size <= MAX_IMAGE_SIZE):
             raise UserError(f"The image size must be {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} px; {self.image_size} is not.")
         unknown = sorted(set(self.augment) - set(AUGMENTATIONS))
@@ -128,11 +128,3 @@ class TrainSettings:
             raise UserError(
                 f"Unknown augmentation {', '.join(unknown)}. Use any of: {' '.join(AUGMENTATIONS)}, or none."
             )
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -199,18 +199,25 @@ class ModelLoadWorker(Worker):
 
 @dataclass
 class ResultRow:
-    """One classified file as the table shows it: the core's Prediction and a thumbnail made in the worker."""
+    """One classified file as the table shows it: the core's Prediction and a thumbnail made in the worker.
+
+    The name, label and confidence are worked out once: sorting a large table asks for them millions of times.
+    """
 
     prediction: Prediction
     thumbnail: QImage | None = None
+    name: str = field(init=False)
+    label: str = field(init=False)
+    confidence: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = display_name(self.prediction.path)  # a backslash is part of a Linux file name
+        self.label = self.guesses[0].label if self.guesses else ""
+        self.confidence = self.guesses[0].prob if self.guesses else -1.0
 
     @property
     def path(self) -> str:
         return self.prediction.path
-
-    @property
-    def name(self) -> str:
-        return display_name(self.prediction.path)  # a backslash is part of a Linux file name
 
     @property
     def guesses(self) -> list:
@@ -219,14 +226,6 @@ class ResultRow:
     @property
     def error(self) -> str | None:
         return self.prediction.error
-
-    @property
-    def label(self) -> str:
-        return self.guesses[0].label if self.guesses else ""
-
-    @property
-    def confidence(self) -> float:
-        return self.guesses[0].prob if self.guesses else -1.0
 
 
 def to_qimage(rgb) -> QImage:
