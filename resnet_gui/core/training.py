@@ -23,8 +23,8 @@ from resnet_gui.core.architectures import architecture
 from resnet_gui.core.calibration import calibrate
 from resnet_gui.core.checkpoint_saver import BestEpoch, CheckpointSaver, OutputLock, last_path_for, unique_model_path
 from resnet_gui.core.checkpoints import CheckpointContents, checkpoint_payload, read_checkpoint, write_checkpoint
-from resnet_gui.core.data import (PreparedData, SampleDataset, class_weights, prepare_data, scan_class_folder,
-                                  typical_short_side)
+from resnet_gui.core.data import (FolderScan, PreparedData, SampleDataset, class_weights, prepare_data,
+                                  scan_class_folder, typical_short_side)
 from resnet_gui.core.devices import DevicePolicy, default_num_workers, policy_for, resolve_device
 from resnet_gui.core.distributed import World, device_for, end_process_group, start_process_group, world_from_environment
 from resnet_gui.core.errors import CheckpointError, UserError, WeightsUnavailableError
@@ -118,10 +118,14 @@ class Trainer:
         settings: TrainSettings,
         callbacks: Sequence[TrainingCallback] = (),
         cancelled: Callable[[], bool] | None = None,
+        scan: FolderScan | None = None,
     ):
+        """`scan`: the pictures to train on when they are not a class folder (a project's labelled
+        pictures with their split); by default `settings.data_dir` is scanned."""
         self.settings = settings
         self.callbacks = list(callbacks)
         self.cancelled = cancelled or (lambda: False)
+        self.scan = scan
 
     def _emit(self, hook: str, *args) -> None:
         for callback in self.callbacks:
@@ -202,7 +206,7 @@ class Trainer:
             s.small_input = contents.small_input  # the stem is part of the architecture the file holds
 
         self._emit("on_status", "Reading the images…")
-        scan = scan_class_folder(s.data_dir, s.val_dir)
+        scan = self.scan or scan_class_folder(s.data_dir, s.val_dir)
         typical = None if s.image_size else typical_short_side([p for p, _ in scan.train])
         s.image_size, s.small_input, said = input_choice(s.image_size, s.small_input, typical)
         prep = Preprocessing.imagenet(s.crop)
