@@ -129,7 +129,7 @@ def test_small_input_rule_is_64_px_or_less():
 
 def test_the_command_line_defaults_are_train_settings_defaults():
     from resnet_gui.cli import build_parser
-    from resnet_gui.cli.training import settings_from_args
+    from resnet_gui.cli.train_options import settings_from_args
 
     args = build_parser().parse_args(["train", "data"])
     from_cli = settings_from_args(args).to_dict()

@@ -71,6 +71,7 @@ class Picture:
     predicted: int | None = None  # class id of the best guess
     top_k_json: str | None = None
     error: str | None = None
+    sha256: str | None = None
 
     def top_k(self) -> list[tuple[int, float]]:
         """[(class id, probability), ...], best first (parsed when asked: a grid of 100,000 needs none)."""
@@ -477,21 +478,22 @@ class Project:
             raise ProjectError(f"Unknown view '{view}'.")
         join = "JOIN" if view == "review" else "LEFT JOIN"
         ordering = f"p.{'margin' if order == 'margin' else 'prob'} ASC, i.id" if view == "review" else "i.id"
-        sql = (f"SELECT i.id, i.path, i.class_id, i.excluded, p.prob, p.margin, p.class_id, p.top_k, p.error "
-               f"FROM images i {join} predictions p ON p.image_id = i.id AND p.run_id = :run_id "
+        sql = (f"SELECT i.id, i.path, i.class_id, i.excluded, p.prob, p.margin, p.class_id, p.top_k, p.error, "
+               f"i.sha256 FROM images i {join} predictions p ON p.image_id = i.id AND p.run_id = :run_id "
                f"WHERE {where} ORDER BY {ordering}" + (" LIMIT :limit" if limit else ""))
         rows = self.db.execute(sql, {"run_id": run_id if run_id is not None else -1, "class_id": class_id,
                                      "limit": limit})
-        return [Picture(r[0], self.file_path(r[1]), r[2], bool(r[3]), r[4], r[5], r[6], r[7], r[8]) for r in rows]
+        return [Picture(r[0], self.file_path(r[1]), r[2], bool(r[3]), *r[4:]) for r in rows]
 
     def picture(self, image_id: int, run_id: int | None = None) -> Picture:
         r = self.db.execute(
-            "SELECT i.id, i.path, i.class_id, i.excluded, p.prob, p.margin, p.class_id, p.top_k, p.error FROM images i "
+            "SELECT i.id, i.path, i.class_id, i.excluded, p.prob, p.margin, p.class_id, p.top_k, p.error, i.sha256 "
+            "FROM images i "
             "LEFT JOIN predictions p ON p.image_id = i.id AND p.run_id = ? WHERE i.id = ?",
             (run_id if run_id is not None else -1, image_id)).fetchone()
         if r is None:
             raise ProjectError(f"Picture {image_id} is not in the project.")
-        return Picture(r[0], self.file_path(r[1]), r[2], bool(r[3]), r[4], r[5], r[6], r[7], r[8])
+        return Picture(r[0], self.file_path(r[1]), r[2], bool(r[3]), *r[4:])
 
     # ------------------------------------------------------------ decisions
     def _record_label(self, image_id: int, class_id: int | None, class_name: str | None, source: str,

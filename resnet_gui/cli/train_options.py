@@ -1,0 +1,178 @@
+"""The options of a training run and what a run says on the terminal, shared by `train` and `project train`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from resnet_gui.cli.common import (
+    DEVICE_HELP,
+    NO_AMP_HELP,
+    ProgressBar,
+    finite_float,
+    fraction,
+    image_size,
+    json_line,
+    non_negative_int,
+    positive_int,
+    shown,
+)
+from resnet_gui.core.summaries import describe_threshold
+from resnet_gui.core.train_config import MAX_LR
+
+
+def add_training_options(parser, archs: list[str]) -> None:
+    """The options of a run, shared by `train` and `project train`."""
+    from resnet_gui.core.train_config import AUGMENTATIONS, BALANCING, OPTIMIZERS, SCHEDULES, TrainSettings
+
+    d = TrainSettings()
+    parser.add_argument("--val-split", type=fraction, default=d.val_split, help="share kept for validation (0.2)")
+    parser.add_argument("--arch", choices=archs,
+                        help=f"architecture (default: the start checkpoint's, else {d.arch})")
+    parser.add_argument("--weights", default=d.weights, metavar="imagenet|none|CHECKPOINT",
+                        help="start from ImageNet weights (default), random weights, or a checkpoint")
+    parser.add_argument("--freeze-backbone", action="store_true", help="train only the last layer")
+    parser.add_argument("--epochs", type=positive_int,
+                        help=f"passes over the training images ({d.epochs}; with --resume, the run's own)")
+    parser.add_argument("--batch-size", type=positive_int, default=d.batch_size,
+                        help=f"images per step, over all processes ({d.batch_size})")
+    parser.add_argument("--lr", type=finite_float, default=d.lr,
+                        help=f"learning rate, above 0 and at most {MAX_LR:g} ({d.lr})")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=f"optimizer ({d.optimizer})")
+    parser.add_argument("--schedule", choices=SCHEDULES, default=d.schedule,
+                        help=f"learning-rate schedule ({d.schedule})")
+    parser.add_argument("--weight-decay", type=finite_float, default=d.weight_decay,
+                        help=f"weight decay, 0 to 1 ({d.weight_decay})")
+    parser.add_argument("--image-size", type=image_size,
+                        help="input size (default: the pictures' typical size, 32 to 224 px)")
+    stem = parser.add_mutually_exclusive_group()
+    stem.add_argument("--small-input", dest="small_input", action="store_const", const=True,
+                      help="3x3 stem without max-pool (default: at an input of 64 px or less)")
+    stem.add_argument("--no-small-input", dest="small_input", action="store_const", const=False,
+                      help="the ImageNet stem even for small inputs")
+    parser.add_argument("--augment", nargs="+", default=d.augment, metavar="NAME",
+                        help=f"any of {' '.join(AUGMENTATIONS)}, or none (default: crop hflip)")
+    parser.add_argument("--label-smoothing", type=finite_float, default=d.label_smoothing,
+                        help="share of each target spread over the other classes, 0 to below 1 "
+                             f"({d.label_smoothing:g})")
+    parser.add_argument("--balance", choices=BALANCING, default=d.balance,
+                        help="class-balanced loss or sampling for imbalanced folders (none)")
+    parser.add_argument("--patience", type=non_negative_int, default=d.patience,
+                        help="stop after this many epochs without improvement (0: never)")
+    parser.add_argument("--seed", type=non_negative_int, default=d.seed,
+                        help=f"seed of the split, the shuffles and the start weights, 0 to 2**32-1 ({d.seed})")
+    parser.add_argument("--device", default=d.device, help=DEVICE_HELP)
+    parser.add_argument("--no-amp", action="store_true", help=NO_AMP_HELP)
+    parser.add_argument("--workers", type=non_negative_int,
+                        help="data loading processes (default: by device and cache)")
+    parser.add_argument("--json", action="store_true", help="JSON Lines of events instead of a progress bar")
+
+
+def settings_from_args(args: argparse.Namespace):
+    from resnet_gui.core.errors import UserError
+    from resnet_gui.core.train_config import TrainSettings
+
+    data_dir, resume = getattr(args, "data_dir", None), getattr(args, "resume", None)
+    if not data_dir and not resume and args.command == "train":
+        raise UserError("Name the training folder: resnet-gui train DATA_DIR (or continue a run with --resume).")
+    arch = args.arch or _arch_of_start_checkpoint(args.weights) or TrainSettings().arch
+    return TrainSettings(
+        data_dir=data_dir or "", val_dir=getattr(args, "val_dir", None), val_split=args.val_split, arch=arch,
+        weights=args.weights, freeze_backbone=args.freeze_backbone,
+        epochs=args.epochs or (None if resume else TrainSettings().epochs),
+        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, schedule=args.schedule,
+        weight_decay=args.weight_decay, image_size=args.image_size, small_input=args.small_input,
+        augment=[] if args.augment == ["none"] else list(args.augment), label_smoothing=args.label_smoothing,
+        balance=args.balance, seed=args.seed, device=args.device, amp=not args.no_amp, patience=args.patience,
+        workers=args.workers, out=getattr(args, "out", None), resume=resume,
+        keep_last=getattr(args, "keep_last", False),
+    )
+
+
+def _arch_of_start_checkpoint(weights: str | None) -> str | None:
+    """Without --arch, a run that starts from a checkpoint trains that checkpoint's architecture."""
+    if not weights or weights in ("imagenet", "none"):
+        return None
+    from resnet_gui.core.checkpoints import read_checkpoint
+
+    return read_checkpoint(weights).arch
+
+
+def train_report(as_json: bool):
+    """What a run says on the terminal: a progress bar and a line per epoch, or JSON Lines of events."""
+    from resnet_gui.core.training import TrainingCallback
+
+    out = sys.stdout
+
+    class Report(TrainingCallback):
+        bar: ProgressBar | None = None
+
+        def emit(self, event: str, **data) -> None:
+            out.write(json_line({"event": event, **data}) + "\n")
+            out.flush()
+
+        def on_status(self, text):
+            if not as_json and sys.stderr.isatty():
+                sys.stderr.write(f"\r{text}\x1b[K")
+                sys.stderr.flush()
+
+        def on_input_chosen(self, text):
+            if as_json:
+                self.emit("input", text=text)
+            else:
+                print(text, file=sys.stderr)
+
+        def on_data_ready(self, data):
+            if not as_json and sys.stderr.isatty():
+                sys.stderr.write("\r\x1b[K")
+            counts = dict(zip(data.classes, [a + b for a, b in zip(data.class_counts(), data.class_counts("val"))]))
+            if as_json:
+                self.emit("data", classes=data.classes, counts=counts, train=len(data.train), val=len(data.val),
+                          skipped=[{"path": p, "error": e} for p, e in data.skipped], warnings=data.warnings)
+                return
+            print(f"{len(data.classes)} classes: " + ", ".join(f"{k} ({v})" for k, v in counts.items()), file=sys.stderr)
+            print(f"{len(data.train)} images to train on, {len(data.val)} to validate"
+                  + (", held in memory" if data.cached else ""), file=sys.stderr)
+            for path, error in data.skipped:
+                print(f"  skipped {shown(path)}: {error}", file=sys.stderr)
+            for warning in data.warnings:
+                print(f"  note: {warning}", file=sys.stderr)
+
+        def on_epoch_start(self, epoch, epochs):
+            if not as_json:
+                self.bar = ProgressBar(0, label=f"epoch {epoch}/{epochs} ")
+
+        def on_batch_end(self, e):
+            if as_json:
+                self.emit("batch", epoch=e.epoch, batch=e.batch, batches=e.batches, loss=round(e.loss, 6),
+                          lr=e.lr, images_per_second=round(e.images_per_second, 2))
+            elif self.bar is not None:
+                self.bar.total = e.batches
+                self.bar.update(e.batch, f"loss {e.loss:.4f} {e.images_per_second:.0f} img/s")
+
+        def on_epoch_end(self, e):
+            if as_json:
+                self.emit("epoch", **e.to_dict())
+                return
+            if self.bar is not None:
+                self.bar.close()
+            mark = "  * best" if e.improved else ""
+            print(f"epoch {e.epoch}/{e.epochs}  train loss {e.train_loss:.4f} acc {e.train_acc:.1%}  "
+                  f"val loss {e.val_loss:.4f} acc {e.val_acc:.1%}  {e.seconds:.1f}s{mark}", file=sys.stderr)
+
+        def on_calibrated(self, c):
+            if as_json:
+                self.emit("calibrated", temperature=c["temperature"], nll_before=c["nll_before"],
+                          nll_after=c["nll_after"], ece_before=c["reliability_before"]["ece"],
+                          ece_after=c["reliability_after"]["ece"], unsure_below=c["unsure_below"])
+            else:
+                print(f"calibration: temperature {c['temperature']:.2f}, expected calibration error "
+                      f"{c['reliability_before']['ece']:.3f} -> {c['reliability_after']['ece']:.3f}; "
+                      f"{describe_threshold(c['unsure_below'])}", file=sys.stderr)
+
+        def on_finished(self, result):
+            if as_json:
+                self.emit("finished", best_path=result.best_path, last_path=result.last_path, stopped=result.stopped,
+                          metrics={k: v for k, v in result.metrics.items() if k != "confusion_matrix"})
+
+    return Report()
