@@ -127,17 +127,16 @@ def execute_sort(project: Project, plan: SortPlan, *, move: bool = False,
                  cancelled: Callable[[], bool] | None = None) -> SortReport:
     """Copy (default) or move the pictures as planned, logging each one as it is placed."""
     plan.out.mkdir(parents=True, exist_ok=True)
-    log = plan.out / f"sort-log-{datetime.now().strftime('%Y%m%d-%H%M%S')}.csv"
-    check_writable(log, "the sort log")
+    stem = f"sort-log-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    check_writable(plan.out / f"{stem}.csv", "the sort log")
     placed, failed = [], []
-    n = 1
-    while True:
+    for n in range(1, 10_000):
+        log = plan.out / (f"{stem}.csv" if n == 1 else f"{stem}-{n}.csv")
         try:
-            handle = open(log, "x", newline="", encoding="utf-8")
+            handle = open(log, "x", newline="", encoding="utf-8")  # a log is never written over another
             break
         except FileExistsError:
-            n += 1
-            log = log.with_name(f"{log.stem.split('~')[0]}~{n}.csv")
+            continue
     with handle:
         writer = csv.writer(handle)
         writer.writerow(["source", "destination", "folder", "why", "probability", "action"])
