@@ -43,3 +43,22 @@ def make_shapes_dataset(root, per_class=12, size=40, seed=0, classes=("red", "gr
             pixels[y:y + side, x:x + side] = COLOURS.get(name, (240, 200, 20) if name == "cat" else (20, 20, 20))
             Image.fromarray(pixels).save(folder / f"{name}_{i:03d}{suffix}")
     return root
+
+
+# Each class in two looks: a model that saw only the first look cannot know the second's class.
+TWO_LOOKS = {"red": [(220, 30, 30), (30, 220, 220)], "green": [(30, 200, 40), (220, 30, 220)],
+             "blue": [(30, 40, 220), (230, 220, 30)]}
+
+
+def make_two_looks_dataset(root, per_class, seed, looks=(0, 1)):
+    """Class folders of squares in one of two colours per class (alternating through `looks`)."""
+    rng = np.random.RandomState(seed)
+    for name, colours in TWO_LOOKS.items():
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = rng.randint(90, 160, (40, 40, 3)).astype(np.uint8)
+            side = rng.randint(13, 20)
+            x, y = rng.randint(0, 40 - side, 2)
+            pixels[y:y + side, x:x + side] = colours[looks[i % len(looks)]]
+            Image.fromarray(pixels).save(root / name / f"{name}_{i:03d}.png")
+    return root

@@ -60,7 +60,7 @@ def split_pictures(pictures: Sequence[SplitCandidate], fraction: float, seed: in
             target = 0
         for index in order:
             members = candidates[index]
-            grown = in_val[class_id] + len(members)
+            grown = in_val[class_id] + sum(p.class_id == class_id for p in members)
             to_val = in_val[class_id] < target and grown < total and (grown <= target or in_val[class_id] == 0)
             for p in members:
                 side[p.image_id] = "val" if to_val else "train"

@@ -1,0 +1,264 @@
+"""Projects in the core and from the command line: the loop, the database's safety, moves, migrations, sorting."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from resnet_gui.cli import main
+from resnet_gui.core.project import Project, ProjectError
+from resnet_gui.core.project_schema import SCHEMA_VERSION, migrate
+from resnet_gui.core.project_sort import execute_sort, plan_sort
+from resnet_gui.core.project_split import SplitCandidate, split_pictures
+from tests.support import make_shapes_dataset, make_two_looks_dataset, save_noise
+
+FAST = ["--weights", "none", "--image-size", "32", "--batch-size", "8", "--augment", "hflip", "--seed", "0"]
+
+
+@pytest.fixture
+def seeded(tmp_path):
+    """A project with 3 labelled pictures per class (from a class tree) and 10 unlabelled ones per class."""
+    make_shapes_dataset(tmp_path / "seed", per_class=3, seed=1)
+    make_shapes_dataset(tmp_path / "pool", per_class=10, seed=2)
+    project = Project.create(tmp_path / "proj")
+    project.import_class_tree(tmp_path / "seed")
+    project.add_images([tmp_path / "pool"])
+    yield project
+    project.close()
+
+
+def test_a_new_project_has_the_latest_schema_and_its_folders(tmp_path):
+    with Project.create(tmp_path / "p") as project:
+        version = project.db.execute("PRAGMA user_version").fetchone()[0]
+        mode = project.db.execute("PRAGMA journal_mode").fetchone()[0]
+        keys = project.db.execute("PRAGMA foreign_keys").fetchone()[0]
+    assert (version, mode, keys) == (SCHEMA_VERSION, "wal", 1)
+    assert (tmp_path / "p" / "models").is_dir()
+    with pytest.raises(ProjectError, match="already a project"):
+        Project.create(tmp_path / "p")
+    with pytest.raises(ProjectError, match="not a resnet-gui project"):
+        Project.open(tmp_path)
+
+
+def test_import_keeps_labels_with_their_source_and_skips_copies(seeded, tmp_path):
+    status = seeded.status()
+    assert status.labelled == {"blue": 3, "green": 3, "red": 3} and status.unlabelled == 30
+    first = seeded.pictures("class", class_id=seeded.class_named("red").id)[0]
+    assert seeded.history(first.id)[0]["source"] == "imported"
+    copy = tmp_path / "elsewhere" / "copy.png"
+    copy.parent.mkdir()
+    shutil.copy(first.path, copy)
+    report = seeded.add_images([copy])
+    assert not report.added and "same picture" in report.skipped[0][1]
+    save_noise(tmp_path / "bad.png").write_bytes(b"not a png at all")
+    assert "not a readable image" in seeded.add_images([tmp_path / "bad.png"]).skipped[0][1]
+
+
+def test_decisions_are_recorded_as_typed_accepted_corrected_excluded(seeded, tmp_path):
+    pool = seeded.pictures("unlabelled")
+    assert seeded.assign(pool[0].id, "red") == "typed"  # no prediction yet
+    # A prediction by a (recorded) run: the decision says whether it agreed.
+    red, blue = seeded.class_named("red").id, seeded.class_named("blue").id
+    run = seeded.begin_run({}, [(red, "red"), (blue, "blue")], [], [], {})
+    seeded.store_predictions(run, [(pool[1].id, [(red, 0.9), (blue, 0.1)], None),
+                                   (pool[2].id, [(red, 0.6), (blue, 0.4)], None),
+                                   (pool[3].id, [(blue, 0.55), (red, 0.45)], None)])
+    review = seeded.pictures("review", run_id=run)
+    assert [p.id for p in review] == [pool[3].id, pool[2].id, pool[1].id]  # most doubtful first
+    assert [p.id for p in seeded.pictures("review", run_id=run, order="margin")][0] == pool[3].id
+    assert seeded.accept(pool[1].id) == "red"
+    assert seeded.assign(pool[2].id, "blue") == "corrected"
+    seeded.exclude(pool[3].id)
+    sources = [seeded.history(p.id)[-1]["source"] for p in pool[:4]]
+    assert sources == ["typed", "accepted", "corrected", "excluded"]
+    corrected = seeded.history(pool[2].id)[-1]
+    assert (corrected["predicted"], corrected["label"], corrected["run"]) == ("red", "blue", run)
+    assert seeded.status().excluded == 1 and pool[3].id not in [p.id for p in seeded.pictures("unlabelled")]
+
+
+def test_classes_rename_merge_delete_and_refuse_unsafe_names(seeded):
+    seeded.rename_class("red", "crimson")
+    assert [c.name for c in seeded.classes()] == ["blue", "green", "crimson"]
+    assert seeded.merge_classes("green", "blue") == 3
+    assert seeded.status().labelled == {"blue": 6, "crimson": 3}
+    assert seeded.delete_class("crimson") == 3
+    assert seeded.status().unlabelled == 33
+    for bad in ("", "../up", "_unsure", ".hidden", "a/b"):
+        with pytest.raises(ProjectError):
+            seeded.add_class(bad)
+    with pytest.raises(ProjectError, match="already has"):
+        seeded.add_class("BLUE")
+
+
+def test_the_split_is_kept_and_specimens_stay_on_one_side():
+    pictures = [SplitCandidate(i, i % 2, f"slide{i // 4}", None) for i in range(40)]
+    train, val = split_pictures(pictures, 0.25, seed=3, keep_specimens=True)
+    assert set(train) | set(val) == set(range(40)) and not set(train) & set(val)
+    sides = {}
+    for i in val:
+        sides.setdefault(i // 4, set()).add("val")
+    for i in train:
+        sides.setdefault(i // 4, set()).add("train")
+    assert all(len(s) == 1 for s in sides.values())  # no slide on both sides
+    assert 6 <= len(val) <= 14
+    # Later: fixed sides are kept; a new picture of a validating slide validates too.
+    fixed = [SplitCandidate(i, i % 2, f"slide{i // 4}", "val" if i in val else "train") for i in range(40)]
+    newcomer = SplitCandidate(99, 1, f"slide{val[0] // 4}", None)
+    train2, val2 = split_pictures([*fixed, newcomer], 0.25, seed=8, keep_specimens=True)
+    assert set(val) <= set(val2) and 99 in val2
+
+
+def test_a_project_moved_to_another_folder_opens_and_finds_outside_files_by_content(tmp_path):
+    inside = make_shapes_dataset(tmp_path / "proj" / "pictures", per_class=2, seed=4)
+    outside = make_shapes_dataset(tmp_path / "outside", per_class=2, seed=5)
+    with Project.create(tmp_path / "proj") as project:
+        project.import_class_tree(inside)
+        project.add_images([outside])
+    shutil.move(tmp_path / "proj", tmp_path / "moved")
+    shutil.move(tmp_path / "outside", tmp_path / "somewhere")
+    with Project.open(tmp_path / "moved") as project:
+        assert project.count_images() == 12
+        missing = project.status().missing
+        assert len(missing) == 6 and all("outside" in m for m in missing)  # inside files moved with it
+        assert project.locate(tmp_path / "somewhere") == 6
+        assert project.status().missing == []
+
+
+def test_a_version_1_project_is_migrated_and_keeps_everything(tmp_path):
+    folder = tmp_path / "old"
+    folder.mkdir()
+    db = sqlite3.connect(folder / "project.sqlite", isolation_level=None)
+    migrate(db, to=1)
+    db.execute("INSERT INTO classes(name, colour, position) VALUES ('cells', '#4e79a7', 0)")
+    db.execute("INSERT INTO images(path, bytes, sha256, added_at, class_id) VALUES ('slides/s1/a.png', 10, 'x', 't', 1)")
+    db.execute("INSERT INTO labels(image_id, class_id, class_name, source, made_at) VALUES (1, 1, 'cells', 'typed', 't')")
+    db.close()
+    with Project.open(folder) as project:
+        assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert project.status(check_files=False).labelled == {"cells": 1}
+        assert project.db.execute("SELECT specimen FROM images").fetchone()[0] == "slides/s1"
+        assert project.history(1)[0]["source"] == "typed"
+    assert (folder / "project.sqlite.v1.bak").is_file()
+    db = sqlite3.connect(folder / "project.sqlite")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(ProjectError, match="newer resnet-gui"):
+        Project.open(folder)
+
+
+KILLER = textwrap.dedent("""
+    import sys
+    from resnet_gui.core.project import Project
+    project = Project.open(sys.argv[1])
+    pictures = project.pictures("unlabelled")
+    i = 0
+    while True:
+        picture = pictures[i % len(pictures)]
+        project.assign(picture.id, "red" if i % 2 else "blue")
+        print(picture.id, flush=True)
+        i += 1
+""")
+
+
+def test_a_project_killed_mid_write_reopens_with_every_committed_decision(seeded):
+    root = seeded.root
+    before = seeded.db.execute("SELECT COUNT(*) FROM labels").fetchone()[0]
+    seeded.close()
+    child = subprocess.Popen([sys.executable, "-c", KILLER, str(root)], stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).parent.parent)
+    committed = [child.stdout.readline() for _ in range(40)]
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert all(line.strip() for line in committed)
+    with Project.open(root) as project:
+        assert project.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        recorded = project.db.execute("SELECT COUNT(*) FROM labels").fetchone()[0] - before
+        assert recorded >= len(committed)  # every decision it reported as made is there
+        labelled = sum(project.status(check_files=False).labelled.values())
+        assert labelled >= 9 + min(len(committed), 30)
+
+
+def test_sort_never_overwrites_and_moves_are_followed_by_the_project(seeded, tmp_path):
+    out = tmp_path / "sorted"
+    plan = plan_sort(seeded, out)
+    assert plan.counts() == {"blue": 3, "green": 3, "red": 3, "_unsure": 30}  # nothing predicted yet
+    assert not out.exists()  # planning writes nothing
+    red = seeded.pictures("class", class_id=seeded.class_named("red").id)
+    (out / "red").mkdir(parents=True)
+    (out / "red" / red[0].path.name).write_bytes(b"someone else's file")
+    report = execute_sort(seeded, plan)
+    assert (out / "red" / red[0].path.name).read_bytes() == b"someone else's file"
+    clash = out / "red" / f"{red[0].path.stem}-2{red[0].path.suffix}"
+    assert clash.read_bytes() == red[0].path.read_bytes()
+    assert len(report.placed) == 39 and red[0].path.is_file()  # a copy leaves the original
+    rows = list(csv_rows(report.log))
+    assert len(rows) == 39 and {r["action"] for r in rows} == {"copied"}
+    assert not list(out.rglob(".*partial*"))
+    moved = execute_sort(seeded, plan_sort(seeded, tmp_path / "moved"), move=True)
+    assert len(moved.placed) == 39 and not red[0].path.exists()
+    assert seeded.status().missing == []  # the project knows where every picture went
+
+
+def csv_rows(path):
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        yield from csv.DictReader(handle)
+
+
+def test_the_loop_from_the_command_line_learns_from_reviewed_pictures(tmp_path, capsys):
+    """Seed labels, predict the pool, label the most doubtful, retrain: better on pictures it never saw.
+    The seed pictures show each class in one look only; the pool and the held-out set in two."""
+    make_two_looks_dataset(tmp_path / "seed", 4, seed=1, looks=(0,))
+    make_two_looks_dataset(tmp_path / "pool", 20, seed=2)
+    make_two_looks_dataset(tmp_path / "held", 16, seed=3)
+    project = str(tmp_path / "P")
+    os.chdir(tmp_path)  # paths on the command line may be relative to the current folder
+    assert main(["project", "new", "P", "--from", "seed"]) == 0
+    assert main(["project", "add", "P", "pool"]) == 0
+    assert main(["project", "train", "P", "--epochs", "10", *FAST]) == 0
+    assert main(["project", "predict", "P"]) == 0
+    capsys.readouterr()
+    assert main(["project", "review", "P", "--json", "--limit", "30"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 30 and set(rows[0]) == {"path", "label", "prob", "margin", "top_k"}
+    assert [r["prob"] for r in rows] == sorted(r["prob"] for r in rows)
+    pairs = [x for r in rows for x in (os.path.relpath(r["path"]), Path(r["path"]).parent.name)]
+    assert main(["project", "label", "P", *pairs]) == 0
+    assert main(["project", "train", "P", "--epochs", "10", *FAST]) == 0
+    capsys.readouterr()
+    assert main(["project", "status", "P", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert sum(status["labelled"].values()) == 12 + 30 and status["unlabelled"] == 60 - 30
+    assert [r["id"] for r in status["runs"]] == [1, 2] and status["missing"] == []
+    accuracies = []
+    for run in (1, 2):
+        assert main(["evaluate", "held", "--checkpoint", f"P/models/run-000{run}.pt", "--json"]) == 0
+        accuracies.append(json.loads(capsys.readouterr().out.splitlines()[-1])["accuracy"])
+    assert accuracies[1] >= accuracies[0] + 0.15, accuracies
+    assert main(["project", "sort", "P", "out"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["blue", "green", "red", "_unsure"]
+    assert sum(int(line.split()[1]) for line in lines) == 72
+    assert Path(project, "models", "run-0001.pt").is_file() and Path(project, "models", "run-0002.pt").is_file()
+
+
+def test_command_line_mistakes_get_a_sentence(tmp_path, capsys):
+    assert main(["project", "status", str(tmp_path)]) == 2
+    assert "not a resnet-gui project" in capsys.readouterr().err
+    assert main(["project", "new", str(tmp_path / "p")]) == 0
+    assert main(["project", "train", str(tmp_path / "p"), *FAST]) == 2
+    assert "at least two classes" in capsys.readouterr().err
+    assert main(["project", "label", str(tmp_path / "p"), "x.png"]) == 2
+    assert "has no class" in capsys.readouterr().err
+    assert main(["project", "class", str(tmp_path / "p"), "add", "_unsure"]) == 2
+    assert "cannot be a class name" in capsys.readouterr().err
