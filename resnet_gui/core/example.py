@@ -113,3 +113,21 @@ def example_settings(made: ExampleSet, out: str | os.PathLike | None = None):
     from resnet_gui.core.train_config import TrainSettings
 
     return TrainSettings(data_dir=str(made.train), weights="none", out=str(out or made.root / "example-model.pt"))
+
+
+def example_project(made: ExampleSet) -> Path:
+    return made.root / "project"
+
+
+def make_example_project(made: ExampleSet) -> Path:
+    """The example as a project: train/ imported with its labels, test/ added unlabelled, for the model to
+    label and for review. An example project made before is kept as it is."""
+    from resnet_gui.core.project import DATABASE_NAME, Project
+
+    folder = example_project(made)
+    if (folder / DATABASE_NAME).is_file():
+        return folder
+    with Project.create(folder) as project:
+        project.import_class_tree(made.train)
+        project.add_images([made.test])
+    return folder

@@ -65,3 +65,62 @@ def save_csv(parent: QWidget | None, folder: str) -> str:
     if path and not path.lower().endswith(".csv"):
         path += ".csv"
     return path
+
+
+def choose_project_folder(parent: QWidget | None, folder: str, new: bool) -> str:
+    title = "Choose or make an empty folder for the new project" if new else "Open a project folder"
+    return QFileDialog.getExistingDirectory(parent, title, folder)
+
+
+def open_csv(parent: QWidget | None, folder: str) -> str:
+    path, _ = QFileDialog.getOpenFileName(parent, "A CSV of path,label rows", folder,
+                                          "CSV files (*.csv);;All files (*)")
+    return path
+
+
+def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> str | None:
+    from PySide6.QtWidgets import QInputDialog
+
+    value, ok = QInputDialog.getText(parent, title, label, text=text)
+    return value.strip() if ok and value.strip() else None
+
+
+def ask_choice(parent: QWidget | None, title: str, label: str, items: list[str]) -> str | None:
+    from PySide6.QtWidgets import QInputDialog
+
+    value, ok = QInputDialog.getItem(parent, title, label, items, 0, False)
+    return value if ok else None
+
+
+def ask_yes(parent: QWidget | None, title: str, text: str, yes: str) -> bool:
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    confirm = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+    box.exec()
+    return box.clickedButton() is confirm
+
+
+def ask_colour(parent: QWidget | None, current: str) -> str | None:
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QColorDialog
+
+    colour = QColorDialog.getColor(QColor(current), parent, "Class colour")
+    return colour.name() if colour.isValid() else None
+
+
+def ask_sort(parent: QWidget | None, out: str, counts: dict[str, int], missing: int) -> str | None:
+    """The counts a sort would make, before anything is copied: 'copy', 'move' or None."""
+    lines = "\n".join(f"  {name}: {count}" for name, count in counts.items())
+    extra = f"\n\n{missing} missing picture(s) will be passed over." if missing else ""
+    box = QMessageBox(QMessageBox.Icon.Question, "Sort into folders",
+                      f"Into {out}:\n\n{lines}{extra}\n\nNothing there is overwritten: a name that is taken gets a "
+                      "suffix, and a log of what went where is written beside the folders.",
+                      QMessageBox.StandardButton.NoButton, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    copy = box.addButton("Copy", QMessageBox.ButtonRole.AcceptRole)
+    move = box.addButton("Move", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(copy)
+    box.exec()
+    return {copy: "copy", move: "move"}.get(box.clickedButton())

@@ -10,17 +10,25 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from resnet_gui import __version__
+from resnet_gui.core.errors import WeightsUnavailableError
 from resnet_gui.core.run_options import RunOptions
+from resnet_gui.core.text import display_path
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.classify_panel import ClassifyPanel
 from resnet_gui.gui.evaluate_panel import EvaluatePanel
 from resnet_gui.gui.icons import app_icon
 from resnet_gui.gui.model_bar import ModelBar
 from resnet_gui.gui.model_panel import ModelPanel
+from resnet_gui.gui.project_panel import ProjectPanel
 from resnet_gui.gui.settings import Settings
 from resnet_gui.gui.tasks import Task
-from resnet_gui.core.errors import WeightsUnavailableError
-from resnet_gui.gui.workers import ExampleWorker, ModelChoice, ModelLoadWorker, TorchWarmup, describe_error
+from resnet_gui.gui.workers import (
+    ExampleWorker,
+    ModelChoice,
+    ModelLoadWorker,
+    TorchWarmup,
+    describe_error,
+)
 
 DOCUMENTATION_URL = "https://pypi.org/project/resnet-gui/"
 QUICK_START = """Four steps:
@@ -75,6 +83,15 @@ class MainWindow(QMainWindow):
         tab_layout.addWidget(self.classify_panel, 1)
         self.tabs = QTabWidget()
         self.tabs.addTab(classify_tab, "&Classify")
+        self.project_panel = ProjectPanel(self.options)
+        self.tabs.addTab(self.project_panel, "&Project")
+        self.project_panel.error.connect(self.report_error)
+        self.project_panel.status_message.connect(self.show_status)
+        self.project_panel.new_requested.connect(self.new_project)
+        self.project_panel.open_requested.connect(self.open_project)
+        self.project_panel.example_requested.connect(self.try_example)
+        self.project_panel.project_opened.connect(self._on_project_opened)
+        self.project_panel.train_requested.connect(self.train_project)
         self._add_train_tab()
         self.evaluate_panel = EvaluatePanel(self.settings, self.options)
         self.tabs.addTab(self.evaluate_panel, "&Evaluate")
@@ -115,6 +132,7 @@ class MainWindow(QMainWindow):
         self.train_panel.use_model_requested.connect(self.use_checkpoint)
         self.train_panel.error.connect(self.report_error)
         self.train_panel.status_message.connect(self.show_status)
+        self.train_panel.project_trained.connect(self.project_panel.training_finished)
         self.devices_ready.connect(self.train_panel.set_devices)
 
     # ------------------------------------------------------------ menus
@@ -123,6 +141,11 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Open images…", QKeySequence.StandardKey.Open, self.open_images)
         self._action(file_menu, "Open &folder…", QKeySequence("Ctrl+Shift+O"), self.open_folder)
         self._action(file_menu, "Open &checkpoint…", QKeySequence("Ctrl+K"), self.choose_checkpoint)
+        file_menu.addSeparator()
+        self._action(file_menu, "&New project…", QKeySequence("Ctrl+Shift+N"), self.new_project)
+        self._action(file_menu, "Open &project…", QKeySequence("Ctrl+Shift+P"), self.open_project)
+        self.recent_projects_menu = file_menu.addMenu("&Recent projects")
+        self.recent_projects_menu.aboutToShow.connect(self._fill_recent_projects)
         file_menu.addSeparator()
         self.export_action = self._action(file_menu, "&Export shown results as CSV…", QKeySequence("Ctrl+E"),
                                           self.export_csv)
@@ -277,6 +300,8 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         if self.train_panel is not None and self.tabs.currentWidget() is self.train_panel:
             self.train_panel.set_data_folder(paths[0])
+        elif self.tabs.currentWidget() is self.project_panel and self.project_panel.project is not None:
+            self.project_panel.add_paths(paths, None)
         elif self.tabs.currentWidget() is self.evaluate_panel:
             self.evaluate_panel.set_folder(paths[0])
         else:
@@ -301,6 +326,41 @@ class MainWindow(QMainWindow):
     def copy_selected(self) -> None:
         count = self.classify_panel.copy_selected()
         self.show_status(f"Copied {count} row(s)." if count else "Select rows to copy first.")
+
+    # ------------------------------------------------------------ projects
+    def new_project(self) -> None:
+        folder = dialogs.choose_project_folder(self, self.settings.get("files/last_folder"), new=True)
+        if folder:
+            self.tabs.setCurrentWidget(self.project_panel)
+            self.project_panel.new_project(folder)
+
+    def open_project(self, folder: str | None = None) -> None:
+        folder = folder or dialogs.choose_project_folder(self, self.settings.get("project/last"), new=False)
+        if folder:
+            self.tabs.setCurrentWidget(self.project_panel)
+            self.project_panel.open_folder(folder)
+
+    def _on_project_opened(self, folder: str) -> None:
+        self.settings.set("project/last", folder)
+        self.settings.add_recent_project(folder)
+        self.setWindowTitle(f"{Path(folder).name} – resnet-gui")
+
+    def _fill_recent_projects(self) -> None:
+        menu = self.recent_projects_menu
+        menu.clear()
+        recent = [p for p in self.settings.get("project/recent") if Path(p, "project.sqlite").is_file()]
+        for folder in recent:
+            menu.addAction(display_path(folder), lambda folder=folder: self.open_project(folder))
+        if not recent:
+            menu.addAction("No recent projects").setEnabled(False)
+
+    def train_project(self, folder: str, keep_specimens: bool) -> None:
+        """Train on a project's labelled pictures with the Train tab's settings, watched in the Train tab."""
+        if self.train_panel is None or self.train_panel.is_training():
+            self.show_status("A model is training already; wait for it or stop it in the Train tab.")
+            return
+        self.tabs.setCurrentWidget(self.train_panel)
+        self.train_panel.start_training(project=folder, keep_specimens=keep_specimens)
 
     # ------------------------------------------------------------ messages
     def show_status(self, text: str) -> None:
@@ -332,14 +392,17 @@ class MainWindow(QMainWindow):
                                 errored=self._on_example_failed)
 
     def _on_example_written(self, made) -> None:
-        from resnet_gui.core.example import example_settings
+        """The example as a project: the training pictures labelled, the test pictures to be labelled by the
+        model and reviewed; trained with the Train tab's settings for the example."""
+        from resnet_gui.core.example import example_project, example_settings
 
+        self.project_panel.open_folder(str(example_project(made)))
         self.tabs.setCurrentWidget(self.train_panel)
         settings = example_settings(made)
         self.train_panel.use_settings(settings)
         self._example_test_folder = str(made.test)
         self.train_panel.training_ended.connect(self._on_example_trained, Qt.ConnectionType.SingleShotConnection)
-        self.train_panel.start_training()
+        self.train_panel.start_training(project=str(example_project(made)))
         self.show_status("Training a small model on the example pictures; it will then classify the test "
                          "pictures.")
 
@@ -417,6 +480,7 @@ class MainWindow(QMainWindow):
         """Stop every background job (waiting for each thread), then save the settings."""
         for task in self.findChildren(Task):
             task.shutdown()
+        self.project_panel.shutdown()
         self.save_settings()
 
     def closeEvent(self, event) -> None:

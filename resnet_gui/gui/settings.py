@@ -32,6 +32,8 @@ SETTINGS = {
         Setting("window/state", bytes, b""),
         Setting("files/last_folder", str, ""),
         Setting("train/last_folder", str, ""),
+        Setting("project/recent", list, []),  # project folders, newest first
+        Setting("project/last", str, ""),
     )
 }
 
@@ -60,9 +62,14 @@ class Settings:
         self.store.setValue(key, value)
 
     def add_recent_checkpoint(self, path: str) -> list[str]:
-        recent = [p for p in self.get("model/recent_checkpoints") if p != path]
-        recent = [path, *recent][:MAX_RECENT]
-        self.set("model/recent_checkpoints", recent)
+        return self._add_recent("model/recent_checkpoints", path)
+
+    def add_recent_project(self, path: str) -> list[str]:
+        return self._add_recent("project/recent", path)
+
+    def _add_recent(self, key: str, path: str) -> list[str]:
+        recent = [path, *(p for p in self.get(key) if p != path)][:MAX_RECENT]
+        self.set(key, recent)
         return recent
 
     def sync(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 
 from resnet_gui.gui.widgets import make_static
@@ -14,8 +14,11 @@ UNSURE_COLOUR = QColor(225, 140, 30)
 
 
 class TopKChart(pg.PlotWidget):
+    bar_clicked = Signal(int)  # the row clicked, 0 = the top bar
+
     def __init__(self, parent=None):
         super().__init__(parent, background="w")
+        self.scene().sigMouseClicked.connect(self._on_clicked)
         plot = make_static(self)
         plot.showGrid(x=True, y=False, alpha=0.25)
         plot.setLabel("bottom", "probability")
@@ -66,6 +69,12 @@ class TopKChart(pg.PlotWidget):
                 label.hide()
         self.setYRange(-0.6, max(count, 1) - 0.4, padding=0)
         self.setToolTip("\n".join(f"{g.label}: {g.prob:.2%}" for g in shown))
+
+    def _on_clicked(self, event) -> None:
+        point = self.getPlotItem().vb.mapSceneToView(event.scenePos())
+        row = len(self.guesses) - 1 - round(point.y())
+        if 0 <= row < len(self.guesses):
+            self.bar_clicked.emit(row)
 
     def bar_values(self) -> list[tuple[str, float]]:
         """(label, probability) top to bottom, as drawn: for tests and accessibility."""

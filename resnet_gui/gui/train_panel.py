@@ -56,6 +56,7 @@ class TrainPanel(QWidget):
     training_started = Signal()
     epoch_ended = Signal(object)  # EpochEvent, as each epoch of the running training ends
     training_ended = Signal(object)  # TrainResult or None
+    project_trained = Signal(object)  # ProjectRun: a run trained from a project, with its comparison
 
     def __init__(self, settings, options, parent=None):
         super().__init__(parent)
@@ -401,18 +402,23 @@ class TrainPanel(QWidget):
     def is_training(self) -> bool:
         return self.train_task.is_running()
 
-    def start_training(self) -> None:
+    def start_training(self, project: str | None = None, keep_specimens: bool = False) -> None:
+        """Train on the folder chosen here, or (`project`) on a project's labelled pictures with these settings."""
         if self.train_task.is_running():
             return
-        if not self.folder.text():
+        if not self.folder.text() and project is None:
             self.error.emit("No data folder", "Choose or drop a folder with one subfolder of images per class first.")
             return
         from resnet_gui.core.checkpoint_saver import unique_model_path
 
         settings = self.train_settings()
-        # Every run in the window gets a file of its own: an earlier model is never replaced.
-        settings.out = str(unique_model_path(settings.out or Path.home() / "resnet-gui-model.pt"))
-        self.out.setText(settings.out)
+        if project is None:
+            # Every run in the window gets a file of its own: an earlier model is never replaced.
+            settings.out = str(unique_model_path(settings.out or Path.home() / "resnet-gui-model.pt"))
+            self.out.setText(settings.out)
+        else:
+            self.data_notes.setText(f"Training on the labelled pictures of the project {Path(project).name}; the "
+                                    "model is kept in its models folder.")
         self.plots.reset()
         self.confusion.clear_matrix()
         self.reliability.reset()
@@ -426,8 +432,9 @@ class TrainPanel(QWidget):
         self.progress.setFormat("Preparing…")
         self._started_at = time.perf_counter()
         self._epoch = self._epochs = 0
-        self.train_task.start(TrainWorker(settings), status=self._on_status, data_ready=self._on_data_ready,
-                              input_chosen=self._on_input_chosen,
+        worker = TrainWorker(settings, project=project, keep_specimens=keep_specimens)
+        self.train_task.start(worker, status=self._on_status, project_run=self.project_trained.emit,
+                              data_ready=self._on_data_ready, input_chosen=self._on_input_chosen,
                               epoch_started=self._on_epoch_started, batches=self._on_batches,
                               epoch_ended=self._on_epoch_ended, returned=self._on_returned, errored=self._on_failed,
                               finished=self._on_finished)

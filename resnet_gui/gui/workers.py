@@ -321,10 +321,15 @@ class TrainWorker(Worker):
     epoch_ended = Signal(object)  # EpochEvent
     epoch_started = Signal(int, int)
 
-    def __init__(self, settings, emit_interval_s: float = 0.05):
+    project_run = Signal(object)  # ProjectRun, for a run trained from a project
+
+    def __init__(self, settings, emit_interval_s: float = 0.05, *, project: str | None = None,
+                 keep_specimens: bool = False):
         super().__init__()
         self.settings = settings
         self.emit_interval_s = emit_interval_s
+        self.project = project
+        self.keep_specimens = keep_specimens
         self._stop = threading.Event()
 
     def stop_training(self) -> None:
@@ -374,7 +379,14 @@ class TrainWorker(Worker):
                 worker.epoch_ended.emit(event)
 
         try:
-            return Trainer(self.settings, [Forward()], cancelled=self._stop.is_set).run()
+            if self.project is None:
+                return Trainer(self.settings, [Forward()], cancelled=self._stop.is_set).run()
+            from resnet_gui.core.project_training import train_project
+
+            run = train_project(self.project, self.settings, keep_specimens=self.keep_specimens,
+                                callbacks=[Forward()], cancelled=self._stop.is_set)
+            self.project_run.emit(run)
+            return run.result
         except InterruptedError:
             return None
 
@@ -452,6 +464,24 @@ class ExampleWorker(Worker):
         self.folder = folder
 
     def work(self):
-        from resnet_gui.core.example import write_example
+        from resnet_gui.core.example import make_example_project, write_example
 
-        return write_example(self.folder)
+        made = write_example(self.folder)
+        make_example_project(made)
+        return made
+
+
+class ProjectJobWorker(Worker):
+    """A project job on a worker thread: `job(progress=..., cancelled=...)`, with its own database connection
+    (a SQLite connection belongs to the thread that made it)."""
+
+    progress = Signal(int, int)
+
+    def __init__(self, job, *args, torch_needed: bool = False, **kwargs):
+        super().__init__()
+        self.job, self.args, self.kwargs, self.torch_needed = job, args, kwargs, torch_needed
+
+    def work(self):
+        if self.torch_needed:
+            import_core()
+        return self.job(*self.args, progress=self.progress.emit, cancelled=self.is_aborted, **self.kwargs)

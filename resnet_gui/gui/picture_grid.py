@@ -1,0 +1,198 @@
+"""A grid of a project's pictures (model/view) whose thumbnails load off the GUI thread.
+
+The model's `data()` only looks things up: a thumbnail not in memory yet is asked of a thread pool
+(which reads the project's disk cache, or makes the thumbnail once and caches it) and the cell shows
+a grey tile until it arrives. Memory holds the most recently shown few thousand; scrolling through
+100,000 pictures never waits for a file.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QListView
+
+from resnet_gui.core.project import Picture
+from resnet_gui.gui.formatting import plain_tooltip
+
+GRID_ICON = 128
+MEMORY_THUMBNAILS = 3000
+
+
+class _Delivery(QObject):
+    ready = Signal(str, QImage)  # key, picture (an empty QImage when the file cannot be read)
+
+
+class _Load(QRunnable):
+    def __init__(self, delivery: _Delivery, key: str, path: Path, cache_dir: Path | None, sha256: str | None):
+        super().__init__()
+        self.delivery, self.key, self.path, self.cache_dir, self.sha256 = delivery, key, path, cache_dir, sha256
+
+    def run(self) -> None:
+        from resnet_gui.core.thumbnails import load_thumbnail
+
+        try:
+            rgb = load_thumbnail(self.path, self.cache_dir, self.sha256)
+            data = rgb.tobytes()
+            image = QImage(data, rgb.width, rgb.height, rgb.width * 3, QImage.Format.Format_RGB888).copy()
+        except Exception:  # noqa: BLE001 - an unreadable or missing file shows as a marked tile
+            image = QImage()
+        self.delivery.ready.emit(self.key, image)
+
+
+class ThumbnailLoader(QObject):
+    """Thumbnails by picture key, from memory, or loaded on a small thread pool and announced by `loaded`."""
+
+    loaded = Signal(str)
+
+    def __init__(self, parent=None, threads: int | None = None):
+        super().__init__(parent)
+        import os
+
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(threads or max(1, min(4, (os.cpu_count() or 2) - 1)))
+        self.delivery = _Delivery()
+        self.delivery.ready.connect(self._on_ready, Qt.ConnectionType.QueuedConnection)
+        self.memory: OrderedDict[str, QPixmap | None] = OrderedDict()
+        self.pending: set[str] = set()
+        self.cache_dir: Path | None = None
+
+    def get(self, picture: Picture) -> QPixmap | None:
+        """The thumbnail if it is in memory (None for an unreadable file); else it is asked for."""
+        key = picture.sha256 or str(picture.path)
+        if key in self.memory:
+            self.memory.move_to_end(key)
+            return self.memory[key]
+        if key not in self.pending:
+            self.pending.add(key)
+            self.pool.start(_Load(self.delivery, key, picture.path, self.cache_dir, picture.sha256))
+        return None
+
+    def is_loaded(self, picture: Picture) -> bool:
+        return (picture.sha256 or str(picture.path)) in self.memory
+
+    def forget_pending(self) -> None:
+        """A new list is shown: loads queued for the old one are dropped."""
+        self.pool.clear()
+        self.pending.clear()
+
+    def _on_ready(self, key: str, image: QImage) -> None:
+        self.pending.discard(key)
+        if not image.isNull() and max(image.width(), image.height()) < GRID_ICON:
+            # Small pictures (32-px cells) fill the tile: a grid of specks cannot be reviewed.
+            image = image.scaled(GRID_ICON, GRID_ICON, Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.FastTransformation)
+        self.memory[key] = QPixmap.fromImage(image) if not image.isNull() else None
+        while len(self.memory) > MEMORY_THUMBNAILS:
+            self.memory.popitem(last=False)
+        self.loaded.emit(key)
+
+    def shutdown(self) -> None:
+        self.pool.clear()
+        self.pool.waitForDone(5000)
+
+
+def _tile(colour: QColor, text: str = "") -> QPixmap:
+    pixmap = QPixmap(GRID_ICON, GRID_ICON)
+    pixmap.fill(colour)
+    if text:
+        painter = QPainter(pixmap)
+        painter.setPen(QColor(120, 60, 60))
+        painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, text)
+        painter.end()
+    return pixmap
+
+
+class PictureGridModel(QAbstractListModel):
+    """Pictures as grid cells: the thumbnail, the name, and the label or the prediction being reviewed."""
+
+    PictureRole = Qt.ItemDataRole.UserRole + 1
+
+    def __init__(self, loader: ThumbnailLoader, parent=None):
+        super().__init__(parent)
+        self.loader = loader
+        self.pictures: list[Picture] = []
+        self.row_of: dict[str, list[int]] = {}
+        self.class_names: dict[int, str] = {}
+        self.class_colours: dict[int, str] = {}
+        self.placeholder = _tile(QColor(225, 225, 225))
+        self.unreadable = _tile(QColor(245, 225, 225), "cannot be read")
+        loader.loaded.connect(self._on_loaded)
+
+    def set_pictures(self, pictures: list[Picture], names: dict[int, str], colours: dict[int, str]) -> None:
+        self.beginResetModel()
+        self.loader.forget_pending()
+        self.pictures = pictures
+        self.class_names, self.class_colours = names, colours
+        self.row_of = {}
+        for row, picture in enumerate(pictures):
+            self.row_of.setdefault(picture.sha256 or str(picture.path), []).append(row)
+        self.endResetModel()
+
+    def remove_row(self, row: int) -> None:
+        self.beginRemoveRows(QModelIndex(), row, row)
+        picture = self.pictures.pop(row)
+        self.endRemoveRows()
+        self.row_of = {}
+        for i, p in enumerate(self.pictures):
+            self.row_of.setdefault(p.sha256 or str(p.path), []).append(i)
+        del picture
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.pictures)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= len(self.pictures):
+            return None
+        picture = self.pictures[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._caption(picture)
+        if role == Qt.ItemDataRole.DecorationRole:
+            pixmap = self.loader.get(picture)
+            if pixmap is None:
+                return self.unreadable if self.loader.is_loaded(picture) else self.placeholder
+            return pixmap
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return plain_tooltip(str(picture.path))
+        if role == Qt.ItemDataRole.ForegroundRole:
+            class_id = picture.class_id if picture.class_id is not None else picture.predicted
+            colour = self.class_colours.get(class_id)
+            return QBrush(QColor(colour).darker(130)) if colour else None
+        if role == self.PictureRole:
+            return picture
+        return None
+
+    def _caption(self, picture: Picture) -> str:
+        if picture.excluded:
+            return f"{picture.path.name}\nexcluded"
+        if picture.class_id is not None:
+            return f"{picture.path.name}\n{self.class_names.get(picture.class_id, '?')}"
+        if picture.prob is not None:
+            return f"{self.class_names.get(picture.predicted, '?')} {picture.prob:.0%}?\n{picture.path.name}"
+        return f"{picture.path.name}\nunlabelled"
+
+    def _on_loaded(self, key: str) -> None:
+        for row in self.row_of.get(key, []):
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+class PictureGrid(QListView):
+    def __init__(self, model: PictureGridModel, parent=None):
+        super().__init__(parent)
+        self.setModel(model)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setIconSize(QSize(GRID_ICON, GRID_ICON))
+        self.setGridSize(QSize(GRID_ICON + 28, GRID_ICON + 40))
+        self.setSpacing(4)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)  # no per-item size queries: a 100,000-picture grid lays out at once
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(500)
+        self.setWordWrap(True)
+        self.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)

@@ -1,0 +1,695 @@
+"""The Project tab: classes, pictures and review in one place, over core.project.
+
+Left, the views (to review, unlabelled, all, excluded) and the classes, each a drop target for pictures.
+In the middle, the pictures as a thumbnail grid; to review, most doubtful first. Right, the picture
+large, the model's top classes as bars, and its history. Enter accepts the prediction, 1-9 or a click
+on a bar assigns a class, Del excludes: every decision is one transaction, recorded with its source.
+Reading the project happens here (quick queries); adding, importing, predicting and sorting are jobs.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from resnet_gui.core.errors import UserError
+from resnet_gui.core.project import Project, ProjectClass
+from resnet_gui.core.text import display_path
+from resnet_gui.gui import dialogs
+from resnet_gui.gui.image_preview import ImagePreview
+from resnet_gui.gui.picture_grid import PictureGrid, PictureGridModel, ThumbnailLoader
+from resnet_gui.gui.tasks import Task
+from resnet_gui.gui.topk_chart import TopKChart
+from resnet_gui.gui.workers import ProjectJobWorker, describe_error
+
+VIEWS = (("review", "To review (most doubtful first)"), ("unlabelled", "Unlabelled"), ("all", "All pictures"),
+         ("excluded", "Excluded"))
+ViewRole = Qt.ItemDataRole.UserRole + 1
+
+
+@dataclass(frozen=True)
+class _Guess:
+    label: str
+    prob: float
+    class_id: int
+
+
+# ---------------------------------------------------------------- jobs (each opens its own connection)
+def _add(folder, paths, label, *, progress, cancelled):
+    with Project.open(folder) as project:
+        return project.add_images(paths, label, progress=progress, cancelled=cancelled)
+
+
+def _import_tree(folder, root, *, progress, cancelled):
+    with Project.open(folder) as project:
+        return project.import_class_tree(root, progress=progress, cancelled=cancelled)
+
+
+def _import_csv(folder, file, *, progress, cancelled):
+    with Project.open(folder) as project:
+        return project.import_csv(file)
+
+
+def _plan_sort(folder, out, *, progress, cancelled):
+    from resnet_gui.core.project_sort import plan_sort
+
+    with Project.open(folder) as project:
+        return plan_sort(project, out)
+
+
+def _sort(folder, plan, move, *, progress, cancelled):
+    from resnet_gui.core.project_sort import execute_sort
+
+    with Project.open(folder) as project:
+        return execute_sort(project, plan, move=move, progress=progress, cancelled=cancelled)
+
+
+def _missing(folder, *, progress, cancelled):
+    with Project.open(folder) as project:
+        return project.missing()
+
+
+def _locate(folder, where, *, progress, cancelled):
+    with Project.open(folder) as project:
+        return project.locate(where)
+
+
+def _predict(folder, device, amp, *, progress, cancelled):
+    from resnet_gui.core.project_training import predict_project
+
+    return predict_project(folder, device=device, amp=amp, progress=progress, cancelled=cancelled)
+
+
+class ClassList(QListWidget):
+    """The views and the classes; pictures dropped on a class are added with that label."""
+
+    files_dropped = Signal(list, object)  # paths, class name or None (unlabelled)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.setDropIndicatorShown(True)
+        self.setIconSize(QSize(14, 14))
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        item = self.itemAt(event.position().toPoint())
+        target = item.data(ViewRole) if item is not None else None
+        label = target[1] if isinstance(target, tuple) else None
+        if paths:
+            event.acceptProposedAction()
+            self.files_dropped.emit(paths, label)
+
+
+class ProjectPanel(QWidget):
+    error = Signal(str, str)
+    status_message = Signal(str)
+    train_requested = Signal(str, bool)  # project folder, keep specimens on one side
+    project_opened = Signal(str)
+    new_requested = Signal()
+    open_requested = Signal()
+    example_requested = Signal()
+
+    def __init__(self, options, parent=None):
+        super().__init__(parent)
+        self.options = options
+        self.project: Project | None = None
+        self.review_run: int | None = None
+        self.missing: list = []
+        self._status = None
+        self.job_task = Task(self, "project-job")
+        self.predict_task = Task(self, "project-predict")
+        self.loader = ThumbnailLoader(self)
+        self.model = PictureGridModel(self.loader, self)
+        self._build()
+        self.show_project(None)
+
+    # ------------------------------------------------------------ layout
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        top.addWidget(self.title, 1)
+        self.add_button = QPushButton("Add pictures…")
+        self.add_button.setToolTip("Add image files; drop files or folders on a class to add them labelled.")
+        self.add_button.clicked.connect(self.add_pictures_dialog)
+        self.import_button = QToolButton()
+        self.import_button.setText("Import")
+        self.import_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.import_button)
+        menu.addAction("Class folders (labels from folder names)…", self.import_tree_dialog)
+        menu.addAction("A CSV of path,label…", self.import_csv_dialog)
+        menu.addAction("A folder of unlabelled pictures…", self.add_folder_dialog)
+        self.import_button.setMenu(menu)
+        self.keep_specimens = QCheckBox("Keep each subfolder on one side")
+        self.keep_specimens.setToolTip("Pictures of one subfolder (slide, patient) are all trained on or all "
+                                       "validated on, never split between the two.")
+        self.train_button = QPushButton("Train")
+        self.train_button.setToolTip("Train a new model on the labelled pictures with the Train tab's settings.")
+        self.train_button.clicked.connect(self.request_training)
+        self.predict_button = QPushButton("Predict")
+        self.predict_button.setToolTip("Let the newest model label the unlabelled pictures, for review.")
+        self.predict_button.clicked.connect(self.predict)
+        self.sort_button = QPushButton("Sort into folders…")
+        self.sort_button.clicked.connect(self.sort_dialog)
+        self.missing_button = QPushButton("Find missing…")
+        self.missing_button.clicked.connect(self.locate_dialog)
+        self.missing_button.hide()
+        for widget in (self.add_button, self.import_button, self.keep_specimens, self.train_button,
+                       self.predict_button, self.sort_button, self.missing_button):
+            top.addWidget(widget)
+        layout.addLayout(top)
+        self.progress = QProgressBar()
+        self.progress.setMaximumHeight(14)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        layout.addWidget(self.progress)
+
+        self.empty = QWidget()
+        empty_layout = QVBoxLayout(self.empty)
+        empty_layout.addStretch(1)
+        intro = QLabel("<h3>Keep your pictures, labels and models together as a project</h3>"
+                       "Make classes, add pictures, train, let the model label new pictures, review the doubtful "
+                       "ones first, correct, train again, and sort the pictures into folders.")
+        intro.setWordWrap(True)
+        intro.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        empty_layout.addWidget(intro)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for text, signal in (("New project…", self.new_requested), ("Open project…", self.open_requested),
+                             ("Try the example", self.example_requested)):
+            button = QPushButton(text)
+            button.setMinimumHeight(36)
+            button.clicked.connect(signal.emit)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        empty_layout.addLayout(buttons)
+        empty_layout.addStretch(2)
+        layout.addWidget(self.empty, 1)
+
+        self.body = QSplitter()
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        self.classes = ClassList()
+        self.classes.currentItemChanged.connect(lambda *_: self.refresh_pictures())
+        self.classes.files_dropped.connect(self.add_paths)
+        left_layout.addWidget(self.classes, 1)
+        class_buttons = QHBoxLayout()
+        for text, slot, tip in (("+", self.add_class_dialog, "Add a class"),
+                                ("Rename", self.rename_class_dialog, "Rename the selected class"),
+                                ("Merge…", self.merge_class_dialog, "Move the selected class's pictures into another"),
+                                ("Colour", self.colour_class_dialog, "Choose the selected class's colour"),
+                                ("Delete", self.delete_class_dialog, "Delete the selected class (its pictures stay, "
+                                                                     "unlabelled)")):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            class_buttons.addWidget(button)
+        left_layout.addLayout(class_buttons)
+        self.body.addWidget(left)
+
+        middle = QWidget()
+        middle_layout = QVBoxLayout(middle)
+        middle_layout.setContentsMargins(0, 0, 0, 0)
+        order_row = QHBoxLayout()
+        self.view_title = QLabel()
+        order_row.addWidget(self.view_title, 1)
+        self.order = QComboBox()
+        self.order.addItem("Lowest confidence first", "confidence")
+        self.order.addItem("Smallest margin first", "margin")
+        self.order.setToolTip("Margin: the first class's probability minus the second's.")
+        self.order.currentIndexChanged.connect(lambda *_: self.refresh_pictures())
+        order_row.addWidget(self.order)
+        middle_layout.addLayout(order_row)
+        self.grid = PictureGrid(self.model)
+        self.grid.selectionModel().currentChanged.connect(lambda *_: self.show_current())
+        middle_layout.addWidget(self.grid, 1)
+        self.body.addWidget(middle)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        self.preview = ImagePreview()
+        self.preview.setMinimumSize(240, 240)
+        right_layout.addWidget(self.preview, 3)
+        self.chart = TopKChart()
+        self.chart.setMinimumHeight(130)
+        self.chart.bar_clicked.connect(self._on_bar_clicked)
+        self.chart.setToolTip("Click a bar to give the picture that class.")
+        right_layout.addWidget(self.chart, 2)
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.info.setTextFormat(Qt.TextFormat.RichText)
+        right_layout.addWidget(self.info)
+        decide = QHBoxLayout()
+        self.accept_button = QPushButton("Accept (Enter)")
+        self.accept_button.clicked.connect(self.accept_current)
+        self.exclude_button = QPushButton("Exclude (Del)")
+        self.exclude_button.clicked.connect(self.exclude_current)
+        decide.addWidget(self.accept_button)
+        decide.addWidget(self.exclude_button)
+        right_layout.addLayout(decide)
+        self.body.addWidget(right)
+        left.setMaximumWidth(300)
+        self.body.setStretchFactor(0, 0)
+        self.body.setStretchFactor(1, 3)
+        self.body.setStretchFactor(2, 1)
+        self.body.setSizes([220, 640, 340])
+        layout.addWidget(self.body, 1)
+
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._shortcut(QKeySequence(key), self.accept_current)
+        for key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self._shortcut(QKeySequence(key), self.exclude_current)
+        for n in range(1, 10):
+            self._shortcut(QKeySequence(str(n)), lambda n=n: self.assign_number(n))
+
+    def _shortcut(self, keys: QKeySequence, slot) -> None:
+        shortcut = QShortcut(keys, self.grid)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(slot)
+
+    # ------------------------------------------------------------ opening
+    def show_project(self, project: Project | None) -> None:
+        if self.project is not None:
+            self.project.close()
+        self.project = project
+        self.job_task.cancel()
+        self.predict_task.cancel()
+        self.empty.setVisible(project is None)
+        self.body.setVisible(project is not None)
+        for widget in (self.add_button, self.import_button, self.keep_specimens, self.train_button,
+                       self.predict_button, self.sort_button):
+            widget.setVisible(project is not None)
+        self.missing_button.hide()
+        if project is None:
+            self.title.setText("<b>No project open</b>")
+            self.model.set_pictures([], {}, {})
+            return
+        self.loader.cache_dir = project.cache_dir
+        self.review_run = project.latest_predicting_run()
+        self.refresh_classes(select=("review" if self.review_run else "all"))
+        self.job_task.start(ProjectJobWorker(_missing, str(project.root)), returned=self._on_missing)
+        self.project_opened.emit(str(project.root))
+
+    def open_folder(self, folder: str) -> bool:
+        try:
+            project = Project.open(folder)
+        except UserError as exc:
+            self.error.emit("The project could not be opened", exc.for_window())
+            return False
+        self.show_project(project)
+        self.status_message.emit(f"Opened the project {project.name} ({project.count_images()} pictures).")
+        return True
+
+    def new_project(self, folder: str) -> bool:
+        try:
+            project = Project.create(folder)
+        except UserError as exc:
+            self.error.emit("The project could not be made", exc.for_window())
+            return False
+        self.show_project(project)
+        self.status_message.emit(f"Made the project {project.name}. Add classes and pictures, or import class "
+                                 "folders.")
+        return True
+
+    def _on_missing(self, missing: list) -> None:
+        if self.project is None:
+            return
+        self.missing = missing
+        self.missing_button.setVisible(bool(missing))
+        self.missing_button.setText(f"Find {len(missing)} missing…")
+        self.missing_button.setToolTip("These pictures are not where the project expects them:\n" +
+                                       "\n".join(display_path(p) for _, p in missing[:15]))
+        self._update_title()
+
+    # ------------------------------------------------------------ lists
+    def class_list(self) -> list[ProjectClass]:
+        return self.project.classes() if self.project is not None else []
+
+    def refresh_classes(self, select=None) -> None:
+        if self.project is None:
+            return
+        current = select or (self.classes.currentItem().data(ViewRole) if self.classes.currentItem() else "all")
+        status = self.project.status(check_files=False)
+        review = len(self.project.pictures("review", run_id=self.review_run)) if self.review_run else 0
+        counts = {"review": review, "unlabelled": status.unlabelled, "all": self.project.count_images(),
+                  "excluded": status.excluded}
+        self.classes.blockSignals(True)
+        self.classes.clear()
+        for key, text in VIEWS:
+            item = QListWidgetItem(f"{text}  ({counts[key]})")
+            item.setData(ViewRole, key)
+            self.classes.addItem(item)
+        header = QListWidgetItem("Classes (drop pictures on one)")
+        header.setFlags(Qt.ItemFlag.NoItemFlags)
+        self.classes.addItem(header)
+        for number, c in enumerate(status.classes, 1):
+            key = f"{number}  " if number <= 9 else "   "
+            item = QListWidgetItem(_swatch(c.colour), f"{key}{c.name}  ({c.count})")
+            item.setData(ViewRole, ("class", c.name, c.id))
+            self.classes.addItem(item)
+        self.classes.blockSignals(False)
+        for row in range(self.classes.count()):
+            data = self.classes.item(row).data(ViewRole)
+            if data == current or (isinstance(data, tuple) and isinstance(current, tuple) and data[2] == current[2]):
+                self.classes.setCurrentRow(row)
+                break
+        else:
+            self.classes.setCurrentRow(2)
+        self._status = status
+        self._update_title()
+
+    def _update_title(self) -> None:
+        if self.project is None:
+            return
+        s = self._status
+        runs = [r for r in s.runs if r.accuracy is not None]
+        last = f" · last run {runs[-1].accuracy:.1%} on validation" if runs else ""
+        missing = len(getattr(self, "missing", []))
+        missing_text = f" · <span style='color:#a33'>{missing} missing</span>" if missing else ""
+        self.title.setText(f"<b>{html.escape(self.project.name)}</b> · {sum(s.labelled.values())} labelled, "
+                           f"{s.unlabelled} unlabelled · {len(s.runs)} run(s){last}{missing_text}")
+
+    def current_view(self):
+        item = self.classes.currentItem()
+        return item.data(ViewRole) if item is not None else "all"
+
+    def refresh_pictures(self, keep_row: int | None = None) -> None:
+        if self.project is None:
+            return
+        view = self.current_view()
+        order = self.order.currentData()
+        self.order.setVisible(view == "review")
+        names = self.project.class_names()
+        colours = {c.id: c.colour for c in self.class_list()}
+        if isinstance(view, tuple):
+            pictures = self.project.pictures("class", class_id=view[2], run_id=self.review_run)
+            title = f"{view[1]}: {len(pictures)} picture(s)"
+        elif view == "review":
+            pictures = self.project.pictures("review", run_id=self.review_run, order=order) if self.review_run else []
+            title = (f"{len(pictures)} picture(s) labelled by run {self.review_run}, most doubtful first"
+                     if self.review_run else "Nothing to review yet: train a model, then press Predict.")
+        else:
+            pictures = self.project.pictures(view, run_id=self.review_run)
+            title = f"{len(pictures)} picture(s)"
+        self.view_title.setText(title)
+        self.model.set_pictures(pictures, names, colours)
+        if pictures:
+            row = min(keep_row or 0, len(pictures) - 1)
+            self.grid.setCurrentIndex(self.model.index(row))
+        else:
+            self.show_current()
+
+    def current_picture(self):
+        index = self.grid.currentIndex()
+        return self.model.data(index, PictureGridModel.PictureRole) if index.isValid() else None
+
+    def show_current(self) -> None:
+        picture = self.current_picture()
+        if picture is None or self.project is None:
+            self.preview.show_message("")
+            self.chart.show_guesses([])
+            self.info.setText("")
+            return
+        names = self.project.class_names()
+        run_names = dict(self.project.run(self.review_run).classes) if self.review_run else {}
+        guesses = [_Guess(names.get(c, run_names.get(c, "?")), p, c) for c, p in picture.top_k()]
+        self.chart.show_guesses(guesses)
+        self.accept_button.setEnabled(bool(guesses) and picture.class_id is None)
+        self._show_large(picture)
+        label = names.get(picture.class_id, "unlabelled") if not picture.excluded else "excluded"
+        history = self.project.history(picture.id)
+        said = "<br>".join(f"{html.escape(h['source'])}: {html.escape(h['label'] or '-')}"
+                           + (f" (run {h['run']} said {html.escape(h['predicted'] or '?')})" if h["run"] else "")
+                           for h in history[-4:])
+        self.info.setText(f"<b>{html.escape(picture.path.name)}</b> · {html.escape(label)}<br>"
+                          f"<span style='color:#666'>{html.escape(display_path(picture.path))}</span><br>{said}")
+
+    def _show_large(self, picture) -> None:
+        from resnet_gui.core.images import ImageDecodeError, load_rgb
+
+        try:  # one picture, at most 1024 px through the JPEG draft: quick enough for the GUI thread
+            rgb = load_rgb(picture.path, draft_size=512)
+            rgb.thumbnail((1024, 1024))
+            image = QImage(rgb.tobytes(), rgb.width, rgb.height, rgb.width * 3, QImage.Format.Format_RGB888).copy()
+            self.preview.show_image(image)
+        except ImageDecodeError as exc:
+            self.preview.show_message(f"This picture cannot be shown: {exc}.")
+
+    # ------------------------------------------------------------ decisions
+    def _decide(self, decision) -> None:
+        picture = self.current_picture()
+        if picture is None or self.project is None:
+            return
+        row = self.grid.currentIndex().row()
+        try:
+            said = decision(picture)
+        except UserError as exc:
+            self.error.emit("Not possible", exc.for_window())
+            return
+        if said:
+            self.status_message.emit(said)
+        self.refresh_classes()
+        self.refresh_pictures(keep_row=row)
+
+    def accept_current(self) -> None:
+        self._decide(lambda p: f"{p.path.name}: {self.project.accept(p.id, run_id=self.review_run)} (accepted).")
+
+    def assign_current(self, class_name: str) -> None:
+        self._decide(lambda p: f"{p.path.name}: {class_name} "
+                               f"({self.project.assign(p.id, class_name, run_id=self.review_run)}).")
+
+    def assign_number(self, number: int) -> None:
+        classes = self.class_list()
+        if number <= len(classes):
+            self.assign_current(classes[number - 1].name)
+
+    def exclude_current(self) -> None:
+        def exclude(p):
+            self.project.exclude(p.id, run_id=self.review_run)
+            return f"{p.path.name}: excluded."
+        self._decide(exclude)
+
+    def _on_bar_clicked(self, row: int) -> None:
+        guesses = self.chart.guesses
+        if row < len(guesses) and guesses[row].class_id in self.project.class_names():
+            self.assign_current(self.project.class_names()[guesses[row].class_id])
+
+    # ------------------------------------------------------------ classes
+    def selected_class(self) -> str | None:
+        view = self.current_view()
+        return view[1] if isinstance(view, tuple) else None
+
+    def _change(self, change, done: str) -> None:
+        try:
+            change()
+        except UserError as exc:
+            self.error.emit("Not possible", exc.for_window())
+            return
+        self.status_message.emit(done)
+        self.refresh_classes()
+        self.refresh_pictures()
+
+    def add_class_dialog(self) -> None:
+        name = dialogs.ask_text(self, "New class", "Name of the class:")
+        if name:
+            self._change(lambda: self.project.add_class(name), f"Added the class {name}.")
+
+    def rename_class_dialog(self) -> None:
+        old = self.selected_class()
+        if old is None:
+            self.status_message.emit("Select a class to rename.")
+            return
+        new = dialogs.ask_text(self, "Rename class", f"New name for {old}:", old)
+        if new and new != old:
+            self._change(lambda: self.project.rename_class(old, new), f"Renamed {old} to {new}.")
+
+    def merge_class_dialog(self) -> None:
+        source = self.selected_class()
+        others = [c.name for c in self.class_list() if c.name != source]
+        if source is None or not others:
+            self.status_message.emit("Select a class to merge into another.")
+            return
+        into = dialogs.ask_choice(self, "Merge classes", f"Move every picture of {source} into:", others)
+        if into:
+            self._change(lambda: self.project.merge_classes(source, into), f"Merged {source} into {into}.")
+
+    def colour_class_dialog(self) -> None:
+        name = self.selected_class()
+        if name is None:
+            return
+        current = next(c.colour for c in self.class_list() if c.name == name)
+        colour = dialogs.ask_colour(self, current)
+        if colour:
+            self._change(lambda: self.project.set_colour(name, colour), f"{name} has a new colour.")
+
+    def delete_class_dialog(self) -> None:
+        name = self.selected_class()
+        if name is None:
+            return
+        count = next(c.count for c in self.class_list() if c.name == name)
+        if dialogs.ask_yes(self, "Delete class", f"Delete the class {name}? Its {count} picture(s) stay in the "
+                                                 "project, unlabelled; their history is kept.", "Delete"):
+            self._change(lambda: self.project.delete_class(name), f"Deleted the class {name}.")
+
+    # ------------------------------------------------------------ adding
+    def add_pictures_dialog(self) -> None:
+        paths = dialogs.open_image_files(self, "")
+        if paths:
+            self.add_paths(paths, self.selected_class())
+
+    def add_folder_dialog(self) -> None:
+        folder = dialogs.open_folder(self, "", "A folder of unlabelled pictures")
+        if folder:
+            self.add_paths([folder], None)
+
+    def add_paths(self, paths: list[str], label: str | None) -> None:
+        if self.project is None:
+            return
+        what = f" as {label}" if label else " unlabelled"
+        self._run_job(f"Adding pictures{what}…", ProjectJobWorker(_add, str(self.project.root), paths, label),
+                      self._on_added)
+
+    def import_tree_dialog(self) -> None:
+        folder = dialogs.open_folder(self, "", "A folder with one subfolder of pictures per class")
+        if folder:
+            self._run_job("Importing class folders…", ProjectJobWorker(_import_tree, str(self.project.root), folder),
+                          self._on_added)
+
+    def import_csv_dialog(self) -> None:
+        file = dialogs.open_csv(self, "")
+        if file:
+            self._run_job("Importing labels…", ProjectJobWorker(_import_csv, str(self.project.root), file),
+                          self._on_added)
+
+    def _run_job(self, text: str, worker: ProjectJobWorker, returned) -> None:
+        self.progress.show()
+        self.progress.setRange(0, 0)
+        self.status_message.emit(text)
+        self.job_task.start(worker, progress=self._on_progress, returned=returned, errored=self._on_failed,
+                            finished=self.progress.hide)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+
+    def _on_added(self, report) -> None:
+        skipped = f"; {len(report.skipped)} skipped (hover the list for why)" if report.skipped else ""
+        labelled = f", {report.labelled} labelled" if report.labelled else ""
+        self.status_message.emit(f"Added {len(report.added)} picture(s){labelled}{skipped}.")
+        if report.skipped:
+            self.classes.setToolTip("Skipped:\n" + "\n".join(f"{display_path(p)}: {why}"
+                                                              for p, why in report.skipped[:20]))
+        self.refresh_classes()
+        self.refresh_pictures()
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self.error.emit("The project job stopped", describe_error(exc))
+
+    # ------------------------------------------------------------ model
+    def request_training(self) -> None:
+        if self.project is not None:
+            self.train_requested.emit(str(self.project.root), self.keep_specimens.isChecked())
+
+    def training_finished(self, run) -> None:
+        """A run trained from this project ended: show its comparison, then let it label the pool."""
+        if self.project is None or run is None:
+            return
+        c = run.comparison
+        if c and c["pictures"]:
+            self.status_message.emit(
+                f"Run {run.run_id}: {c['accuracy']:.1%} on the {c['pictures']} validation pictures run "
+                f"{c['previous']} was validated on (run {c['previous']}: {c['previous_accuracy']:.1%}).")
+        self.refresh_classes()
+        if self.project.status(check_files=False).unlabelled:
+            self.predict()
+
+    def predict(self) -> None:
+        if self.project is None:
+            return
+        self.progress.show()
+        self.progress.setRange(0, 0)
+        self.status_message.emit("The model is labelling the unlabelled pictures…")
+        self.predict_task.start(
+            ProjectJobWorker(_predict, str(self.project.root), self.options.device, self.options.amp,
+                             torch_needed=True),
+            progress=self._on_progress, returned=self._on_predicted, errored=self._on_failed,
+            finished=self.progress.hide)
+
+    def _on_predicted(self, report) -> None:
+        self.review_run = report.run_id
+        self.status_message.emit(f"Run {report.run_id} labelled {report.predicted} picture(s): review the most "
+                                 "doubtful first (Enter accepts, 1-9 assigns, Del excludes).")
+        self.refresh_classes(select="review")
+        self.refresh_pictures()
+
+    # ------------------------------------------------------------ sorting and finding
+    def sort_dialog(self) -> None:
+        out = dialogs.open_folder(self, "", "The folder to sort into (one subfolder per class is made)")
+        if out:
+            self._run_job("Counting…", ProjectJobWorker(_plan_sort, str(self.project.root), out), self._on_sort_planned)
+
+    def _on_sort_planned(self, plan) -> None:
+        answer = dialogs.ask_sort(self, str(plan.out), plan.counts(), len(plan.missing))
+        if answer:
+            self._run_job("Sorting…", ProjectJobWorker(_sort, str(self.project.root), plan, answer == "move"),
+                          self._on_sorted)
+
+    def _on_sorted(self, report) -> None:
+        failed = f"; {len(report.failed)} could not be placed" if report.failed else ""
+        self.status_message.emit(f"Placed {len(report.placed)} picture(s){failed}. The log is "
+                                 f"{display_path(report.log)}.")
+        self.refresh_pictures()
+
+    def locate_dialog(self) -> None:
+        folder = dialogs.open_folder(self, "", "Where are the missing pictures now?")
+        if folder:
+            self._run_job("Looking for the missing pictures by their content…",
+                          ProjectJobWorker(_locate, str(self.project.root), folder), self._on_located)
+
+    def _on_located(self, found: int) -> None:
+        self.status_message.emit(f"Found {found} missing picture(s).")
+        self.job_task.start(ProjectJobWorker(_missing, str(self.project.root)), returned=self._on_missing)
+        self.refresh_pictures()
+
+    def shutdown(self) -> None:
+        self.loader.shutdown()
+        if self.project is not None:
+            self.project.close()
+            self.project = None
+
+
+def _swatch(colour: str) -> QIcon:
+    pixmap = QPixmap(14, 14)
+    pixmap.fill(QColor(colour))
+    return QIcon(pixmap)
+

@@ -1,0 +1,112 @@
+"""The Project tab: open, train from the project, predict, review with the keys and the bars, drop, sort."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from resnet_gui.core.project import Project
+from resnet_gui.gui import dialogs
+from resnet_gui.gui.picture_grid import PictureGridModel
+from tests.support import make_shapes_dataset
+
+WAIT = 120_000
+
+
+def make_project(tmp_path):
+    make_shapes_dataset(tmp_path / "seed", per_class=4, seed=1)
+    make_shapes_dataset(tmp_path / "pool", per_class=4, seed=2)
+    with Project.create(tmp_path / "proj") as project:
+        project.import_class_tree(tmp_path / "seed")
+        project.add_images([tmp_path / "pool"])
+    return tmp_path / "proj"
+
+
+def test_the_loop_in_the_window(qtbot, window, tmp_path, monkeypatch):
+    folder = make_project(tmp_path)
+    panel = window.project_panel
+    train = window.train_panel
+    train.epochs.setValue(2)
+    train.weights.setCurrentIndex(train.weights.findData("none"))
+    train.image_size.setValue(32)
+    window.open_project(str(folder))
+    assert window.tabs.currentWidget() is panel and panel.project is not None
+    assert window.settings.get("project/recent")[0] == str(folder)
+
+    # Train: the Train tab's settings, watched in the Train tab; then the model labels the pool by itself.
+    with qtbot.waitSignal(train.project_trained, timeout=WAIT):
+        panel.train_button.click()
+    assert window.tabs.currentWidget() is train
+    qtbot.waitUntil(lambda: panel.review_run is not None, timeout=WAIT)
+    window.tabs.setCurrentWidget(panel)
+    assert (folder / "models" / "run-0001.pt").is_file()
+
+    grid = panel.grid
+    probs = [p.prob for p in panel.model.pictures]
+    assert len(probs) == 12 and probs == sorted(probs)  # most doubtful first
+    grid.setFocus()
+    first = panel.current_picture()
+    qtbot.keyClick(grid, Qt.Key.Key_Return)
+    second = panel.current_picture()
+    qtbot.keyClick(grid, Qt.Key.Key_2)  # the second class: green
+    third = panel.current_picture()
+    qtbot.keyClick(grid, Qt.Key.Key_Delete)
+    fourth = panel.current_picture()
+    panel.chart.bar_clicked.emit(len(panel.chart.guesses) - 1)  # the last bar: its class
+    last_bar = panel.chart.guesses[-1] if panel.chart.guesses else None
+    assert panel.model.rowCount() == 8
+    project = panel.project
+    assert project.history(first.id)[-1]["source"] == "accepted"
+    assert project.history(second.id)[-1]["label"] == "green"
+    assert project.history(second.id)[-1]["source"] in ("accepted", "corrected")
+    assert project.history(third.id)[-1]["source"] == "excluded"
+    assert project.picture(fourth.id).class_id is not None
+    assert last_bar is None or last_bar.prob <= 1
+
+    # Drop pictures on a class: added with that label.
+    extra = make_shapes_dataset(tmp_path / "extra", per_class=1, seed=9, classes=("red",))
+    reds = project.class_named("red").count
+    panel.classes.files_dropped.emit([str(extra)], "red")
+    qtbot.waitUntil(lambda: project.class_named("red").count == reds + 1, timeout=WAIT)
+
+    # Sort: the counts first, then a copy into OUT/<class>/.
+    seen = {}
+    monkeypatch.setattr(dialogs, "open_folder", lambda *a: str(tmp_path / "sorted"))
+    monkeypatch.setattr(dialogs, "ask_sort", lambda parent, out, counts, missing: seen.update(counts) or "copy")
+    panel.sort_button.click()
+    qtbot.waitUntil(lambda: bool(list((tmp_path / "sorted").glob("sort-log-*.csv"))), timeout=WAIT)
+    qtbot.waitUntil(lambda: not panel.job_task.is_running(), timeout=WAIT)
+    assert sum(seen.values()) == 12 + 12 + 1 - 1  # the excluded one stays
+    assert len(list((tmp_path / "sorted" / "red").iterdir())) >= reds + 1
+
+
+def test_classes_from_the_window_and_a_grid_that_never_waits(qtbot, window, tmp_path, monkeypatch):
+    folder = make_project(tmp_path)
+    panel = window.project_panel
+    window.open_project(str(folder))
+    answers = iter(["violet", "purple"])
+    monkeypatch.setattr(dialogs, "ask_text", lambda *a, **k: next(answers))
+    panel.add_class_dialog()
+    assert [c.name for c in panel.class_list()][-1] == "violet"
+    row = next(i for i in range(panel.classes.count())
+               if isinstance(panel.classes.item(i).data(Qt.ItemDataRole.UserRole + 1), tuple)
+               and panel.classes.item(i).data(Qt.ItemDataRole.UserRole + 1)[1] == "violet")
+    panel.classes.setCurrentRow(row)
+    panel.rename_class_dialog()
+    assert "purple" in [c.name for c in panel.class_list()]
+    monkeypatch.setattr(dialogs, "ask_yes", lambda *a: True)
+    panel.delete_class_dialog()
+    assert "purple" not in [c.name for c in panel.class_list()]
+    # The grid answers at once: a thumbnail not loaded yet is a placeholder, then arrives by itself.
+    panel.classes.setCurrentRow(2)  # all pictures
+    index = panel.model.index(0)
+    picture = panel.model.data(index, PictureGridModel.PictureRole)
+    first = panel.model.data(index, Qt.ItemDataRole.DecorationRole)
+    qtbot.waitUntil(lambda: panel.loader.is_loaded(picture), timeout=10_000)
+    assert panel.model.data(index, Qt.ItemDataRole.DecorationRole).cacheKey() != first.cacheKey()
+    assert list((folder / "cache").rglob("*.jpg"))  # cached on disk for the next time
+
+
+def test_a_folder_that_is_not_a_project_gets_a_sentence(qtbot, window, tmp_path, errors):
+    window.open_project(str(tmp_path))
+    assert window.project_panel.project is None
+    assert "not a resnet-gui project" in errors[-1] and "Choose the project" in errors[-1]
