@@ -136,3 +136,19 @@ def test_a_superseded_model_load_never_shows(qtbot, window, tmp_path, tiny_check
     assert blocker.args[0].source == str(tiny_checkpoint)
     qtbot.waitUntil(lambda: not window.model_task.busy(), timeout=WAIT)
     assert window.model_problem is None and window.bundle.source == str(tiny_checkpoint)
+
+
+def test_emitting_signals_keeps_pythons_booleans_alive():
+    """PySide6 6.12.0's emit returned True without a reference: thousands of emits crashed the app on 3.11."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    class Source(QObject):
+        said = Signal(str)
+
+    source = Source()
+    before = sys.getrefcount(True)
+    for _ in range(200):
+        source.said.emit("x")
+    assert sys.getrefcount(True) >= before - 5

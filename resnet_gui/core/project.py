@@ -58,12 +58,13 @@ class ProjectClass:
     count: int = 0  # labelled pictures
 
 
-@dataclass
+@dataclass(slots=True)
 class Picture:
     """One picture as a list or grid shows it, with the prediction of the run being reviewed, if any."""
 
     id: int
-    path: Path  # where the file is expected, absolute
+    stored: str  # the path as the project records it
+    root: Path
     class_id: int | None
     excluded: bool
     prob: float | None = None
@@ -72,6 +73,12 @@ class Picture:
     top_k_json: str | None = None
     error: str | None = None
     sha256: str | None = None
+
+    @property
+    def path(self) -> Path:
+        """Where the file is expected, absolute (made when asked: a list of 100,000 needs few)."""
+        path = Path(self.stored)
+        return path if path.is_absolute() else self.root / path
 
     def top_k(self) -> list[tuple[int, float]]:
         """[(class id, probability), ...], best first (parsed when asked: a grid of 100,000 needs none)."""
@@ -483,7 +490,14 @@ class Project:
                f"WHERE {where} ORDER BY {ordering}" + (" LIMIT :limit" if limit else ""))
         rows = self.db.execute(sql, {"run_id": run_id if run_id is not None else -1, "class_id": class_id,
                                      "limit": limit})
-        return [Picture(r[0], self.file_path(r[1]), r[2], bool(r[3]), *r[4:]) for r in rows]
+        root = self.root
+        return [Picture(r[0], r[1], root, r[2], bool(r[3]), *r[4:]) for r in rows]
+
+    def count_review(self, run_id: int | None) -> int:
+        """How many unlabelled pictures a run's review holds."""
+        return self.db.execute(
+            "SELECT COUNT(*) FROM predictions p JOIN images i ON i.id = p.image_id WHERE p.run_id = ? "
+            "AND i.class_id IS NULL AND i.excluded = 0", (run_id if run_id is not None else -1,)).fetchone()[0]
 
     def picture(self, image_id: int, run_id: int | None = None) -> Picture:
         r = self.db.execute(
@@ -493,7 +507,7 @@ class Project:
             (run_id if run_id is not None else -1, image_id)).fetchone()
         if r is None:
             raise ProjectError(f"Picture {image_id} is not in the project.")
-        return Picture(r[0], self.file_path(r[1]), r[2], bool(r[3]), *r[4:])
+        return Picture(r[0], r[1], self.root, r[2], bool(r[3]), *r[4:])
 
     # ------------------------------------------------------------ decisions
     def _record_label(self, image_id: int, class_id: int | None, class_name: str | None, source: str,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QSize, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QListView
 
@@ -22,61 +22,67 @@ GRID_ICON = 128
 MEMORY_THUMBNAILS = 3000
 
 
-class _Delivery(QObject):
+class _ThumbnailWorker(QObject):
+    """Lives on the loader's thread; requests arrive queued, in order, and go back as `ready`."""
+
     ready = Signal(str, QImage)  # key, picture (an empty QImage when the file cannot be read)
+    requested = Signal(int, str, str, str, str)  # generation, key, path, cache folder, sha256
 
-
-class _Load(QRunnable):
-    def __init__(self, delivery: _Delivery, key: str, path: Path, cache_dir: Path | None, sha256: str | None):
+    def __init__(self, loader: "ThumbnailLoader"):
         super().__init__()
-        self.delivery, self.key, self.path, self.cache_dir, self.sha256 = delivery, key, path, cache_dir, sha256
+        self.loader = loader
+        self.requested.connect(self.load)
 
-    def run(self) -> None:
+    @Slot(int, str, str, str, str)
+    def load(self, generation: int, key: str, path: str, cache_dir: str, sha256: str) -> None:
+        if generation != self.loader.generation:
+            return  # asked for a list no longer shown
         from resnet_gui.core.thumbnails import load_thumbnail
 
         try:
-            rgb = load_thumbnail(self.path, self.cache_dir, self.sha256)
-            data = rgb.tobytes()
-            image = QImage(data, rgb.width, rgb.height, rgb.width * 3, QImage.Format.Format_RGB888).copy()
+            rgb = load_thumbnail(path, cache_dir or None, sha256 or None)
+            image = QImage(rgb.tobytes(), rgb.width, rgb.height, rgb.width * 3, QImage.Format.Format_RGB888).copy()
         except Exception:  # noqa: BLE001 - an unreadable or missing file shows as a marked tile
             image = QImage()
-        self.delivery.ready.emit(self.key, image)
+        self.ready.emit(key, image)
 
 
 class ThumbnailLoader(QObject):
-    """Thumbnails by picture key, from memory, or loaded on a small thread pool and announced by `loaded`."""
+    """Thumbnails by picture key, from memory, or loaded on a thread of their own and announced by `loaded`."""
 
     loaded = Signal(str)
 
-    def __init__(self, parent=None, threads: int | None = None):
+    def __init__(self, parent=None):
         super().__init__(parent)
-        import os
-
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(threads or max(1, min(4, (os.cpu_count() or 2) - 1)))
-        self.delivery = _Delivery()
-        self.delivery.ready.connect(self._on_ready, Qt.ConnectionType.QueuedConnection)
+        self.generation = 0
+        self.thread = QThread(self)
+        self.thread.setObjectName("resnet-gui-thumbnails")
+        self.worker = _ThumbnailWorker(self)
+        self.worker.moveToThread(self.thread)
+        self.worker.ready.connect(self._on_ready, Qt.ConnectionType.QueuedConnection)
+        self.thread.start()
         self.memory: OrderedDict[str, QPixmap | None] = OrderedDict()
         self.pending: set[str] = set()
         self.cache_dir: Path | None = None
 
     def get(self, picture: Picture) -> QPixmap | None:
         """The thumbnail if it is in memory (None for an unreadable file); else it is asked for."""
-        key = picture.sha256 or str(picture.path)
+        key = picture.sha256 or picture.stored
         if key in self.memory:
             self.memory.move_to_end(key)
             return self.memory[key]
         if key not in self.pending:
             self.pending.add(key)
-            self.pool.start(_Load(self.delivery, key, picture.path, self.cache_dir, picture.sha256))
+            self.worker.requested.emit(self.generation, key, str(picture.path), str(self.cache_dir or ""),
+                                       picture.sha256 or "")
         return None
 
     def is_loaded(self, picture: Picture) -> bool:
-        return (picture.sha256 or str(picture.path)) in self.memory
+        return (picture.sha256 or picture.stored) in self.memory
 
     def forget_pending(self) -> None:
         """A new list is shown: loads queued for the old one are dropped."""
-        self.pool.clear()
+        self.generation += 1
         self.pending.clear()
 
     def _on_ready(self, key: str, image: QImage) -> None:
@@ -91,8 +97,9 @@ class ThumbnailLoader(QObject):
         self.loaded.emit(key)
 
     def shutdown(self) -> None:
-        self.pool.clear()
-        self.pool.waitForDone(5000)
+        self.generation += 1
+        self.thread.quit()
+        self.thread.wait(10_000)
 
 
 def _tile(colour: QColor, text: str = "") -> QPixmap:
@@ -129,7 +136,7 @@ class PictureGridModel(QAbstractListModel):
         self.class_names, self.class_colours = names, colours
         self.row_of = {}
         for row, picture in enumerate(pictures):
-            self.row_of.setdefault(picture.sha256 or str(picture.path), []).append(row)
+            self.row_of.setdefault(picture.sha256 or picture.stored, []).append(row)
         self.endResetModel()
 
     def remove_row(self, row: int) -> None:
@@ -138,7 +145,7 @@ class PictureGridModel(QAbstractListModel):
         self.endRemoveRows()
         self.row_of = {}
         for i, p in enumerate(self.pictures):
-            self.row_of.setdefault(p.sha256 or str(p.path), []).append(i)
+            self.row_of.setdefault(p.sha256 or p.stored, []).append(i)
         del picture
 
     def rowCount(self, parent=QModelIndex()) -> int:
@@ -177,7 +184,7 @@ class PictureGridModel(QAbstractListModel):
     def _on_loaded(self, key: str) -> None:
         for row in self.row_of.get(key, []):
             index = self.index(row)
-            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+            self.dataChanged.emit(index, index)
 
 
 class PictureGrid(QListView):
@@ -192,7 +199,7 @@ class PictureGrid(QListView):
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)  # no per-item size queries: a 100,000-picture grid lays out at once
         self.setLayoutMode(QListView.LayoutMode.Batched)
-        self.setBatchSize(500)
+        self.setBatchSize(1000)
         self.setWordWrap(True)
         self.setSelectionMode(QListView.SelectionMode.SingleSelection)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)

@@ -360,7 +360,7 @@ class ProjectPanel(QWidget):
             return
         current = select or (self.classes.currentItem().data(ViewRole) if self.classes.currentItem() else "all")
         status = self.project.status(check_files=False)
-        review = len(self.project.pictures("review", run_id=self.review_run)) if self.review_run else 0
+        review = self.project.count_review(self.review_run)
         counts = {"review": review, "unlabelled": status.unlabelled, "all": self.project.count_images(),
                   "excluded": status.excluded}
         self.classes.blockSignals(True)
@@ -682,6 +682,8 @@ class ProjectPanel(QWidget):
         self.refresh_pictures()
 
     def shutdown(self) -> None:
+        for task in (self.job_task, self.predict_task):
+            task.shutdown()
         self.loader.shutdown()
         if self.project is not None:
             self.project.close()
