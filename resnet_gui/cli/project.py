@@ -27,7 +27,7 @@ def add_parser(sub, archs: list[str]) -> None:
                              description="A project keeps classes, pictures, labels with their history, and every "
                                          "training run in one folder (project.sqlite and models/).")
     commands = project.add_subparsers(dest="project_command", parser_class=UsageParser, metavar="ACTION",
-                                      required=True)
+                                      required=True, help="what to do with the project")
 
     def action(name: str, summary: str, handler) -> argparse.ArgumentParser:
         parser = commands.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".")

@@ -28,7 +28,7 @@ def load_thumbnail(source: str | os.PathLike, cache_dir: str | os.PathLike | Non
     cached = thumbnail_path(cache_dir, sha256, side) if cache_dir and sha256 else None
     if cached is not None and cached.is_file():
         try:
-            with Image.open(cached) as image:
+            with Image.open(cached, formats=("JPEG",)) as image:
                 return image.convert("RGB")
         except OSError:
             pass  # a damaged cache file is made again below
