@@ -54,6 +54,7 @@ def test_the_loop_in_the_window(qtbot, window, tmp_path, monkeypatch):
     panel.chart.bar_clicked.emit(len(panel.chart.guesses) - 1)  # the last bar: its class
     last_bar = panel.chart.guesses[-1] if panel.chart.guesses else None
     assert panel.model.rowCount() == 8
+    assert panel.view_title.text().startswith("8 picture(s)")  # the title follows the decisions
     project = panel.project
     assert project.history(first.id)[-1]["source"] == "accepted"
     assert project.history(second.id)[-1]["label"] == "green"

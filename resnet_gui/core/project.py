@@ -258,7 +258,8 @@ class Project:
         raise ProjectError(f"The project has no class '{name}' (its classes: {known}).")
 
     def class_names(self) -> dict[int, str]:
-        return {c.id: c.name for c in self.classes()}
+        """{class id: name} in project order, without counting pictures (asked at every decision)."""
+        return dict(self.db.execute("SELECT id, name FROM classes ORDER BY position, id"))
 
     def add_class(self, name: str, colour: str | None = None) -> ProjectClass:
         with self.transaction():
@@ -585,12 +586,10 @@ class Project:
 
     def locate(self, folder: str | os.PathLike) -> int:
         """Find missing pictures under `folder` by their content (size, then SHA-256); returns how many."""
-        wanted: dict[tuple[int, str], int] = {}
-        sizes = set()
-        for image_id, _ in self.missing():
-            size, digest = self.db.execute("SELECT bytes, sha256 FROM images WHERE id = ?", (image_id,)).fetchone()
-            wanted[(size, digest)] = image_id
-            sizes.add(size)
+        wanted = {(size, digest): image_id for image_id, path, size, digest
+                  in self.db.execute("SELECT id, path, bytes, sha256 FROM images")
+                  if not self.file_path(path).is_file()}
+        sizes = {size for size, _ in wanted}
         found: list[tuple[str, int]] = []
         for file in discover([folder]).files:
             if not wanted:

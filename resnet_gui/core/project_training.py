@@ -89,8 +89,8 @@ def train_project(folder: str | os.PathLike, settings: TrainSettings, *, keep_sp
         project.finish_run(run_id, result.stopped, result.best_path, metrics, result.history,
                            settings.to_dict() | {"keep_specimens": keep_specimens})
         if result.best_path:
-            _predict(project, project.run(run_id), [i for i in val_ids], device or settings.device, settings.amp,
-                     cancelled=None)
+            _predict(project, project.run(run_id), [(i, files[i]) for i in val_ids], device or settings.device,
+                     settings.amp)
             earlier = [r for r in project.runs() if r.id < run_id and r.checkpoint is not None]
             if earlier:
                 comparison = project.compare_runs(run_id, earlier[-1].id)
@@ -108,12 +108,12 @@ def predict_project(folder: str | os.PathLike, run_id: int | None = None, *, dev
                                in_window="The project has no trained model yet. Press Train first.")
         pictures = project.pictures("unlabelled")
         present = [p for p in pictures if p.path.is_file()]
-        done, failed = _predict(project, run, [p.id for p in present], device, amp, progress=progress,
+        done, failed = _predict(project, run, [(p.id, str(p.path)) for p in present], device, amp, progress=progress,
                                 cancelled=cancelled, batch_size=batch_size)
         return PredictReport(run.id, done, failed, len(pictures) - len(present))
 
 
-def _predict(project: Project, run: RunRecord, image_ids: list[int], device: str, amp: bool, *,
+def _predict(project: Project, run: RunRecord, pictures: list[tuple[int, str]], device: str, amp: bool, *,
              progress: Callable[[int, int], None] | None = None, cancelled: Callable[[], bool] | None = None,
              batch_size: int = 32) -> tuple[int, list[tuple[str, str]]]:
     from resnet_gui.core.inference import Predictor
@@ -126,10 +126,9 @@ def _predict(project: Project, run: RunRecord, image_ids: list[int], device: str
     if len(ids) != bundle.num_classes:
         raise ProjectError(f"The model of run {run.id} does not match the classes recorded for it.")
     predictor = Predictor(bundle, device=device, amp=amp, top_k=min(5, len(ids)), batch_size=batch_size)
-    paths = {image_id: str(project.picture(image_id).path) for image_id in image_ids}
-    order = list(paths)
+    order = [image_id for image_id, _ in pictures]
     done, failed = 0, []
-    for batch in predictor.predict([paths[i] for i in order], cancelled=cancelled):
+    for batch in predictor.predict([path for _, path in pictures], cancelled=cancelled):
         chunk = order[done:done + len(batch)]
         project.store_predictions(run.id, [
             (image_id, [(ids[g.index], g.prob) for g in p.top_k] if p.ok else None, p.error)

@@ -141,12 +141,16 @@ class PictureGridModel(QAbstractListModel):
 
     def remove_row(self, row: int) -> None:
         self.beginRemoveRows(QModelIndex(), row, row)
-        picture = self.pictures.pop(row)
+        self.pictures.pop(row)
         self.endRemoveRows()
         self.row_of = {}
         for i, p in enumerate(self.pictures):
             self.row_of.setdefault(p.sha256 or p.stored, []).append(i)
-        del picture
+
+    def replace_row(self, row: int, picture: Picture) -> None:
+        self.pictures[row] = picture
+        index = self.index(row)
+        self.dataChanged.emit(index, index)
 
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.pictures)

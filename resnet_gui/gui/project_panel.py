@@ -13,7 +13,7 @@ import html
 from dataclasses import dataclass
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -38,7 +38,7 @@ from resnet_gui.gui.image_preview import ImagePreview
 from resnet_gui.gui.picture_grid import PictureGrid, PictureGridModel, ThumbnailLoader
 from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.topk_chart import TopKChart
-from resnet_gui.gui.workers import ProjectJobWorker, describe_error
+from resnet_gui.gui.workers import PreviewWorker, ProjectJobWorker, describe_error
 
 VIEWS = (("review", "To review (most doubtful first)"), ("unlabelled", "Unlabelled"), ("all", "All pictures"),
          ("excluded", "Excluded"))
@@ -145,6 +145,7 @@ class ProjectPanel(QWidget):
         self._status = None
         self.job_task = Task(self, "project-job")
         self.predict_task = Task(self, "project-predict")
+        self.preview_task = Task(self, "project-preview")
         self.loader = ThumbnailLoader(self)
         self.model = PictureGridModel(self.loader, self)
         self._build()
@@ -317,6 +318,7 @@ class ProjectPanel(QWidget):
         self.loader.cache_dir = project.cache_dir
         self.review_run = project.latest_predicting_run()
         self.refresh_classes(select=("review" if self.review_run else "all"))
+        self.refresh_pictures()
         self.job_task.start(ProjectJobWorker(_missing, str(project.root)), returned=self._on_missing)
         self.project_opened.emit(str(project.root))
 
@@ -377,7 +379,6 @@ class ProjectPanel(QWidget):
             item = QListWidgetItem(_swatch(c.colour), f"{key}{c.name}  ({c.count})")
             item.setData(ViewRole, ("class", c.name, c.id))
             self.classes.addItem(item)
-        self.classes.blockSignals(False)
         for row in range(self.classes.count()):
             data = self.classes.item(row).data(ViewRole)
             if data == current or (isinstance(data, tuple) and isinstance(current, tuple) and data[2] == current[2]):
@@ -385,6 +386,7 @@ class ProjectPanel(QWidget):
                 break
         else:
             self.classes.setCurrentRow(2)
+        self.classes.blockSignals(False)  # the counts changed, not the view: the list is not read again
         self._status = status
         self._update_title()
 
@@ -403,7 +405,7 @@ class ProjectPanel(QWidget):
         item = self.classes.currentItem()
         return item.data(ViewRole) if item is not None else "all"
 
-    def refresh_pictures(self, keep_row: int | None = None) -> None:
+    def refresh_pictures(self) -> None:
         if self.project is None:
             return
         view = self.current_view()
@@ -413,21 +415,27 @@ class ProjectPanel(QWidget):
         colours = {c.id: c.colour for c in self.class_list()}
         if isinstance(view, tuple):
             pictures = self.project.pictures("class", class_id=view[2], run_id=self.review_run)
-            title = f"{view[1]}: {len(pictures)} picture(s)"
         elif view == "review":
             pictures = self.project.pictures("review", run_id=self.review_run, order=order) if self.review_run else []
-            title = (f"{len(pictures)} picture(s) labelled by run {self.review_run}, most doubtful first"
-                     if self.review_run else "Nothing to review yet: train a model, then press Predict.")
         else:
             pictures = self.project.pictures(view, run_id=self.review_run)
-            title = f"{len(pictures)} picture(s)"
-        self.view_title.setText(title)
         self.model.set_pictures(pictures, names, colours)
+        self._show_view_title()
         if pictures:
-            row = min(keep_row or 0, len(pictures) - 1)
-            self.grid.setCurrentIndex(self.model.index(row))
+            self.grid.setCurrentIndex(self.model.index(0))
         else:
             self.show_current()
+
+    def _show_view_title(self) -> None:
+        view, count = self.current_view(), self.model.rowCount()
+        if isinstance(view, tuple):
+            title = f"{view[1]}: {count} picture(s)"
+        elif view == "review":
+            title = (f"{count} picture(s) labelled by run {self.review_run}, most doubtful first"
+                     if self.review_run else "Nothing to review yet: train a model, then press Predict.")
+        else:
+            title = f"{count} picture(s)"
+        self.view_title.setText(title)
 
     def current_picture(self):
         index = self.grid.currentIndex()
@@ -445,7 +453,8 @@ class ProjectPanel(QWidget):
         guesses = [_Guess(names.get(c, run_names.get(c, "?")), p, c) for c, p in picture.top_k()]
         self.chart.show_guesses(guesses)
         self.accept_button.setEnabled(bool(guesses) and picture.class_id is None)
-        self._show_large(picture)
+        self.preview.show_message("Loading…")
+        self.preview_task.start(PreviewWorker(str(picture.path)), returned=self._on_preview)
         label = names.get(picture.class_id, "unlabelled") if not picture.excluded else "excluded"
         history = self.project.history(picture.id)
         said = "<br>".join(f"{html.escape(h['source'])}: {html.escape(h['label'] or '-')}"
@@ -454,16 +463,12 @@ class ProjectPanel(QWidget):
         self.info.setText(f"<b>{html.escape(picture.path.name)}</b> · {html.escape(label)}<br>"
                           f"<span style='color:#666'>{html.escape(display_path(picture.path))}</span><br>{said}")
 
-    def _show_large(self, picture) -> None:
-        from resnet_gui.core.images import ImageDecodeError, load_rgb
-
-        try:  # one picture, at most 1024 px through the JPEG draft: quick enough for the GUI thread
-            rgb = load_rgb(picture.path, draft_size=512)
-            rgb.thumbnail((1024, 1024))
-            image = QImage(rgb.tobytes(), rgb.width, rgb.height, rgb.width * 3, QImage.Format.Format_RGB888).copy()
+    def _on_preview(self, result) -> None:
+        _, image, error = result
+        if image is not None:
             self.preview.show_image(image)
-        except ImageDecodeError as exc:
-            self.preview.show_message(f"This picture cannot be shown: {exc}.")
+        else:
+            self.preview.show_message(f"This picture cannot be shown: {error}.")
 
     # ------------------------------------------------------------ decisions
     def _decide(self, decision) -> None:
@@ -478,8 +483,17 @@ class ProjectPanel(QWidget):
             return
         if said:
             self.status_message.emit(said)
+        # Only the decided picture changed: it is updated or leaves the view; the list is not read again.
+        changed = self.project.picture(picture.id, run_id=self.review_run)
+        if _belongs(self.current_view(), changed):
+            self.model.replace_row(row, changed)
+        else:
+            self.model.remove_row(row)
+            self._show_view_title()
         self.refresh_classes()
-        self.refresh_pictures(keep_row=row)
+        if self.model.rowCount():
+            self.grid.setCurrentIndex(self.model.index(min(row, self.model.rowCount() - 1)))
+        self.show_current()
 
     def accept_current(self) -> None:
         self._decide(lambda p: f"{p.path.name}: {self.project.accept(p.id, run_id=self.review_run)} (accepted).")
@@ -682,12 +696,21 @@ class ProjectPanel(QWidget):
         self.refresh_pictures()
 
     def shutdown(self) -> None:
-        for task in (self.job_task, self.predict_task):
+        for task in (self.job_task, self.predict_task, self.preview_task):
             task.shutdown()
         self.loader.shutdown()
         if self.project is not None:
             self.project.close()
             self.project = None
+
+
+def _belongs(view, picture) -> bool:
+    """Whether a picture (just decided) still belongs in the list of `view`."""
+    if isinstance(view, tuple):
+        return picture.class_id == view[2] and not picture.excluded
+    if view in ("review", "unlabelled"):
+        return picture.class_id is None and not picture.excluded
+    return picture.excluded if view == "excluded" else True
 
 
 def _swatch(colour: str) -> QIcon:
