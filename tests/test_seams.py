@@ -135,6 +135,13 @@ def test_the_command_line_defaults_are_train_settings_defaults():
     from_cli = settings_from_args(args).to_dict()
     defaults = TrainSettings(data_dir="data").to_dict()
     assert from_cli == defaults
+    # `project train` shares the options: the same recipe, only the pictures come from the project
+    project = settings_from_args(build_parser().parse_args(["project", "train", "proj"])).to_dict()
+    recipe = {k: v for k, v in defaults.items() if k not in ("data_dir",)}
+    assert {k: v for k, v in project.items() if k != "data_dir"} == recipe
+    # the recipe chosen in benchmarks/train_vs_fastai.py, shown by both front ends from this one place
+    assert (defaults["schedule"], defaults["crop_scale"], defaults["augment"]) == ("onecycle", 0.75, ["crop", "hflip"])
+    assert not defaults["find_lr"] and defaults["lr"] == 1e-3
 
 
 def test_run_options_emit_only_real_changes():

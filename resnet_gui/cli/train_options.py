@@ -17,8 +17,14 @@ from resnet_gui.cli.common import (
     positive_int,
     shown,
 )
-from resnet_gui.core.summaries import describe_threshold
+from resnet_gui.core.summaries import describe_threshold, duration
 from resnet_gui.core.train_config import MAX_LR
+
+SWEEP_STEPS = 100  # core.lr_finder.SWEEP_STEPS, without importing torch to print the help
+
+
+def rate_or_auto(text: str) -> float | str:
+    return "auto" if text.strip().lower() == "auto" else finite_float(text)
 
 
 def add_training_options(parser, archs: list[str]) -> None:
@@ -36,8 +42,9 @@ def add_training_options(parser, archs: list[str]) -> None:
                         help=f"passes over the training images ({d.epochs}; with --resume, the run's own)")
     parser.add_argument("--batch-size", type=positive_int, default=d.batch_size,
                         help=f"images per step, over all processes ({d.batch_size})")
-    parser.add_argument("--lr", type=finite_float, default=d.lr,
-                        help=f"learning rate, above 0 and at most {MAX_LR:g} ({d.lr})")
+    parser.add_argument("--lr", type=rate_or_auto, default=d.lr, metavar="LR|auto",
+                        help=f"learning rate, above 0 and at most {MAX_LR:g}, or auto: a range test over about "
+                             f"{SWEEP_STEPS} batches picks it ({d.lr})")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=f"optimizer ({d.optimizer})")
     parser.add_argument("--schedule", choices=SCHEDULES, default=d.schedule,
                         help=f"learning-rate schedule ({d.schedule})")
@@ -52,6 +59,9 @@ def add_training_options(parser, archs: list[str]) -> None:
                       help="the ImageNet stem even for small inputs")
     parser.add_argument("--augment", nargs="+", default=d.augment, metavar="NAME",
                         help=f"any of {' '.join(AUGMENTATIONS)}, or none (default: crop hflip)")
+    parser.add_argument("--crop-scale", type=finite_float, default=d.crop_scale,
+                        help=f"with the crop augmentation: the smallest share of the picture's area a random crop "
+                             f"keeps, 0.05 to 1 ({d.crop_scale})")
     parser.add_argument("--label-smoothing", type=finite_float, default=d.label_smoothing,
                         help="share of each target spread over the other classes, 0 to below 1 "
                              f"({d.label_smoothing:g})")
@@ -75,14 +85,17 @@ def settings_from_args(args: argparse.Namespace):
     data_dir, resume = getattr(args, "data_dir", None), getattr(args, "resume", None)
     if not data_dir and not resume and args.command == "train":
         raise UserError("Name the training folder: resnet-gui train DATA_DIR (or continue a run with --resume).")
-    arch = args.arch or _arch_of_start_checkpoint(args.weights) or TrainSettings().arch
+    d = TrainSettings()
+    arch = args.arch or _arch_of_start_checkpoint(args.weights) or d.arch
     return TrainSettings(
         data_dir=data_dir or "", val_dir=getattr(args, "val_dir", None), val_split=args.val_split, arch=arch,
         weights=args.weights, freeze_backbone=args.freeze_backbone,
-        epochs=args.epochs or (None if resume else TrainSettings().epochs),
-        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, schedule=args.schedule,
+        epochs=args.epochs or (None if resume else d.epochs),
+        batch_size=args.batch_size, lr=d.lr if args.lr == "auto" else args.lr, find_lr=args.lr == "auto",
+        optimizer=args.optimizer, schedule=args.schedule,
         weight_decay=args.weight_decay, image_size=args.image_size, small_input=args.small_input,
-        augment=[] if args.augment == ["none"] else list(args.augment), label_smoothing=args.label_smoothing,
+        augment=[] if args.augment == ["none"] else list(args.augment), crop_scale=args.crop_scale,
+        label_smoothing=args.label_smoothing,
         balance=args.balance, seed=args.seed, device=args.device, amp=not args.no_amp, patience=args.patience,
         workers=args.workers, out=getattr(args, "out", None), resume=resume,
         keep_last=getattr(args, "keep_last", False),
@@ -137,6 +150,30 @@ def train_report(as_json: bool):
                 print(f"  skipped {shown(path)}: {error}", file=sys.stderr)
             for warning in data.warnings:
                 print(f"  note: {warning}", file=sys.stderr)
+
+        def on_lr_sweep(self, step, steps, rate, loss):
+            if not as_json and sys.stderr.isatty():
+                sys.stderr.write(f"\rFinding the learning rate… {step}/{steps}  rate {rate:.1e}  loss {loss:.3f}\x1b[K")
+                sys.stderr.flush()
+
+        def on_lr_found(self, finding):
+            if as_json:
+                self.emit("lr_found", suggestion=finding.suggestion, stopped=finding.stopped, rates=finding.rates,
+                          losses=finding.losses, notes=finding.notes)
+                return
+            if sys.stderr.isatty():
+                sys.stderr.write("\r\x1b[K")
+            print(f"learning rate: {finding.suggestion:.2g} (a range test over {len(finding.rates)} batches, "
+                  f"{finding.rates[0]:.0e} to {finding.rates[-1]:.0e})" if finding.rates else
+                  f"learning rate: {finding.suggestion:.2g}", file=sys.stderr)
+            for note in finding.notes:
+                print(f"  note: {note}", file=sys.stderr)
+
+        def on_estimate(self, seconds, batches_timed):
+            if as_json:
+                self.emit("estimate", seconds=round(seconds, 1), batches_timed=batches_timed)
+            else:
+                print(f"about {duration(seconds)} to train (from {batches_timed} timed batches)", file=sys.stderr)
 
         def on_epoch_start(self, epoch, epochs):
             if not as_json:

@@ -9,13 +9,21 @@ import torch
 from torch.optim import lr_scheduler
 
 FINAL_COSINE_FACTOR = 0.01  # cosine ends at 1% of the starting rate, not 0: the last epochs still learn
+# fastai's fit_one_cycle: a quarter of the run rising from rate/25, then cosine down to rate/25/1e5
+ONE_CYCLE_RISE, ONE_CYCLE_START_DIVISOR, ONE_CYCLE_END_DIVISOR = 0.25, 25.0, 1e5
 
 
 def make_scheduler(name: str, optimizer: torch.optim.Optimizer, epochs: int,
                    steps_per_epoch: int) -> lr_scheduler.LRScheduler:
     """`cosine`: a linear warm-up over the first epoch (at most a tenth of the run), then cosine decay;
-    `step`: divided by 10 every third of the run; `constant`: the rate as given."""
+    `onecycle`: Smith's one-cycle policy as fastai's `fit_one_cycle` sets it (the rate rises over the
+    first quarter while the momentum falls, then both go back); `step`: divided by 10 every third of
+    the run; `constant`: the rate as given."""
     total = max(1, epochs * steps_per_epoch)
+    if name == "onecycle":
+        return lr_scheduler.OneCycleLR(optimizer, max_lr=optimizer.param_groups[0]["lr"], total_steps=total,
+                                       pct_start=ONE_CYCLE_RISE, div_factor=ONE_CYCLE_START_DIVISOR,
+                                       final_div_factor=ONE_CYCLE_END_DIVISOR)
     if name == "cosine":
         warmup = min(steps_per_epoch, total // 10)
         base_lr = optimizer.param_groups[0]["lr"]
@@ -32,12 +40,14 @@ def make_scheduler(name: str, optimizer: torch.optim.Optimizer, epochs: int,
 
 def restore_scheduler(scheduler: lr_scheduler.LRScheduler, state: dict[str, Any], steps_done: int) -> None:
     """Load a saved scheduler state; a state from an older app (another scheduler class) is replayed
-    instead, by stepping `steps_done` times, which lands on the same rate."""
-    try:
-        scheduler.load_state_dict(state)
-        return
-    except (KeyError, ValueError, TypeError, IndexError, AttributeError):
-        pass
+    instead, by stepping `steps_done` times, which lands on the same rate. A one-cycle schedule is always
+    replayed: its saved state holds the old run's length, and a resumed run may be longer."""
+    if not isinstance(scheduler, lr_scheduler.OneCycleLR):
+        try:
+            scheduler.load_state_dict(state)
+            return
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError):
+            pass
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "step() before optimizer.step()": intended here
         for _ in range(steps_done):

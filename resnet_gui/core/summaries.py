@@ -41,3 +41,15 @@ def calibration_in_words(calibration: dict, key: str = "reliability_after") -> s
     busiest = max(bins, key=lambda b: b["count"])
     return (f"When it says {busiest['confidence']:.0%}, it is right {busiest['accuracy']:.0%} of the time "
             f"({busiest['count']} of {answers} validation answers).")
+
+
+def duration(seconds: float) -> str:
+    """'45 s', '3 min 05 s', '2 h 07 min': how long something will take, for a person."""
+    seconds = int(round(max(0.0, seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

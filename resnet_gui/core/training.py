@@ -8,6 +8,7 @@ line's progress bar and the window's live plots are just two consumers.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,8 +30,10 @@ from resnet_gui.core.devices import DevicePolicy, default_num_workers, policy_fo
 from resnet_gui.core.distributed import World, device_for, end_process_group, start_process_group, world_from_environment
 from resnet_gui.core.errors import CheckpointError, UserError, WeightsUnavailableError
 from resnet_gui.core.golden import make_golden
+from resnet_gui.core.lr_finder import LRFinding, sweep
 from resnet_gui.core.metrics import confusion_matrix
 from resnet_gui.core.models import build_model, imagenet_state_dict
+from resnet_gui.core.run_clock import RunClock
 from resnet_gui.core.schedules import make_scheduler, restore_scheduler
 from resnet_gui.core.train_config import TrainSettings, input_choice
 from resnet_gui.core.training_events import BatchEvent, EpochEvent, TrainingCallback, TrainResult
@@ -126,6 +129,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.cancelled = cancelled or (lambda: False)
         self.scan = scan
+        self._clock: RunClock | None = None
 
     def _emit(self, hook: str, *args) -> None:
         for callback in self.callbacks:
@@ -135,7 +139,7 @@ class Trainer:
     def _loaders(self, s: TrainSettings, data: PreparedData, prep: Preprocessing, device: torch.device,
                  world: World = World()):
         policy = policy_for(device, amp=s.amp)
-        train_set = SampleDataset(data.train, train_transform(prep, Augmentation.from_names(s.augment)))
+        train_set = SampleDataset(data.train, train_transform(prep, Augmentation.from_names(s.augment, s.crop_scale)))
         val_set = SampleDataset(data.val, decode_transform(prep))
         if s.workers is not None:
             workers = s.workers
@@ -193,6 +197,7 @@ class Trainer:
         resumed = read_checkpoint(s.resume)
         saved = TrainSettings.from_dict(resumed.train)
         s = replace(saved, epochs=s.epochs or saved.epochs, device=s.device, workers=s.workers, weights="none",
+                    find_lr=False,  # the saved rate is the one found
                     out=s.out or saved.out, data_dir=s.data_dir or saved.data_dir, resume=s.resume,
                     keep_last=s.keep_last)
         return s, resumed
@@ -279,6 +284,10 @@ class Trainer:
             run.optimizer.load_state_dict(resume_state["optimizer"])
             restore_scheduler(run.scheduler, resume_state["scheduler"], (start_epoch - 1) * len(run.train_loader))
 
+        elif s.find_lr:
+            self._use_found_rate(run)
+
+        self._clock = self._start_clock(run, s.epochs - start_epoch + 1)
         stopped = "completed"
         for epoch in range(start_epoch, s.epochs + 1):
             stopped = self._one_epoch(run, saver, epoch, history)
@@ -297,6 +306,81 @@ class Trainer:
                              history, run.data.classes, run.data.skipped, calibration)
         self._emit("on_finished", result)
         return result
+
+    def find_learning_rate(self) -> LRFinding:
+        """Only the range test, on the run these settings would make: nothing is trained or written."""
+        s = replace(self.settings, find_lr=False, resume=None)
+        s.validate()
+        world = World()
+        try:
+            run = self._set_up(s, None, world)
+            return self._sweep(run)
+        finally:
+            release_freed_memory()
+
+    def _sweep(self, run: _Run) -> LRFinding:
+        self._emit("on_status", "Finding the learning rate…")
+        reduce_loss = None
+        if run.world.is_distributed:  # every process sees the same loss, so all stop at the same step
+            import torch.distributed as dist
+
+            def reduce_loss(loss: torch.Tensor) -> torch.Tensor:
+                loss = loss.clone()
+                dist.all_reduce(loss)
+                return loss / run.world.size
+
+        self._train_mode(run)
+        finding = sweep(
+            run.model, run.optimizer, run.train_loader, lambda images, labels: self._step(run, images, labels)[0],
+            cancelled=self.cancelled, reduce_loss=reduce_loss,
+            progress=lambda done, total, rate, loss: self._emit("on_lr_sweep", done, total, rate, loss),
+        )
+        if finding.stopped == "cancelled":
+            raise InterruptedError("learning-rate search cancelled")
+        self._emit("on_lr_found", finding)
+        return finding
+
+    def _use_found_rate(self, run: _Run) -> None:
+        """`--lr auto`: the range test on this run's own model and data, then a fresh optimizer and schedule
+        at the suggested rate (the model is as it was before the test)."""
+        s = run.settings
+        finding = self._sweep(run)
+        if run.world.is_distributed:  # the first process's suggestion, to the last bit, for every process
+            import torch.distributed as dist
+
+            rate = torch.tensor([finding.suggestion], dtype=torch.float64, device=run.policy.device)
+            dist.broadcast(rate, 0)
+            finding.suggestion = rate.item()
+        s.lr = finding.suggestion
+        run.optimizer = self._optimizer(s, run.model, run.policy.device)
+        run.scheduler = make_scheduler(s.schedule, run.optimizer, s.epochs, len(run.train_loader))
+
+    def _start_clock(self, run: _Run, epochs: int) -> RunClock:
+        """A clock for the estimate, with the validation pass and the checkpoints timed beforehand (the
+        batches are timed as the first epoch runs)."""
+        clock = RunClock(epochs, len(run.train_loader), len(run.val_loader))
+        if not run.world.is_main:
+            return clock
+        run.model.eval()
+        times = []
+        with torch.inference_mode():
+            tick = time.perf_counter()
+            for index, (images, _) in enumerate(run.val_loader):
+                x = normalize_batch(images.to(run.policy.device), run.prep)
+                with run.policy.autocast():
+                    run.model(x).float().sum().item()
+                now = time.perf_counter()
+                times.append(now - tick)
+                tick = now
+                if index >= 1:
+                    break
+        clock.seconds_per_val_batch = times[-1] if times else 0.0
+        started = time.perf_counter()
+        torch.save(run.model.state_dict(), io.BytesIO())
+        # Each epoch writes about four models' worth: the best checkpoint, and the recovery file (the
+        # model and the optimizer's state, two moments per weight for AdamW).
+        clock.seconds_per_save = (time.perf_counter() - started) * 4
+        return clock
 
     def _one_epoch(self, run: _Run, saver: CheckpointSaver, epoch: int, history: list[dict[str, Any]]) -> str:
         """Train and validate one epoch, save what the policy says; returns "completed" to go on, or why not."""
@@ -352,14 +436,36 @@ class Trainer:
                                                        calibration=calibration, golden=golden))
         return calibration
 
-    def _train_one_epoch(self, run: _Run, epoch: int) -> tuple[float, float, bool]:
-        model, policy, optimizer = run.step_net, run.policy, run.optimizer
-        model.train()
+    @staticmethod
+    def _step(run: _Run, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One forward, backward and optimizer step on a batch; the loss and the logits."""
+        policy = run.policy
+        images = images.to(policy.device, non_blocking=policy.pin_memory)
+        labels = labels.to(policy.device, non_blocking=policy.pin_memory)
+        x = normalize_batch(images, run.prep)
+        if policy.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with policy.autocast():
+            logits = run.step_net(x)
+            loss = run.criterion(logits, labels)
+        run.optimizer.zero_grad(set_to_none=True)
+        run.scaler.scale(loss).backward()
+        run.scaler.step(run.optimizer)
+        run.scaler.update()
+        return loss, logits
+
+    @staticmethod
+    def _train_mode(run: _Run) -> None:
+        run.step_net.train()
         if run.settings.freeze_backbone:
             # A frozen backbone keeps its BatchNorm statistics too (Lightning's finetuning does the same).
-            for module in model.modules():
+            for module in run.step_net.modules():
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
                     module.eval()
+
+    def _train_one_epoch(self, run: _Run, epoch: int) -> tuple[float, float, bool]:
+        policy, optimizer = run.policy, run.optimizer
+        self._train_mode(run)
         total_loss = torch.zeros((), device=policy.device)
         total_correct = torch.zeros((), device=policy.device, dtype=torch.long)
         seen = 0
@@ -369,24 +475,16 @@ class Trainer:
         for index, (images, labels) in enumerate(run.train_loader, 1):
             if self.cancelled():
                 return 0.0, 0.0, False
-            images = images.to(policy.device, non_blocking=policy.pin_memory)
             labels = labels.to(policy.device, non_blocking=policy.pin_memory)
-            x = normalize_batch(images, run.prep)
-            if policy.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with policy.autocast():
-                logits = model(x)
-                loss = run.criterion(logits, labels)
-            optimizer.zero_grad(set_to_none=True)
-            run.scaler.scale(loss).backward()
-            run.scaler.step(optimizer)
-            run.scaler.update()
+            loss, logits = self._step(run, images, labels)
             run.scheduler.step()
             batch_loss = loss.detach()
             total_loss += batch_loss * labels.size(0)
             total_correct += (logits.argmax(1) == labels).sum()
             seen += labels.size(0)
             now = time.perf_counter()
+            if self._clock is not None and (estimate := self._clock.batch_done(index, now - tick)) is not None:
+                self._emit("on_estimate", estimate, self._clock.timed_needed)
             current = labels.size(0) / max(now - tick, 1e-9)
             rate = current if rate == 0 else 0.8 * rate + 0.2 * current
             tick = now

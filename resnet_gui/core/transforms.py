@@ -117,17 +117,19 @@ class Augmentation:
     """Training augmentations; each can be switched off."""
 
     random_resized_crop: bool = True
+    crop_scale: float = 0.35  # the smallest share of the picture's area a random crop keeps
     horizontal_flip: bool = True
     vertical_flip: bool = False
     rotation: float = 0.0  # degrees, 0 = off
     color_jitter: float = 0.0  # strength, 0 = off
 
     @classmethod
-    def from_names(cls, names: list[str]) -> "Augmentation":
+    def from_names(cls, names: list[str], crop_scale: float = 0.35) -> "Augmentation":
         """From the words of TrainSettings.augment: crop hflip vflip rotate color."""
         chosen = set(names)
         return cls(
             random_resized_crop="crop" in chosen,
+            crop_scale=crop_scale,
             horizontal_flip="hflip" in chosen,
             vertical_flip="vflip" in chosen,
             rotation=15.0 if "rotate" in chosen else 0.0,
@@ -139,7 +141,7 @@ def train_transform(prep: Preprocessing, augment: Augmentation) -> v2.Compose:
     """PIL image -> uint8 tensor [3, S, S] with random augmentation (normalised later, batched)."""
     steps: list = []
     if augment.random_resized_crop:
-        steps.append(v2.RandomResizedCrop(prep.image_size, scale=(0.35, 1.0), antialias=True))
+        steps.append(v2.RandomResizedCrop(prep.image_size, scale=(augment.crop_scale, 1.0), antialias=True))
     else:
         steps.append(ResizeCenterCrop(prep.resize, prep.image_size))
     if augment.horizontal_flip:

@@ -1,16 +1,6 @@
 """Small text helpers shared by the panels."""
 
-
-def duration(seconds: float) -> str:
-    """'45 s', '3 min 05 s', '2 h 07 min': how long something will take, for a person."""
-    seconds = int(round(max(0.0, seconds)))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+from resnet_gui.core.summaries import duration  # noqa: F401  (the panels import it from here)
 
 
 def plain_tooltip(text: str) -> str:
