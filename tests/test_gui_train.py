@@ -40,7 +40,8 @@ def test_folder_scan_lists_classes_with_counts(qtbot, window, tmp_path):
 def test_training_from_the_window_plots_every_epoch_and_hands_over_the_model(qtbot, window, tmp_path):
     panel = scanned_panel(qtbot, window, tmp_path)
     fill(panel, tmp_path, epochs=2)
-    epochs = []
+    epochs, messages = [], []
+    panel.status_message.connect(messages.append)
     with qtbot.waitSignal(panel.training_ended, timeout=WAIT) as ended:
         panel.start_training()
         panel.epoch_ended.connect(lambda e: epochs.append(e))
@@ -51,6 +52,7 @@ def test_training_from_the_window_plots_every_epoch_and_hands_over_the_model(qtb
     x, y = panel.plots.val_acc.getData()
     assert list(y) == pytest.approx([e.val_acc for e in epochs])
     assert len(panel.plots.batch_x) == 2 * (16 // 8)  # every batch reached the plot
+    assert panel._estimate > 0 and any(m.startswith("This run will take about") for m in messages)
     assert panel.confusion.matrix.tolist() == result.metrics["confusion_matrix"]
     assert panel.reliability.calibration == result.calibration and "temperature" in panel.result_text.text()
     assert panel.use_button.isEnabled() and panel.start_button.isEnabled()
@@ -58,6 +60,26 @@ def test_training_from_the_window_plots_every_epoch_and_hands_over_the_model(qtb
         panel.use_button.click()
     assert loaded.args[0].classes == ["blue", "green", "red"]
     assert window.tabs.currentIndex() == 0
+
+
+def test_find_learning_rate_plots_the_sweep_and_puts_its_suggestion_in_the_rate_box(qtbot, window, tmp_path):
+    panel = scanned_panel(qtbot, window, tmp_path)
+    fill(panel, tmp_path)
+    panel.image_size.setValue(16)  # the sweep's ~100 batches, kept cheap
+    messages = []
+    panel.status_message.connect(messages.append)
+    panel.find_lr_button.click()
+    assert panel.curves.currentWidget() is panel.lr_plot and not panel.start_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.finding is not None and not panel.lr_task.is_running(), timeout=WAIT)
+    finding = panel.finding
+    rates, losses = panel.lr_plot.curve.getData()
+    assert len(rates) == len(finding.rates) >= 10 and list(losses) == pytest.approx(finding.losses)
+    assert finding.rates[0] <= finding.suggestion <= finding.rates[-1]
+    assert panel.lr.value() == pytest.approx(finding.suggestion, rel=1e-2)  # the box shows 5 decimals
+    assert panel.lr_plot.marker.isVisible() and "suggested rate" in panel.lr_plot.plot.titleLabel.text
+    assert panel.start_button.isEnabled() and panel.find_lr_button.isEnabled()
+    assert any("Suggested learning rate" in m for m in messages)
+    assert not list(tmp_path.glob("*.pt"))  # a range test writes no model
 
 
 def test_stop_keeps_the_best_so_far(qtbot, window, tmp_path):

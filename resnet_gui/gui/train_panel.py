@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QTableWidget,
+    QTabWidget,
     QTableWidgetItem,
     QToolButton,
     QVBoxLayout,
@@ -35,16 +36,15 @@ from resnet_gui.core.architectures import ARCHITECTURES
 from resnet_gui.core.summaries import calibration_in_words, describe_threshold
 from resnet_gui.core.text import display_name, display_path
 from resnet_gui.core.train_config import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, TrainSettings
-
-AUTO_SIZE = MIN_IMAGE_SIZE - 1  # the image-size box's "from the pictures"
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.confusion_view import ConfusionView
 from resnet_gui.gui.formatting import duration, plain_tooltip
 from resnet_gui.gui.reliability_view import ReliabilityView
 from resnet_gui.gui.tasks import Task
-from resnet_gui.gui.training_plots import TrainingPlots
-from resnet_gui.gui.workers import FolderScanWorker, TrainWorker, describe_error
+from resnet_gui.gui.training_plots import LRFinderPlot, TrainingPlots
+from resnet_gui.gui.workers import FolderScanWorker, LRFinderWorker, TrainWorker, describe_error
 
+AUTO_SIZE = MIN_IMAGE_SIZE - 1  # the image-size box's "from the pictures"
 AUGMENTATIONS = (("crop", "Random resized crop"), ("hflip", "Horizontal flip"), ("vflip", "Vertical flip"),
                  ("rotate", "Rotation (±15°)"), ("color", "Colour jitter"))
 
@@ -64,10 +64,13 @@ class TrainPanel(QWidget):
         self.options = options  # device and precision: shown here, shared with the other tabs
         self.scan_task = Task(self, "scan")
         self.train_task = Task(self, "train")
+        self.lr_task = Task(self, "lr")
+        self.finding = None  # the last range test's LRFinding
         self.result = None
         self.classes: list[str] = []
         self._epoch = self._epochs = 0
-        self._started_at = 0.0
+        self._started_at = self._training_began = 0.0
+        self._estimate: float | None = None
         self._build()
         self._apply_defaults(TrainSettings())
         options.observe(self._on_option_changed)
@@ -114,6 +117,14 @@ class TrainPanel(QWidget):
         self.lr.setDecimals(5)
         self.lr.setRange(0.00001, 1.0)
         self.lr.setSingleStep(0.0005)
+        self.find_lr_button = QPushButton("Find…")
+        self.find_lr_button.setToolTip("Try rates from 1e-7 to 10 over about 100 batches, plot the loss, and put the "
+                                       "suggested rate here (the model starts afresh afterwards)")
+        self.find_lr_button.clicked.connect(self.find_learning_rate)
+        lr_row = QHBoxLayout()
+        lr_row.setContentsMargins(0, 0, 0, 0)
+        lr_row.addWidget(self.lr, 1)
+        lr_row.addWidget(self.find_lr_button)
         self.image_size = _spin(AUTO_SIZE, MAX_IMAGE_SIZE)
         self.image_size.setSpecialValueText("from the pictures")
         self.image_size.setToolTip("The input size. 'From the pictures': their typical size, 32 to 224 px.")
@@ -123,7 +134,7 @@ class TrainPanel(QWidget):
         form.addRow("Start from", self.weights)
         form.addRow("Epochs", self.epochs)
         form.addRow("Batch size", self.batch_size)
-        form.addRow("Learning rate", self.lr)
+        form.addRow("Learning rate", lr_row)
         form.addRow("Image size (px)", self.image_size)
 
         # Advanced settings, folded until asked for.
@@ -136,7 +147,15 @@ class TrainPanel(QWidget):
         self.advanced_body = QGroupBox()
         adv = QFormLayout(self.advanced_body)
         self.optimizer = _combo([("AdamW", "adamw"), ("SGD with momentum", "sgd")])
-        self.schedule = _combo([("Cosine", "cosine"), ("Step (÷10 twice)", "step"), ("Constant", "constant")])
+        self.schedule = _combo([("One cycle", "onecycle"), ("Cosine", "cosine"), ("Step (÷10 twice)", "step"),
+                                ("Constant", "constant")])
+        self.schedule.setToolTip("One cycle: the rate rises over the first quarter, then falls to almost 0, as "
+                                 "fastai's fit_one_cycle. Cosine: a short warm-up, then a cosine decay.")
+        self.crop_scale = QDoubleSpinBox()
+        self.crop_scale.setRange(0.05, 1.0)
+        self.crop_scale.setSingleStep(0.05)
+        self.crop_scale.setToolTip("With the random resized crop: the smallest share of the picture a crop keeps. "
+                                   "Lower is stronger augmentation, which pays only in long runs.")
         self.freeze = QCheckBox("Train the last layer only")
         self.freeze.setToolTip("Freeze the backbone (its BatchNorm statistics too) and train only the classifier: "
                                "fast, and enough when your pictures look like photographs.")
@@ -150,6 +169,7 @@ class TrainPanel(QWidget):
         augment_grid.setContentsMargins(0, 0, 0, 0)
         for i, box in enumerate(self.augment.values()):
             augment_grid.addWidget(box, i // 2, i % 2)
+        self.augment["crop"].toggled.connect(lambda on: self.crop_scale.setEnabled(on))
         self.label_smoothing = QDoubleSpinBox()
         self.label_smoothing.setRange(0.0, 0.5)
         self.label_smoothing.setSingleStep(0.05)
@@ -173,7 +193,8 @@ class TrainPanel(QWidget):
         self.out = QLineEdit(str(Path.home() / "resnet-gui-model.pt"))
         for label, widget in [
             ("Optimizer", self.optimizer), ("Schedule", self.schedule), ("", self.freeze), ("", self.small_input),
-            ("Augmentation", augment_box), ("Label smoothing", self.label_smoothing), ("Imbalance", self.balance),
+            ("Augmentation", augment_box), ("Crop keeps at least", self.crop_scale),
+            ("Label smoothing", self.label_smoothing), ("Imbalance", self.balance),
             ("Validation share", self.val_split), ("Early stopping patience", self.patience), ("Seed", self.seed),
             ("Device", self.device), ("", self.amp), ("Save best model to", self.out),
         ]:
@@ -222,6 +243,11 @@ class TrainPanel(QWidget):
         self._settings_width = max(360, needed)
 
         self.plots = TrainingPlots()
+        self.lr_plot = LRFinderPlot()
+        self.curves = QTabWidget()
+        self.curves.setDocumentMode(True)
+        self.curves.addTab(self.plots, "Training curves")
+        self.curves.addTab(self.lr_plot, "Learning rate")
         self.confusion = ConfusionView()
         self.reliability = ReliabilityView()
         self.result_text = QLabel("")
@@ -233,7 +259,7 @@ class TrainPanel(QWidget):
         bottom_layout.addWidget(self.reliability, 1)
         bottom_layout.addWidget(self.result_text, 1)
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.plots)
+        right.addWidget(self.curves)
         right.addWidget(bottom)
         right.setSizes([340, 300])
 
@@ -271,6 +297,7 @@ class TrainPanel(QWidget):
         self.freeze.setChecked(d.freeze_backbone)
         for name, box in self.augment.items():
             box.setChecked(name in d.augment)
+        self.crop_scale.setValue(d.crop_scale)
         self.label_smoothing.setValue(d.label_smoothing)
         self.balance.setCurrentIndex(self.balance.findData(d.balance))
         self.val_split.setValue(d.val_split)
@@ -376,6 +403,7 @@ class TrainPanel(QWidget):
             small_input={Qt.CheckState.Checked: True, Qt.CheckState.Unchecked: False}.get(
                 self.small_input.checkState()),
             augment=[name for name, box in self.augment.items() if box.isChecked()],
+            crop_scale=self.crop_scale.value(),
             label_smoothing=self.label_smoothing.value(), balance=self.balance.currentData(),
             seed=self.seed.value(), device=self.options.device, amp=self.options.amp,
             patience=self.patience.value(), out=self.out.text() or None,
@@ -404,7 +432,7 @@ class TrainPanel(QWidget):
 
     def start_training(self, project: str | None = None, keep_specimens: bool = False) -> None:
         """Train on the folder chosen here, or (`project`) on a project's labelled pictures with these settings."""
-        if self.train_task.is_running():
+        if self.train_task.is_running() or self.lr_task.is_running():
             return
         if not self.folder.text() and project is None:
             self.error.emit("No data folder", "Choose or drop a folder with one subfolder of images per class first.")
@@ -420,6 +448,10 @@ class TrainPanel(QWidget):
             self.data_notes.setText(f"Training on the labelled pictures of the project {Path(project).name}; the "
                                     "model is kept in its models folder.")
         self.plots.reset()
+        self.curves.setCurrentWidget(self.plots)
+        self.find_lr_button.setEnabled(False)
+        self._estimate = None
+        self._training_began = 0.0
         self.confusion.clear_matrix()
         self.reliability.reset()
         self.save_as_button.setEnabled(False)
@@ -436,11 +468,71 @@ class TrainPanel(QWidget):
         self.train_task.start(worker, status=self._on_status, project_run=self.project_trained.emit,
                               data_ready=self._on_data_ready, input_chosen=self._on_input_chosen,
                               epoch_started=self._on_epoch_started, batches=self._on_batches,
+                              estimated=self._on_estimated,
                               epoch_ended=self._on_epoch_ended, returned=self._on_returned, errored=self._on_failed,
                               finished=self._on_finished)
         self.training_started.emit()
 
+    def find_learning_rate(self) -> None:
+        """The range test on the chosen folder with these settings; the suggestion goes into the rate box."""
+        if self.train_task.is_running():
+            return
+        if not self.folder.text():
+            self.error.emit("No data folder", "Choose or drop a folder with one subfolder of images per class first: "
+                                              "the learning rate is found on your pictures.")
+            return
+        self.finding = None
+        self.lr_plot.reset()
+        self.curves.setCurrentWidget(self.lr_plot)
+        self.find_lr_button.setEnabled(False)
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("Preparing the range test…")
+        self.lr_task.start(LRFinderWorker(self.train_settings()), status=self._on_status,
+                           points=self._on_lr_points, returned=self._on_lr_found, errored=self._on_lr_failed,
+                           finished=self._on_lr_finished)
+
+    def _on_lr_points(self, points: list) -> None:
+        self.lr_plot.add_points(points)
+        step, steps, rate, loss = points[-1]
+        self.progress.setRange(0, steps)
+        self.progress.setValue(step)
+        self.progress.setFormat(f"Range test: rate {rate:.1e}, loss {loss:.3f}")
+
+    def _on_lr_found(self, finding) -> None:
+        if finding is None:
+            return
+        self.finding = finding
+        self.lr_plot.show_finding(finding)
+        rate = min(max(finding.suggestion, self.lr.minimum()), self.lr.maximum())
+        self.lr.setValue(rate)
+        notes = " ".join(finding.notes)
+        self.status_message.emit(f"Suggested learning rate {finding.suggestion:.1e}, now in the Learning rate box "
+                                 f"(from {len(finding.rates)} batches). {notes}".strip())
+
+    def _on_lr_failed(self, exc: BaseException) -> None:
+        self.error.emit("The learning rate was not found", describe_error(exc))
+
+    def _on_lr_finished(self) -> None:
+        self.find_lr_button.setEnabled(True)
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if self.finding else 0)
+        self.progress.setFormat(f"Suggested rate {self.finding.suggestion:.1e}" if self.finding else "Not started")
+
+    def _on_estimated(self, seconds: float, batches_timed: int) -> None:
+        self._estimate = seconds
+        self.status_message.emit(f"This run will take about {duration(seconds)} (timed on its first "
+                                 f"{batches_timed} batches).")
+
     def stop_training(self) -> None:
+        if self.lr_task.is_running():
+            self.lr_task.cancel()
+            self.progress.setFormat("Stopped")
+            self._on_lr_finished()
+            return
         if self.train_task.current is not None:
             self.train_task.current.stop_training()
             self.stop_button.setEnabled(False)
@@ -465,6 +557,8 @@ class TrainPanel(QWidget):
         self.data_notes.setText("\n".join([split, *notes]))
 
     def _on_epoch_started(self, epoch: int, epochs: int) -> None:
+        if not self._training_began:
+            self._training_began = time.perf_counter()
         if epochs != self._epochs:
             self.plots.show_epochs(epochs)
         self._epoch, self._epochs = epoch, epochs
@@ -477,8 +571,12 @@ class TrainPanel(QWidget):
         self.progress.setRange(0, total)
         self.progress.setValue(done)
         self.progress.setFormat(f"Epoch {e.epoch}/{self._epochs} · batch {e.batch}/{e.batches}")
-        elapsed = time.perf_counter() - self._started_at
-        left = elapsed / done * (total - done) if done else 0
+        elapsed = time.perf_counter() - (self._training_began or self._started_at)
+        if self._estimate is None:
+            self.rate.setText(f"{e.images_per_second:.0f} images/s · timing…")
+            return
+        # In the first epoch, the estimate (it knows the validation passes to come); later, the pace so far.
+        left = self._estimate - elapsed if e.epoch == 1 else elapsed / done * (total - done)
         self.rate.setText(f"{e.images_per_second:.0f} images/s · about {duration(left)} left")
 
     def _on_epoch_ended(self, event) -> None:
@@ -523,6 +621,7 @@ class TrainPanel(QWidget):
 
     def _on_finished(self) -> None:
         self.start_button.setEnabled(True)
+        self.find_lr_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         total = self.progress.maximum()
         if total:
@@ -553,6 +652,7 @@ class TrainPanel(QWidget):
 
     def shutdown(self) -> None:
         self.scan_task.shutdown()
+        self.lr_task.shutdown()
         self.train_task.shutdown()
 
 

@@ -82,3 +82,63 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.val_loss.setData(x, [e["val_loss"] for e in self.epochs])
         self.train_acc.setData(x, [e["train_acc"] for e in self.epochs])
         self.val_acc.setData(x, [e["val_acc"] for e in self.epochs])
+
+
+TITLE = "Learning-rate range test"
+
+
+class LRFinderPlot(pg.GraphicsLayoutWidget):
+    """The range test's smoothed loss against the rate (log scale), with the suggested rate marked."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setBackground("w")
+        self.setMinimumHeight(220)
+        self.plot = self.addPlot()
+        _style(self.plot, TITLE, "loss (smoothed)")
+        self.plot.setLabel("bottom", "learning rate")
+        self.plot.setLogMode(x=True)
+        self.curve = self.plot.plot(pen=pg.mkPen(TRAIN, width=2), name="loss")
+        self.marker = pg.InfiniteLine(angle=90, movable=False,
+                                      pen=pg.mkPen(VAL, width=2, style=pg.QtCore.Qt.PenStyle.DashLine))
+        self.point = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(VAL), pen=pg.mkPen("#fff"))
+        self.plot.addItem(self.marker)
+        self.plot.addItem(self.point)
+        self.reset()
+
+    def reset(self) -> None:
+        self.rates: list[float] = []
+        self.losses: list[float] = []
+        self.curve.setData([], [])
+        self.marker.setVisible(False)
+        self.point.setData([], [])
+        self.plot.setTitle(TITLE, color="#222", size="11pt")
+
+    def add_points(self, points) -> None:
+        for _step, _steps, rate, loss in points:
+            self.rates.append(rate)
+            self.losses.append(loss)
+        self._draw()
+
+    def show_finding(self, finding) -> None:
+        """The whole curve as the sweep measured it, and its suggestion."""
+        self.rates, self.losses = list(finding.rates), list(finding.losses)
+        self._draw()
+        import math
+
+        x = math.log10(finding.suggestion)
+        self.marker.setValue(x)
+        self.marker.setVisible(True)
+        self.plot.setTitle(f"{TITLE}: suggested rate {finding.suggestion:.1e}", color="#222", size="11pt")
+        if self.rates:
+            nearest = min(range(len(self.rates)), key=lambda i: abs(math.log10(self.rates[i]) - x))
+            self.point.setData([x], [self.losses[nearest]])
+
+    def _draw(self) -> None:
+        self.curve.setData(self.rates, self.losses)
+        if self.losses:
+            # The blow-up at the end would squash the part worth reading: the y axis stops a little above
+            # the loss at the start.
+            top = max(self.losses[: max(3, len(self.losses) // 10)]) * 1.3
+            bottom = min(self.losses)
+            self.plot.setYRange(bottom - 0.05 * (top - bottom), top, padding=0)

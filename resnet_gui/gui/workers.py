@@ -322,6 +322,8 @@ class TrainWorker(Worker):
     epoch_started = Signal(int, int)
 
     project_run = Signal(object)  # ProjectRun, for a run trained from a project
+    estimated = Signal(float, int)  # seconds the whole run will take, batches timed for it
+    lr_found = Signal(object)  # LRFinding, when the run finds its own rate first
 
     def __init__(self, settings, emit_interval_s: float = 0.05, *, project: str | None = None,
                  keep_specimens: bool = False):
@@ -368,6 +370,12 @@ class TrainWorker(Worker):
 
             def on_epoch_start(self, epoch, epochs):
                 worker.epoch_started.emit(epoch, epochs)
+
+            def on_estimate(self, seconds, batches_timed):
+                worker.estimated.emit(seconds, batches_timed)
+
+            def on_lr_found(self, finding):
+                worker.lr_found.emit(finding)
 
             def on_batch_end(self, event):
                 pending.append(event)
@@ -485,3 +493,41 @@ class ProjectJobWorker(Worker):
         if self.torch_needed:
             import_core()
         return self.job(*self.args, progress=self.progress.emit, cancelled=self.is_aborted, **self.kwargs)
+
+
+class LRFinderWorker(Worker):
+    """Runs the learning-rate range test on what a run with `settings` would train on; returns the
+    LRFinding (None when cancelled). The sweep's points arrive in lists, at most ~20 signals a second."""
+
+    status = Signal(str)
+    points = Signal(list)  # (step, steps, rate, smoothed loss) tuples
+
+    def __init__(self, settings, emit_interval_s: float = 0.05):
+        super().__init__()
+        self.settings = settings
+        self.emit_interval_s = emit_interval_s
+
+    def work(self):
+        import_core()
+        from resnet_gui.core.training import Trainer, TrainingCallback
+
+        worker = self
+        pending: list = []
+        last_emit = [0.0]
+
+        class Forward(TrainingCallback):
+            def on_status(self, text):
+                worker.status.emit(text)
+
+            def on_lr_sweep(self, step, steps, rate, loss):
+                pending.append((step, steps, rate, loss))
+                now = time.perf_counter()
+                if now - last_emit[0] >= worker.emit_interval_s:
+                    last_emit[0] = now
+                    worker.points.emit(list(pending))
+                    pending.clear()
+
+        try:
+            return Trainer(self.settings, [Forward()], cancelled=self.is_aborted).find_learning_rate()
+        except InterruptedError:
+            return None
