@@ -57,12 +57,12 @@ def shapes(tmp_path):
 @pytest.fixture(scope="session")
 def colour_model(tmp_path_factory):
     """A resnet18 trained once per test session to tell red, green and blue squares apart
-    (4 epochs at 32 px): (data folder, TrainResult) for the tests that need a model that learned."""
+    (6 epochs at 32 px): (data folder, TrainResult) for the tests that need a model that learned."""
     from resnet_gui.core.training import Trainer, TrainSettings
 
     root = tmp_path_factory.mktemp("colours")
     data = make_shapes_dataset(root / "shapes", per_class=14)
-    result = Trainer(TrainSettings(data_dir=str(data), weights="none", small_input=True, image_size=32, epochs=4,
+    result = Trainer(TrainSettings(data_dir=str(data), weights="none", small_input=True, image_size=32, epochs=6,
                                    batch_size=8, lr=2e-3, out=str(root / "colours.pt"))).run()
     return data, result
 

@@ -27,9 +27,9 @@ def run_cli(capsys, *argv):
     return code, out, err
 
 
-def _batches(count=8, size=16, seed=0):
+def _batches(count=8, size=8, seed=0):
     generator = torch.Generator().manual_seed(seed)
-    return [(torch.randn(size, 3, 32, 32, generator=generator), torch.randint(0, 3, (size,), generator=generator))
+    return [(torch.randn(size, 3, 16, 16, generator=generator), torch.randint(0, 3, (size,), generator=generator))
             for _ in range(count)]
 
 
@@ -93,7 +93,7 @@ def test_the_range_test_on_a_folder_writes_nothing(tmp_path):
         def on_lr_sweep(self, step, steps, rate, loss):
             seen.append((step, rate))
 
-    settings = TrainSettings(data_dir=str(data), weights="none", image_size=32, batch_size=8, out=str(out))
+    settings = TrainSettings(data_dir=str(data), weights="none", image_size=16, batch_size=8, out=str(out))
     finding = Trainer(settings, [Watch()]).find_learning_rate()
     assert finding.rates and finding.rates[0] <= finding.suggestion <= finding.rates[-1]
     assert [s for s, _ in seen] == list(range(1, len(seen) + 1)) and len(seen) == len(finding.rates)
@@ -104,7 +104,7 @@ def test_the_range_test_on_a_folder_writes_nothing(tmp_path):
 def test_lr_auto_trains_at_the_rate_found_and_records_it(tmp_path, capsys):
     data = make_shapes_dataset(tmp_path / "data", per_class=8, size=32)
     out = tmp_path / "model.pt"
-    code, stdout, _ = run_cli(capsys, "train", str(data), "--weights", "none", "--image-size", "32", "--epochs", "1",
+    code, stdout, _ = run_cli(capsys, "train", str(data), "--weights", "none", "--image-size", "16", "--epochs", "1",
                               "--batch-size", "8", "--lr", "auto", "--out", str(out), "--json")
     assert code == 0
     events = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
@@ -135,6 +135,17 @@ def test_one_cycle_rises_for_a_quarter_then_falls_to_almost_nothing():
     assert rates[-1] < 1e-4 and rates == sorted(rates[:25]) + rates[25:]
 
 
+@pytest.mark.parametrize("steps", [1, 2, 3, 4, 5, 8])
+def test_one_cycle_takes_runs_of_a_few_steps(steps):
+    parameter = nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.AdamW([parameter], lr=1e-2)
+    scheduler = make_scheduler("onecycle", optimizer, epochs=1, steps_per_epoch=steps)
+    for _ in range(steps):
+        optimizer.step()
+        scheduler.step()
+    assert all(math.isfinite(g["lr"]) and g["lr"] <= 1e-2 for g in optimizer.param_groups)
+
+
 def test_a_one_cycle_run_resumed_for_longer_replays_its_schedule_and_does_not_overrun():
     parameter = nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.AdamW([parameter], lr=1e-2)
@@ -151,16 +162,16 @@ def test_a_one_cycle_run_resumed_for_longer_replays_its_schedule_and_does_not_ov
 
 
 def test_the_clock_waits_for_its_timed_batches_and_counts_every_part_of_a_run():
-    clock = RunClock(epochs=3, batches=20, val_batches=4, seconds_per_val_batch=0.5, seconds_per_save=1.0)
+    clock = RunClock(epochs=3, batches=20, val_batches=4, seconds_per_val_batch=0.5, seconds_per_write=0.25)
     said = [clock.batch_done(i, 2.0 if i <= 2 else 1.0) for i in range(1, 20)]
     assert said[:9] == [None] * 9 and said[10:] == [None] * 9  # once, after two warm-up and eight timed batches
-    # 3 x (20 batches of 1 s + 4 validation batches of 0.5 s + 1 s of saving) + calibration (2 s)
-    assert said[9] == pytest.approx(3 * (20 + 2 + 1) + 2)
+    # 3 x (20 batches of 1 s + 4 validation batches of 0.5 s + 4 models written) + calibration and a last write
+    assert said[9] == pytest.approx(3 * (20 + 2 + 1) + 2 + 0.25)
     assert RunClock(epochs=2, batches=1, val_batches=1).batch_done(1, 3.0) == pytest.approx(6.0)
 
 
 def test_the_estimate_said_before_training_is_within_a_quarter_of_the_real_time(tmp_path):
-    data = make_shapes_dataset(tmp_path / "data", per_class=40, size=32)
+    data = make_shapes_dataset(tmp_path / "data", per_class=24, size=32)
     marks = {}
 
     class Watch(TrainingCallback):

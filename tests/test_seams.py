@@ -140,7 +140,7 @@ def test_the_command_line_defaults_are_train_settings_defaults():
     recipe = {k: v for k, v in defaults.items() if k not in ("data_dir",)}
     assert {k: v for k, v in project.items() if k != "data_dir"} == recipe
     # the recipe chosen in benchmarks/train_vs_fastai.py, shown by both front ends from this one place
-    assert (defaults["schedule"], defaults["crop_scale"], defaults["augment"]) == ("onecycle", 0.75, ["crop", "hflip"])
+    assert (defaults["schedule"], defaults["crop_scale"], defaults["augment"]) == ("onecycle", 0.75, ["hflip"])
     assert not defaults["find_lr"] and defaults["lr"] == 1e-3
 
 

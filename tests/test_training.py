@@ -46,20 +46,20 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     data = make_shapes_dataset(root / "shapes", per_class=14)
     recorder = Recorder()
-    result = Trainer(settings_for(data, root / "model.pt", batch_size=8, balance="loss"), [recorder]).run()
+    result = Trainer(settings_for(data, root / "model.pt", batch_size=8, balance="loss", epochs=6), [recorder]).run()
     return data, result, recorder
 
 
 def test_loss_goes_down_and_accuracy_goes_up(trained):
     _, result, recorder = trained
-    assert result.stopped == "completed" and len(recorder.epochs) == 4
+    assert result.stopped == "completed" and len(recorder.epochs) == 6
     first, last = recorder.epochs[0], recorder.epochs[-1]
     assert last.train_loss < first.train_loss
     assert last.train_acc > first.train_acc
     assert result.metrics["val_acc"] >= 0.8
     assert result.metrics["val_acc"] == max(e.val_acc for e in recorder.epochs)
     # batch events: every batch, in order, with a learning rate and a speed
-    assert len(recorder.batches) == 4 * recorder.batches[0].batches
+    assert len(recorder.batches) == 6 * recorder.batches[0].batches
     assert all(b.lr > 0 and b.images_per_second > 0 and math.isfinite(b.loss) for b in recorder.batches)
 
 
@@ -68,7 +68,7 @@ def test_best_checkpoint_round_trips_and_classifies(trained):
     contents = read_checkpoint(result.best_path)
     assert contents.kind == "resnet-gui" and contents.classes == ["blue", "green", "red"]
     assert contents.small_input and contents.preprocessing.image_size == 32
-    assert contents.train["epochs"] == 4 and len(contents.history) >= 1
+    assert contents.train["epochs"] == 6 and len(contents.history) >= 1
     assert contents.metrics["val_acc"] == result.metrics["val_acc"]
     # The saved model, reloaded, reproduces the accuracy it recorded on the validation images.
     val_paths = {s.path for s in trained[2].data.val}
@@ -110,7 +110,7 @@ def test_last_state_is_written_for_resume(trained):
     _, result, _ = trained
     assert result.last_path == last_path_for(result.best_path)
     last = read_checkpoint(result.last_path)
-    assert last.extra["resume"]["epoch"] == 4 and "optimizer" in last.extra["resume"]
+    assert last.extra["resume"]["epoch"] == 6 and "optimizer" in last.extra["resume"]
 
 
 def test_split_is_stratified_and_reproducible(tmp_path):

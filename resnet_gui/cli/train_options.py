@@ -58,7 +58,7 @@ def add_training_options(parser, archs: list[str]) -> None:
     stem.add_argument("--no-small-input", dest="small_input", action="store_const", const=False,
                       help="the ImageNet stem even for small inputs")
     parser.add_argument("--augment", nargs="+", default=d.augment, metavar="NAME",
-                        help=f"any of {' '.join(AUGMENTATIONS)}, or none (default: crop hflip)")
+                        help=f"any of {' '.join(AUGMENTATIONS)}, or none (default: {' '.join(d.augment)})")
     parser.add_argument("--crop-scale", type=finite_float, default=d.crop_scale,
                         help=f"with the crop augmentation: the smallest share of the picture's area a random crop "
                              f"keeps, 0.05 to 1 ({d.crop_scale})")

@@ -17,34 +17,7 @@ import torch
 
 from resnet_gui.core.checkpoints import checkpoint_payload, read_checkpoint, write_checkpoint
 from resnet_gui.core.errors import UserError
-
-
-def unique_model_path(path: str | Path) -> Path:
-    """`path`, or NAME-2.pt, NAME-3.pt ... beside it: the first name no model (or its resumable state)
-    has yet, so a new run never replaces a model made before."""
-    path = Path(path)
-    candidate, number = path, 1
-    while candidate.exists() or last_path_for(candidate).exists():
-        number += 1
-        candidate = path.with_name(f"{path.stem}-{number}{path.suffix or '.pt'}")
-    return candidate
-
-
-def copy_model(source: str | Path, target: str | Path) -> Path:
-    """A copy of a model file under another name, written whole (the window's Save as…)."""
-    from resnet_gui.core.atomic_write import atomic_write, check_writable
-
-    check_writable(target, "the model file")
-    with open(source, "rb") as stream, atomic_write(target) as out:
-        while chunk := stream.read(1 << 20):
-            out.write(chunk)
-    return Path(target)
-
-
-def last_path_for(out: str | Path) -> Path:
-    """Where the resumable state of a run writing `out` goes: NAME.last.pt beside it."""
-    out = Path(out)
-    return out.with_name(f"{out.stem}.last{out.suffix or '.pt'}")
+from resnet_gui.core.model_files import copy_model, last_path_for, unique_model_path  # noqa: F401  (the trainer's)
 
 
 @dataclass

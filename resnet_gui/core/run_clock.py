@@ -10,6 +10,9 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+# Models' worth written after an epoch: the best checkpoint, and the recovery file (the model and the
+# optimizer's state, two moments per weight for AdamW).
+WRITES_PER_EPOCH = 4
 WARM_UP_BATCHES = 2  # the first batches pay for the loader's start and the kernels' first use
 TIMED_BATCHES = 8
 
@@ -20,7 +23,7 @@ class RunClock:
     batches: int  # training batches per epoch
     val_batches: int
     seconds_per_val_batch: float = 0.0
-    seconds_per_save: float = 0.0  # the checkpoints written after an epoch
+    seconds_per_write: float = 0.0  # one model written to the disk, flushed
     _times: list[float] = field(default_factory=list)
     _said: bool = False
 
@@ -41,5 +44,6 @@ class RunClock:
 
     def estimate(self, seconds_per_batch: float) -> float:
         validation = self.val_batches * self.seconds_per_val_batch
-        per_epoch = self.batches * seconds_per_batch + validation + self.seconds_per_save
-        return self.epochs * per_epoch + validation  # + calibration: one more pass over the validation set
+        per_epoch = self.batches * seconds_per_batch + validation + WRITES_PER_EPOCH * self.seconds_per_write
+        # The end: calibration (one more pass over the validation set) and the best checkpoint written again.
+        return self.epochs * per_epoch + validation + self.seconds_per_write

@@ -18,11 +18,12 @@ def make_scheduler(name: str, optimizer: torch.optim.Optimizer, epochs: int,
     """`cosine`: a linear warm-up over the first epoch (at most a tenth of the run), then cosine decay;
     `onecycle`: Smith's one-cycle policy as fastai's `fit_one_cycle` sets it (the rate rises over the
     first quarter while the momentum falls, then both go back); `step`: divided by 10 every third of
-    the run; `constant`: the rate as given."""
+    the run; `constant`: the rate as given (also for a one-cycle run of fewer than 3 steps)."""
     total = max(1, epochs * steps_per_epoch)
-    if name == "onecycle":
+    if name == "onecycle" and total >= 3:
+        # The rise takes at least two steps: OneCycleLR divides by its length less one.
         return lr_scheduler.OneCycleLR(optimizer, max_lr=optimizer.param_groups[0]["lr"], total_steps=total,
-                                       pct_start=ONE_CYCLE_RISE, div_factor=ONE_CYCLE_START_DIVISOR,
+                                       pct_start=max(ONE_CYCLE_RISE, 2 / total), div_factor=ONE_CYCLE_START_DIVISOR,
                                        final_div_factor=ONE_CYCLE_END_DIVISOR)
     if name == "cosine":
         warmup = min(steps_per_epoch, total // 10)

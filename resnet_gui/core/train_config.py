@@ -69,10 +69,10 @@ class TrainSettings:
     weight_decay: float = 1e-4
     image_size: int | None = None  # None: from the pictures (their typical size, 32 to 224)
     small_input: bool | None = None  # None: by the input size (64 px or less: the small-input stem)
-    augment: list[str] = field(default_factory=lambda: ["crop", "hflip"])
-    # With "crop": the smallest share of the picture's area a random crop keeps. 0.35 cost 3-5 points
-    # of accuracy in runs of 5 epochs on 32-96 px pictures (RESULTS.md).
-    crop_scale: float = 0.75
+    # Flips only: a random resized crop (keeping 35% of the area or more) cost 3-5 points of accuracy in
+    # runs of 5 epochs on 32-96 px pictures, and 2.5 points still when it kept 75% (RESULTS.md).
+    augment: list[str] = field(default_factory=lambda: ["hflip"])
+    crop_scale: float = 0.75  # with "crop": the smallest share of the picture's area a random crop keeps
     label_smoothing: float = 0.0
     balance: str = "none"
     seed: int = 0

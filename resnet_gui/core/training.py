@@ -8,7 +8,8 @@ line's progress bar and the window's live plots are just two consumers.
 
 from __future__ import annotations
 
-import io
+import os
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -282,6 +283,10 @@ class Trainer:
         if resume_state:
             start_epoch = saver.restore(resume_state)
             run.optimizer.load_state_dict(resume_state["optimizer"])
+            if isinstance(run.scheduler, torch.optim.lr_scheduler.OneCycleLR):
+                # Loading the optimizer replaced the rates one-cycle keeps in its groups: built again on the
+                # loaded optimizer, and replayed (its rate is a function of the step, not of the last rate).
+                run.scheduler = make_scheduler(s.schedule, run.optimizer, s.epochs, len(run.train_loader))
             restore_scheduler(run.scheduler, resume_state["scheduler"], (start_epoch - 1) * len(run.train_loader))
 
         elif s.find_lr:
@@ -375,12 +380,23 @@ class Trainer:
                 if index >= 1:
                     break
         clock.seconds_per_val_batch = times[-1] if times else 0.0
-        started = time.perf_counter()
-        torch.save(run.model.state_dict(), io.BytesIO())
-        # Each epoch writes about four models' worth: the best checkpoint, and the recovery file (the
-        # model and the optimizer's state, two moments per weight for AdamW).
-        clock.seconds_per_save = (time.perf_counter() - started) * 4
+        clock.seconds_per_write = self._time_saving(run)
         return clock
+
+    @staticmethod
+    def _time_saving(run: _Run) -> float:
+        """Seconds to write the model once where the run writes its checkpoints, flushed to the disk as
+        checkpoints are."""
+        folder = Path(run.settings.out).resolve().parent
+        started = time.perf_counter()
+        try:
+            with tempfile.TemporaryFile(dir=folder) as stream:
+                torch.save(run.model.state_dict(), stream)
+                stream.flush()
+                os.fsync(stream.fileno())
+        except OSError:  # the run itself will say what is wrong with the folder
+            return 0.0
+        return time.perf_counter() - started
 
     def _one_epoch(self, run: _Run, saver: CheckpointSaver, epoch: int, history: list[dict[str, Any]]) -> str:
         """Train and validate one epoch, save what the policy says; returns "completed" to go on, or why not."""

@@ -298,6 +298,7 @@ class TrainPanel(QWidget):
         for name, box in self.augment.items():
             box.setChecked(name in d.augment)
         self.crop_scale.setValue(d.crop_scale)
+        self.crop_scale.setEnabled("crop" in d.augment)
         self.label_smoothing.setValue(d.label_smoothing)
         self.balance.setCurrentIndex(self.balance.findData(d.balance))
         self.val_split.setValue(d.val_split)
@@ -437,7 +438,7 @@ class TrainPanel(QWidget):
         if not self.folder.text() and project is None:
             self.error.emit("No data folder", "Choose or drop a folder with one subfolder of images per class first.")
             return
-        from resnet_gui.core.checkpoint_saver import unique_model_path
+        from resnet_gui.core.model_files import unique_model_path
 
         settings = self.train_settings()
         if project is None:
@@ -633,7 +634,7 @@ class TrainPanel(QWidget):
     def save_model_as(self) -> None:
         if self.result is None or not self.result.best_path:
             return
-        from resnet_gui.core.checkpoint_saver import copy_model
+        from resnet_gui.core.model_files import copy_model
         from resnet_gui.core.errors import UserError
 
         path = dialogs.save_model(self, str(self.result.best_path))
