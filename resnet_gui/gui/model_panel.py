@@ -110,7 +110,8 @@ class ModelPanel(QWidget):
             f"<b>Normalisation:</b> mean {tuple(round(v, 3) for v in prep.mean)}, "
             f"std {tuple(round(v, 3) for v in prep.std)}",
         ]
-        if bundle.temperature != 1.0 or bundle.unsure_below:
+        calibrated = bundle.checkpoint is not None and bool(bundle.checkpoint.extra.get("calibration"))
+        if calibrated or bundle.temperature != 1.0 or bundle.unsure_below:
             lines.append(f"<b>Calibration:</b> temperature {bundle.temperature:.3f}"
                          + (f", suggested 'unsure' below {bundle.unsure_below:.1%}" if bundle.unsure_below else ""))
         metrics = bundle.checkpoint.metrics if bundle.checkpoint is not None else {}
