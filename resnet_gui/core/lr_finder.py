@@ -31,7 +31,6 @@ class LRFinding:
     losses: list[float]  # smoothed
     suggestion: float
     stopped: str  # "diverged", "completed" (all the steps) or "cancelled"
-    seconds_per_batch: float = 0.0
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,7 +86,6 @@ def sweep(
     cancelled: Callable[[], bool] = lambda: False,
     progress: Callable[[int, int, float, float], None] | None = None,
     reduce_loss: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    clock: Callable[[], float] | None = None,
 ) -> LRFinding:
     """Run the range test and restore `model` and `optimizer` to their state before it.
 
@@ -96,16 +94,12 @@ def sweep(
     `reduce_loss`: makes the loss the same in every process of a distributed run, so that all of them
     stop at the same step.
     """
-    import time
-
-    clock = clock or time.perf_counter
     model_state = copy.deepcopy(model.state_dict())
     optimizer_state = copy.deepcopy(optimizer.state_dict())
     rates, smoothed, average, best = [], [], 0.0, math.inf
     stopped = "completed"
     schedule = sweep_rates(steps, start, end)
     iterator = iter(batches)
-    step_times: list[float] = []
     try:
         for index, rate in enumerate(schedule):
             if cancelled():
@@ -118,13 +112,10 @@ def sweep(
                 images, labels = next(iterator)
             for group in optimizer.param_groups:
                 group["lr"] = rate
-            began = clock()
             loss = train_step(images, labels).detach().float()
             if reduce_loss is not None:
                 loss = reduce_loss(loss)
             value = loss.item()
-            if index >= 2:  # the first steps pay for warm-up and the loader's start
-                step_times.append(clock() - began)
             if not math.isfinite(value):
                 stopped = "diverged"
                 break
@@ -144,6 +135,4 @@ def sweep(
     notes = []
     if len(rates) < 10:
         notes.append("The sweep was too short to read; the suggestion is only a guess.")
-    per_batch = sorted(step_times)[len(step_times) // 2] if step_times else 0.0
-    return LRFinding(rates, smoothed, suggest(rates, smoothed) if len(rates) >= 3 else 1e-3, stopped, per_batch,
-                     notes)
+    return LRFinding(rates, smoothed, suggest(rates, smoothed) if len(rates) >= 3 else 1e-3, stopped, notes)
