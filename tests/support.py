@@ -62,3 +62,60 @@ def make_two_looks_dataset(root, per_class, seed, looks=(0, 1)):
             pixels[y:y + side, x:x + side] = colours[looks[i % len(looks)]]
             Image.fromarray(pixels).save(root / name / f"{name}_{i:03d}.png")
     return root
+
+
+GREY_SHAPES = ("circle", "square", "triangle")
+
+
+def grey_shape(kind: str, rng: np.random.RandomState, size: int = 32) -> np.ndarray:
+    """One grey shape, light or dark, somewhere on grey noise."""
+    from PIL import ImageDraw
+
+    background = rng.randint(90, 130)
+    pixels = np.clip(rng.normal(background, 8, (size, size)), 0, 255).astype(np.uint8)
+    image = Image.fromarray(pixels, "L")
+    draw = ImageDraw.Draw(image)
+    side = rng.randint(size // 3, size // 2 + 2)
+    x, y = rng.randint(1, size - side - 1, 2)
+    shade = int(rng.choice([rng.randint(10, 50), rng.randint(200, 245)]))
+    if kind == "circle":
+        draw.ellipse((x, y, x + side, y + side), fill=shade)
+    elif kind == "square":
+        draw.rectangle((x, y, x + side, y + side), fill=shade)
+    else:
+        draw.polygon([(x + side // 2, y), (x, y + side), (x + side, y + side)], fill=shade)
+    return np.asarray(image.convert("RGB"))
+
+
+def make_grey_shapes(root, per_class: int, seed: int = 0, size: int = 32):
+    """Class folders of grey circles, squares and triangles."""
+    rng = np.random.RandomState(seed)
+    for kind in GREY_SHAPES:
+        (root / kind).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            Image.fromarray(grey_shape(kind, rng, size)).save(root / kind / f"{kind}_{seed}_{i:03d}.png")
+    return root
+
+
+def make_unfamiliar(folder, count: int, seed: int = 0, size: int = 32) -> list:
+    """Pictures unlike grey shapes: coloured noise and coloured text, alternately."""
+    from PIL import ImageDraw
+
+    rng = np.random.RandomState(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        if i % 2 == 0:
+            pixels = rng.randint(0, 256, (size, size, 3)).astype(np.uint8)
+            image = Image.fromarray(pixels)
+            name = f"noise_{i:03d}.png"
+        else:
+            image = Image.new("RGB", (size, size), tuple(int(v) for v in rng.randint(150, 256, 3)))
+            draw = ImageDraw.Draw(image)
+            for line in range(3):
+                word = "".join(chr(c) for c in rng.randint(97, 123, 5))
+                draw.text((1, 1 + line * 10), word, fill=tuple(int(v) for v in rng.randint(0, 120, 3)))
+            name = f"text_{i:03d}.png"
+        image.save(folder / name)
+        paths.append(folder / name)
+    return paths

@@ -15,6 +15,7 @@ from resnet_gui.cli.common import (
     NO_AMP_HELP,
     ProgressBar,
     add_model_options,
+    add_tta_option,
     confidence,
     json_line,
     non_negative_int,
@@ -40,6 +41,10 @@ def add_parser(sub, archs: list[str]) -> None:
     classify.add_argument("--unsure-below", type=confidence, metavar="P",
                           help="report 'unsure' below this confidence, like 80%% (default: the checkpoint's "
                                "suggestion from its validation set; 0 turns it off)")
+    add_tta_option(classify)
+    classify.add_argument("--no-unfamiliar", action="store_true",
+                          help="do not mark pictures unlike the training pictures as 'unfamiliar' (checkpoints "
+                               "trained by this version can tell; the best guess is kept either way)")
     classify.add_argument("--csv", metavar="OUT.csv", help="also write the results to this CSV file")
     classify.add_argument("--resume", action="store_true",
                           help="with --csv: skip the files already in OUT.csv and append the rest (a stopped "
@@ -85,7 +90,8 @@ def run_one_process(args: argparse.Namespace) -> int:
     bundle = load_bundle(args.checkpoint, arch=args.arch, classes_file=args.classes, image_size=args.image_size)
     unsure_below = bundle.unsure_below if args.unsure_below is None else (args.unsure_below or None)
     predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, num_workers=args.workers,
-                          top_k=args.top_k, unsure_below=unsure_below, amp=not args.no_amp)
+                          top_k=args.top_k, unsure_below=unsure_below, amp=not args.no_amp, tta=args.tta,
+                          check_familiarity=not args.no_unfamiliar)
     from resnet_gui.core.results_csv import CsvResultAppender
 
     # The same columns as a fresh CSV: top-k as the predictor has it (no more than the model's classes).
@@ -96,7 +102,7 @@ def run_one_process(args: argparse.Namespace) -> int:
         say(f"{len(found.files) - len(files)} file(s) are in {shown(args.csv)} already; {len(files)} to go.")
     out = Output(sys.stdout)
     progress = ProgressBar(len(files))
-    failed = done = 0
+    failed = done = unfamiliar = 0
     started = time.perf_counter()
     if not args.json:
         out.write(f"{'confidence':>10}  {'label':<24}  file\n")
@@ -108,6 +114,7 @@ def run_one_process(args: argparse.Namespace) -> int:
             for prediction in batch:
                 done += 1
                 failed += not prediction.ok
+                unfamiliar += prediction.unfamiliar
                 if csv_writer:
                     csv_writer.write(prediction)
                 out.write(row_text(prediction, args.json))
@@ -126,13 +133,14 @@ def run_one_process(args: argparse.Namespace) -> int:
     if csv_writer:
         csv_writer.commit()
     seconds = time.perf_counter() - started
-    summary = run_summary(unsure_below, done, failed, len(found.skipped), seconds, predictor, bundle)
+    summary = run_summary(unsure_below, done, failed, len(found.skipped), seconds, predictor, bundle, unfamiliar)
     if args.json:
         out.write(json_line({"summary": summary}) + "\n")
         out.flush()
     else:
         say_plain(f"{done - failed} of {done} image(s) classified with {bundle.arch} on {predictor.device} "
                   f"in {seconds:.1f}s" + (f"; {failed} could not be read." if failed else "."))
+        say_unfamiliar(unfamiliar, done - failed)
         if args.csv:
             say_plain(f"Results written to {shown(args.csv)}")
     if out.closed:
@@ -146,14 +154,26 @@ def row_text(prediction, as_json: bool) -> str:
         return json_line(prediction.to_dict()) + "\n"
     if prediction.ok:
         best = prediction.best
-        label = f"unsure ({best.label}?)" if prediction.unsure else best.label
+        if prediction.unfamiliar:
+            label = f"unfamiliar ({best.label}?)"
+        else:
+            label = f"unsure ({best.label}?)" if prediction.unsure else best.label
         return f"{best.prob:>10.1%}  {label:<24}  {shown(prediction.path)}\n"
     return f"{'failed':>10}  {'-':<24}  {shown(prediction.path)}  ({prediction.error})\n"
 
 
-def run_summary(unsure_below, files: int, failed: int, skipped: int, seconds: float, predictor, bundle) -> dict:
+def say_unfamiliar(unfamiliar: int, classified: int) -> None:
+    if unfamiliar:
+        say_plain(f"{unfamiliar} of {classified} picture(s) look unlike anything the model was trained on: marked "
+                  "'unfamiliar' (the best guess is kept; do not trust it).")
+
+
+def run_summary(unsure_below, files: int, failed: int, skipped: int, seconds: float, predictor, bundle,
+                unfamiliar: int) -> dict:
     return {
         "unsure_below": unsure_below,
+        "unfamiliar": unfamiliar if predictor.familiarity is not None else None,
+        "tta": predictor.tta,
         "files": files,
         "classified": files - failed,
         "failed": failed,
@@ -227,7 +247,7 @@ def run_sharded(args: argparse.Namespace, world) -> int:
         unsure_below = bundle.unsure_below if args.unsure_below is None else (args.unsure_below or None)
         predictor = Predictor(bundle, device=device_for(world, args.device), batch_size=args.batch_size,
                               num_workers=args.workers, top_k=args.top_k, unsure_below=unsure_below,
-                              amp=not args.no_amp)
+                              amp=not args.no_amp, tta=args.tta, check_familiarity=not args.no_unfamiliar)
         started = time.perf_counter()
         mine = [replace(p, thumbnail=None) for p in predictor.predict_all(world.shard(found.files))]
         shares = gather_to_main(world, mine)
@@ -243,13 +263,16 @@ def run_sharded(args: argparse.Namespace, world) -> int:
             out.write(f"{'confidence':>10}  {'label':<24}  file\n")
         for prediction in rows:
             out.write(row_text(prediction, args.json))
-        summary = {**run_summary(unsure_below, len(rows), failed, len(found.skipped), seconds, predictor, bundle),
+        unfamiliar = sum(p.unfamiliar for p in rows)
+        summary = {**run_summary(unsure_below, len(rows), failed, len(found.skipped), seconds, predictor, bundle,
+                                 unfamiliar),
                    "processes": world.size}
         if args.json:
             out.write(json_line({"summary": summary}) + "\n")
         out.flush()
         say_plain(f"{len(rows) - failed} of {len(rows)} image(s) classified by {world.size} processes in "
                   f"{seconds:.1f}s" + (f"; {failed} could not be read." if failed else "."))
+        say_unfamiliar(unfamiliar, len(rows) - failed)
         return EXIT_SOME_FAILED if failed else EXIT_OK
     finally:
         end_process_group()

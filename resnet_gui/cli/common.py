@@ -77,6 +77,16 @@ def fraction(text: str) -> float:
     return value
 
 
+TTA_CHOICES = ("flip", "five-crop", "ten-crop")  # core.tta.MODES, named here so --help needs no torch
+
+
+def add_tta_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tta", choices=TTA_CHOICES,
+                        help="test-time augmentation: average the probabilities of the picture and its mirror "
+                             "image (flip), of 5 crops (five-crop) or of 5 crops and their mirror images "
+                             "(ten-crop, as in the ResNet paper); 2, 5 or 10 times the work")
+
+
 def add_model_options(parser: argparse.ArgumentParser, archs: list[str], default_arch: str) -> None:
     """--arch, --checkpoint, --classes and --image-size: which model to use, as classify and explain take them."""
     parser.add_argument("--arch", choices=archs,

@@ -201,11 +201,15 @@ def train_report(as_json: bool):
             if as_json:
                 self.emit("calibrated", temperature=c["temperature"], nll_before=c["nll_before"],
                           nll_after=c["nll_after"], ece_before=c["reliability_before"]["ece"],
-                          ece_after=c["reliability_after"]["ece"], unsure_below=c["unsure_below"])
+                          ece_after=c["reliability_after"]["ece"], unsure_below=c["unsure_below"],
+                          unfamiliar=c.get("unfamiliar"))
             else:
                 print(f"calibration: temperature {c['temperature']:.2f}, expected calibration error "
                       f"{c['reliability_before']['ece']:.3f} -> {c['reliability_after']['ece']:.3f}; "
                       f"{describe_threshold(c['unsure_below'])}", file=sys.stderr)
+                if c.get("unfamiliar"):
+                    print(f"unfamiliar pictures: {c['unfamiliar']['method']} score fitted; 95% of the validation "
+                          "pictures count as familiar", file=sys.stderr)
 
         def on_finished(self, result):
             if as_json:

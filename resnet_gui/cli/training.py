@@ -14,6 +14,7 @@ from resnet_gui.cli.common import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     NO_AMP_HELP,
+    add_tta_option,
     image_size,
     json_line,
     positive_int,
@@ -47,6 +48,7 @@ def add_parsers(sub, archs: list[str]) -> None:
     evaluate.add_argument("--no-amp", action="store_true", help=NO_AMP_HELP)
     evaluate.add_argument("--json", action="store_true", help="the figures as one JSON object on the last line")
     evaluate.add_argument("--report", metavar="DIR", help="also write a self-contained HTML report into DIR")
+    add_tta_option(evaluate)
     evaluate.set_defaults(handler=evaluate_command)
 
 
@@ -129,7 +131,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         check_writable(Path(args.report) / "index.html", "the report")
     bundle = load_checkpoint_bundle(args.checkpoint, image_size=args.image_size)
     report = evaluate_model(bundle, args.data_dir, device=args.device, batch_size=args.batch_size,
-                            thumbnails=128 if args.report else 0, amp=not args.no_amp)
+                            thumbnails=128 if args.report else 0, amp=not args.no_amp, tta=args.tta)
     if args.report:
         from resnet_gui.core.report import write_report
 
@@ -147,6 +149,11 @@ def evaluate_command(args: argparse.Namespace) -> int:
         return status
     print(f"accuracy {report['accuracy']:.2%} on {report['samples']} images, "
           f"macro ROC AUC {figure(report['macro_roc_auc'])}")
+    from resnet_gui.core.summaries import describe_tta, describe_unfamiliar
+
+    for line in (describe_tta(report["tta"]), describe_unfamiliar(report["unfamiliar"], report["samples"])):
+        if line:
+            print(line)
     width = max(12, *(len(c) for c in report["classes"]))
     for note in report["notes"]:
         print(f"note: {note}", file=sys.stderr)

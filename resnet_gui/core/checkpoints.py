@@ -170,6 +170,9 @@ def _own_contents(raw: dict, path: Path, arch: str, num_classes: int, small_inpu
     golden = extra.get("golden")
     if golden is not None:
         _check_golden(golden, side, num_classes, damaged)
+    familiarity = extra.get("familiarity")
+    if familiarity is not None:
+        _check_familiarity(familiarity, num_classes, damaged)
     for key, kind in (("train", dict), ("metrics", dict), ("history", list)):
         if raw.get(key) is not None and not isinstance(raw.get(key), kind):
             raise damaged(f"its {key} record is not a {kind.__name__}")
@@ -180,6 +183,25 @@ def _own_contents(raw: dict, path: Path, arch: str, num_classes: int, small_inpu
         train=dict(raw.get("train") or {}), metrics=dict(raw.get("metrics") or {}),
         history=list(raw.get("history") or []), extra=extra,
     )
+
+
+def _check_familiarity(spec: Any, num_classes: int, damaged) -> None:
+    """The out-of-distribution fit (core/familiarity.py): a threshold, and for Mahalanobis, class means
+    [C', D] (C' <= the classes) with a precision matrix [D, D]. A method this version does not know is
+    left alone: the file still classifies, without unfamiliar-picture warnings."""
+    if not isinstance(spec, dict):
+        raise damaged("its unfamiliar-picture fit is not a table")
+    if spec.get("method") not in ("energy", "mahalanobis"):
+        return
+    if not finite_number(spec.get("threshold")):
+        raise damaged(f"its unfamiliar-picture threshold is {spec.get('threshold')!r}, not a number")
+    if spec["method"] == "mahalanobis":
+        means, precision = spec.get("means"), spec.get("precision")
+        if not (isinstance(means, torch.Tensor) and isinstance(precision, torch.Tensor) and means.dim() == 2
+                and 1 <= means.shape[0] <= num_classes and precision.shape == (means.shape[1], means.shape[1])
+                and means.is_floating_point() and precision.is_floating_point()
+                and bool(torch.isfinite(means).all()) and bool(torch.isfinite(precision).all())):
+            raise damaged("its unfamiliar-picture fit (class means and precision) has the wrong shape or values")
 
 
 def _check_golden(golden: Any, side: int, num_classes: int, damaged) -> None:

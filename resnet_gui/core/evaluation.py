@@ -33,12 +33,16 @@ def evaluate_model(
     cancelled: Callable[[], bool] | None = None,
     thumbnails: int = 128,
     amp: bool = True,
+    tta: str | None = None,
 ) -> dict[str, Any]:
     """Accuracy, per-class precision / recall / F1 and the confusion matrix on a class folder.
 
     The folder's subfolders are matched to the model's classes by name; a
     subfolder the model does not know is an error, not a silent zero.
     `cancelled` is checked between batches; a cancelled run raises InterruptedError.
+    `tta`: test-time augmentation (core/tta.py); the figures are with it, and `report["tta"]` holds the
+    accuracy of the centre crop alone from the same pass. Pictures past the model's familiarity threshold
+    are counted in `report["unfamiliar"]` (None when the model has no fit).
     """
     scan = scan_class_folder(data_dir, min_classes=1)
     notes = []
@@ -59,8 +63,9 @@ def evaluate_model(
     truth = [bundle.classes.index(scan.classes[label]) for _, label in samples]
     num_classes = len(bundle.classes)
     predictor = Predictor(bundle, device=device, batch_size=batch_size, top_k=num_classes,
-                          thumbnail_size=thumbnails, amp=amp)
+                          thumbnail_size=thumbnails, amp=amp, tta=tta)
     predicted, targets, probabilities, failed, mistakes, items = [], [], [], [], [], []
+    right_without_tta = unfamiliar = 0
     done = 0
     for batch in predictor.predict([p for p, _ in samples], cancelled=cancelled):
         for prediction in batch:
@@ -72,8 +77,12 @@ def evaluate_model(
                 predicted.append(prediction.best.index)
                 targets.append(truth[done])
                 right = prediction.best.index == truth[done]
+                if prediction.without_tta is not None:
+                    right_without_tta += prediction.without_tta.index == truth[done]
+                unfamiliar += prediction.unfamiliar
                 items.append({"path": prediction.path, "true": bundle.classes[truth[done]],
-                              "predicted": prediction.best.label, "confidence": prediction.best.prob})
+                              "predicted": prediction.best.label, "confidence": prediction.best.prob,
+                              "unfamiliar": prediction.unfamiliar})
                 if not right:
                     mistakes.append({**items[-1], "thumbnail": thumbnail_data_uri(prediction.thumbnail)
                                      if prediction.thumbnail is not None else None})
@@ -97,6 +106,9 @@ def evaluate_model(
     if absent:
         notes.append(f"The folder has no pictures of {', '.join(absent)}: their recall and F1 are n/a.")
     report["data_dir"] = str(data_dir)
+    report["unfamiliar"] = unfamiliar if predictor.familiarity is not None else None
+    report["tta"] = ({"mode": predictor.tta, "accuracy": report["accuracy"],
+                      "accuracy_without": right_without_tta / len(targets)} if predictor.tta else None)
     report["mistakes"] = mistakes
     report["items"] = items  # every classified file: what the window shows behind a matrix cell
     return report

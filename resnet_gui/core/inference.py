@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,20 +22,29 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from resnet_gui.core.allocator import release_freed_memory
-from resnet_gui.core.devices import (DevicePolicy, default_decode_threads, default_num_workers, policy_for,
-                                     resolve_device)
+from resnet_gui.core.devices import (
+    DevicePolicy,
+    default_decode_threads,
+    default_num_workers,
+    policy_for,
+    resolve_device,
+)
+from resnet_gui.core.familiarity import capture_features
+from resnet_gui.core.familiarity import scores as familiarity_scores
 from resnet_gui.core.images import ImageDecodeError, load_rgb
 from resnet_gui.core.models import ModelBundle
 from resnet_gui.core.predictions import Guess, Prediction, is_unsure
 from resnet_gui.core.transforms import Preprocessing, decode_transform, normalize_batch
+from resnet_gui.core.tta import CENTRE_VIEW, VIEWS, check_mode, decoded_size, views
 
 
 class DecodingDataset(Dataset):
     """Paths -> (index, uint8 tensor or None, error or None, thumbnail or None). Never raises for a bad file."""
 
-    def __init__(self, paths: Sequence[str], prep: Preprocessing, draft: bool = True, thumbnail_size: int = 0):
+    def __init__(self, paths: Sequence[str], prep: Preprocessing, draft: bool = True, thumbnail_size: int = 0,
+                 size: int | None = None):
         self.paths = paths
-        self.transform = decode_transform(prep)
+        self.transform = decode_transform(prep, size)
         # JPEG draft decoding keeps the shorter side >= the resize target.
         self.draft_size = max(prep.resize, thumbnail_size) if draft else None
         self.thumbnail_size = thumbnail_size
@@ -55,6 +65,13 @@ class DecodingDataset(Dataset):
             return index, None, str(exc), None
         except Exception as exc:  # a decoder bug must cost one row, not the batch
             return index, None, f"cannot decode image: {type(exc).__name__}: {exc}", None
+
+
+@dataclass(frozen=True)
+class BatchOutputs:
+    probabilities: torch.Tensor  # [N, C], averaged over the test-time views
+    centre: torch.Tensor  # [N, C], the centre crop's alone (the same tensor without test-time augmentation)
+    scores: torch.Tensor | None  # [N] familiarity scores (higher: less familiar), when the model has a fit
 
 
 @dataclass
@@ -110,10 +127,14 @@ class Predictor:
         thumbnail_size: int = 0,
         unsure_below: float | None = None,
         decode_ahead: bool | None = None,
+        tta: str | None = None,
+        check_familiarity: bool = True,
     ):
         """`num_workers`: decoders (threads on a CPU, processes beside a GPU; 0 decodes inline).
         `decode_ahead`: decode in worker processes while the model runs (default: beside a GPU, not on a
-        CPU, where decoding and the model take turns on the same cores)."""
+        CPU, where decoding and the model take turns on the same cores).
+        `tta`: test-time augmentation, one of core.tta.MODES (None: the centre crop alone).
+        `check_familiarity`: mark pictures unlike the training pictures, when the checkpoint can tell."""
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.policy: DevicePolicy = policy_for(self.device, amp=amp)
         self.classes = list(bundle.classes)
@@ -127,6 +148,8 @@ class Predictor:
         self.thumbnail_size = thumbnail_size
         self.temperature = float(bundle.temperature)
         self.unsure_below = unsure_below  # None: every answer is reported as sure
+        self.tta = check_mode(tta)
+        self.familiarity = bundle.familiarity if check_familiarity else None
         model = bundle.model.eval().to(self.device)
         if self.policy.channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -144,18 +167,35 @@ class Predictor:
 
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 [N, 3, S, S] (any device) -> float32 softmax probabilities on the CPU."""
+        return self.outputs(images).probabilities
+
+    def outputs(self, images: torch.Tensor) -> "BatchOutputs":
+        """uint8 [N, 3, R, R] decoded pictures (any device) -> probabilities (averaged over the test-time
+        views), the centre view's alone, and the familiarity scores, on the CPU."""
         with torch.inference_mode():
-            x = images.to(self.device, non_blocking=self.policy.pin_memory)
-            x = normalize_batch(x, self.prep)
-            if self.policy.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with self.policy.autocast():
-                logits = self.model(x)
-            return torch.softmax(logits.float() / self.temperature, dim=1).cpu()
+            batch = images.to(self.device, non_blocking=self.policy.pin_memory)
+            probabilities, centre, scores = None, None, None
+            for index, view in enumerate(views(batch, self.tta, self.prep.image_size)):
+                x = normalize_batch(view, self.prep)
+                if self.policy.channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                is_centre = index == (CENTRE_VIEW[self.tta] if self.tta else 0)
+                scored = is_centre and self.familiarity is not None
+                with self.policy.autocast(), (capture_features(self.model) if scored else nullcontext()) as pooled:
+                    logits = self.model(x).float()
+                probs = torch.softmax(logits / self.temperature, dim=1)
+                probabilities = probs if probabilities is None else probabilities + probs
+                if is_centre:
+                    centre = probs.cpu()
+                    if scored:
+                        scores = familiarity_scores(self.familiarity, logits.cpu(), pooled[0].cpu())
+            count = VIEWS[self.tta] if self.tta else 1
+            return BatchOutputs((probabilities / count).cpu(), centre, scores)
 
     def batches(self, paths: Sequence[str]) -> Iterable[DecodedBatch]:
         """The decoded batches of `paths`, in order."""
-        dataset = DecodingDataset(paths, self.prep, thumbnail_size=self.thumbnail_size)
+        dataset = DecodingDataset(paths, self.prep, thumbnail_size=self.thumbnail_size,
+                                  size=decoded_size(self.tta, self.prep))
         if not self.decode_ahead:
             return decode_in_turn(dataset, self.batch_size, self.num_workers)
         workers = min(self.num_workers, max(0, (len(paths) + self.batch_size - 1) // self.batch_size))
@@ -194,9 +234,13 @@ class Predictor:
     def _predict_batch(self, names: list[str], batch: DecodedBatch) -> list[Prediction]:
         results: dict[int, Prediction] = {i: Prediction(names[i], [], reason) for i, reason in batch.failures}
         if batch.images is not None:
-            probs = self.probabilities(batch.images)
+            out = self.outputs(batch.images)
+            probs = out.probabilities
             finite = torch.isfinite(probs).all(dim=1).tolist()
             values, indices = torch.topk(probs, self.top_k, dim=1)
+            unfamiliar = ((out.scores > self.familiarity["threshold"]).tolist() if out.scores is not None
+                          else [False] * len(probs))
+            centre_best = out.centre.argmax(1).tolist() if self.tta else None
             for row, position in enumerate(batch.indices):
                 if not finite[row]:
                     results[position] = Prediction(names[position], [], "the model gave no usable answer (NaN)")
@@ -206,8 +250,13 @@ class Predictor:
                     for p, c in zip(values[row].tolist(), indices[row].tolist())
                 ]
                 unsure = is_unsure(guesses[0].prob, self.unsure_below)
+                without_tta = None
+                if centre_best is not None:
+                    c = centre_best[row]
+                    without_tta = Guess(self.classes[c], c, float(out.centre[row, c]))
                 results[position] = Prediction(names[position], guesses, None, unsure,
-                                               batch.thumbnails.get(position))
+                                               batch.thumbnails.get(position), unfamiliar=unfamiliar[row],
+                                               without_tta=without_tta)
         return [results[i] for i in sorted(results)]
 
     def predict_all(self, paths: Iterable[str | os.PathLike]) -> list[Prediction]:

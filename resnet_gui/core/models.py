@@ -17,6 +17,7 @@ from torch import nn
 from resnet_gui.core.architectures import DEFAULT_ARCH, architecture
 from resnet_gui.core.checkpoints import CheckpointContents, read_checkpoint
 from resnet_gui.core.errors import CheckpointError, WeightsUnavailableError
+from resnet_gui.core.familiarity import is_usable
 from resnet_gui.core.transforms import Preprocessing
 
 
@@ -76,6 +77,7 @@ class ModelBundle:
     meta: dict[str, Any] = field(default_factory=dict)
     temperature: float = 1.0  # logits are divided by it before the softmax (calibration)
     unsure_below: float | None = None  # a suggested confidence threshold from the validation set
+    familiarity: dict[str, Any] | None = None  # the out-of-distribution fit (core/familiarity.py), if any
 
     @property
     def num_classes(self) -> int:
@@ -124,7 +126,9 @@ def load_checkpoint_bundle(
     return ModelBundle(model, contents.arch, contents.classes, contents.preprocessing,
                        contents.small_input, str(contents.path), contents,
                        temperature=float(contents.extra.get("temperature", 1.0)),
-                       unsure_below=calibration.get("unsure_below") or None)
+                       unsure_below=calibration.get("unsure_below") or None,
+                       familiarity=contents.extra["familiarity"] if is_usable(contents.extra.get("familiarity"))
+                       else None)
 
 
 def load_bundle(

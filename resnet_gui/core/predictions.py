@@ -31,6 +31,11 @@ class Prediction:
     unsure: bool = False  # the best guess is below the confidence threshold; top_k still holds it
     # A small RGB picture (uint8 [h, w, 3]) for front ends that show one, made while decoding.
     thumbnail: Any = field(default=None, compare=False, repr=False)  # numpy uint8 [h, w, 3]
+    # Unlike the pictures the model was trained on (its familiarity score is past the checkpoint's
+    # threshold); top_k still holds the best guess.
+    unfamiliar: bool = False
+    # With test-time augmentation: the best guess of the centre crop alone, for "with and without" figures.
+    without_tta: Guess | None = field(default=None, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -42,11 +47,14 @@ class Prediction:
 
     @property
     def verdict(self) -> str:
-        """What a person should read: the label, 'unsure', or '' for a file that failed."""
+        """What a person should read: the label, 'unfamiliar', 'unsure', or '' for a file that failed.
+        An unfamiliar picture is said so first: a confident answer about it means nothing."""
         if self.error is not None or not self.top_k:
             return ""
+        if self.unfamiliar:
+            return "unfamiliar"
         return "unsure" if self.unsure else self.top_k[0].label
 
     def to_dict(self) -> dict:
         return {"path": self.path, "top_k": [g.to_dict() for g in self.top_k], "error": self.error,
-                "unsure": self.unsure}
+                "unsure": self.unsure, "unfamiliar": self.unfamiliar}

@@ -1,4 +1,4 @@
-"""How the app runs models right now: device, precision, top-k and the "unsure" threshold.
+"""How the app runs models right now: device, precision, top-k, the "unsure" threshold, test-time augmentation.
 
 One small Qt-free object that emits on change (napari's evented models are the
 idea): the window keeps one, every panel reads it when it starts work and
@@ -12,18 +12,20 @@ from collections.abc import Callable
 from typing import Any
 
 Observer = Callable[[str, Any], None]
+TTA_MODES = ("flip", "five-crop", "ten-crop")  # core.tta.MODES, without importing torch
 
 
 class RunOptions:
-    FIELDS = ("device", "amp", "top_k", "unsure_below")
+    FIELDS = ("device", "amp", "top_k", "unsure_below", "tta")
 
     def __init__(self, *, device: str = "auto", amp: bool = True, top_k: int = 5,
-                 unsure_below: float | None = None):
+                 unsure_below: float | None = None, tta: str | None = None):
         object.__setattr__(self, "_observers", [])
         self.device = device  # "auto", "cpu", "cuda", "cuda:N" or "mps"
         self.amp = amp  # mixed precision where the device computes it in hardware
         self.top_k = top_k  # classes the chart shows
         self.unsure_below = unsure_below  # "unsure" below this confidence (0..1); None: off
+        self.tta = tta  # test-time augmentation: one of TTA_MODES, or None for the centre crop alone
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name not in self.FIELDS:
@@ -54,4 +56,6 @@ def _normalised(name: str, value: Any) -> Any:
         return bool(value)
     if name == "top_k":
         return max(1, int(value))
+    if name == "tta":
+        return value if value in TTA_MODES else None
     return float(value) if value else None  # unsure_below: 0 or None both mean off

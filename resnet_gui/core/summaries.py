@@ -5,7 +5,6 @@ No torch here: the window imports this before torch has loaded.
 
 from __future__ import annotations
 
-
 UNSURE_TARGET_ACCURACY = 0.95  # above the suggested threshold, answers were right this often on validation
 
 
@@ -53,3 +52,33 @@ def duration(seconds: float) -> str:
         return f"{minutes} min {seconds:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def describe_tta(tta: dict | None) -> str:
+    """An evaluation's test-time augmentation figures (core.evaluation's report["tta"]) in one sentence."""
+    if not tta:
+        return ""
+    gain = tta["accuracy"] - tta["accuracy_without"]
+    return (f"with test-time augmentation ({tta['mode']}): accuracy {tta['accuracy']:.2%}; the centre crop alone: "
+            f"{tta['accuracy_without']:.2%} ({gain:+.2%})")
+
+
+def describe_unfamiliar(unfamiliar: int | None, samples: int) -> str:
+    """How many evaluated pictures were past the model's familiarity threshold ('' for a model without one)."""
+    if unfamiliar is None:
+        return ""
+    return f"{unfamiliar} of {samples} test pictures were marked unfamiliar (unlike the training pictures)"
+
+
+FAMILIARITY_METHODS = {"mahalanobis": "Mahalanobis distance of the pooled features to the nearest class",
+                       "energy": "energy score of the logits"}
+
+
+def describe_familiarity(spec: dict | None) -> str:
+    """What a model does about pictures unlike its training pictures, for a person."""
+    if not spec:
+        return "no check for unfamiliar pictures (the file has none; a model trained by this version has one)"
+    method = FAMILIARITY_METHODS.get(spec.get("method"), spec.get("method"))
+    return (f"pictures unlike the training pictures are marked 'unfamiliar' ({method}; "
+            f"{spec.get('familiar_share', 0.95):.0%} of the {spec.get('samples', '?')} validation pictures "
+            "count as familiar)")

@@ -25,11 +25,26 @@ from resnet_gui.core.architectures import architecture
 from resnet_gui.core.calibration import calibrate
 from resnet_gui.core.checkpoint_saver import BestEpoch, CheckpointSaver, OutputLock, last_path_for, unique_model_path
 from resnet_gui.core.checkpoints import CheckpointContents, checkpoint_payload, read_checkpoint, write_checkpoint
-from resnet_gui.core.data import (FolderScan, PreparedData, SampleDataset, class_weights, prepare_data,
-                                  scan_class_folder, typical_short_side)
+from resnet_gui.core.data import (
+    FolderScan,
+    PreparedData,
+    SampleDataset,
+    class_weights,
+    prepare_data,
+    scan_class_folder,
+    typical_short_side,
+)
 from resnet_gui.core.devices import DevicePolicy, default_num_workers, policy_for, resolve_device
-from resnet_gui.core.distributed import World, device_for, end_process_group, start_process_group, world_from_environment
+from resnet_gui.core.distributed import (
+    World,
+    device_for,
+    end_process_group,
+    start_process_group,
+    world_from_environment,
+)
 from resnet_gui.core.errors import CheckpointError, UserError, WeightsUnavailableError
+from resnet_gui.core.familiarity import DEFAULT_METHOD as DEFAULT_FAMILIARITY
+from resnet_gui.core.familiarity import MAX_FIT_PICTURES, capture_features, fit_familiarity
 from resnet_gui.core.golden import make_golden
 from resnet_gui.core.lr_finder import LRFinding, sweep
 from resnet_gui.core.metrics import confusion_matrix
@@ -431,14 +446,14 @@ class Trainer:
         return stopped
 
     def _finish_best(self, best_path: Path, best: BestEpoch, run: _Run) -> dict[str, Any]:
-        """Fit the temperature and keep golden samples, in the best checkpoint itself."""
+        """Fit the temperature and the familiarity threshold, and keep golden samples, in the best checkpoint."""
         f = best.fields
         model = build_model(f["arch"], len(f["classes"]), small_input=f["small_input"])
         model.load_state_dict(best.state)
         model = model.to(run.policy.device).eval()
-        inputs, logits, labels = [], [], []
+        inputs, logits, labels, features = [], [], [], []
         kept = 0
-        with torch.inference_mode():
+        with torch.inference_mode(), capture_features(model) as pooled:
             for images, target in run.val_loader:
                 x = normalize_batch(images.to(run.policy.device), run.prep)
                 logits.append(model(x).float().cpu())
@@ -446,11 +461,39 @@ class Trainer:
                 if kept < GOLDEN_COUNT:
                     inputs.append(images[: GOLDEN_COUNT - kept])
                     kept += len(inputs[-1])
-        calibration = calibrate(torch.cat(logits), torch.cat(labels))
+            features = [p.cpu() for p in pooled]
+        val_logits = torch.cat(logits)
+        calibration = calibrate(val_logits, torch.cat(labels))
+        self._emit("on_status", "Learning what the training pictures look like…")
+        familiarity = self._fit_familiarity(model, run, val_logits, torch.cat(features))
         golden = make_golden(model, torch.cat(inputs), run.prep)
         write_checkpoint(best_path, checkpoint_payload(model=model, **f, temperature=calibration["temperature"],
-                                                       calibration=calibration, golden=golden))
+                                                       calibration=calibration, golden=golden,
+                                                       familiarity=familiarity))
+        calibration["unfamiliar"] = {"method": familiarity["method"], "threshold": familiarity["threshold"]}
         return calibration
+
+    def _fit_familiarity(self, model: nn.Module, run: _Run, val_logits: torch.Tensor,
+                         val_features: torch.Tensor) -> dict[str, Any]:
+        """The out-of-distribution score, from the training pictures seen without augmentation (at most
+        MAX_FIT_PICTURES, spread evenly) and a threshold from validation (core/familiarity.py)."""
+        train_features = train_labels = None
+        if DEFAULT_FAMILIARITY == "mahalanobis":
+            samples = run.data.train
+            step = max(1, -(-len(samples) // MAX_FIT_PICTURES))
+            dataset = SampleDataset(samples[::step], decode_transform(run.prep))
+            loader = DataLoader(dataset, batch_size=run.val_loader.batch_size, shuffle=False,
+                                num_workers=run.val_loader.num_workers)
+            labels = []
+            with torch.inference_mode(), capture_features(model) as pooled:
+                for images, target in loader:
+                    model(normalize_batch(images.to(run.policy.device), run.prep))
+                    labels.append(target)
+                train_features = torch.cat([p.cpu() for p in pooled])
+            train_labels = torch.cat(labels)
+        return fit_familiarity(DEFAULT_FAMILIARITY, val_logits=val_logits, val_features=val_features,
+                               train_features=train_features, train_labels=train_labels,
+                               num_classes=len(run.data.classes))
 
     @staticmethod
     def _step(run: _Run, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -87,9 +87,10 @@ class ResizeCenterCrop:
         return f"{type(self).__name__}(resize={self.resize}, size={self.size})"
 
 
-def decode_transform(prep: Preprocessing) -> v2.Compose:
-    """PIL RGB image -> uint8 tensor [3, S, S], resized and centre-cropped (as `eval_transform` does)."""
-    return v2.Compose([ResizeCenterCrop(prep.resize, prep.image_size), v2.PILToTensor()])
+def decode_transform(prep: Preprocessing, size: int | None = None) -> v2.Compose:
+    """PIL RGB image -> uint8 tensor [3, S, S], resized and centre-cropped (as `eval_transform` does);
+    `size` crops at another side (test-time augmentation cuts its own crops from a larger square)."""
+    return v2.Compose([ResizeCenterCrop(prep.resize, size or prep.image_size), v2.PILToTensor()])
 
 
 def normalize_batch(batch: torch.Tensor, prep: Preprocessing, dtype: torch.dtype = torch.float32) -> torch.Tensor:

@@ -33,6 +33,7 @@ from resnet_gui.gui.formatting import duration, plain_tooltip
 from resnet_gui.gui.image_preview import ImagePreview
 from resnet_gui.gui.results_model import (
     ALL_LABELS,
+    UNFAMILIAR_ONLY,
     UNSURE_ONLY,
     CONFIDENCE,
     ERROR,
@@ -295,7 +296,8 @@ class ClassifyPanel(QWidget):
         paths = self._queue.pop(0)
         self._running_paths = list(paths)
         self._rows_before_run = self.model.rowCount()
-        job = ClassifyJob(paths, self.options.device, self.batch_size, 10, THUMBNAIL, self.options.amp)
+        job = ClassifyJob(paths, self.options.device, self.batch_size, 10, THUMBNAIL, self.options.amp,
+                          self.options.tta)
         self._total = self._done = 0
         self._started_at = time.perf_counter()
         self.progress.setRange(0, 0)  # busy until the files are counted
@@ -389,6 +391,9 @@ class ClassifyPanel(QWidget):
         unsure = self.model.unsure_count()
         if unsure:
             wanted.append((f"Unsure ({unsure})", UNSURE_ONLY))
+        unfamiliar = self.model.unfamiliar_count()
+        if unfamiliar:
+            wanted.append((f"Unfamiliar ({unfamiliar})", UNFAMILIAR_ONLY))
         if errors:
             wanted.append((f"Errors ({errors})", ERRORS_ONLY))
         existing = [(self.filter.itemText(i), self.filter.itemData(i)) for i in range(self.filter.count())]
@@ -522,9 +527,12 @@ class ClassifyPanel(QWidget):
             self.chart_title.setText("Top classes")
 
     def _show_chart(self, row: ResultRow) -> None:
-        self.chart.show_guesses(row.guesses, self.top_k, self.model.threshold)
+        self.chart.show_guesses(row.guesses, self.top_k, self.model.threshold, row.prediction.unfamiliar)
         if not row.guesses:
             self.chart_title.setText(f"No prediction — {row.name}")
+        elif row.prediction.unfamiliar:
+            self.chart_title.setText(f"Unfamiliar — unlike the training pictures; best guess {row.label}, "
+                                     f"{row.confidence:.1%}, not to be trusted — {row.name}")
         elif self.model.is_unsure(row):
             self.chart_title.setText(f"Unsure (below {self.model.threshold:.0%}) — best guess {row.label}, "
                                      f"{row.confidence:.1%} — {row.name}")

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_gui.core.summaries import describe_tta, describe_unfamiliar
 from resnet_gui.core.text import display_name, display_path, figure
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.confusion_view import ConfusionView
@@ -149,7 +150,8 @@ class EvaluatePanel(QWidget):
         self.run_button.setEnabled(False)
         self.progress.setRange(0, 0)
         self.progress.setFormat("Evaluating…")
-        worker = EvaluateWorker(self.bundle, self.folder.text(), self.options.device, self.options.amp)
+        worker = EvaluateWorker(self.bundle, self.folder.text(), self.options.device, self.options.amp,
+                                self.options.tta)
         self.evaluate_task.start(worker, progress=self._on_progress, returned=self._on_evaluated,
                                  errored=self._on_failed, finished=self._on_finished)
 
@@ -176,6 +178,9 @@ class EvaluatePanel(QWidget):
             f"<span style='font-size:16pt'><b>{report['accuracy']:.1%}</b></span> accuracy on "
             f"{report['samples']} images · macro ROC AUC {figure(report['macro_roc_auc'])}"
             + (f" · {len(report['skipped'])} file(s) could not be read" if report["skipped"] else "")
+            + "".join(f"<br>{html.escape(line[0].upper() + line[1:])}." for line in (
+                describe_tta(report.get("tta")), describe_unfamiliar(report.get("unfamiliar"), report["samples"]))
+                if line)
             + "".join(f"<br><i>{html.escape(note)}</i>" for note in report.get("notes", []))
         )
         self.figures.setRowCount(len(report["per_class"]))

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_gui.core.architectures import ARCHITECTURES
+from resnet_gui.core.summaries import describe_familiarity
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.workers import ExportWorker, describe_error
@@ -114,6 +115,9 @@ class ModelPanel(QWidget):
         if calibrated or bundle.temperature != 1.0 or bundle.unsure_below:
             lines.append(f"<b>Calibration:</b> temperature {bundle.temperature:.3f}"
                          + (f", suggested 'unsure' below {bundle.unsure_below:.1%}" if bundle.unsure_below else ""))
+        if bundle.checkpoint is not None:
+            familiarity = describe_familiarity(bundle.familiarity)
+            lines.append(f"<b>Unfamiliar pictures:</b> {html.escape(familiarity[0].upper() + familiarity[1:])}")
         metrics = bundle.checkpoint.metrics if bundle.checkpoint is not None else {}
         if "val_acc" in metrics:
             lines.append(f"<b>Validation accuracy when saved:</b> {metrics['val_acc']:.1%} "

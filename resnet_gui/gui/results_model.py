@@ -26,6 +26,7 @@ ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 ERROR_BACKGROUND = QColor(253, 226, 226)
 ERROR_TEXT = QColor(150, 20, 20)
 UNSURE_TEXT = QColor(170, 95, 0)
+UNFAMILIAR_TEXT = QColor(120, 60, 160)
 
 
 class ResultsModel(QAbstractTableModel):
@@ -37,6 +38,7 @@ class ResultsModel(QAbstractTableModel):
         self._labels: Counter[str] = Counter()
         self._errors = 0
         self._unsure = 0
+        self._unfamiliar = 0
 
     def predictions(self, rows: list[ResultRow] | None = None) -> list:
         """The rows' predictions as the core writes them, 'unsure' as the table shows it now."""
@@ -75,6 +77,8 @@ class ResultsModel(QAbstractTableModel):
             if column == LABEL:
                 if row.error is not None:
                     return ""
+                if row.prediction.unfamiliar:
+                    return f"unfamiliar ({row.label}?)"
                 return f"unsure ({row.label}?)" if self.is_unsure(row) else row.label
             if column == CONFIDENCE:
                 return f"{row.confidence:.1%}" if row.error is None else ""
@@ -99,9 +103,9 @@ class ResultsModel(QAbstractTableModel):
                 return QBrush(ERROR_BACKGROUND)
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(ERROR_TEXT)
-        if column == LABEL and self.is_unsure(row):
+        if column == LABEL and (row.prediction.unfamiliar or self.is_unsure(row)):
             if role == Qt.ItemDataRole.ForegroundRole:
-                return QBrush(UNSURE_TEXT)
+                return QBrush(UNFAMILIAR_TEXT if row.prediction.unfamiliar else UNSURE_TEXT)
             if role == Qt.ItemDataRole.FontRole:
                 font = QFont()
                 font.setItalic(True)
@@ -124,13 +128,14 @@ class ResultsModel(QAbstractTableModel):
             else:
                 self._errors += 1
             self._unsure += self.is_unsure(row)
+            self._unfamiliar += row.prediction.unfamiliar
         self.endInsertRows()
 
     def clear(self) -> None:
         self.beginResetModel()
         self.rows.clear()
         self._labels.clear()
-        self._errors = self._unsure = 0
+        self._errors = self._unsure = self._unfamiliar = 0
         self.endResetModel()
 
     def labels(self) -> list[str]:
@@ -142,10 +147,14 @@ class ResultsModel(QAbstractTableModel):
     def unsure_count(self) -> int:
         return self._unsure
 
+    def unfamiliar_count(self) -> int:
+        return self._unfamiliar
+
 
 ALL_LABELS = ""
 ERRORS_ONLY = "\x00errors"
 UNSURE_ONLY = "\x00unsure"
+UNFAMILIAR_ONLY = "\x00unfamiliar"
 
 
 class LabelFilter(QSortFilterProxyModel):
@@ -174,4 +183,6 @@ class LabelFilter(QSortFilterProxyModel):
             return row.error is not None
         if self.label == UNSURE_ONLY:
             return model.is_unsure(row)
+        if self.label == UNFAMILIAR_ONLY:
+            return row.prediction.unfamiliar
         return row.error is None and row.label == self.label

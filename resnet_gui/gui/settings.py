@@ -27,6 +27,7 @@ SETTINGS = {
         Setting("model/recent_checkpoints", list, []),
         Setting("model/device", str, "auto"),
         Setting("model/mixed_precision", bool, True),
+        Setting("model/tta", str, ""),  # test-time augmentation: "", "flip", "five-crop" or "ten-crop"
         Setting("view/top_k", int, 5),
         Setting("window/geometry", bytes, b""),
         Setting("window/state", bytes, b""),

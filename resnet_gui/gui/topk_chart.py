@@ -11,6 +11,7 @@ from resnet_gui.gui.widgets import make_static
 BAR_COLOUR = QColor(52, 120, 200)
 TOP_COLOUR = QColor(30, 90, 170)
 UNSURE_COLOUR = QColor(225, 140, 30)
+UNFAMILIAR_COLOUR = QColor(150, 110, 190)  # the table's unfamiliar text, lighter
 
 
 class TopKChart(pg.PlotWidget):
@@ -39,9 +40,12 @@ class TopKChart(pg.PlotWidget):
         self.setXRange(-0.02, 1.18, padding=0)
         self.show_guesses([])
 
-    def show_guesses(self, guesses: list, k: int | None = None, threshold: float | None = None) -> None:
+    def show_guesses(self, guesses: list, k: int | None = None, threshold: float | None = None,
+                     unfamiliar: bool = False) -> None:
         """Draw the first `k` guesses (objects with .label and .prob), best on top; a dashed line
-        marks the "unsure" threshold, and an unsure best guess is drawn in orange."""
+        marks the "unsure" threshold, an unsure best guess is drawn in orange, and every bar of a picture
+        unlike the training pictures in purple."""
+        self.unfamiliar = unfamiliar
         self.threshold_line.setVisible(threshold is not None and bool(guesses))
         if threshold is not None:
             self.threshold_line.setPos(threshold)
@@ -53,6 +57,8 @@ class TopKChart(pg.PlotWidget):
         probs = [g.prob for g in shown]
         top = UNSURE_COLOUR if unsure else TOP_COLOUR
         brushes = [top if i == 0 else BAR_COLOUR for i in range(count)]
+        if unfamiliar:
+            brushes = [UNFAMILIAR_COLOUR] * count
         self.bars.setOpts(x0=[0] * count, y=ys, width=probs, height=0.7, brushes=brushes)
         self.getPlotItem().getAxis("left").setTicks([[(y, _short(g.label)) for y, g in zip(ys, shown)]])
         while len(self.value_labels) < count:

@@ -243,6 +243,7 @@ class ClassifyJob:
     top_k: int = 10  # the table keeps 10; the chart shows as many as the user asks
     thumbnail_size: int = 40
     amp: bool = True  # mixed precision where the device computes it in hardware
+    tta: str | None = None  # test-time augmentation (core/tta.py)
 
 
 class ClassifyWorker(Worker):
@@ -265,7 +266,8 @@ class ClassifyWorker(Worker):
         if not found.files:
             return {"files": 0, "seconds": 0.0}
         predictor = Predictor(self.bundle, device=self.job.device, batch_size=self.job.batch_size,
-                              top_k=self.job.top_k, thumbnail_size=self.job.thumbnail_size, amp=self.job.amp)
+                              top_k=self.job.top_k, thumbnail_size=self.job.thumbnail_size, amp=self.job.amp,
+                              tta=self.job.tta)
         started = time.perf_counter()
         done = 0
         for batch in predictor.predict(found.files, cancelled=self.is_aborted):
@@ -427,16 +429,16 @@ class EvaluateWorker(Worker):
 
     progress = Signal(int, int)
 
-    def __init__(self, bundle, folder: str, device: str = "auto", amp: bool = True):
+    def __init__(self, bundle, folder: str, device: str = "auto", amp: bool = True, tta: str | None = None):
         super().__init__()
-        self.bundle, self.folder, self.device, self.amp = bundle, folder, device, amp
+        self.bundle, self.folder, self.device, self.amp, self.tta = bundle, folder, device, amp, tta
 
     def work(self):
         import_core()
         from resnet_gui.core.evaluation import evaluate_model
 
         try:
-            return evaluate_model(self.bundle, self.folder, device=self.device, amp=self.amp,
+            return evaluate_model(self.bundle, self.folder, device=self.device, amp=self.amp, tta=self.tta,
                                   progress=lambda done, total: self.progress.emit(done, total),
                                   cancelled=self.is_aborted)
         except InterruptedError:
