@@ -24,7 +24,7 @@ def test_classify_json_lines_and_exit_code_1_when_a_file_fails(capsys, tiny_chec
     lines = [json.loads(line) for line in out.splitlines()]
     rows = [line for line in lines if "path" in line]
     assert len(rows) == 6
-    assert all(set(r) == {"path", "top_k", "error", "unsure"} for r in rows)
+    assert all(set(r) == {"path", "top_k", "error", "unsure", "unfamiliar"} for r in rows)
     broken = [r for r in rows if r["path"].endswith("broken.jpg")][0]
     assert broken["top_k"] == [] and broken["error"]
     good = [r for r in rows if r["error"] is None]
@@ -135,7 +135,7 @@ def test_unexpected_errors_are_logged_not_shown(capsys, tiny_checkpoint, image_f
     def explode(self, images):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(inference.Predictor, "probabilities", explode)
+    monkeypatch.setattr(inference.Predictor, "outputs", explode)
     code, out, err = run_cli(capsys, "classify", str(image_folder), "--checkpoint", str(tiny_checkpoint))
     assert code == 3
     assert "Traceback" not in err and "unexpected error" in err

@@ -154,18 +154,18 @@ def test_torch_never_runs_on_the_gui_thread(qtbot, window, tiny_checkpoint, imag
     from resnet_gui.core import models
 
     threads = []
-    original_probabilities = Predictor.probabilities
+    original_outputs = Predictor.outputs
     original_load = models.load_checkpoint_bundle
 
     def recording_probabilities(self, images):
         threads.append(threading.current_thread() is threading.main_thread())
-        return original_probabilities(self, images)
+        return original_outputs(self, images)
 
     def recording_load(*args, **kwargs):
         threads.append(threading.current_thread() is threading.main_thread())
         return original_load(*args, **kwargs)
 
-    monkeypatch.setattr(Predictor, "probabilities", recording_probabilities)
+    monkeypatch.setattr(Predictor, "outputs", recording_probabilities)
     monkeypatch.setattr(models, "load_checkpoint_bundle", recording_load)
     load(qtbot, window, tiny_checkpoint)
     classify_and_wait(qtbot, window, [image_folder])
@@ -271,7 +271,7 @@ def test_an_unexpected_worker_error_is_a_dialog_and_a_log_not_a_crash(qtbot, win
         raise ZeroDivisionError("boom")
 
     load(qtbot, window, tiny_checkpoint)
-    monkeypatch.setattr(Predictor, "probabilities", explode)
+    monkeypatch.setattr(Predictor, "outputs", explode)
     with qtbot.waitSignal(window.user_error, timeout=WAIT) as blocker:
         drop(window, [image_folder])
     assert "ZeroDivisionError: boom" in blocker.args[1] and "Details were written to" in blocker.args[1]

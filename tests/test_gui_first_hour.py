@@ -146,7 +146,7 @@ def test_after_an_error_the_progress_and_buttons_are_idle(qtbot, window, tiny_ch
 
     with qtbot.waitSignal(window.model_loaded, timeout=WAIT):
         window.use_checkpoint(str(tiny_checkpoint))
-    monkeypatch.setattr(Predictor, "probabilities", lambda self, images: 1 / 0)
+    monkeypatch.setattr(Predictor, "outputs", lambda self, images: 1 / 0)
     with qtbot.waitSignal(window.user_error, timeout=WAIT):
         window.classify_paths([str(image_folder)])
     panel = window.classify_panel

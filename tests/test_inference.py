@@ -74,15 +74,15 @@ def test_on_a_cpu_decoding_threads_and_the_model_take_turns(tmp_path, monkeypatc
     monkeypatch.setattr(inference, "load_rgb", recording_load)
     predictor = Predictor(bundle(), device="cpu", batch_size=4, num_workers=2)
     assert not predictor.decode_ahead
-    probabilities = predictor.probabilities
+    outputs = predictor.outputs
 
     def recording_probabilities(images):
         started = time.perf_counter()
-        result = probabilities(images)
+        result = outputs(images)
         events.append(("model", threading.current_thread().name, started, time.perf_counter()))
         return result
 
-    predictor.probabilities = recording_probabilities
+    predictor.outputs = recording_probabilities
     results = predictor.predict_all(paths)
     assert [r.path for r in results] == [str(p) for p in paths] and all(r.ok for r in results)
     decodes = [e for e in events if e[0] == "decode"]

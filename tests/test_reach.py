@@ -231,3 +231,52 @@ def test_a_damaged_fit_is_refused_with_a_sentence(tmp_path):
         model=model, arch="resnet18", classes=list(COLOURS), small_input=True, preprocessing=PREP,
         familiarity={"method": "something-newer", "threshold": 1.0}))
     assert load_checkpoint_bundle(future).familiarity is None  # a method this version does not know: ignored
+
+
+# ------------------------------------------------------------------ the model card and the bioimage.io package
+def test_info_card_prints_the_facts_in_markdown(familiar_and_not, capsys):
+    result = familiar_and_not[0]
+    code, out, _ = run_cli(capsys, "info", "--card", str(result.best_path))
+    assert code == 0
+    assert out.startswith("# shapes\n")
+    for heading in ("## Model", "## Classes", "## Training data", "## Validation", "## Limitations"):
+        assert heading in out
+    assert "| 0 | circle |" in out and "| 2 | triangle |" in out
+    assert f"{result.metrics['train_samples']} training pictures" in out
+    assert f"{result.metrics['val_acc']:.1%}" in out and "Mahalanobis" in out
+    assert str(result.best_path.parent) not in out  # local folders are reduced to their names
+
+
+def test_bioimageio_package_passes_bioimageio_core_model_test(familiar_and_not, capsys, tmp_path):
+    pytest.importorskip("bioimageio.core")  # in the [test] extra: CI runs this
+    import zipfile
+
+    import numpy as np
+    from bioimageio.spec import load_description
+
+    out = tmp_path / "shapes.zip"
+    code, _, err = run_cli(capsys, "export", str(familiar_and_not[0].best_path), "--format", "bioimageio",
+                           "--out", str(out), "--author", "A. Tester")
+    assert code == 0 and "passed bioimageio.core's model test" in err
+    names = set(zipfile.ZipFile(out).namelist())
+    assert {"rdf.yaml", "weights_torchscript.pt", "weights.onnx", "test_input.npy", "test_output.npy",
+            "cover.png", "README.md"} <= names
+    description = load_description(out)
+    assert description.validation_summary.status in ("valid-format", "passed")
+    assert [str(n) for n in description.outputs[0].axes[1].channel_names] == ["circle", "square", "triangle"]
+    assert {str(a.name) for a in description.authors} == {"A. Tester"}
+    assert set(description.weights.available_formats) == {"torchscript", "onnx"}
+    # the test tensors are the golden samples: probabilities that sum to 1, one row per picture
+    with zipfile.ZipFile(out) as archive:
+        outputs = np.load(archive.open("test_output.npy"))
+        inputs = np.load(archive.open("test_input.npy"))
+    assert inputs.shape[1:] == (3, 32, 32) and outputs.shape == (len(inputs), 3)
+    assert np.allclose(outputs.sum(1), 1, atol=1e-5)
+
+
+def test_a_package_is_refused_for_a_file_without_golden_samples(tiny_checkpoint, capsys, tmp_path):
+    out = tmp_path / "tiny.zip"
+    assert main(["export", str(tiny_checkpoint), "--format", "bioimageio", "--out", str(out)]) == 2
+    assert "has no golden samples" in capsys.readouterr().err and not out.exists()
+    assert main(["export", str(tiny_checkpoint), "--format", "bioimageio", "--out", str(tmp_path / "x.tar")]) == 2
+    assert "is a .zip file" in capsys.readouterr().err

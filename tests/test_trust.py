@@ -97,9 +97,11 @@ def test_unsure_below_the_threshold_keeps_the_best_guess(colour_model, capsys, t
 
     # Noise is what the model is least sure about: its confidences spread out.
     paths = [save_noise(tmp_path / f"noise{i}.png", seed=i) for i in range(8)]
-    predictions = Predictor(load_checkpoint_bundle(result.best_path), device="cpu", unsure_below=1.01).predict_all(paths)
+    predictions = Predictor(load_checkpoint_bundle(result.best_path), device="cpu", unsure_below=1.01,
+                            check_familiarity=False).predict_all(paths)
     assert all(p.unsure and p.verdict == "unsure" and p.best is not None for p in predictions)
-    sure = Predictor(load_checkpoint_bundle(result.best_path), device="cpu", unsure_below=None).predict_all(paths)
+    sure = Predictor(load_checkpoint_bundle(result.best_path), device="cpu", unsure_below=None,
+                     check_familiarity=False).predict_all(paths)
     assert not any(p.unsure for p in sure) and all(p.verdict == p.best.label for p in sure)
     out_csv = tmp_path / "r.csv"
     confidences = sorted(p.best.prob for p in sure)
@@ -109,7 +111,7 @@ def test_unsure_below_the_threshold_keeps_the_best_guess(colour_model, capsys, t
     below = steps[len(steps) // 2] + 1
     threshold = (confidences[below - 1] + confidences[below]) / 2
     code = main(["classify", *map(str, paths), "--checkpoint", str(result.best_path), "--unsure-below",
-                 str(threshold), "--json", "--csv", str(out_csv)])
+                 str(threshold), "--json", "--csv", str(out_csv), "--no-unfamiliar"])
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"path"' in line]
     assert code == 0 and [r["unsure"] for r in rows] == [r["top_k"][0]["prob"] < threshold for r in rows]
     assert sum(r["unsure"] for r in rows) == below and all(r["top_k"] for r in rows)
@@ -236,12 +238,12 @@ def test_an_export_that_moved_is_refused(colour_model, tmp_path, monkeypatch):
 
     _, result = colour_model
     bundle = load_checkpoint_bundle(result.best_path)
-    real = model_export._check
+    real = model_export.check_export
 
     def broken_export(bundle, run):
         return real(bundle, lambda x: run(x).roll(1, dims=1))  # classes shuffled: answers move
 
-    monkeypatch.setattr(model_export, "_check", broken_export)
+    monkeypatch.setattr(model_export, "check_export", broken_export)
     with pytest.raises(ExportCheckFailed, match="answers moved"):
         export_model(bundle, "torchscript", tmp_path / "bad.ts")
     assert not (tmp_path / "bad.ts").exists()

@@ -18,6 +18,9 @@ def add_parsers(sub, archs: list[str]) -> None:
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.add_argument("--verify", action="store_true",
                       help="re-run the checkpoint's golden samples; exit 1 if its outputs moved")
+    info.add_argument("--card", action="store_true",
+                      help="print a model card in Markdown: the model, its classes, training data, validation "
+                           "figures and limitations (the documentation of a bioimage.io package)")
     info.set_defaults(handler=info_command)
 
     explain = sub.add_parser("explain", help="Grad-CAM: where the model looks in an image")
@@ -30,11 +33,18 @@ def add_parsers(sub, archs: list[str]) -> None:
     explain.add_argument("--out", required=True, metavar="OUT.png", help="the picture with the heat map")
     explain.set_defaults(handler=explain_command)
 
-    export = sub.add_parser("export", help="export a checkpoint to ONNX or TorchScript")
+    export = sub.add_parser("export", help="export a checkpoint to ONNX, TorchScript or a bioimage.io package")
     export.add_argument("checkpoint", metavar="CHECKPOINT", help="the model to export")
-    export.add_argument("--format", choices=("onnx", "torchscript"), required=True,
-                        help="onnx (needs the onnx package) or torchscript")
-    export.add_argument("--out", required=True, metavar="FILE", help="the model file; FILE.json goes beside it")
+    export.add_argument("--format", choices=("onnx", "torchscript", "bioimageio"), required=True,
+                        help="onnx (needs the onnx package), torchscript, or bioimageio: a model package zip "
+                             "(TorchScript and ONNX weights, test tensors, cover, model card) for the bioimage.io "
+                             "ecosystem, tested with bioimageio.core when it is installed")
+    export.add_argument("--out", required=True, metavar="FILE",
+                        help="the model file (FILE.json goes beside it), or the package's MODEL.zip")
+    export.add_argument("--license", default="CC-BY-4.0", metavar="SPDX",
+                        help="bioimageio: the package's licence, an SPDX identifier (default CC-BY-4.0)")
+    export.add_argument("--author", action="append", metavar="NAME",
+                        help="bioimageio: an author's name (repeat for several)")
     export.set_defaults(handler=export_command)
 
 
@@ -70,6 +80,11 @@ def info_command(args: argparse.Namespace) -> int:
     }
     if args.verify:
         return verify_command(bundle, data, args.json)
+    if args.card:
+        from resnet_gui.core.model_card import model_card
+
+        print(model_card(bundle))
+        return EXIT_OK
     if args.json:
         print(json_line(data))
         return EXIT_OK
@@ -155,6 +170,8 @@ def export_command(args: argparse.Namespace) -> int:
     from resnet_gui.core.model_export import export_model
     from resnet_gui.core.models import load_checkpoint_bundle
 
+    if args.format == "bioimageio":
+        return export_package(args)
     check_writable(args.out, "the exported model")
     check_writable(args.out + ".json", "the export's description")
     bundle = load_checkpoint_bundle(args.checkpoint)
@@ -165,4 +182,19 @@ def export_command(args: argparse.Namespace) -> int:
               "probability.", file=sys.stderr)
     else:
         print(f"Not checked: {check['reason']}.", file=sys.stderr)
+    return EXIT_OK
+
+
+def export_package(args: argparse.Namespace) -> int:
+    from resnet_gui.core.atomic_write import check_writable
+    from resnet_gui.core.bioimageio_package import describe, write_package
+    from resnet_gui.core.models import load_checkpoint_bundle
+
+    if not args.out.lower().endswith(".zip"):
+        raise UserError(f"A bioimage.io package is a .zip file: name it like MODEL.zip, not {args.out}.")
+    check_writable(args.out, "the package")
+    bundle = load_checkpoint_bundle(args.checkpoint)
+    print("Writing the package and testing it (a minute at most)…", file=sys.stderr)
+    result = write_package(bundle, args.out, license=args.license, authors=args.author)
+    print(f"bioimage.io package written to {shown(args.out)}: {describe(result)}.", file=sys.stderr)
     return EXIT_OK

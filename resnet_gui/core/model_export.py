@@ -62,15 +62,15 @@ def export_model(bundle: ModelBundle, fmt: str, out: str | os.PathLike) -> tuple
         # torch marks TorchScript and its ONNX exporter deprecated; they are still the formats
         # other tools read, so the notice would only alarm the user.
         warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
-        run = _write(fmt, model, example, str(temporary))
-        check = _check(bundle, run)  # raises, and so removes the file, when the answers moved
+        run = write_model_file(fmt, model, example, str(temporary))
+        check = check_export(bundle, run)  # raises, and so removes the file, when the answers moved
     side = out.with_name(out.name + ".json")
     with atomic_write(side, "w", encoding="utf-8") as stream:
         stream.write(json.dumps(sidecar(bundle, fmt, check), indent=2, ensure_ascii=False))
     return out, side, check
 
 
-def _write(fmt: str, model: torch.nn.Module, example: torch.Tensor, path: str):
+def write_model_file(fmt: str, model: torch.nn.Module, example: torch.Tensor, path: str):
     """Write the model file; return a function that runs it (None when it cannot be run here)."""
     if fmt == "onnx":
         _export_onnx(model, example, path)
@@ -110,7 +110,7 @@ def _onnx_runner(path: str):
     return run
 
 
-def _check(bundle: ModelBundle, run) -> dict:
+def check_export(bundle: ModelBundle, run) -> dict:
     """Re-run the golden samples (or, lacking them, random inputs against PyTorch) through the export."""
     golden = bundle.checkpoint.extra.get("golden") if bundle.checkpoint is not None else None
     if run is None:

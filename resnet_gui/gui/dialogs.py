@@ -30,7 +30,8 @@ def save_model(parent: QWidget | None, suggested: str) -> str:
 
 
 def save_export(parent: QWidget | None, suggested: str, fmt: str) -> str:
-    pattern = "ONNX models (*.onnx)" if fmt == "onnx" else "TorchScript models (*.ts *.pt)"
+    pattern = {"onnx": "ONNX models (*.onnx)", "bioimageio": "bioimage.io packages (*.zip)"}.get(
+        fmt, "TorchScript models (*.ts *.pt)")
     path, _ = QFileDialog.getSaveFileName(parent, "Export the model", suggested, pattern)
     return path
 

@@ -25,17 +25,27 @@ from resnet_gui.gui.workers import ExportWorker, describe_error
 COLUMNS = ("Stage", "Blocks", "Block type", "Output shape", "Parameters")
 
 
+PACKAGE_TIP = ("A zip the bioimage ecosystem opens (bioimageio.core, ilastik, deepImageJ): TorchScript and ONNX "
+               "weights, test pictures, classes, preprocessing and a model card; tested with bioimageio.core "
+               "when it is installed")
+
+
+def has_golden(bundle) -> bool:
+    return bundle.checkpoint is not None and bool(bundle.checkpoint.extra.get("golden"))
+
+
 class ModelPanel(QWidget):
     error = Signal(str, str)
     status_message = Signal(str)
-    exported = Signal(object)  # (model path, sidecar path, golden check)
+    exported = Signal(object)  # (model path, sidecar path, golden check), or a bioimage.io package's (path, checks)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.bundle = None
         self.export_task = Task(self, "export")
         self.export_buttons = {fmt: QPushButton(text) for fmt, text in
-                               (("onnx", "Export as ONNX…"), ("torchscript", "Export as TorchScript…"))}
+                               (("onnx", "Export as ONNX…"), ("torchscript", "Export as TorchScript…"),
+                                ("bioimageio", "bioimage.io package…"))}
         export_row = QHBoxLayout()
         export_row.addWidget(QLabel("Use the model in other programs:"))
         for fmt, button in self.export_buttons.items():
@@ -44,6 +54,7 @@ class ModelPanel(QWidget):
                               "the file is checked on the model's golden samples and refused if its answers moved")
             button.clicked.connect(lambda checked=False, f=fmt: self.export(f))
             export_row.addWidget(button)
+        self.export_buttons["bioimageio"].setToolTip(PACKAGE_TIP)
         export_row.addStretch(1)
         self.summary = QLabel("No model loaded yet.")
         self.summary.setWordWrap(True)
@@ -66,7 +77,7 @@ class ModelPanel(QWidget):
         if self.bundle is None:
             return
         stem = (self.bundle.checkpoint.path.stem if self.bundle.checkpoint is not None else self.bundle.arch)
-        suffix = ".onnx" if fmt == "onnx" else ".ts"
+        suffix = {"onnx": ".onnx", "bioimageio": ".zip"}.get(fmt, ".ts")
         path = path or dialogs.save_export(self, f"{stem}{suffix}", fmt)
         if not path:
             return
@@ -77,6 +88,12 @@ class ModelPanel(QWidget):
                                errored=self._on_export_failed, finished=self._on_export_finished)
 
     def _on_exported(self, result) -> None:
+        if len(result) == 2:  # a bioimage.io package
+            from resnet_gui.core.bioimageio_package import describe
+
+            self.status_message.emit(f"bioimage.io package written to {result[0]}: {describe(result[1])}.")
+            self.exported.emit(result)
+            return
         model_path, side, check = result
         checked = (f"checked on the {check['checked_with']}" if check.get("verified")
                    else f"not checked: {check.get('reason')}")
@@ -87,13 +104,18 @@ class ModelPanel(QWidget):
         self.error.emit("The model was not exported", describe_error(exc))
 
     def _on_export_finished(self) -> None:
-        for button in self.export_buttons.values():
-            button.setEnabled(self.bundle is not None)
+        self._enable_exports()
+
+    def _enable_exports(self) -> None:
+        for fmt, button in self.export_buttons.items():
+            button.setEnabled(self.bundle is not None and (fmt != "bioimageio" or has_golden(self.bundle)))
+        self.export_buttons["bioimageio"].setToolTip(
+            PACKAGE_TIP if self.bundle is None or has_golden(self.bundle)
+            else "Needs a checkpoint trained by resnet-gui: the package's test pictures are its golden samples.")
 
     def show_bundle(self, bundle) -> None:
         self.bundle = bundle
-        for button in self.export_buttons.values():
-            button.setEnabled(True)
+        self._enable_exports()
         spec = ARCHITECTURES[bundle.arch]
         prep = bundle.preprocessing
         params = bundle.meta.get("params", 0)

@@ -446,7 +446,8 @@ class EvaluateWorker(Worker):
 
 
 class ExportWorker(Worker):
-    """Exports the model the window holds to ONNX or TorchScript, checked on its golden samples."""
+    """Exports the model the window holds to ONNX or TorchScript, checked on its golden samples, or writes a
+    bioimage.io package of it."""
 
     def __init__(self, bundle, fmt: str, path: str):
         super().__init__()
@@ -459,10 +460,16 @@ class ExportWorker(Worker):
         from resnet_gui.core.atomic_write import check_writable
         from resnet_gui.core.model_export import export_model
 
+        if self.fmt == "bioimageio" and not self.path.lower().endswith(".zip"):
+            self.path += ".zip"  # bioimage.io tools know a package by its .zip
         check_writable(self.path, "the exported model")
         # A copy: exporting moves the network to the CPU, and the window's own stays where it classifies.
         bundle = copy.copy(self.bundle)
         bundle.model = copy.deepcopy(self.bundle.model)
+        if self.fmt == "bioimageio":
+            from resnet_gui.core.bioimageio_package import write_package
+
+            return self.path, write_package(bundle, self.path)
         return export_model(bundle, self.fmt, self.path)
 
 
