@@ -75,3 +75,39 @@ def test_two_processes_train_one_model_that_scores_like_one_process(tmp_path, ca
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert [e["epoch"] for e in events if e["event"] == "epoch"] == [5]  # goes on after the 4 epochs of 2 processes
     assert read_checkpoint(tmp_path / "two" / "m.pt").history[: len(first_run)] == first_run
+
+
+def test_an_error_in_one_process_stops_every_process_with_its_sentence(tmp_path):
+    """train --nproc 2 where process 1 fails after joining the group: process 0 would wait for it in its
+    first collective; the launcher stops it instead, and the user reads process 1's sentence, no traceback."""
+    import textwrap
+    import time
+
+    from tests.support import make_shapes_dataset
+
+    data = make_shapes_dataset(tmp_path / "d", per_class=4)
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(textwrap.dedent("""
+        import os
+        if os.environ.get("RANK") == "1":  # the test's fault, in process 1 only
+            from resnet_gui.core import training
+            from resnet_gui.core.errors import UserError
+
+            def refuse(self, *args, **kwargs):
+                raise UserError("Process 1 cannot read the pictures (the test made it so).")
+
+            training.Trainer._set_up = refuse
+    """))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)]), "OMP_NUM_THREADS": "1",
+           "XDG_STATE_HOME": str(tmp_path / "s")}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "resnet_gui", "train", str(data), "--nproc", "2", "--weights", "none",
+                           "--image-size", "16", "--epochs", "1", "--out", str(tmp_path / "m.pt")],
+                          capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 2, done.stderr
+    assert time.perf_counter() - started < 200  # stopped, not left waiting for the gloo timeout (30 min)
+    assert "Process 1 cannot read the pictures" in done.stderr
+    assert "process 1 of 2 stopped (exit status 2); the others were stopped with it" in done.stderr
+    assert "Traceback" not in done.stderr and "ChildFailedError" not in done.stderr
+    assert not (tmp_path / "m.pt").exists()

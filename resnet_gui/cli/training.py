@@ -10,6 +10,7 @@ from pathlib import Path
 
 from resnet_gui.cli.common import (
     DEVICE_HELP,
+    EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SOME_FAILED,
@@ -53,8 +54,16 @@ def add_parsers(sub, archs: list[str]) -> None:
 
 
 def launch_processes(argv: list[str], nproc: int) -> int:
-    """`train --nproc N`: the same command under PyTorch's own launcher, N processes on this machine."""
-    import subprocess
+    """`train --nproc N`: the same command under PyTorch's own launcher (torch.distributed.run, in this
+    process), N processes on this machine.
+
+    When one process fails, the launcher stops the others (none waits forever in a collective); each
+    process has printed its own sentence, and the launcher's report, a traceback, is replaced by one
+    sentence that says which process stopped first."""
+    import logging
+
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser, run
 
     rest, skip = [], False
     for token in argv:
@@ -64,9 +73,18 @@ def launch_processes(argv: list[str], nproc: int) -> int:
             skip = True
         elif not token.startswith("--nproc="):
             rest.append(token)
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-               "-m", "resnet_gui", *rest]
-    return subprocess.call(command)
+    launcher = get_args_parser().parse_args(["--standalone", f"--nproc_per_node={nproc}", "-m", "resnet_gui", *rest])
+    for name in ("torch.distributed.elastic", "torch.distributed.run", "torch.distributed.launcher"):
+        logging.getLogger(name).setLevel(logging.ERROR)  # its notices are not the user's business
+    try:
+        run(launcher)
+    except ChildFailedError as failed:
+        rank, failure = failed.get_first_failure()
+        status = failure.exitcode if 0 < failure.exitcode < 256 else EXIT_INTERNAL
+        say(f"process {rank} of {nproc} stopped (exit status {failure.exitcode}); the others were stopped with "
+            "it. Its reason is above.")
+        return status
+    return EXIT_OK
 
 
 def train_command(args: argparse.Namespace) -> int:
