@@ -109,5 +109,27 @@ def test_an_error_in_one_process_stops_every_process_with_its_sentence(tmp_path)
     assert time.perf_counter() - started < 200  # stopped, not left waiting for the gloo timeout (30 min)
     assert "Process 1 cannot read the pictures" in done.stderr
     assert "process 1 of 2 stopped (exit status 2); the others were stopped with it" in done.stderr
-    assert "Traceback" not in done.stderr and "ChildFailedError" not in done.stderr
+    assert "Traceback" not in done.stderr and "ChildFailedError" not in done.stderr and "exitcode" not in done.stderr
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_sync_batchnorm_with_several_processes_on_gpus_and_a_sentence_on_cpus():
+    import pytest
+    import torch
+
+    from resnet_gui.cli import build_parser
+    from resnet_gui.cli.train_options import settings_from_args
+    from resnet_gui.core.distributed import synchronised_batchnorm
+    from resnet_gui.core.errors import UserError
+    from tests.support import tiny_model
+
+    model = tiny_model()
+    assert synchronised_batchnorm(model, World(), torch.device("cpu")) is model  # one process: the whole batch
+    converted = synchronised_batchnorm(tiny_model(), World(0, 2), torch.device("cuda", 0))
+    norms = {type(m) for m in converted.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)}
+    assert norms == {torch.nn.SyncBatchNorm}
+    assert converted.state_dict().keys() == model.state_dict().keys()  # its checkpoints load as before
+    with pytest.raises(UserError, match="--sync-bn needs GPUs"):
+        synchronised_batchnorm(model, World(0, 2), torch.device("cpu"))
+    args = build_parser().parse_args(["train", "data", "--sync-bn"])
+    assert settings_from_args(args).sync_bn and not settings_from_args(build_parser().parse_args(["train", "d"])).sync_bn

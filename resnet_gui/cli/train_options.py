@@ -98,7 +98,7 @@ def settings_from_args(args: argparse.Namespace):
         label_smoothing=args.label_smoothing,
         balance=args.balance, seed=args.seed, device=args.device, amp=not args.no_amp, patience=args.patience,
         workers=args.workers, out=getattr(args, "out", None), resume=resume,
-        keep_last=getattr(args, "keep_last", False),
+        keep_last=getattr(args, "keep_last", False), sync_bn=getattr(args, "sync_bn", False),
     )
 
 

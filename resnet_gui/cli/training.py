@@ -38,6 +38,10 @@ def add_parsers(sub, archs: list[str]) -> None:
                        help="keep NAME.last.pt after the run completes (it is always kept after a stop)")
     train.add_argument("--nproc", type=positive_int, metavar="N",
                        help="train with N processes on this machine (one per GPU), as torchrun would start them")
+    train.add_argument("--sync-bn", action="store_true",
+                       help="with several processes on GPUs: BatchNorm statistics over the whole global batch "
+                            "(SyncBatchNorm) instead of each process's share; worth it below about 16 pictures "
+                            "per process"),
     train.set_defaults(handler=train_command)
 
     evaluate = sub.add_parser("evaluate", help="measure a checkpoint on a folder of class subfolders")
@@ -75,7 +79,7 @@ def launch_processes(argv: list[str], nproc: int) -> int:
             rest.append(token)
     launcher = get_args_parser().parse_args(["--standalone", f"--nproc_per_node={nproc}", "-m", "resnet_gui", *rest])
     for name in ("torch.distributed.elastic", "torch.distributed.run", "torch.distributed.launcher"):
-        logging.getLogger(name).setLevel(logging.ERROR)  # its notices are not the user's business
+        logging.getLogger(name).setLevel(logging.CRITICAL)  # its notices and its failure report: ours follows
     try:
         run(launcher)
     except ChildFailedError as failed:

@@ -69,6 +69,22 @@ def device_for(world: World, requested: str) -> str:
     return f"cuda:{world.local_rank}" if torch.cuda.is_available() else "cpu"
 
 
+def synchronised_batchnorm(model, world: World, device):
+    """`model` with SyncBatchNorm layers, for --sync-bn: one set of batch statistics over every process's
+    share of the batch. One process already sees the whole batch, so it is left as it is; torch computes
+    SyncBatchNorm on GPUs only, so a CPU run is refused with a sentence rather than failing mid-epoch."""
+    if not world.is_distributed:
+        return model
+    if device.type == "cpu":
+        from resnet_gui.core.errors import UserError
+
+        raise UserError("--sync-bn needs GPUs: torch computes SyncBatchNorm on CUDA only. On CPUs, leave it out "
+                        "(each process then normalises its own share of the batch).")
+    import torch
+
+    return torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+
+
 def gather_to_main(world: World, value: T) -> list[T] | None:
     """Every process's `value`, in rank order, on the main process (None elsewhere)."""
     if not world.is_distributed:

@@ -83,6 +83,7 @@ class TrainSettings:
     out: str | None = None  # None: model.pt, or model-2.pt ... if taken (when resuming, the run's own file)
     keep_last: bool = False  # keep NAME.last.pt after a run that completed (it is kept after a stop anyway)
     resume: str | None = None
+    sync_bn: bool = False  # several processes on GPUs: BatchNorm over the global batch (SyncBatchNorm)
 
     @property
     def crop(self) -> int:

@@ -40,6 +40,7 @@ from resnet_gui.core.distributed import (
     device_for,
     end_process_group,
     start_process_group,
+    synchronised_batchnorm,
     world_from_environment,
 )
 from resnet_gui.core.errors import CheckpointError, UserError, WeightsUnavailableError
@@ -258,6 +259,9 @@ class Trainer:
         net = None
         if world.is_distributed:
             from torch.nn.parallel import DistributedDataParallel
+
+            if s.sync_bn:
+                model = synchronised_batchnorm(model, world, device)
 
             net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
         optimizer = self._optimizer(s, model, device)
