@@ -46,6 +46,44 @@ def test_two_processes_classify_row_for_row_as_one(tmp_path, tiny_checkpoint, ca
     assert [r["path"] for r in two_json[:-1]] == [r["path"] for r in one_json[:-1]]
     assert [r["top_k"][0]["label"] for r in two_json[:-1]] == [r["top_k"][0]["label"] for r in one_json[:-1]]
     assert two_json[-1]["summary"]["processes"] == 2 and two_json[-1]["summary"]["files"] == 9
+    assert not list(tmp_path.glob("two.csv.part-*"))  # the parts were merged and removed
+
+    # What a run of 3 processes leaves when it is killed: OUT.csv from an earlier stop, whole rows in two
+    # parts, a row cut short in one. --resume with 2 processes finishes it: every file once, in order.
+    header, *rows = (tmp_path / "one.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "three.csv").write_text(header + rows[0] + rows[1], encoding="utf-8")
+    (tmp_path / "three.csv.part-0-of-3").write_text(header + rows[3], encoding="utf-8")
+    (tmp_path / "three.csv.part-2-of-3").write_text(header + rows[7] + rows[8][:20], encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "resnet_gui",
+         "classify", str(folder), "--checkpoint", str(tiny_checkpoint), "--csv", str(tmp_path / "three.csv"),
+         "--json", "--workers", "0", "--resume"],
+        capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "4 file(s) are in" in done.stderr and "5 to go" in done.stderr
+    assert (tmp_path / "three.csv").read_text(encoding="utf-8") == (tmp_path / "one.csv").read_text(
+        encoding="utf-8")
+    resumed = [json.loads(line)["path"] for line in done.stdout.splitlines()[:-1]]
+    assert resumed == [one_json[i]["path"] for i in (2, 4, 5, 6, 8)]  # only the files still to do
+    assert not list(tmp_path.glob("three.csv.part-*"))
+
+
+def test_one_process_resumes_what_several_left(tmp_path, tiny_checkpoint, capsys):
+    folder = tmp_path / "imgs"
+    for i in range(5):
+        save_noise(folder / f"{i:02d}.png", seed=i)
+    assert main(["classify", str(folder), "--checkpoint", str(tiny_checkpoint), "--csv",
+                 str(tmp_path / "one.csv")]) == 0
+    header, *rows = (tmp_path / "one.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "out.csv.part-1-of-2").write_text(header + rows[3] + rows[4], encoding="utf-8")
+    (tmp_path / "out.csv.part-0-of-2").write_text(header + rows[0][:10], encoding="utf-8")  # cut short
+    capsys.readouterr()
+    assert main(["classify", str(folder), "--checkpoint", str(tiny_checkpoint), "--csv", str(tmp_path / "out.csv"),
+                 "--resume"]) == 0
+    assert "2 file(s) are in" in capsys.readouterr().err
+    merged, one = (tmp_path / "out.csv").read_text(), (tmp_path / "one.csv").read_text()
+    assert sorted(merged.splitlines()) == sorted(one.splitlines())  # resumed rows are appended
+    assert not list(tmp_path.glob("out.csv.part-*"))
 
 
 def test_two_processes_train_one_model_that_scores_like_one_process(tmp_path, capsys):
@@ -132,4 +170,5 @@ def test_sync_batchnorm_with_several_processes_on_gpus_and_a_sentence_on_cpus():
     with pytest.raises(UserError, match="--sync-bn needs GPUs"):
         synchronised_batchnorm(model, World(0, 2), torch.device("cpu"))
     args = build_parser().parse_args(["train", "data", "--sync-bn"])
-    assert settings_from_args(args).sync_bn and not settings_from_args(build_parser().parse_args(["train", "d"])).sync_bn
+    assert settings_from_args(args).sync_bn
+    assert not settings_from_args(build_parser().parse_args(["train", "data"])).sync_bn

@@ -97,7 +97,7 @@ def test_bfloat16_training_learns_and_keeps_float32_weights(tmp_path, monkeypatc
 
     monkeypatch.setattr(training, "build_model", recording_build)
     data = make_shapes_dataset(tmp_path / "shapes", per_class=14)
-    result = Trainer(settings_for(data, tmp_path / "bf16.pt", batch_size=8)).run()
+    result = Trainer(settings_for(data, tmp_path / "bf16.pt", batch_size=8, epochs=3)).run()
     assert {dtype for is_training, dtype in heads if is_training} == {torch.bfloat16}
     assert torch.float32 in {dtype for is_training, dtype in heads if not is_training}  # calibration, golden
     assert result.metrics["val_acc"] >= 0.8

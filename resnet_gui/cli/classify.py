@@ -47,8 +47,9 @@ def add_parser(sub, archs: list[str]) -> None:
                                "trained by this version can tell; the best guess is kept either way)")
     classify.add_argument("--csv", metavar="OUT.csv", help="also write the results to this CSV file")
     classify.add_argument("--resume", action="store_true",
-                          help="with --csv: skip the files already in OUT.csv and append the rest (a stopped "
-                               "run over many pictures goes on where it stopped)")
+                          help="with --csv: skip the files already in OUT.csv (and in the parts a stopped "
+                               "torchrun run left beside it) and add the rest: a stopped run over many pictures "
+                               "goes on where it stopped, with any number of processes")
     classify.add_argument("--json", action="store_true", help="print JSON Lines, one object per file")
     classify.set_defaults(handler=run)
 
@@ -92,9 +93,11 @@ def run_one_process(args: argparse.Namespace) -> int:
     predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, num_workers=args.workers,
                           top_k=args.top_k, unsure_below=unsure_below, amp=not args.no_amp, tta=args.tta,
                           check_familiarity=not args.no_unfamiliar)
-    from resnet_gui.core.results_csv import CsvResultAppender
+    from resnet_gui.core.results_csv import CsvResultAppender, merge_parts, part_paths, remove_parts
 
     # The same columns as a fresh CSV: top-k as the predictor has it (no more than the model's classes).
+    if args.resume and part_paths(args.csv):  # a stopped multi-process run's parts: into OUT.csv first
+        merge_parts(args.csv, predictor.top_k, [str(f) for f in found.files], keep_existing=True)
     appender = CsvResultAppender(args.csv, predictor.top_k) if args.resume else None
     files = found.files
     if appender is not None:
@@ -132,6 +135,7 @@ def run_one_process(args: argparse.Namespace) -> int:
             appender.close()
     if csv_writer:
         csv_writer.commit()
+        remove_parts(args.csv)  # a stopped multi-process run's parts are older than this CSV
     seconds = time.perf_counter() - started
     summary = run_summary(unsure_below, done, failed, len(found.skipped), seconds, predictor, bundle, unfamiliar)
     if args.json:
@@ -220,18 +224,26 @@ class Output:
 
 
 def run_sharded(args: argparse.Namespace, world) -> int:
-    """Under torchrun: each process classifies a fixed, contiguous share of the sorted file list; the main
-    process gathers the shares in rank order and writes one CSV (and JSON Lines) with every file once,
-    in the order one process gives."""
+    """Under torchrun: each process classifies a fixed, contiguous share of the sorted file list still to
+    do. With --csv, each appends its rows to its own part file beside OUT.csv as it goes (a batch at a time,
+    whole rows only), and the main process merges the parts into OUT.csv at the end: every file once, in
+    the order one process gives. A run stopped on the way leaves its parts; --resume merges them with
+    OUT.csv and goes on with the files in neither, with any number of processes."""
     from resnet_gui.core.atomic_write import check_writable
-    from resnet_gui.core.distributed import device_for, end_process_group, gather_to_main, start_process_group
+    from resnet_gui.core.distributed import (
+        device_for,
+        end_process_group,
+        gather_to_main,
+        share_from_main,
+        start_process_group,
+    )
     from resnet_gui.core.images import discover
     from resnet_gui.core.inference import Predictor
     from resnet_gui.core.models import load_bundle
-    from resnet_gui.core.results_csv import write_predictions_csv
+    from resnet_gui.core.results_csv import CsvResultAppender, merge_parts, part_path, remove_parts
 
-    if args.resume:
-        raise UserError("--resume is not available under torchrun yet: resume with one process.")
+    if args.resume and not args.csv:
+        raise UserError("--resume goes on with a CSV file: name it with --csv OUT.csv.")
     if args.csv and world.is_main:
         check_writable(args.csv, "the CSV file")
     start_process_group(world)
@@ -248,14 +260,34 @@ def run_sharded(args: argparse.Namespace, world) -> int:
         predictor = Predictor(bundle, device=device_for(world, args.device), batch_size=args.batch_size,
                               num_workers=args.workers, top_k=args.top_k, unsure_below=unsure_below,
                               amp=not args.no_amp, tta=args.tta, check_familiarity=not args.no_unfamiliar)
+        order = [str(f) for f in found.files]
+        done: set[str] = set()
+        if args.csv and world.is_main:  # before any process writes a part
+            if args.resume:
+                done = merge_parts(args.csv, predictor.top_k, order, keep_existing=True)
+                say(f"{len(done & set(order))} file(s) are in {shown(args.csv)} already; "
+                    f"{len(set(order) - done)} to go.")
+            else:
+                remove_parts(args.csv)  # a stopped run's parts: this run starts afresh
+        done = share_from_main(world, done)
         started = time.perf_counter()
-        mine = [replace(p, thumbnail=None) for p in predictor.predict_all(world.shard(found.files))]
-        shares = gather_to_main(world, mine)
+        mine = world.shard([f for f in found.files if str(f) not in done])
+        part = CsvResultAppender(part_path(args.csv, world.rank, world.size), predictor.top_k) if args.csv else None
+        rows_of_mine = []
+        try:
+            for batch in predictor.predict(mine):
+                if part is not None:
+                    part.write_batch(batch)
+                rows_of_mine.extend(replace(p, thumbnail=None) for p in batch)
+        finally:
+            if part is not None:
+                part.close()
+        shares = gather_to_main(world, rows_of_mine)  # also waits until every part is whole
         if not world.is_main:
             return EXIT_OK
         rows = [p for share in shares for p in share]
         if args.csv:
-            write_predictions_csv(args.csv, rows, predictor.top_k)
+            merge_parts(args.csv, predictor.top_k, order, keep_existing=bool(args.resume))
         failed = sum(not p.ok for p in rows)
         seconds = time.perf_counter() - started
         out = Output(sys.stdout)

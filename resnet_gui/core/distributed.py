@@ -96,6 +96,17 @@ def gather_to_main(world: World, value: T) -> list[T] | None:
     return gathered
 
 
+def share_from_main(world: World, value: T) -> T:
+    """The main process's `value`, in every process (what the others pass is ignored)."""
+    if not world.is_distributed:
+        return value
+    import torch.distributed as dist
+
+    box = [value if world.is_main else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 def end_process_group() -> None:
     import torch.distributed as dist
 

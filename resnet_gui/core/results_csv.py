@@ -55,6 +55,72 @@ def write_predictions_csv(path: str | os.PathLike, predictions: Iterable[Predict
     return writer.path
 
 
+def read_result_rows(path: str | os.PathLike, top_k: int, *, drop_cut_row: bool = False) -> list[list[str]] | None:
+    """The rows (header left out) of a results CSV a run wrote, None when there is no such file. A last row
+    cut short by a crash is left out (and with `drop_cut_row`, cut off the file)."""
+    path = Path(path)
+    if not path.exists() or not path.stat().st_size:
+        return None
+    data = path.read_bytes()
+    whole = data[: data.rfind(b"\n") + 1]
+    if drop_cut_row and len(whole) != len(data):
+        os.truncate(path, len(whole))  # a row the last run did not finish writing
+    rows = list(csv.reader(io.StringIO(whole.decode("utf-8-sig", "surrogateescape"), newline="")))
+    if rows and rows[0] != csv_header(top_k):
+        raise UserError(f"{path} was written with other columns (another --top-k?); resume with the options of "
+                        "the run that wrote it, or write to a new file.")
+    return [row for row in rows[1:] if row]
+
+
+def write_result_rows(path: str | os.PathLike, top_k: int, rows: Iterable[list[str]]) -> Path:
+    """A results CSV from rows already made (merging the parts of a run), written whole or not at all."""
+    with AtomicFile(path, "w", newline="", encoding="utf-8", errors="surrogateescape") as out:
+        writer = csv.writer(out.stream)
+        writer.writerow(csv_header(top_k))
+        writer.writerows(rows)
+    return Path(path)
+
+
+def part_path(path: str | os.PathLike, rank: int, size: int) -> Path:
+    """Where process `rank` of `size` appends its share of a CSV while a multi-process run goes on."""
+    path = Path(path)
+    return path.with_name(f"{path.name}.part-{rank}-of-{size}")
+
+
+def part_paths(path: str | os.PathLike) -> list[Path]:
+    """The parts a run of any number of processes left beside `path`."""
+    path = Path(path)
+    return sorted(path.parent.glob(f"{glob_escape(path.name)}.part-*-of-*"))
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def merge_parts(path: str | os.PathLike, top_k: int, order: list[str], *, keep_existing: bool) -> set[str]:
+    """Make `path` one results CSV from the parts beside it (and, with `keep_existing`, the rows it holds
+    already), every file once, in `order` (the order one process gives; rows of files not in it follow
+    as they were); then remove the parts. Returns the files it holds."""
+    rows: dict[str, list[str]] = {}
+    if keep_existing:
+        rows.update((row[0], row) for row in read_result_rows(path, top_k) or [])
+    parts = part_paths(path)
+    for part in parts:
+        rows.update((row[0], row) for row in read_result_rows(part, top_k) or [])
+    if parts or not keep_existing:
+        position = {name: i for i, name in enumerate(order)}
+        ordered = sorted(rows.values(), key=lambda row: position.get(row[0], len(position)))
+        write_result_rows(path, top_k, ordered)
+    for part in parts:
+        part.unlink(missing_ok=True)
+    return set(rows)
+
+
+def remove_parts(path: str | os.PathLike) -> None:
+    for part in part_paths(path):
+        part.unlink(missing_ok=True)
+
+
 class CsvResultAppender:
     """Goes on with a results CSV that a stopped run left: `done` holds the files already in it, and rows
     are appended a batch at a time, each batch flushed and fsynced, so after any crash a row is either
@@ -64,20 +130,9 @@ class CsvResultAppender:
         self.path = Path(path)
         self.top_k = top_k
         header = csv_header(top_k)
-        self.done: set[str] = set()
-        if self.path.exists() and self.path.stat().st_size:
-            data = self.path.read_bytes()
-            whole = data[: data.rfind(b"\n") + 1]
-            if len(whole) != len(data):
-                os.truncate(self.path, len(whole))  # a row the last run did not finish writing
-            rows = list(csv.reader(io.StringIO(whole.decode("utf-8-sig", "surrogateescape"), newline="")))
-            if rows and rows[0] != header:
-                raise UserError(f"{self.path} was written with other columns (another --top-k?); resume with "
-                                "the options of the run that wrote it, or write to a new file.")
-            self.done = {row[0] for row in rows[1:] if row}
-            fresh = not rows
-        else:
-            fresh = True
+        rows = read_result_rows(self.path, top_k, drop_cut_row=True)
+        self.done: set[str] = {row[0] for row in rows or []}
+        fresh = rows is None or not self.path.stat().st_size
         self.stream = open(self.path, "a", newline="", encoding="utf-8", errors="surrogateescape")
         if fresh:
             self._write([header])
