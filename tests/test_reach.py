@@ -158,6 +158,8 @@ def test_training_stores_a_familiarity_fit_that_loads_with_weights_only(familiar
     assert spec["means"].shape == (3, 512) and spec["precision"].shape == (512, 512)
     assert spec["fit_samples"] > spec["samples"] > 0  # fitted on training pictures, threshold from validation
     assert result.calibration["unfamiliar"]["method"] == "mahalanobis"
+    # golden samples, a package's test pictures and cover: one per class first, not four of the first class
+    assert len(set(contents.extra["golden"]["logits"].argmax(1).tolist())) >= 2
 
 
 def test_unfamiliar_pictures_are_marked_and_familiar_ones_mostly_not(familiar_and_not):

@@ -168,13 +168,14 @@ def _cover(inputs: torch.Tensor, probabilities: np.ndarray, classes: list[str]) 
     canvas = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(canvas)
     left = (width - count * (tile + 16)) // 2 + 8
+    top = (height - tile - 36) // 2  # the pictures and their two lines of text, in the middle
     for i in range(count):
         picture = Image.fromarray(inputs[i].permute(1, 2, 0).numpy().astype(np.uint8))
         x = left + i * (tile + 16)
-        canvas.paste(picture.resize((tile, tile), Image.Resampling.NEAREST), (x, 16))
+        canvas.paste(picture.resize((tile, tile), Image.Resampling.NEAREST), (x, top))
         best = int(np.argmax(probabilities[i]))
-        draw.text((x, 24 + tile), f"{classes[best][:18]}", fill=(20, 20, 20))
-        draw.text((x, 38 + tile), f"{probabilities[i][best]:.0%}", fill=(90, 90, 90))
+        draw.text((x, top + tile + 8), f"{classes[best][:18]}", fill=(20, 20, 20))
+        draw.text((x, top + tile + 22), f"{probabilities[i][best]:.0%}", fill=(90, 90, 90))
     return canvas
 
 

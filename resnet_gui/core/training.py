@@ -455,22 +455,26 @@ class Trainer:
         model = build_model(f["arch"], len(f["classes"]), small_input=f["small_input"])
         model.load_state_dict(best.state)
         model = model.to(run.policy.device).eval()
-        inputs, logits, labels, features = [], [], [], []
-        kept = 0
+        logits, labels, features = [], [], []
+        chosen, spare, classes_seen = [], [], set()  # golden samples: one per class first, as far as it goes
         with torch.inference_mode(), capture_features(model) as pooled:
             for images, target in run.val_loader:
                 x = normalize_batch(images.to(run.policy.device), run.prep)
                 logits.append(model(x).float().cpu())
                 labels.append(target)
-                if kept < GOLDEN_COUNT:
-                    inputs.append(images[: GOLDEN_COUNT - kept])
-                    kept += len(inputs[-1])
+                for image, label in zip(images, target.tolist()):
+                    if len(chosen) < GOLDEN_COUNT and label not in classes_seen:
+                        chosen.append(image)
+                        classes_seen.add(label)
+                    elif len(spare) < GOLDEN_COUNT:
+                        spare.append(image)
             features = [p.cpu() for p in pooled]
+        golden_inputs = torch.stack((chosen + spare)[:GOLDEN_COUNT])
         val_logits = torch.cat(logits)
         calibration = calibrate(val_logits, torch.cat(labels))
         self._emit("on_status", "Learning what the training pictures look like…")
         familiarity = self._fit_familiarity(model, run, val_logits, torch.cat(features))
-        golden = make_golden(model, torch.cat(inputs), run.prep)
+        golden = make_golden(model, golden_inputs, run.prep)
         write_checkpoint(best_path, checkpoint_payload(model=model, **f, temperature=calibration["temperature"],
                                                        calibration=calibration, golden=golden,
                                                        familiarity=familiarity))
