@@ -282,3 +282,6 @@ def test_a_package_is_refused_for_a_file_without_golden_samples(tiny_checkpoint,
     assert "has no golden samples" in capsys.readouterr().err and not out.exists()
     assert main(["export", str(tiny_checkpoint), "--format", "bioimageio", "--out", str(tmp_path / "x.tar")]) == 2
     assert "is a .zip file" in capsys.readouterr().err
+    assert main(["export", str(tiny_checkpoint), "--format", "bioimageio", "--out", str(out), "--license",
+                 "my own licence"]) == 2
+    assert "is not an SPDX licence identifier" in capsys.readouterr().err and not out.exists()

@@ -187,12 +187,13 @@ def export_command(args: argparse.Namespace) -> int:
 
 def export_package(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
-    from resnet_gui.core.bioimageio_package import describe, write_package
+    from resnet_gui.core.bioimageio_package import check_license, describe, write_package
     from resnet_gui.core.models import load_checkpoint_bundle
 
     if not args.out.lower().endswith(".zip"):
         raise UserError(f"A bioimage.io package is a .zip file: name it like MODEL.zip, not {args.out}.")
     check_writable(args.out, "the package")
+    check_license(args.license)
     bundle = load_checkpoint_bundle(args.checkpoint)
     print("Writing the package and testing it (a minute at most)…", file=sys.stderr)
     result = write_package(bundle, args.out, license=args.license, authors=args.author)

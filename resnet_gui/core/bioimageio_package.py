@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 import warnings
 import zipfile
@@ -47,6 +48,7 @@ def write_package(bundle: ModelBundle, out: str | os.PathLike, *, license: str =
     The weights are checked against the golden samples first (as every export is); then, with `validate`
     and bioimageio.core installed, the whole package is tested the way the bioimage.io site tests it.
     """
+    check_license(license)
     golden = bundle.checkpoint.extra.get("golden") if bundle.checkpoint is not None else None
     if not golden:
         raise UserError(f"{Path(bundle.source).name} has no golden samples, which a bioimage.io package needs as its "
@@ -186,13 +188,36 @@ def validate_package(path: str | os.PathLike) -> dict[str, Any] | None:
         from bioimageio.core import test_model
     except ModuleNotFoundError:
         return None
-    summary = test_model(str(path), devices=["cpu"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))  # torch.jit.load's notice
+        summary = test_model(str(path), devices=["cpu"])
     if summary.status != "passed":
-        failures = [f"{'.'.join(map(str, e.loc))}: {e.msg}" for d in summary.details for e in d.errors][:5]
+        failures = [_short(f"{'.'.join(map(str, e.loc))}: {e.msg}") for d in summary.details for e in d.errors][:3]
         raise ExportCheckFailed("bioimage.io's model test failed on the package: " + "; ".join(failures)
                                 + ". The package was not kept. Report this with your bioimageio.core version.")
     return {"status": summary.status, "checked_with": "bioimageio.core test_model",
             "format_version": summary.format_version}
+
+
+def _short(text: str, limit: int = 240) -> str:
+    """A validation message as a person can read it: pydantic lists every allowed value (all of SPDX)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_license(license: str) -> None:
+    """An SPDX identifier (CC-BY-4.0, MIT, Apache-2.0 ...), checked against the list bioimage.io accepts when
+    bioimageio.spec is installed (it ships SPDX's list), else by its form."""
+    known = None
+    try:
+        from importlib.resources import files
+
+        listed = json.loads((files("bioimageio.spec") / "static" / "spdx_licenses.json").read_text())
+        known = {item["licenseId"] for item in listed["licenses"]}
+    except (ModuleNotFoundError, OSError, KeyError, ValueError):
+        pass
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+-]*", license or "") or (known and license not in known):
+        raise UserError(f"'{license}' is not an SPDX licence identifier: use one such as CC-BY-4.0, CC0-1.0, MIT "
+                        "or Apache-2.0 (the list: https://spdx.org/licenses/).")
 
 
 def describe(result: dict[str, Any]) -> str:
