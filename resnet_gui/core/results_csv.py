@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import os
 from collections.abc import Iterable
@@ -90,11 +91,7 @@ def part_path(path: str | os.PathLike, rank: int, size: int) -> Path:
 def part_paths(path: str | os.PathLike) -> list[Path]:
     """The parts a run of any number of processes left beside `path`."""
     path = Path(path)
-    return sorted(path.parent.glob(f"{glob_escape(path.name)}.part-*-of-*"))
-
-
-def glob_escape(name: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+    return sorted(path.parent.glob(f"{glob.escape(path.name)}.part-*-of-*"))
 
 
 def merge_parts(path: str | os.PathLike, top_k: int, order: list[str], *, keep_existing: bool) -> set[str]:
