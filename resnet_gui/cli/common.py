@@ -77,11 +77,10 @@ def fraction(text: str) -> float:
     return value
 
 
-TTA_CHOICES = ("flip", "five-crop", "ten-crop")  # core.tta.MODES, named here so --help needs no torch
-
-
 def add_tta_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tta", choices=TTA_CHOICES,
+    from resnet_gui.core.tta import MODES  # torch-free: --help stays quick
+
+    parser.add_argument("--tta", choices=MODES,
                         help="test-time augmentation: average the probabilities of the picture and its mirror "
                              "image (flip), of 5 crops (five-crop) or of 5 crops and their mirror images "
                              "(ten-crop, as in the ResNet paper); 2, 5 or 10 times the work")

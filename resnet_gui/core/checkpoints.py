@@ -21,6 +21,7 @@ import torch
 from resnet_gui.core.architectures import ARCHITECTURES, architecture
 from resnet_gui.core.atomic_write import atomic_write
 from resnet_gui.core.errors import CheckpointError
+from resnet_gui.core.familiarity import METHODS as FAMILIARITY_METHODS
 from resnet_gui.core.transforms import Preprocessing
 from resnet_gui.core.values import finite_number
 
@@ -191,7 +192,7 @@ def _check_familiarity(spec: Any, num_classes: int, damaged) -> None:
     left alone: the file still classifies, without unfamiliar-picture warnings."""
     if not isinstance(spec, dict):
         raise damaged("its unfamiliar-picture fit is not a table")
-    if spec.get("method") not in ("energy", "mahalanobis"):
+    if spec.get("method") not in FAMILIARITY_METHODS:
         return
     if not finite_number(spec.get("threshold")):
         raise damaged(f"its unfamiliar-picture threshold is {spec.get('threshold')!r}, not a number")

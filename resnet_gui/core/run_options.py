@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from resnet_gui.core.tta import MODES as TTA_MODES
+
 Observer = Callable[[str, Any], None]
-TTA_MODES = ("flip", "five-crop", "ten-crop")  # core.tta.MODES, without importing torch
 
 
 class RunOptions:
@@ -25,7 +26,7 @@ class RunOptions:
         self.amp = amp  # mixed precision where the device computes it in hardware
         self.top_k = top_k  # classes the chart shows
         self.unsure_below = unsure_below  # "unsure" below this confidence (0..1); None: off
-        self.tta = tta  # test-time augmentation: one of TTA_MODES, or None for the centre crop alone
+        self.tta = tta  # test-time augmentation: one of core.tta.MODES, or None for the centre crop alone
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name not in self.FIELDS:

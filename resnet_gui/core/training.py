@@ -455,7 +455,7 @@ class Trainer:
         model = build_model(f["arch"], len(f["classes"]), small_input=f["small_input"])
         model.load_state_dict(best.state)
         model = model.to(run.policy.device).eval()
-        logits, labels, features = [], [], []
+        logits, labels = [], []
         chosen, spare, classes_seen = [], [], set()  # golden samples: one per class first, as far as it goes
         with torch.inference_mode(), capture_features(model) as pooled:
             for images, target in run.val_loader:

@@ -7,14 +7,18 @@ and their mirror images too (TenCrop); "flip" is the usual centre crop and its
 mirror image. Each view is its own forward pass of the same batch size, so
 memory stays what it is without augmentation while the work grows with the
 views (2, 5 or 10).
+
+No torch at import: the parser and the window list the modes before torch has loaded.
 """
 
 from __future__ import annotations
 
-import torch
-from torchvision.transforms.v2 import functional as F
+from typing import TYPE_CHECKING
 
-from resnet_gui.core.transforms import Preprocessing
+if TYPE_CHECKING:
+    import torch
+
+    from resnet_gui.core.transforms import Preprocessing
 
 MODES = ("flip", "five-crop", "ten-crop")
 VIEWS = {"flip": 2, "five-crop": 5, "ten-crop": 10}
@@ -37,6 +41,8 @@ def decoded_size(mode: str | None, prep: Preprocessing) -> int:
 
 def views(images: torch.Tensor, mode: str | None, size: int) -> list[torch.Tensor]:
     """uint8 [N, 3, R, R] -> the views, each [N, 3, size, size], in torchvision's order."""
+    from torchvision.transforms.v2 import functional as F
+
     if mode is None:
         return [images]
     if mode == "flip":
