@@ -187,7 +187,8 @@ def export_command(args: argparse.Namespace) -> int:
 
 def export_package(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
-    from resnet_gui.core.bioimageio_package import check_license, describe, write_package
+    from resnet_gui.core.bioimageio_package import check_license, write_package
+    from resnet_gui.core.summaries import describe_package_checks
     from resnet_gui.core.models import load_checkpoint_bundle
 
     if not args.out.lower().endswith(".zip"):
@@ -197,5 +198,5 @@ def export_package(args: argparse.Namespace) -> int:
     bundle = load_checkpoint_bundle(args.checkpoint)
     print("Writing the package and testing it (a minute at most)…", file=sys.stderr)
     result = write_package(bundle, args.out, license=args.license, authors=args.author)
-    print(f"bioimage.io package written to {shown(args.out)}: {describe(result)}.", file=sys.stderr)
+    print(f"bioimage.io package written to {shown(args.out)}: {describe_package_checks(result)}.", file=sys.stderr)
     return EXIT_OK

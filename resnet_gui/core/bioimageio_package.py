@@ -212,14 +212,3 @@ def check_license(license: str) -> None:
         raise UserError(f"'{license}' is not an SPDX licence identifier: use one such as CC-BY-4.0, CC0-1.0, MIT "
                         "or Apache-2.0 (the list: https://spdx.org/licenses/).")
 
-
-def describe(result: dict[str, Any]) -> str:
-    """What was checked, in one sentence for the front ends."""
-    parts = [f"{fmt} weights checked on the golden samples (largest difference {check['max_difference']:.1e})"
-             for fmt, check in result["weights"].items() if check.get("verified")]
-    if result["validated"]:
-        parts.append("the package passed bioimageio.core's model test")
-    else:
-        parts.append("not tested with bioimageio.core (pip install 'resnet-gui[bioimageio]' to test)")
-    return "; ".join(parts)
-

@@ -82,3 +82,15 @@ def describe_familiarity(spec: dict | None) -> str:
     return (f"pictures unlike the training pictures are marked 'unfamiliar' ({method}; "
             f"{spec.get('familiar_share', 0.95):.0%} of the {spec.get('samples', '?')} validation pictures "
             "count as familiar)")
+
+
+def describe_package_checks(result: dict) -> str:
+    """What was checked on a bioimage.io package (core.bioimageio_package.write_package's result), in one
+    sentence for the front ends."""
+    parts = [f"{fmt} weights checked on the golden samples (largest difference {check['max_difference']:.1e})"
+             for fmt, check in result["weights"].items() if check.get("verified")]
+    if result["validated"]:
+        parts.append("the package passed bioimageio.core's model test")
+    else:
+        parts.append("not tested with bioimageio.core (pip install 'resnet-gui[bioimageio]' to test)")
+    return "; ".join(parts)

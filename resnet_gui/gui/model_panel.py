@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_gui.core.architectures import ARCHITECTURES
-from resnet_gui.core.summaries import describe_familiarity
+from resnet_gui.core.summaries import describe_familiarity, describe_package_checks
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.workers import ExportWorker, describe_error
@@ -89,9 +89,8 @@ class ModelPanel(QWidget):
 
     def _on_exported(self, result) -> None:
         if len(result) == 2:  # a bioimage.io package
-            from resnet_gui.core.bioimageio_package import describe
-
-            self.status_message.emit(f"bioimage.io package written to {result[0]}: {describe(result[1])}.")
+            self.status_message.emit(f"bioimage.io package written to {result[0]}: "
+                                     f"{describe_package_checks(result[1])}.")
             self.exported.emit(result)
             return
         model_path, side, check = result
