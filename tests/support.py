@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
+
 import numpy as np
 from PIL import Image
 
@@ -10,6 +13,20 @@ from resnet_gui.core.transforms import Preprocessing
 
 TINY = Preprocessing(image_size=32, resize=36)
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
+
+
+@contextmanager
+def fixed_threads(count: int):
+    """torch computes on `count` threads inside the block (fewer where the machine has fewer cores), so a
+    statistical test's model is the same bit for bit on every run of a machine, and on machines alike."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(count, os.cpu_count() or 1)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def tiny_model(num_classes: int = 3, seed: int = 0, small_input: bool = True):

@@ -16,7 +16,7 @@ from resnet_gui.core.inference import Predictor
 from resnet_gui.core.models import ModelBundle, load_checkpoint_bundle
 from resnet_gui.core.transforms import Preprocessing
 
-from tests.support import COLOURS, make_grey_shapes, make_unfamiliar, save_noise, tiny_model
+from tests.support import COLOURS, fixed_threads, make_grey_shapes, make_unfamiliar, save_noise, tiny_model
 
 
 def run_cli(capsys, *argv):
@@ -137,14 +137,19 @@ def test_energy_fit_needs_only_validation_logits():
 # ------------------------------------------------------------------ familiarity, a model that learned
 @pytest.fixture(scope="module")
 def familiar_and_not(tmp_path_factory):
-    """A resnet18 trained on grey circles, squares and triangles (24 each, 6 epochs at 32 px); held-out grey
-    shapes, and coloured noise and coloured text it never saw."""
+    """A resnet18 trained on grey circles, squares and triangles (30 each, 12 epochs at 32 px); held-out grey
+    shapes, and coloured noise and coloured text it never saw.
+
+    The recipe learns the shapes with a margin (26 of 30 held-out right with 2 threads, 25 of 29 with one,
+    where the test needs 60%): the earlier 24 x 6 epochs reached 47% on validation and passed or failed by one
+    picture with the torch release. Threads are pinned, so every machine trains the same model."""
     from resnet_gui.core.training import Trainer, TrainSettings
 
     root = tmp_path_factory.mktemp("reach")
-    result = Trainer(TrainSettings(data_dir=str(make_grey_shapes(root / "train", 24)), weights="none",
-                                   small_input=True, image_size=32, epochs=6, batch_size=8, lr=2e-3,
-                                   out=str(root / "shapes.pt"))).run()
+    with fixed_threads(2):
+        result = Trainer(TrainSettings(data_dir=str(make_grey_shapes(root / "train", 30)), weights="none",
+                                       small_input=True, image_size=32, epochs=12, batch_size=16, lr=2e-3,
+                                       out=str(root / "shapes.pt"))).run()
     familiar = make_grey_shapes(root / "held-out", per_class=10, seed=9)
     unfamiliar = make_unfamiliar(root / "unfamiliar", 30, seed=8)
     return result, familiar, unfamiliar
