@@ -101,8 +101,25 @@ def window(qtbot, settings, errors):
     from resnet_gui.gui.main_window import MainWindow
 
     win = MainWindow(settings)
-    qtbot.addWidget(win)
+    # pytest-qt closes its widgets before fixtures end: a test that failed mid-run would leave the window's
+    # "Training is running" question open, and the teardown would wait on it for ever.
+    qtbot.addWidget(win, before_close_func=lambda w: w.shutdown())
     win.resize(1280, 800)
     win.show()
     yield win
     win.shutdown()
+
+
+@pytest.fixture
+def user(qtbot, window, errors, request):
+    """A person at the window (tests/journey.py), 1366x768 unless the test is marked `small_screen`. The
+    journey fails if it ends with an error dialog shown or a traceback written to the log."""
+    from resnet_gui.crash_log import log_dir
+    from tests.journey import User
+
+    screen = "small" if request.node.get_closest_marker("small_screen") else "laptop"
+    person = User(qtbot, window, screen)
+    yield person
+    assert errors == [], f"the journey ended with error dialogs: {errors}"
+    log = log_dir() / "errors.log"
+    assert not log.exists(), f"a traceback was written to the log:\n{log.read_text()}"

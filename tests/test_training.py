@@ -12,6 +12,7 @@ from resnet_gui.core.errors import DatasetError, UserError, WeightsUnavailableEr
 from resnet_gui.core.evaluation import evaluate_model
 from resnet_gui.core.inference import Predictor
 from resnet_gui.core.models import load_checkpoint_bundle
+from resnet_gui.core.training_events import TrainingCallback
 from resnet_gui.core.training import Trainer, TrainingCallback, TrainSettings, last_path_for
 
 from tests.support import make_shapes_dataset
@@ -269,3 +270,24 @@ def test_without_out_a_run_never_replaces_a_model(tmp_path, monkeypatch):
     settings.out = None
     result = Trainer(settings).run()
     assert result.best_path.name == "model-2.pt" and (tmp_path / "model.pt").read_bytes() == b"a model made before"
+
+
+def test_skipping_the_finishing_steps_keeps_the_best_epochs_checkpoint_whole(tmp_path):
+    """Stop, then Skip finishing in the window: no calibration, no familiarity fit, and a model that loads."""
+    from resnet_gui.core.models import load_checkpoint_bundle
+    from resnet_gui.core.training import Trainer, TrainSettings
+    from tests.support import make_shapes_dataset
+
+    data = make_shapes_dataset(tmp_path / "shapes", per_class=5, size=20)
+    seen = []
+
+    class Watch(TrainingCallback):
+        def on_finishing(self):
+            seen.append("finishing")
+
+    result = Trainer(TrainSettings(data_dir=str(data), weights="none", small_input=True, image_size=16, epochs=1,
+                                   batch_size=4, out=str(tmp_path / "m.pt")), [Watch()],
+                     skip_finishing=lambda: True).run()
+    assert seen == ["finishing"] and result.finishing_skipped and result.calibration == {}
+    bundle = load_checkpoint_bundle(result.best_path)
+    assert bundle.classes == ["blue", "green", "red"] and bundle.familiarity is None and bundle.temperature == 1.0

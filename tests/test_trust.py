@@ -41,6 +41,29 @@ def test_a_validation_set_without_a_mistake_leaves_the_temperature_alone():
     assert fit_temperature(logits, labels) == 1.0  # not the 0.05 bound the likelihood alone would pick
 
 
+def test_a_temperature_that_makes_the_calibration_error_worse_is_declined_and_said():
+    import math
+
+    from resnet_gui.core.summaries import describe_calibration
+
+    # 9 right answers at 90% and one wrong at 99%: the likelihood wants a temperature of about 1.7, which
+    # takes the right answers down to about 78% and the calibration error up from 0.189 to 0.289.
+    logits = torch.tensor([[math.log(9), 0.0]] * 9 + [[math.log(99), 0.0]])
+    labels = torch.tensor([0] * 9 + [1])
+    assert fit_temperature(logits, labels) == pytest.approx(1.713, abs=0.01)
+    c = calibrate(logits, labels)
+    assert c["temperature"] == 1.0
+    assert c["declined"]["temperature"] == pytest.approx(1.713, abs=0.01)
+    assert c["declined"]["ece"] == pytest.approx(0.289, abs=0.002)
+    assert c["declined"]["ece"] > c["reliability_before"]["ece"]
+    assert c["reliability_after"]["ece"] == c["reliability_before"]["ece"] == pytest.approx(0.189, abs=0.002)
+    assert describe_calibration(c).startswith("kept uncalibrated: the fitted temperature (1.71) would have made")
+    # an ordinary fit is kept and described with its figures
+    good = calibrate(torch.tensor([[4.0, 0.0]] * 7 + [[0.0, 4.0]] * 2 + [[4.0, 0.0]]), torch.tensor([0] * 7 + [1] * 3))
+    assert good["declined"] is None or good["temperature"] == 1.0
+    assert "expected calibration error" in describe_calibration(good)
+
+
 def test_reliability_bins_and_ece_by_hand():
     probs = torch.tensor([[0.95, 0.05], [0.95, 0.05], [0.55, 0.45], [0.55, 0.45]])
     labels = torch.tensor([0, 1, 0, 0])

@@ -17,7 +17,7 @@ from resnet_gui.cli.common import (
     positive_int,
     shown,
 )
-from resnet_gui.core.summaries import describe_threshold, duration
+from resnet_gui.core.summaries import describe_calibration, describe_threshold, duration
 from resnet_gui.core.train_config import MAX_LR
 
 SWEEP_STEPS = 100  # core.lr_finder.SWEEP_STEPS, without importing torch to print the help
@@ -202,11 +202,10 @@ def train_report(as_json: bool):
                 self.emit("calibrated", temperature=c["temperature"], nll_before=c["nll_before"],
                           nll_after=c["nll_after"], ece_before=c["reliability_before"]["ece"],
                           ece_after=c["reliability_after"]["ece"], unsure_below=c["unsure_below"],
-                          unfamiliar=c.get("unfamiliar"))
+                          unfamiliar=c.get("unfamiliar"), declined=c.get("declined"))
             else:
-                print(f"calibration: temperature {c['temperature']:.2f}, expected calibration error "
-                      f"{c['reliability_before']['ece']:.3f} -> {c['reliability_after']['ece']:.3f}; "
-                      f"{describe_threshold(c['unsure_below'])}", file=sys.stderr)
+                print(f"calibration: {describe_calibration(c)}; {describe_threshold(c['unsure_below'])}",
+                      file=sys.stderr)
                 if c.get("unfamiliar"):
                     print(f"unfamiliar pictures: {c['unfamiliar']['method']} score fitted; 95% of the validation "
                           "pictures count as familiar", file=sys.stderr)

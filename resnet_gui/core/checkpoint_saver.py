@@ -7,6 +7,7 @@ The loop calls `save_checkpoint` and `save_recovery` once an epoch and keeps no 
 
 from __future__ import annotations
 
+import glob
 import math
 import os
 from dataclasses import dataclass, field
@@ -98,6 +99,37 @@ class CheckpointSaver:
 
     def last_if_written(self) -> Path | None:
         return self.last if self.last.exists() else None
+
+
+@dataclass(frozen=True)
+class ResumableRun:
+    """A stopped run that can go on: its resumable state, the model file it writes, and how far it got."""
+
+    last_path: Path
+    out: Path
+    epochs_done: int
+    epochs: int
+
+
+def find_resumable_run(data_dir: str | Path, near: str | Path) -> ResumableRun | None:
+    """The newest stopped run on `data_dir` whose state (NAME.last.pt) lies in the folder of `near`, the
+    model file a run on that folder would write; None when there is none, or none can be read."""
+    data_dir = Path(data_dir).resolve()
+    near = Path(near)
+    candidates = sorted(near.parent.glob(f"{glob.escape(near.stem)}*.last{near.suffix or '.pt'}"),
+                        key=lambda path: path.stat().st_mtime, reverse=True)
+    for last in candidates:
+        try:
+            contents = read_checkpoint(last)
+        except Exception:  # noqa: BLE001 - a file that does not read is simply not offered
+            continue
+        state = contents.extra.get("resume") or {}
+        trained_on = (contents.train or {}).get("data_dir")
+        if not state or not trained_on or Path(trained_on).resolve() != data_dir:
+            continue
+        out = last.with_name(last.name.replace(".last", "", 1))
+        return ResumableRun(last, out, int(state.get("epoch", 0)), int((contents.train or {}).get("epochs", 0)))
+    return None
 
 
 class OutputLock:

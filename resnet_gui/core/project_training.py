@@ -45,6 +45,7 @@ def _next_model_path(project: Project, run_id: int) -> Path:
 
 def train_project(folder: str | os.PathLike, settings: TrainSettings, *, keep_specimens: bool = False,
                   callbacks: Sequence[TrainingCallback] = (), cancelled: Callable[[], bool] | None = None,
+                  skip_finishing: Callable[[], bool] | None = None,
                   device: str | None = None) -> ProjectRun:
     """Train a new run on the project's labelled pictures; `settings` are the Train tab's (or train's)."""
     settings = replace(settings, data_dir="", val_dir=None, resume=None, out=None, augment=list(settings.augment))
@@ -75,7 +76,7 @@ def train_project(folder: str | os.PathLike, settings: TrainSettings, *, keep_sp
                           [(files[i], position[labels[i]]) for i in train_ids],
                           [(files[i], position[labels[i]]) for i in val_ids], skipped)
     try:
-        result = Trainer(settings, callbacks, cancelled, scan=scan).run()
+        result = Trainer(settings, callbacks, cancelled, scan=scan, skip_finishing=skip_finishing).run()
     except BaseException:
         with Project.open(folder) as project:
             project.finish_run(run_id, "failed", None, {}, [], settings.to_dict())

@@ -19,6 +19,20 @@ def describe_threshold(unsure_below: float | None) -> str:
 MIN_CALIBRATION_IMAGES = 100  # fewer validation answers than this cannot show how well confidence is calibrated
 
 
+def describe_calibration(calibration: dict) -> str:
+    """The temperature fit in one clause, for `train`'s output and the Train tab: what was done to the
+    confidence, and the expected calibration error on validation before and after."""
+    c = calibration
+    before, after = c["reliability_before"]["ece"], c["reliability_after"]["ece"]
+    declined = c.get("declined")
+    if declined:
+        return (f"kept uncalibrated: the fitted temperature ({declined['temperature']:.2f}) would have made the "
+                f"expected calibration error on validation worse ({before:.3f} -> {declined['ece']:.3f})")
+    if c["temperature"] == 1.0:
+        return f"kept uncalibrated (temperature 1), expected calibration error {before:.3f}"
+    return f"temperature {c['temperature']:.2f}, expected calibration error {before:.3f} -> {after:.3f}"
+
+
 def calibration_in_brief(calibration: dict, key: str = "reliability_after") -> str:
     """The same, short enough for a chart's title."""
     bins = [b for b in calibration[key]["bins"] if b["count"]]

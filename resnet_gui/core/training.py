@@ -130,6 +130,10 @@ def build_start_model(s: TrainSettings, classes: list[str], state: dict[str, tor
     return model
 
 
+class FinishingSkipped(Exception):
+    """The user chose not to wait for the best model's finishing steps."""
+
+
 class Trainer:
     """Runs one training (or a resumed one) from `TrainSettings`; `cancelled` is polled between batches."""
 
@@ -139,12 +143,16 @@ class Trainer:
         callbacks: Sequence[TrainingCallback] = (),
         cancelled: Callable[[], bool] | None = None,
         scan: FolderScan | None = None,
+        skip_finishing: Callable[[], bool] | None = None,
     ):
         """`scan`: the pictures to train on when they are not a class folder (a project's labelled
-        pictures with their split); by default `settings.data_dir` is scanned."""
+        pictures with their split); by default `settings.data_dir` is scanned.
+        `skip_finishing`: polled while the best model is finished (calibration, the familiarity fit, golden
+        samples); when it turns true the best checkpoint is kept as the epoch saved it, uncalibrated."""
         self.settings = settings
         self.callbacks = list(callbacks)
         self.cancelled = cancelled or (lambda: False)
+        self.skip_finishing = skip_finishing or (lambda: False)
         self.scan = scan
         self._clock: RunClock | None = None
 
@@ -319,15 +327,22 @@ class Trainer:
                 break
 
         calibration: dict[str, Any] = {}
+        finishing_skipped = False
         best = saver.best_epoch() if world.is_main else None
         if best is not None:  # also after Stop: the best model so far is the one the user keeps
-            self._emit("on_status", "Calibrating confidence on the validation set…")
-            calibration = self._finish_best(saver.best_path, best, run)
-            self._emit("on_calibrated", calibration)
+            self._emit("on_finishing")
+            self._emit("on_status", "Finishing the best model: calibrating its confidence on the validation set…")
+            try:
+                calibration = self._finish_best(saver.best_path, best, run)
+            except FinishingSkipped:
+                finishing_skipped = True  # the checkpoint the epoch wrote stays: complete, uncalibrated
+            else:
+                self._emit("on_calibrated", calibration)
         if stopped != "cancelled" and not s.keep_last and saver.best_path is not None and world.is_main:
             saver.last.unlink(missing_ok=True)  # a finished run needs no resuming; a stopped one keeps it
         result = TrainResult(saver.best_path, saver.last_if_written(), stopped, best.metrics if best else {},
-                             history, run.data.classes, run.data.skipped, calibration)
+                             history, run.data.classes, run.data.skipped, calibration,
+                             finishing_skipped=finishing_skipped)
         self._emit("on_finished", result)
         return result
 
@@ -459,6 +474,7 @@ class Trainer:
         chosen, spare, classes_seen = [], [], set()  # golden samples: one per class first, as far as it goes
         with torch.inference_mode(), capture_features(model) as pooled:
             for images, target in run.val_loader:
+                self._check_skip()
                 x = normalize_batch(images.to(run.policy.device), run.prep)
                 logits.append(model(x).float().cpu())
                 labels.append(target)
@@ -472,8 +488,10 @@ class Trainer:
         golden_inputs = torch.stack((chosen + spare)[:GOLDEN_COUNT])
         val_logits = torch.cat(logits)
         calibration = calibrate(val_logits, torch.cat(labels))
-        self._emit("on_status", "Learning what the training pictures look like…")
+        self._check_skip()
+        self._emit("on_status", "Finishing the best model: learning what the training pictures look like…")
         familiarity = self._fit_familiarity(model, run, val_logits, torch.cat(features))
+        self._check_skip()
         golden = make_golden(model, golden_inputs, run.prep)
         write_checkpoint(best_path, checkpoint_payload(model=model, **f, temperature=calibration["temperature"],
                                                        calibration=calibration, golden=golden,
@@ -495,6 +513,7 @@ class Trainer:
             labels = []
             with torch.inference_mode(), capture_features(model) as pooled:
                 for images, target in loader:
+                    self._check_skip()
                     model(normalize_batch(images.to(run.policy.device), run.prep))
                     labels.append(target)
                 train_features = torch.cat([p.cpu() for p in pooled])
@@ -502,6 +521,10 @@ class Trainer:
         return fit_familiarity(DEFAULT_FAMILIARITY, val_logits=val_logits, val_features=val_features,
                                train_features=train_features, train_labels=train_labels,
                                num_classes=len(run.data.classes))
+
+    def _check_skip(self) -> None:
+        if self.skip_finishing():
+            raise FinishingSkipped
 
     @staticmethod
     def _step(run: _Run, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

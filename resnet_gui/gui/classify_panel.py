@@ -47,7 +47,7 @@ from resnet_gui.gui.results_model import (
 )
 from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.topk_chart import TopKChart
-from resnet_gui.gui.widgets import stacked
+from resnet_gui.gui.widgets import on_click, stacked
 from resnet_gui.gui.workers import (
     ClassifyJob,
     ClassifyWorker,
@@ -164,7 +164,7 @@ class ClassifyPanel(QWidget):
         self.export_button = QPushButton("Export shown rows…")
         self.export_button.setToolTip("Save the rows the Show filter shows as a CSV file (Excel opens it)")
         self.clear_button = QPushButton("Clear")
-        self.clear_button.clicked.connect(self.clear)
+        on_click(self.clear_button.clicked, self.clear)
         filter_label = QLabel("&Show:")
         filter_label.setBuddy(self.filter)
         bar = QHBoxLayout()
@@ -247,7 +247,7 @@ class ClassifyPanel(QWidget):
         self.eta.setMinimumWidth(220)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
+        on_click(self.cancel_button.clicked, self.cancel)
         progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress, 1)
         progress_row.addWidget(self.eta)

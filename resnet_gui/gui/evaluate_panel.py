@@ -29,7 +29,7 @@ from resnet_gui.gui.confusion_view import ConfusionView
 from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.image_preview import ImagePreview
 from resnet_gui.gui.tasks import Task
-from resnet_gui.gui.widgets import stacked
+from resnet_gui.gui.widgets import on_click, stacked
 from resnet_gui.gui.workers import EvaluateWorker, PreviewWorker, describe_error
 
 FIGURES = ("Class", "Precision", "Recall", "F1", "Support", "ROC AUC")
@@ -54,12 +54,12 @@ class EvaluatePanel(QWidget):
                                        "images per class")
         self.folder.editingFinished.connect(lambda: self.set_folder(self.folder.text().strip()))
         choose = QPushButton("Choose folder…")
-        choose.clicked.connect(self.choose_folder)
+        on_click(choose.clicked, self.choose_folder)
         self.run_button = QPushButton("Evaluate the loaded model")
-        self.run_button.clicked.connect(self.evaluate)
+        on_click(self.run_button.clicked, self.evaluate)
         self.report_button = QPushButton("Save HTML report…")
         self.report_button.setEnabled(False)
-        self.report_button.clicked.connect(self.save_report)
+        on_click(self.report_button.clicked, self.save_report)
         top = QHBoxLayout()
         top.addWidget(QLabel("Test folder:"))
         top.addWidget(self.folder, 1)

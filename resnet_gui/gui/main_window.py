@@ -22,6 +22,7 @@ from resnet_gui.gui.model_panel import ModelPanel
 from resnet_gui.gui.project_panel import ProjectPanel
 from resnet_gui.gui.settings import Settings
 from resnet_gui.gui.tasks import Task
+from resnet_gui.gui.widgets import on_click
 from resnet_gui.gui.workers import (
     ExampleWorker,
     ModelChoice,
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         tab_layout.addWidget(self.model_bar)
         tab_layout.addWidget(self.classify_panel, 1)
         self.tabs = QTabWidget()
+        self.tabs.setObjectName("main_tabs")
         self.tabs.addTab(classify_tab, "&Classify")
         self.project_panel = ProjectPanel(self.options)
         self.tabs.addTab(self.project_panel, "&Project")
@@ -123,11 +125,11 @@ class MainWindow(QMainWindow):
         self.model_bar.choose_checkpoint_requested.connect(self.choose_checkpoint)
         self.classify_panel.status_message.connect(self.show_status)
         self.classify_panel.error.connect(self.report_error)
-        self.classify_panel.export_button.clicked.connect(self.export_csv)
+        on_click(self.classify_panel.export_button.clicked, self.export_csv)
         empty = self.classify_panel.placeholder
-        empty.choose_checkpoint.clicked.connect(self.choose_checkpoint)
-        empty.train.clicked.connect(self.train_on_own_folder)
-        empty.example.clicked.connect(self.try_example)
+        on_click(empty.choose_checkpoint.clicked, self.choose_checkpoint)
+        on_click(empty.train.clicked, self.train_on_own_folder)
+        on_click(empty.example.clicked, self.try_example)
         self._restore_settings()
 
     def _add_train_tab(self) -> None:
@@ -168,8 +170,7 @@ class MainWindow(QMainWindow):
         self._action(edit_menu, "Cancel classification", QKeySequence("Esc"), self.classify_panel.cancel)
         options_menu = self.menuBar().addMenu("&Options")
         self.mixed_precision_action = self._action(options_menu, "&Mixed precision (faster)", None,
-                                                   self._on_mixed_precision_toggled)
-        self.mixed_precision_action.setCheckable(True)
+                                                   self._on_mixed_precision_toggled, checkable=True)
         self.mixed_precision_action.setChecked(self.options.amp)
         self.options.observe(self._on_option_changed)
         self.mixed_precision_action.setStatusTip(
@@ -201,11 +202,16 @@ class MainWindow(QMainWindow):
             menu.addAction(action)
             self.tta_actions[mode] = action
 
-    def _action(self, menu, text, shortcut, slot) -> QAction:
+    def _action(self, menu, text, shortcut, slot, *, checkable: bool = False) -> QAction:
+        """A menu item; a checkable one's slot gets the new state, a plain one's gets no argument."""
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(shortcut)
-        action.triggered.connect(slot)
+        if checkable:
+            action.setCheckable(True)
+            action.triggered.connect(slot)  # triggered(checked): the user's change only
+        else:
+            on_click(action.triggered, slot)
         menu.addAction(action)
         return action
 
@@ -379,7 +385,7 @@ class MainWindow(QMainWindow):
         menu.clear()
         recent = [p for p in self.settings.get("project/recent") if Path(p, "project.sqlite").is_file()]
         for folder in recent:
-            menu.addAction(display_path(folder), lambda folder=folder: self.open_project(folder))
+            menu.addAction(display_path(folder), lambda *_ignored, folder=folder: self.open_project(folder))
         if not recent:
             menu.addAction("No recent projects").setEnabled(False)
 

@@ -38,6 +38,7 @@ from resnet_gui.gui.image_preview import ImagePreview
 from resnet_gui.gui.picture_grid import PictureGrid, PictureGridModel, ThumbnailLoader
 from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.topk_chart import TopKChart
+from resnet_gui.gui.widgets import on_click
 from resnet_gui.gui.workers import PreviewWorker, ProjectJobWorker, describe_error
 
 VIEWS = (("review", "To review (most doubtful first)"), ("unlabelled", "Unlabelled"), ("all", "All pictures"),
@@ -160,7 +161,7 @@ class ProjectPanel(QWidget):
         top.addWidget(self.title, 1)
         self.add_button = QPushButton("Add pictures…")
         self.add_button.setToolTip("Add image files; drop files or folders on a class to add them labelled.")
-        self.add_button.clicked.connect(self.add_pictures_dialog)
+        on_click(self.add_button.clicked, self.add_pictures_dialog)
         self.import_button = QToolButton()
         self.import_button.setText("Import")
         self.import_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -174,14 +175,14 @@ class ProjectPanel(QWidget):
                                        "validated on, never split between the two.")
         self.train_button = QPushButton("Train")
         self.train_button.setToolTip("Train a new model on the labelled pictures with the Train tab's settings.")
-        self.train_button.clicked.connect(self.request_training)
+        on_click(self.train_button.clicked, self.request_training)
         self.predict_button = QPushButton("Predict")
         self.predict_button.setToolTip("Let the newest model label the unlabelled pictures, for review.")
-        self.predict_button.clicked.connect(self.predict)
+        on_click(self.predict_button.clicked, self.predict)
         self.sort_button = QPushButton("Sort into folders…")
-        self.sort_button.clicked.connect(self.sort_dialog)
+        on_click(self.sort_button.clicked, self.sort_dialog)
         self.missing_button = QPushButton("Find missing…")
-        self.missing_button.clicked.connect(self.locate_dialog)
+        on_click(self.missing_button.clicked, self.locate_dialog)
         self.missing_button.hide()
         for widget in (self.add_button, self.import_button, self.keep_specimens, self.train_button,
                        self.predict_button, self.sort_button, self.missing_button):
@@ -208,7 +209,7 @@ class ProjectPanel(QWidget):
                              ("Try the example", self.example_requested)):
             button = QPushButton(text)
             button.setMinimumHeight(36)
-            button.clicked.connect(signal.emit)
+            on_click(button.clicked, signal.emit)
             buttons.addWidget(button)
         buttons.addStretch(1)
         empty_layout.addLayout(buttons)
@@ -232,7 +233,7 @@ class ProjectPanel(QWidget):
                                                                      "unlabelled)")):
             button = QPushButton(text)
             button.setToolTip(tip)
-            button.clicked.connect(slot)
+            on_click(button.clicked, slot)
             class_buttons.addWidget(button)
         left_layout.addLayout(class_buttons)
         self.body.addWidget(left)
@@ -272,9 +273,9 @@ class ProjectPanel(QWidget):
         right_layout.addWidget(self.info)
         decide = QHBoxLayout()
         self.accept_button = QPushButton("Accept (Enter)")
-        self.accept_button.clicked.connect(self.accept_current)
+        on_click(self.accept_button.clicked, self.accept_current)
         self.exclude_button = QPushButton("Exclude (Del)")
-        self.exclude_button.clicked.connect(self.exclude_current)
+        on_click(self.exclude_button.clicked, self.exclude_current)
         decide.addWidget(self.accept_button)
         decide.addWidget(self.exclude_button)
         right_layout.addLayout(decide)

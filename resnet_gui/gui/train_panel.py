@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_gui.core.architectures import ARCHITECTURES
-from resnet_gui.core.summaries import calibration_in_words, describe_threshold
+from resnet_gui.core.summaries import calibration_in_words, describe_calibration, describe_threshold
 from resnet_gui.core.text import display_name, display_path
 from resnet_gui.core.train_config import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, TrainSettings
 from resnet_gui.gui import dialogs
@@ -42,8 +42,12 @@ from resnet_gui.gui.formatting import duration, plain_tooltip
 from resnet_gui.gui.reliability_view import ReliabilityView
 from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.training_plots import LRFinderPlot, TrainingPlots
+from resnet_gui.gui.widgets import on_click
 from resnet_gui.gui.workers import FolderScanWorker, LRFinderWorker, TrainWorker, describe_error
 
+STOP_TIP = "Stop after the current batch; the best model so far is kept, and Resume goes on later"
+SKIP_TIP = ("Keep the best model as its epoch saved it, without calibrating its confidence or learning what "
+            "familiar pictures look like (which can take a while on many pictures)")
 AUTO_SIZE = MIN_IMAGE_SIZE - 1  # the image-size box's "from the pictures"
 AUGMENTATIONS = (("crop", "Random resized crop"), ("hflip", "Horizontal flip"), ("vflip", "Vertical flip"),
                  ("rotate", "Rotation (±15°)"), ("color", "Colour jitter"))
@@ -71,6 +75,9 @@ class TrainPanel(QWidget):
         self._epoch = self._epochs = 0
         self._started_at = self._training_began = 0.0
         self._estimate: float | None = None
+        self._finishing = False  # the best model's finishing steps run: Stop now skips them
+        self._project: str | None = None  # the project the running (or last) run trains on
+        self.resumable = None  # a core.checkpoint_saver.ResumableRun that Resume goes on with
         self._build()
         self._apply_defaults(TrainSettings())
         options.observe(self._on_option_changed)
@@ -81,11 +88,15 @@ class TrainPanel(QWidget):
         self.folder.setPlaceholderText("Drop, choose, type or paste a folder: one subfolder of images per class")
         self.folder.editingFinished.connect(self._on_folder_typed)
         choose = QPushButton("Choose folder…")
-        choose.clicked.connect(self.choose_folder)
-        folder_row = QHBoxLayout()
+        on_click(choose.clicked, self.choose_folder)
+        self.folder_row = QWidget()
+        folder_row = QHBoxLayout(self.folder_row)
+        folder_row.setContentsMargins(0, 0, 0, 0)
         folder_row.addWidget(QLabel("Data folder:"))
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(choose)
+        self.project_note = QLabel("")  # instead of the folder row while a project's pictures train
+        self.project_note.setVisible(False)
 
         self.class_table = QTableWidget(0, 2)
         self.class_table.setHorizontalHeaderLabels(["Class", "Images"])
@@ -120,7 +131,7 @@ class TrainPanel(QWidget):
         self.find_lr_button = QPushButton("Find…")
         self.find_lr_button.setToolTip("Try rates from 1e-7 to 10 over about 100 batches, plot the loss, and put the "
                                        "suggested rate here (the model starts afresh afterwards)")
-        self.find_lr_button.clicked.connect(self.find_learning_rate)
+        on_click(self.find_lr_button.clicked, self.find_learning_rate)
         lr_row = QHBoxLayout()
         lr_row.setContentsMargins(0, 0, 0, 0)
         lr_row.addWidget(self.lr, 1)
@@ -204,22 +215,27 @@ class TrainPanel(QWidget):
 
         self.start_button = QPushButton("Start training")
         self.start_button.setDefault(True)
-        self.start_button.clicked.connect(self.start_training)
+        on_click(self.start_button.clicked, self.start_training)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
-        self.stop_button.setToolTip("Stop after the current batch; the best model so far is kept")
-        self.stop_button.clicked.connect(self.stop_training)
+        self.stop_button.setToolTip(STOP_TIP)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setEnabled(False)
+        self.resume_button.setToolTip("A stopped run on this folder goes on from its last finished epoch")
+        on_click(self.resume_button.clicked, self.resume_training)
+        on_click(self.stop_button.clicked, self.stop_training)
         self.use_button = QPushButton("Use this model")
         self.use_button.setEnabled(False)
         self.use_button.setToolTip("Load the best checkpoint into the Classify tab")
-        self.use_button.clicked.connect(self._on_use_model)
+        on_click(self.use_button.clicked, self._on_use_model)
         self.save_as_button = QPushButton("Save as…")
         self.save_as_button.setEnabled(False)
         self.save_as_button.setToolTip("Keep a copy of the best model under a name and in a folder you choose")
-        self.save_as_button.clicked.connect(self.save_model_as)
+        on_click(self.save_as_button.clicked, self.save_model_as)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.resume_button)
         buttons.addWidget(self.use_button)
         buttons.addWidget(self.save_as_button)
 
@@ -279,7 +295,8 @@ class TrainPanel(QWidget):
         progress_row.addWidget(self.rate)
 
         layout = QVBoxLayout(self)
-        layout.addLayout(folder_row)
+        layout.addWidget(self.folder_row)
+        layout.addWidget(self.project_note)
         layout.addWidget(splitter, 1)
         layout.addLayout(progress_row)
 
@@ -343,17 +360,54 @@ class TrainPanel(QWidget):
         self.settings.set("train/last_folder", folder)
         stem = Path(folder).name or "model"
         self.out.setText(str(Path(folder).parent / f"{stem}-{self.arch.currentData()}.pt"))
+        if not self.is_training():
+            self.clear_run()  # the curves, matrix and model of another folder's run do not belong here
         self.class_table.setRowCount(0)
         self.data_notes.setText("Looking for classes…")
-        self.scan_task.start(FolderScanWorker(folder), returned=self._on_scanned, errored=self._on_scan_failed)
+        self.scan_task.start(FolderScanWorker(folder, resumable_near=self.out.text()), returned=self._on_scanned,
+                             errored=self._on_scan_failed)
+
+    def clear_run(self) -> None:
+        """Forget the last run on screen: curves, matrix, calibration, its model and its Resume."""
+        self.plots.reset()
+        self.confusion.clear_matrix()
+        self.reliability.reset()
+        self.result = None
+        self.result_text.setText("")
+        self.use_button.setEnabled(False)
+        self.save_as_button.setEnabled(False)
+        self.set_resumable(None)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("Not started")
+        self.rate.setText("")
+
+    def set_resumable(self, run) -> None:
+        """Offer Resume for `run` (a ResumableRun), or nothing."""
+        self.resumable = run
+        self.resume_button.setEnabled(run is not None and not self.is_training())
+        if run is None:
+            self.resume_button.setText("Resume")
+            self.resume_button.setToolTip("A stopped run on this folder goes on from its last finished epoch")
+            return
+        self.resume_button.setText(f"Resume (epoch {run.epochs_done + 1})")
+        self.resume_button.setToolTip(plain_tooltip(
+            f"Go on with the stopped run from epoch {run.epochs_done + 1} of {max(run.epochs, run.epochs_done + 1)}. "
+            f"Its state is kept in {display_path(run.last_path)}; the model is {display_path(run.out)}."))
 
     def _on_scanned(self, info: dict) -> None:
         if info["folder"] != self.folder.text():
             return
         self.classes = info["classes"]
         self._fill_class_table(info["counts"])
-        self.data_notes.setText("Validation: the val/ folder." if info["has_val"] else
-                                f"Validation: {self.val_split.value():.0%} of each class, kept aside.")
+        notes = ["Validation: the val/ folder." if info["has_val"] else
+                 f"Validation: {self.val_split.value():.0%} of each class, kept aside."]
+        run = info.get("resumable")
+        if run is not None and not self.is_training():
+            self.set_resumable(run)
+            notes.append(f"A stopped run on this folder can go on from epoch {run.epochs_done + 1}: press Resume "
+                         f"(its state is kept in {display_name(run.last_path)}).")
+        self.data_notes.setText("\n".join(notes))
 
     def _on_scan_failed(self, exc: BaseException) -> None:
         self.data_notes.setText(describe_error(exc))
@@ -431,23 +485,35 @@ class TrainPanel(QWidget):
     def is_training(self) -> bool:
         return self.train_task.is_running()
 
-    def start_training(self, project: str | None = None, keep_specimens: bool = False) -> None:
-        """Train on the folder chosen here, or (`project`) on a project's labelled pictures with these settings."""
+    def start_training(self, project: str | None = None, keep_specimens: bool = False, resume=None) -> None:
+        """Train on the folder chosen here, or (`project`) on a project's labelled pictures with these settings,
+        or go on with a stopped run (`resume`, a ResumableRun)."""
         if self.train_task.is_running() or self.lr_task.is_running():
             return
+        if project is not None and not isinstance(project, (str, os.PathLike)):
+            raise TypeError(f"start_training(project=...) takes a folder, not {project!r}")
         if not self.folder.text() and project is None:
             self.error.emit("No data folder", "Choose or drop a folder with one subfolder of images per class first.")
             return
         from resnet_gui.core.model_files import unique_model_path
 
         settings = self.train_settings()
-        if project is None:
+        self.folder_row.setVisible(project is None)
+        self.project_note.setVisible(project is not None)
+        if resume is not None:
+            settings.resume = str(resume.last_path)
+            settings.out = str(resume.out)
+            settings.epochs = max(settings.epochs, resume.epochs_done + 1)
+            self.out.setText(settings.out)
+        elif project is None:
             # Every run in the window gets a file of its own: an earlier model is never replaced.
             settings.out = str(unique_model_path(settings.out or Path.home() / "resnet-gui-model.pt"))
             self.out.setText(settings.out)
         else:
-            self.data_notes.setText(f"Training on the labelled pictures of the project {Path(project).name}; the "
-                                    "model is kept in its models folder.")
+            name = Path(project).name
+            self.project_note.setText(f"Training on the labelled pictures of the project {name}; the model is kept "
+                                      "in its models folder.")
+            self.data_notes.setText(f"Training on the labelled pictures of the project {name}.")
         self.plots.reset()
         self.curves.setCurrentWidget(self.plots)
         self.find_lr_button.setEnabled(False)
@@ -460,7 +526,10 @@ class TrainPanel(QWidget):
         self.result_text.setText("")
         self.use_button.setEnabled(False)
         self.start_button.setEnabled(False)
+        self.resume_button.setEnabled(False)
         self.stop_button.setEnabled(True)
+        self._finishing = False
+        self._project = project
         self.progress.setRange(0, 0)
         self.progress.setFormat("Preparing…")
         self._started_at = time.perf_counter()
@@ -469,10 +538,15 @@ class TrainPanel(QWidget):
         self.train_task.start(worker, status=self._on_status, project_run=self.project_trained.emit,
                               data_ready=self._on_data_ready, input_chosen=self._on_input_chosen,
                               epoch_started=self._on_epoch_started, batches=self._on_batches,
-                              estimated=self._on_estimated,
+                              estimated=self._on_estimated, finishing=self._on_finishing,
                               epoch_ended=self._on_epoch_ended, returned=self._on_returned, errored=self._on_failed,
                               finished=self._on_finished)
         self.training_started.emit()
+
+    def resume_training(self) -> None:
+        """Go on with the stopped run that Resume names."""
+        if self.resumable is not None:
+            self.start_training(resume=self.resumable)
 
     def find_learning_rate(self) -> None:
         """The range test on the chosen folder with these settings; the suggestion goes into the rate box."""
@@ -534,10 +608,25 @@ class TrainPanel(QWidget):
             self.progress.setFormat("Stopped")
             self._on_lr_finished()
             return
-        if self.train_task.current is not None:
-            self.train_task.current.stop_training()
+        worker = self.train_task.current
+        if worker is None:
+            return
+        if self._finishing:
+            worker.skip_finishing()
             self.stop_button.setEnabled(False)
-            self.progress.setFormat("Stopping after this batch…")
+            self.progress.setFormat("Keeping the best model as it is…")
+            return
+        worker.stop_training()
+        self.stop_button.setText("Skip finishing")
+        self.stop_button.setToolTip(SKIP_TIP)
+        self.progress.setFormat("Stopping after this batch…")
+
+    def _on_finishing(self) -> None:
+        """The best model is being calibrated and fitted: a press of the same button keeps it as it is."""
+        self._finishing = True
+        self.stop_button.setText("Skip finishing")
+        self.stop_button.setToolTip(SKIP_TIP)
+        self.stop_button.setEnabled(True)
 
     def _on_status(self, text: str) -> None:
         self.progress.setFormat(text)
@@ -599,16 +688,22 @@ class TrainPanel(QWidget):
         if result.best_path:
             m = result.metrics
             c = result.calibration
-            calibration = ""
+            calibration = notes = ""
+            if result.finishing_skipped:
+                notes += ("<br>The finishing steps were skipped: the confidence is not calibrated, there is no "
+                          "'unsure below' suggestion, and unfamiliar pictures are not marked.")
+            if result.stopped == "cancelled" and result.last_path and self._project is None:
+                done = result.history[-1]["epoch"] if result.history else 0
+                notes += (f"<br>Resume goes on from epoch {done + 1}; the run's state is kept in "
+                          f"{html.escape(display_path(result.last_path))}.")
             if c:
                 self.reliability.show_calibration(c)
-                calibration = (f"<br>Calibrated: temperature {c['temperature']:.2f}, expected calibration error "
-                               f"{c['reliability_before']['ece']:.3f} → {c['reliability_after']['ece']:.3f}; "
+                calibration = (f"<br>Confidence: {html.escape(describe_calibration(c).replace('->', '→'))}; "
                                f"<b>{describe_threshold(c['unsure_below'])}</b>. "
                                f"{html.escape(calibration_in_words(c))}")
             self.result_text.setText(
                 f"<b>{why}.</b><br>Best validation accuracy <b>{m['val_acc']:.1%}</b> at epoch {m['epoch']} "
-                f"(loss {m['val_loss']:.3f}).{calibration}<br>Saved to {html.escape(display_path(result.best_path))}"
+                f"(loss {m['val_loss']:.3f}).{calibration}{notes}<br>Saved to {html.escape(display_path(result.best_path))}"
                 "<br><br>"
                 "Press <b>Use this model</b> to classify with it."
             )
@@ -621,9 +716,23 @@ class TrainPanel(QWidget):
         self.error.emit("Training stopped", describe_error(exc))
 
     def _on_finished(self) -> None:
+        from resnet_gui.core.checkpoint_saver import ResumableRun
+
         self.start_button.setEnabled(True)
         self.find_lr_button.setEnabled(True)
         self.stop_button.setEnabled(False)
+        self.stop_button.setText("Stop")
+        self.stop_button.setToolTip(STOP_TIP)
+        self._finishing = False
+        r = self.result
+        if r is not None and r.stopped == "cancelled" and r.last_path and self._project is None:
+            done = r.history[-1]["epoch"] if r.history else 0
+            self.set_resumable(ResumableRun(Path(r.last_path), Path(r.best_path or self.out.text()), done,
+                                            self._epochs))
+        else:
+            self.set_resumable(None)
+        self.folder_row.setVisible(True)
+        self.project_note.setVisible(False)
         total = self.progress.maximum()
         if total:
             self.progress.setValue(self.progress.value())

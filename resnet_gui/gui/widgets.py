@@ -6,6 +6,15 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 
+def on_click(signal, slot) -> None:
+    """Run `slot()` on a button's `clicked` or an action's `triggered`, with no argument.
+
+    Both signals pass `checked`; connected straight to a method with an optional first parameter
+    (`start_training(project=None)`), that `False` becomes the argument: Start training once raised
+    a TypeError on every click that way. Every button and plain action of the window is connected here."""
+    signal.connect(lambda *_ignored: slot())
+
+
 def stacked(*widgets, stretch: int = -1) -> QWidget:
     """Widgets (or layouts) one above the other without margins; `stretch` names the one that grows."""
     box = QWidget()

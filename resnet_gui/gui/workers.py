@@ -299,17 +299,23 @@ class PreviewWorker(Worker):
 class FolderScanWorker(Worker):
     """Lists the classes of a training folder and counts their images (no decoding)."""
 
-    def __init__(self, folder: str, val_dir: str | None = None):
+    def __init__(self, folder: str, val_dir: str | None = None, resumable_near: str | None = None):
+        """`resumable_near`: the model file a run on `folder` would write; a stopped run beside it is found."""
         super().__init__()
-        self.folder, self.val_dir = folder, val_dir
+        self.folder, self.val_dir, self.resumable_near = folder, val_dir, resumable_near
 
     def work(self):
         import_core()
         from resnet_gui.core.data import scan_class_folder
 
         scan = scan_class_folder(self.folder, self.val_dir)
+        resumable = None
+        if self.resumable_near:
+            from resnet_gui.core.checkpoint_saver import find_resumable_run
+
+            resumable = find_resumable_run(self.folder, self.resumable_near)
         return {"folder": self.folder, "classes": scan.classes, "counts": scan.counts(),
-                "has_val": scan.val is not None}
+                "has_val": scan.val is not None, "resumable": resumable}
 
 
 class TrainWorker(Worker):
@@ -322,6 +328,7 @@ class TrainWorker(Worker):
     batches = Signal(list)  # BatchEvents, at most ~20 signals a second
     epoch_ended = Signal(object)  # EpochEvent
     epoch_started = Signal(int, int)
+    finishing = Signal()  # the best model's finishing steps begin: Stop may skip them
 
     project_run = Signal(object)  # ProjectRun, for a run trained from a project
     estimated = Signal(float, int)  # seconds the whole run will take, batches timed for it
@@ -335,12 +342,18 @@ class TrainWorker(Worker):
         self.project = project
         self.keep_specimens = keep_specimens
         self._stop = threading.Event()
+        self._skip = threading.Event()
 
     def stop_training(self) -> None:
         self._stop.set()
 
+    def skip_finishing(self) -> None:
+        """Keep the best model as its epoch saved it, without calibration and the familiarity fit."""
+        self._skip.set()
+
     def abort(self) -> None:
         self._stop.set()
+        self._skip.set()  # closing the window does not wait for the finishing steps
         super().abort()
 
     def work(self):
@@ -388,13 +401,18 @@ class TrainWorker(Worker):
                 flush()
                 worker.epoch_ended.emit(event)
 
+            def on_finishing(self):
+                worker.finishing.emit()
+
         try:
             if self.project is None:
-                return Trainer(self.settings, [Forward()], cancelled=self._stop.is_set).run()
+                return Trainer(self.settings, [Forward()], cancelled=self._stop.is_set,
+                               skip_finishing=self._skip.is_set).run()
             from resnet_gui.core.project_training import train_project
 
             run = train_project(self.project, self.settings, keep_specimens=self.keep_specimens,
-                                callbacks=[Forward()], cancelled=self._stop.is_set)
+                                callbacks=[Forward()], cancelled=self._stop.is_set,
+                                skip_finishing=self._skip.is_set)
             self.project_run.emit(run)
             return run.result
         except InterruptedError:

@@ -1,0 +1,224 @@
+"""A user at the window, for the journeys: clicks, keys and drops on the widgets a person sees, and modal
+dialogs answered from a timer, as a person answers them. Nothing here calls a panel's method.
+
+Every click is checked first: the widget must be shown, enabled, inside the window and not wider than the
+screen the journey runs at, so a button that is off-screen or greyed out fails the journey as it fails a user.
+`User.clicked` records what was pressed, for the guard test that every button is pressed by some journey.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QFileDialog,
+    QInputDialog,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QWidget,
+)
+
+WAIT = 180_000
+# The screenshot each journey keeps at its end: looked at before a change to the window is resolved.
+SHOTS = Path(os.environ.get("RESNET_GUI_JOURNEY_SHOTS") or tempfile.gettempdir()) / "resnet-gui-journeys"
+SHOTS.mkdir(parents=True, exist_ok=True)
+SCREENS = {"laptop": (1366, 768), "small": (1024, 768)}
+
+# Every widget a journey pressed, by a name that says where it is: "Train/Start training".
+PRESSED: set[str] = set()
+
+
+def button_name(button: QAbstractButton) -> str:
+    """Where a button is and what it says, as the guard test names it."""
+    text = button.text().replace("&", "")
+    tab = _tab_of(button)
+    return f"{tab}/{text}" if tab else text
+
+
+def _tab_of(widget: QWidget) -> str:
+    from PySide6.QtWidgets import QTabWidget
+
+    child, parent = widget, widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QTabWidget) and parent.objectName() == "main_tabs":
+            index = parent.indexOf(child)
+            return parent.tabText(index).replace("&", "") if index >= 0 else ""
+        # QTabWidget holds its pages in a QStackedWidget
+        if parent.parentWidget() is not None and isinstance(parent.parentWidget(), QTabWidget) \
+                and parent.parentWidget().objectName() == "main_tabs":
+            tabs = parent.parentWidget()
+            return tabs.tabText(tabs.indexOf(child)).replace("&", "")
+        child, parent = parent, parent.parentWidget()
+    return ""
+
+
+class User:
+    def __init__(self, qtbot, window, screen: str = "laptop"):
+        self.qtbot, self.window = qtbot, window
+        self.screen = SCREENS[screen]
+        window.resize(*self.screen)
+        self.widths: list[int] = []
+
+    # ------------------------------------------------------------ seeing
+    def fits(self) -> None:
+        """The window is no wider or taller than the screen it runs on (Qt grows a window to fit its text)."""
+        QApplication.processEvents()
+        width, height = self.window.width(), self.window.height()
+        self.widths.append(width)
+        assert width <= self.screen[0], f"the window grew to {width} px on a {self.screen[0]} px screen"
+        assert height <= self.screen[1], f"the window grew to {height} px on a {self.screen[1]} px screen"
+
+    def sees(self, widget: QWidget) -> None:
+        assert widget.isVisible(), f"{widget!r} is not shown"
+        top_left = widget.mapTo(self.window, QPoint(0, 0))
+        centre = widget.mapTo(self.window, widget.rect().center())
+        assert self.window.rect().contains(centre), f"{_describe(widget)} is outside the window ({top_left})"
+
+    # ------------------------------------------------------------ hands
+    def click(self, widget: QWidget, pos: QPoint | None = None, button=Qt.MouseButton.LeftButton) -> None:
+        self.fits()
+        self.sees(widget)
+        assert widget.isEnabled(), f"{_describe(widget)} is greyed out"
+        if isinstance(widget, QAbstractButton):
+            PRESSED.add(button_name(widget))
+        QTest.mouseClick(widget, button, Qt.KeyboardModifier.NoModifier, pos or widget.rect().center())
+        QApplication.processEvents()
+
+    def key(self, widget: QWidget, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+        QTest.keyClick(widget, key, modifier)
+        QApplication.processEvents()
+
+    def type_into(self, edit: QLineEdit, text: str) -> None:
+        self.click(edit)
+        edit.selectAll()
+        QTest.keyClicks(edit, text)
+        self.key(edit, Qt.Key.Key_Return)
+
+    def menu(self, *path: str) -> None:
+        """Open a menu of the menu bar by a click and click an item in it (sub-menus by their titles)."""
+        self.fits()
+        bar = self.window.menuBar()
+        title = path[0]
+        action = next(a for a in bar.actions() if a.text().replace("&", "") == title)
+        QTest.mouseClick(bar, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         bar.actionGeometry(action).center())
+        menu = action.menu()
+        self.qtbot.waitUntil(menu.isVisible, timeout=5000)
+        for name in path[1:]:
+            item = next((a for a in menu.actions() if a.text().replace("&", "") == name), None)
+            assert item is not None, f"no item {name!r} in {[a.text() for a in menu.actions()]}"
+            assert item.isEnabled(), f"menu item {name!r} is greyed out"
+            PRESSED.add("menu/" + "/".join(path[: path.index(name) + 1]))
+            QTest.mouseClick(menu, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                             menu.actionGeometry(item).center())
+            if item.menu() is not None:
+                menu = item.menu()
+                self.qtbot.waitUntil(menu.isVisible, timeout=5000)
+        QApplication.processEvents()
+
+    def drop(self, target: QWidget, paths: list[Path]) -> None:
+        """Drag files from a file manager and drop them on `target`: enter, move and drop events."""
+        self.sees(target)
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+        where = QPointF(target.rect().center())
+        actions = Qt.DropAction.CopyAction
+        enter = QDragEnterEvent(where.toPoint(), actions, mime, Qt.MouseButton.LeftButton,
+                                Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(target, enter)
+        assert enter.isAccepted(), f"{_describe(target)} refused the drag"
+        drop = QDropEvent(where, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(target, drop)
+        QApplication.processEvents()
+
+    # ------------------------------------------------------------ dialogs, answered from a timer
+    def will_answer(self, answer) -> list:
+        """Before the click that opens a modal dialog: `answer(dialog)` runs once it is shown. Returns a list
+        that holds the dialog afterwards, so the journey can check what it said."""
+        seen: list = []
+
+        def poll() -> None:
+            dialog = QApplication.activeModalWidget()
+            if dialog is None or dialog in seen or not dialog.isVisible():
+                QTimer.singleShot(20, poll)
+                return
+            seen.append(dialog)
+            answer(dialog)
+
+        QTimer.singleShot(20, poll)
+        return seen
+
+    def will_choose_path(self, path: Path | str) -> list:
+        """The next file dialog gets `path` typed into its name box, then Return, as a user types a path."""
+        def answer(dialog) -> None:
+            assert isinstance(dialog, QFileDialog), f"expected a file dialog, got {dialog!r}"
+            edit = dialog.findChild(QLineEdit, "fileNameEdit")
+            edit.setText(str(path))
+            QTest.keyClick(edit, Qt.Key.Key_Return)
+            if dialog.isVisible():  # a directory dialog may want the choice confirmed
+                dialog.accept()
+
+        return self.will_answer(answer)
+
+    def will_press(self, text: str) -> list:
+        """The next message box gets the button that reads `text` clicked."""
+        def answer(dialog) -> None:
+            assert isinstance(dialog, QMessageBox), f"expected a message box, got {dialog!r}: {dialog.windowTitle()}"
+            button = next((b for b in dialog.buttons() if b.text().replace("&", "") == text), None)
+            assert button is not None, f"no button {text!r} in {[b.text() for b in dialog.buttons()]}: {dialog.text()}"
+            QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+
+        return self.will_answer(answer)
+
+    def will_type(self, text: str) -> list:
+        """The next input dialog gets `text` typed and OK."""
+        def answer(dialog) -> None:
+            assert isinstance(dialog, QInputDialog), f"expected an input dialog, got {dialog!r}"
+            dialog.setTextValue(text)
+            dialog.accept()
+
+        return self.will_answer(answer)
+
+    def wait(self, condition, timeout: int = WAIT) -> None:
+        self.qtbot.waitUntil(lambda: bool(condition()), timeout=timeout)
+
+    def shot(self, path: Path) -> Path:
+        """What the user sees now, as a PNG (the journeys keep one at their end)."""
+        QApplication.processEvents()
+        self.window.grab().save(str(path))
+        return path
+
+
+def menu_items(window) -> list[str]:
+    """Every item of the menu bar, as `User.menu` names them ("menu/File/Open images…")."""
+    names = []
+
+    def walk(menu: QMenu, prefix: list[str]) -> None:
+        for action in menu.actions():
+            if action.isSeparator() or not action.text():
+                continue
+            path = prefix + [action.text().replace("&", "")]
+            if action.menu() is not None:
+                if action.menu() is window.recent_projects_menu:
+                    names.append("menu/" + "/".join(path))  # filled when it opens
+                    continue
+                walk(action.menu(), path)
+            else:
+                names.append("menu/" + "/".join(path))
+
+    for action in window.menuBar().actions():
+        walk(action.menu(), [action.text().replace("&", "")])
+    return names
+
+
+def _describe(widget: QWidget) -> str:
+    text = getattr(widget, "text", lambda: "")()
+    return f"{type(widget).__name__} {text!r}" if text else repr(widget)

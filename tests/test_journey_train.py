@@ -1,0 +1,127 @@
+"""Journey: train on a folder from the Train tab, as a person does it: Choose folder…, Start training, watch
+the curves, Stop, Resume, Use this model. Every step is a click on what the user sees."""
+
+from PySide6.QtCore import Qt
+
+from tests.journey import SHOTS, WAIT
+from tests.support import make_shapes_dataset
+
+
+def open_tab(user, title: str):
+    tabs = user.window.tabs
+    index = next(i for i in range(tabs.count()) if tabs.tabText(i).replace("&", "") == title)
+    user.click(tabs.tabBar(), tabs.tabBar().tabRect(index).center())
+    assert tabs.currentIndex() == index
+    return tabs.widget(index)
+
+
+def set_spin(user, box, value) -> None:
+    user.click(box)
+    box.lineEdit().selectAll()
+    from PySide6.QtTest import QTest
+
+    QTest.keyClicks(box.lineEdit(), str(value))
+    user.key(box.lineEdit(), Qt.Key.Key_Tab)
+    assert box.value() == value
+
+
+def choose(user, combo, text: str) -> None:
+    """Open the drop-down with a click and click the item that reads `text`."""
+    user.click(combo)
+    view = combo.view()
+    user.wait(lambda: view.isVisible(), timeout=5000)
+    row = combo.findText(text)
+    assert row >= 0, f"{text!r} is not among {[combo.itemText(i) for i in range(combo.count())]}"
+    # Down and Up to the item, then Return, in the open list (a click there is lost on the offscreen platform).
+    step = Qt.Key.Key_Down if row > combo.currentIndex() else Qt.Key.Key_Up
+    for _ in range(abs(row - combo.currentIndex())):
+        user.key(view, step)
+    user.key(view, Qt.Key.Key_Return)
+    user.wait(lambda: combo.currentText() == text, timeout=5000)
+
+
+def test_choose_a_folder_start_stop_resume_and_use_the_model(user, tmp_path):
+    data = make_shapes_dataset(tmp_path / "shapes", per_class=8, size=24)
+    panel = open_tab(user, "Train")
+    choose_button = next(b for b in panel.folder_row.findChildren(type(panel.start_button))
+                         if b.text() == "Choose folder…")
+    user.will_choose_path(data)
+    user.click(choose_button)
+    user.wait(lambda: panel.class_table.rowCount() == 3)
+    assert [panel.class_table.item(r, 0).text() for r in range(3)] == ["blue", "green", "red"]
+    choose(user, panel.weights, "None (random start)")
+    set_spin(user, panel.epochs, 4)
+    set_spin(user, panel.batch_size, 8)
+    set_spin(user, panel.image_size, 16)
+
+    # Start: the button a user presses (the TypeError of round two came from this click).
+    first_epoch = []
+    panel.epoch_ended.connect(first_epoch.append)
+    user.click(panel.start_button)
+    assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    user.wait(lambda: first_epoch)
+    x, y = panel.plots.val_acc.getData()
+    assert len(y) >= 1 and len(panel.plots.batch_x) >= 2  # the curves fill
+    user.shot(SHOTS / "train-started.png")
+
+    # Stop: the best model so far is kept, and the run can go on.
+    with user.qtbot.waitSignal(panel.training_ended, timeout=WAIT) as ended:
+        user.click(panel.stop_button)
+    stopped = ended.args[0]
+    assert stopped.stopped == "cancelled" and stopped.best_path.exists() and stopped.last_path.exists()
+    done = stopped.history[-1]["epoch"]
+    assert panel.resume_button.isEnabled() and panel.resume_button.text() == f"Resume (epoch {done + 1})"
+    assert str(stopped.last_path.name) in panel.resume_button.toolTip()
+    assert "Resume goes on from epoch" in panel.result_text.text()
+    assert panel.stop_button.text() == "Stop" and not panel.stop_button.isEnabled()
+    user.shot(SHOTS / "train-stopped.png")
+
+    # Resume: the same run goes on from the next epoch and writes the same model file.
+    epochs_after = []
+    panel.epoch_ended.connect(epochs_after.append)
+    with user.qtbot.waitSignal(panel.training_ended, timeout=WAIT) as ended:
+        user.click(panel.resume_button)
+        assert not panel.resume_button.isEnabled()
+    resumed = ended.args[0]
+    assert resumed.stopped == "completed" and resumed.best_path == stopped.best_path
+    assert [e.epoch for e in epochs_after] == list(range(done + 1, 5))
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]
+    assert not resumed.last_path  # a finished run needs no resuming
+    assert not panel.resume_button.isEnabled()
+    user.shot(SHOTS / "train-resumed.png")
+
+    # Use this model: the Classify tab has it.
+    with user.qtbot.waitSignal(user.window.model_loaded, timeout=WAIT) as loaded:
+        user.click(panel.use_button)
+    assert loaded.args[0].classes == ["blue", "green", "red"]
+    assert user.window.tabs.currentIndex() == 0
+    user.fits()
+
+
+def test_stop_during_the_finishing_steps_skips_them_and_keeps_a_whole_model(user, tmp_path):
+    data = make_shapes_dataset(tmp_path / "shapes", per_class=6, size=24)
+    panel = open_tab(user, "Train")
+    user.type_into(panel.folder, str(data))
+    user.wait(lambda: panel.class_table.rowCount() == 3)
+    choose(user, panel.weights, "None (random start)")
+    set_spin(user, panel.epochs, 1)
+    set_spin(user, panel.image_size, 16)
+    finishing = []
+    panel.train_task  # the worker is made at Start; its finishing signal reaches the panel
+    user.click(panel.start_button)
+    user.wait(lambda: panel._finishing or not panel.is_training())
+    # A slow finishing step (thousands of pictures) would keep the user waiting: the same button skips it.
+    if panel.is_training():
+        finishing.append(True)
+        assert panel.stop_button.text() == "Skip finishing" and panel.stop_button.isEnabled()
+        with user.qtbot.waitSignal(panel.training_ended, timeout=WAIT) as ended:
+            user.click(panel.stop_button)
+        result = ended.args[0]
+        assert result.best_path.exists()
+        if result.finishing_skipped:
+            assert "finishing steps were skipped" in panel.result_text.text()
+            from resnet_gui.core.models import load_checkpoint_bundle
+
+            bundle = load_checkpoint_bundle(result.best_path)
+            assert bundle.classes == ["blue", "green", "red"] and bundle.familiarity is None
+    assert finishing, "the finishing steps were never offered for skipping"
