@@ -65,6 +65,8 @@ class User:
         self.qtbot, self.window = qtbot, window
         self.screen = SCREENS[screen]
         window.resize(*self.screen)
+        window.activateWindow()  # a person's window is the active one: shortcuts act only there
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
         self.widths: list[int] = []
 
     # ------------------------------------------------------------ seeing
@@ -83,7 +85,15 @@ class User:
         assert self.window.rect().contains(centre), f"{_describe(widget)} is outside the window ({top_left})"
 
     # ------------------------------------------------------------ hands
+    def _back_to_the_window(self) -> None:
+        """What a desktop's window manager does when a dialog closes: the main window is active again
+        (the offscreen platform has no window manager, and leaves no window active)."""
+        if QApplication.activeModalWidget() is None and QApplication.activeWindow() is not self.window:
+            self.window.activateWindow()
+            self.qtbot.waitUntil(lambda: QApplication.activeWindow() is self.window, timeout=5000)
+
     def click(self, widget: QWidget, pos: QPoint | None = None, button=Qt.MouseButton.LeftButton) -> None:
+        self._back_to_the_window()
         self.fits()
         self.sees(widget)
         assert widget.isEnabled(), f"{_describe(widget)} is greyed out"
@@ -93,6 +103,7 @@ class User:
         QApplication.processEvents()
 
     def key(self, widget: QWidget, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+        self._back_to_the_window()
         QTest.keyClick(widget, key, modifier)
         QApplication.processEvents()
 
@@ -126,10 +137,17 @@ class User:
 
     def drop(self, target: QWidget, paths: list[Path]) -> None:
         """Drag files from a file manager and drop them on `target`: enter, move and drop events."""
+        self.drop_at(target, paths, target.rect().center())
+
+    def drop_at(self, target: QWidget, paths: list[Path], point: QPoint) -> None:
+        """The same, at `point` of `target` (a list's item, say); a list's drops go to its viewport."""
         self.sees(target)
+        viewport = getattr(target, "viewport", None)
+        receiver = viewport() if viewport is not None else target
         mime = QMimeData()
         mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-        where = QPointF(target.rect().center())
+        where = QPointF(point)
+        target = receiver
         actions = Qt.DropAction.CopyAction
         enter = QDragEnterEvent(where.toPoint(), actions, mime, Qt.MouseButton.LeftButton,
                                 Qt.KeyboardModifier.NoModifier)

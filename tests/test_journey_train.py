@@ -86,6 +86,7 @@ def test_choose_a_folder_start_stop_resume_and_use_the_model(user, tmp_path):
     assert resumed.stopped == "completed" and resumed.best_path == stopped.best_path
     assert [e.epoch for e in epochs_after] == list(range(done + 1, 5))
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]
+    assert [e["epoch"] for e in panel.plots.epochs] == [1, 2, 3, 4]  # the curves go on from the stopped run
     assert not resumed.last_path  # a finished run needs no resuming
     assert not panel.resume_button.isEnabled()
     user.shot(SHOTS / "train-resumed.png")

@@ -109,6 +109,7 @@ class ResumableRun:
     out: Path
     epochs_done: int
     epochs: int
+    history: tuple = ()  # the epochs' figures so far (EpochEvent.to_dict()), to draw the curves again
 
 
 def find_resumable_run(data_dir: str | Path, near: str | Path) -> ResumableRun | None:
@@ -128,7 +129,8 @@ def find_resumable_run(data_dir: str | Path, near: str | Path) -> ResumableRun |
         if not state or not trained_on or Path(trained_on).resolve() != data_dir:
             continue
         out = last.with_name(last.name.replace(".last", "", 1))
-        return ResumableRun(last, out, int(state.get("epoch", 0)), int((contents.train or {}).get("epochs", 0)))
+        return ResumableRun(last, out, int(state.get("epoch", 0)), int((contents.train or {}).get("epochs", 0)),
+                            tuple(contents.history or ()))
     return None
 
 

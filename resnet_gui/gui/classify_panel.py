@@ -47,7 +47,7 @@ from resnet_gui.gui.results_model import (
 )
 from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.topk_chart import TopKChart
-from resnet_gui.gui.widgets import on_click, stacked
+from resnet_gui.gui.widgets import ElidedLabel, on_click, stacked
 from resnet_gui.gui.workers import (
     ClassifyJob,
     ClassifyWorker,
@@ -160,7 +160,7 @@ class ClassifyPanel(QWidget):
         self.filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.filter.setToolTip("Show the rows of one predicted label, or only the files that failed")
         self.filter.currentIndexChanged.connect(self._on_filter_changed)
-        self.counts = QLabel("")
+        self.counts = ElidedLabel("", mode=Qt.TextElideMode.ElideRight)
         self.export_button = QPushButton("Export shown rows…")
         self.export_button.setToolTip("Save the rows the Show filter shows as a CSV file (Excel opens it)")
         self.clear_button = QPushButton("Clear")
@@ -189,7 +189,8 @@ class ClassifyPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(ERROR, QHeaderView.ResizeMode.Interactive)
-        for column, width in ((IMAGE, THUMBNAIL + 12), (LABEL, 150), (CONFIDENCE, 96), (ERROR, 170)):
+        # the file name gets what is left: on a 1024 px screen wide label and error columns left it 30 px
+        for column, width in ((IMAGE, THUMBNAIL + 12), (LABEL, 110), (CONFIDENCE, 90), (ERROR, 110)):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.table.setAccessibleName("Results")
@@ -224,8 +225,7 @@ class ClassifyPanel(QWidget):
         self.opacity.valueChanged.connect(self._blend_overlay)
         preview_box = stacked(explain_row, self.preview)
         self.chart = TopKChart()
-        self.chart_title = QLabel("Top classes")
-        self.chart_title.setTextFormat(Qt.TextFormat.PlainText)  # class and file names, shown as written
+        self.chart_title = ElidedLabel("Top classes")  # class and file names: cut short, never widening
         self.chart_title.setStyleSheet("font-weight: bold;")
         chart_box = stacked(self.chart_title, self.chart)
         right = QSplitter(Qt.Orientation.Vertical)
@@ -329,7 +329,7 @@ class ClassifyPanel(QWidget):
         self._refresh_filter()
 
     def _on_batch(self, rows: list[ResultRow]) -> None:
-        first = self.model.rowCount() == 0
+        first = self.model.rowCount() == self._rows_before_run  # this run's first rows
         self.model.append(rows)
         self._done += len(rows)
         self.progress.setValue(self._done)
@@ -339,8 +339,10 @@ class ClassifyPanel(QWidget):
         self.eta.setText(f"{rate:.1f} images/s · about {duration(left)} left")
         self._refresh_filter()
         if first:
+            # The newest run's first picture is selected and scrolled to: appended below earlier results, it
+            # would otherwise arrive out of sight.
             self.stack.setCurrentWidget(self.table)
-            self.select_row(0)
+            self.select_source_row(self._rows_before_run)
 
     def _on_returned(self, summary: dict) -> None:
         files, seconds = summary.get("files", 0), summary.get("seconds", 0.0)
@@ -425,6 +427,16 @@ class ClassifyPanel(QWidget):
             self.table.selectionModel().setCurrentIndex(
                 index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
             )
+
+    def select_source_row(self, source_row: int) -> None:
+        """Select the model's row `source_row` wherever sorting and the filter put it, and show it."""
+        index = self.proxy.mapFromSource(self.model.index(source_row, FILE))
+        if not index.isValid():
+            index = self.proxy.index(0, FILE)
+        if index.isValid():
+            self.table.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+            self.table.scrollTo(index)
 
     def current_row(self) -> ResultRow | None:
         return self.proxy.data(self.table.currentIndex(), ROW_ROLE)

@@ -69,8 +69,22 @@ def save_csv(parent: QWidget | None, folder: str) -> str:
 
 
 def choose_project_folder(parent: QWidget | None, folder: str, new: bool) -> str:
-    title = "Choose or make an empty folder for the new project" if new else "Open a project folder"
-    return QFileDialog.getExistingDirectory(parent, title, folder)
+    """A project folder to open, or (`new`) the name of a folder to make for a new project: a folder
+    dialog answers "Directory not found" to a name that does not exist yet, so a new project is named in
+    a save dialog, where the typed name is the folder to be made."""
+    if not new:
+        return QFileDialog.getExistingDirectory(parent, "Open a project folder", folder)
+    dialog = QFileDialog(parent, "Name the new project's folder (it is made for you)", folder)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+    dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+    dialog.setLabelText(QFileDialog.DialogLabel.FileName, "Project folder:")
+    dialog.setLabelText(QFileDialog.DialogLabel.Accept, "Create")
+    dialog.setOption(QFileDialog.Option.DontConfirmOverwrite, True)  # an existing empty folder may be chosen
+    if not dialog.exec():
+        return ""
+    chosen = dialog.selectedFiles()
+    return chosen[0] if chosen else ""
 
 
 def open_csv(parent: QWidget | None, folder: str) -> str:

@@ -29,7 +29,7 @@ from resnet_gui.gui.confusion_view import ConfusionView
 from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.image_preview import ImagePreview
 from resnet_gui.gui.tasks import Task
-from resnet_gui.gui.widgets import on_click, stacked
+from resnet_gui.gui.widgets import ElidedLabel, never_widens, on_click, stacked
 from resnet_gui.gui.workers import EvaluateWorker, PreviewWorker, describe_error
 
 FIGURES = ("Class", "Precision", "Recall", "F1", "Support", "ROC AUC")
@@ -69,7 +69,7 @@ class EvaluatePanel(QWidget):
 
         self.confusion = ConfusionView(title="Confusion matrix (click a cell to see its images)")
         self.confusion.cell_clicked.connect(self.show_cell)
-        self.accuracy = QLabel("Choose a test folder and press Evaluate.")
+        self.accuracy = never_widens(QLabel("Choose a test folder and press Evaluate."))
         self.accuracy.setWordWrap(True)
         self.figures = QTableWidget(0, len(FIGURES))
         self.figures.setHorizontalHeaderLabels(FIGURES)
@@ -82,7 +82,7 @@ class EvaluatePanel(QWidget):
         upper.addWidget(figures_box)
         upper.setSizes([600, 600])
 
-        self.cell_title = QLabel("")
+        self.cell_title = ElidedLabel("")
         self.cell_images = QListWidget()
         self.cell_images.currentItemChanged.connect(self._on_image_selected)
         self.preview = ImagePreview()

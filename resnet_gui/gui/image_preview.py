@@ -6,6 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy
 
+from resnet_gui.gui.widgets import breakable
+
 
 class ImagePreview(QLabel):
     def __init__(self, parent=None):
@@ -24,6 +26,7 @@ class ImagePreview(QLabel):
         self._rescale()
 
     def show_message(self, text: str) -> None:
+        text = breakable(text)  # a long file name wraps inside the preview instead of being cut
         self.source = None
         self.clear()
         self.setText(text)

@@ -383,9 +383,15 @@ class MainWindow(QMainWindow):
     def _fill_recent_projects(self) -> None:
         menu = self.recent_projects_menu
         menu.clear()
-        recent = [p for p in self.settings.get("project/recent") if Path(p, "project.sqlite").is_file()]
+        recent = list(self.settings.get("project/recent"))
         for folder in recent:
-            menu.addAction(display_path(folder), lambda *_ignored, folder=folder: self.open_project(folder))
+            if Path(folder, "project.sqlite").is_file():
+                menu.addAction(display_path(folder), lambda *_ignored, folder=folder: self.open_project(folder))
+            else:
+                # Kept in its place, greyed: a project that silently dropped out made the next one take its
+                # place at the top, and a click opened another project.
+                gone = menu.addAction(f"{display_path(folder)} (moved or deleted)")
+                gone.setEnabled(False)
         if not recent:
             menu.addAction("No recent projects").setEnabled(False)
 
@@ -489,6 +495,9 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1280, 800)
         self.fit_to_screen()
+        last = s.get("project/last")
+        if last and Path(last, "project.sqlite").is_file():
+            self.project_panel.open_folder(last)  # the lab's work goes on where it was left
 
     def fit_to_screen(self) -> None:
         """Never larger than the screen it opens on (a laptop after a large monitor), and on it."""

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox,
 
 from resnet_gui.core.architectures import ARCHITECTURES
 from resnet_gui.gui.formatting import plain_tooltip
+from resnet_gui.gui.widgets import never_widens
 from resnet_gui.gui.workers import ModelChoice
 
 IMAGENET = "imagenet"
@@ -48,9 +49,7 @@ class ModelBar(QGroupBox):
         self.unsure.setSpecialValueText("off")
         self.unsure.setToolTip("Answers below this confidence are reported as 'unsure' (the best guess is kept "
                                "beside it). A trained checkpoint suggests a value from its validation set.")
-        self.summary = QLabel("Loading PyTorch…")
-        self.summary.setWordWrap(True)
-        self.summary.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.summary = never_widens(QLabel("Loading PyTorch…"))
         # Two rows, so that the window fits a small screen: the model, then how it is run.
         rows = [[("&Architecture", self.arch), ("&Weights", self.weights)],
                 [("&Device", self.device), ("Top-&k", self.top_k), ("&Unsure below", self.unsure)]]

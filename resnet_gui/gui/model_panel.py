@@ -20,6 +20,7 @@ from resnet_gui.core.architectures import ARCHITECTURES
 from resnet_gui.core.summaries import describe_familiarity, describe_package_checks
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.tasks import Task
+from resnet_gui.gui.widgets import never_widens
 from resnet_gui.gui.workers import ExportWorker, describe_error
 
 COLUMNS = ("Stage", "Blocks", "Block type", "Output shape", "Parameters")
@@ -56,16 +57,14 @@ class ModelPanel(QWidget):
             export_row.addWidget(button)
         self.export_buttons["bioimageio"].setToolTip(PACKAGE_TIP)
         export_row.addStretch(1)
-        self.summary = QLabel("No model loaded yet.")
-        self.summary.setWordWrap(True)
+        self.summary = never_widens(QLabel("No model loaded yet."))
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.stages = QTableWidget(0, len(COLUMNS))
         self.stages.setHorizontalHeaderLabels(COLUMNS)
         self.stages.verticalHeader().setVisible(False)
         self.stages.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.stages.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.classes = QLabel("")
-        self.classes.setWordWrap(True)
+        self.classes = never_widens(QLabel(""))
         self.classes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.addLayout(export_row)

@@ -38,7 +38,7 @@ from resnet_gui.gui.image_preview import ImagePreview
 from resnet_gui.gui.picture_grid import PictureGrid, PictureGridModel, ThumbnailLoader
 from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.topk_chart import TopKChart
-from resnet_gui.gui.widgets import on_click
+from resnet_gui.gui.widgets import ElidedLabel, never_widens, on_click
 from resnet_gui.gui.workers import PreviewWorker, ProjectJobWorker, describe_error
 
 VIEWS = (("review", "To review (most doubtful first)"), ("unlabelled", "Unlabelled"), ("all", "All pictures"),
@@ -156,7 +156,7 @@ class ProjectPanel(QWidget):
     def _build(self) -> None:
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
-        self.title = QLabel()
+        self.title = never_widens(QLabel())  # a project's folder can be long: it never widens the window
         self.title.setTextFormat(Qt.TextFormat.RichText)
         top.addWidget(self.title, 1)
         self.add_button = QPushButton("Add pictures…")
@@ -242,7 +242,7 @@ class ProjectPanel(QWidget):
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
         order_row = QHBoxLayout()
-        self.view_title = QLabel()
+        self.view_title = ElidedLabel()
         order_row.addWidget(self.view_title, 1)
         self.order = QComboBox()
         self.order.addItem("Lowest confidence first", "confidence")
@@ -267,8 +267,7 @@ class ProjectPanel(QWidget):
         self.chart.bar_clicked.connect(self._on_bar_clicked)
         self.chart.setToolTip("Click a bar to give the picture that class.")
         right_layout.addWidget(self.chart, 2)
-        self.info = QLabel()
-        self.info.setWordWrap(True)
+        self.info = never_widens(QLabel())
         self.info.setTextFormat(Qt.TextFormat.RichText)
         right_layout.addWidget(self.info)
         decide = QHBoxLayout()
@@ -279,6 +278,10 @@ class ProjectPanel(QWidget):
         decide.addWidget(self.accept_button)
         decide.addWidget(self.exclude_button)
         right_layout.addLayout(decide)
+        # The review is done with the keys on the grid: a click on a bar or a button must not take them away
+        # (after a bar click, Enter, the digits and Del used to do nothing, silently).
+        for widget in (self.chart, self.accept_button, self.exclude_button, self.preview):
+            widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.body.addWidget(right)
         left.setMaximumWidth(300)
         self.body.setStretchFactor(0, 0)
@@ -518,6 +521,7 @@ class ProjectPanel(QWidget):
         guesses = self.chart.guesses
         if row < len(guesses) and guesses[row].class_id in self.project.class_names():
             self.assign_current(self.project.class_names()[guesses[row].class_id])
+        self.grid.setFocus(Qt.FocusReason.MouseFocusReason)  # the next key goes on with the review
 
     # ------------------------------------------------------------ classes
     def selected_class(self) -> str | None:

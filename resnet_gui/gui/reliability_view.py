@@ -31,6 +31,7 @@ class ReliabilityView(pg.PlotWidget):
                                name="after")
         self.calibration: dict | None = None
         self.words = ""
+        self.legend.setVisible(False)
 
     def reset(self) -> None:
         """Empty, for a new run (not `clear`: pyqtgraph's PlotWidget uses that name itself)."""
@@ -40,6 +41,7 @@ class ReliabilityView(pg.PlotWidget):
         for curve, name in ((self.before, "before"), (self.after, "after")):
             curve.setData([], [])
             self.legend.getLabel(curve).setText(name)
+        self.legend.setVisible(False)  # a legend with no curves to name only puzzles
 
     def show_calibration(self, calibration: dict) -> None:
         """Empty bins are skipped; with too few validation pictures the curves are not drawn (they would
@@ -53,7 +55,10 @@ class ReliabilityView(pg.PlotWidget):
                                  (self.after, "reliability_after", "after")):
             bins = [b for b in calibration[key]["bins"] if b["count"]] if enough else []
             curve.setData([b["confidence"] for b in bins], [b["accuracy"] for b in bins])
-            self.legend.getLabel(curve).setText(f"{name}: ECE {calibration[key]['ece']:.3f}" if enough else name)
+            self.legend.getLabel(curve).setText(f"{name}: off by {calibration[key]['ece']:.3f}" if enough else name)
+        self.legend.setVisible(enough)
+        self.setToolTip(f"{self.words}\n'Off by' is the expected calibration error (ECE): how far the stated "
+                        "confidence is from the accuracy, on average over the validation answers.")
 
     def _set_title(self, words: str) -> None:
         sentence = f"<br><span style='font-size:9pt; color:#444'>{html.escape(words)}</span>" if words else ""

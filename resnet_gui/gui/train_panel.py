@@ -42,7 +42,7 @@ from resnet_gui.gui.formatting import duration, plain_tooltip
 from resnet_gui.gui.reliability_view import ReliabilityView
 from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.training_plots import LRFinderPlot, TrainingPlots
-from resnet_gui.gui.widgets import on_click
+from resnet_gui.gui.widgets import ElidedLabel, breakable, never_widens, on_click
 from resnet_gui.gui.workers import FolderScanWorker, LRFinderWorker, TrainWorker, describe_error
 
 STOP_TIP = "Stop after the current batch; the best model so far is kept, and Resume goes on later"
@@ -95,7 +95,7 @@ class TrainPanel(QWidget):
         folder_row.addWidget(QLabel("Data folder:"))
         folder_row.addWidget(self.folder, 1)
         folder_row.addWidget(choose)
-        self.project_note = QLabel("")  # instead of the folder row while a project's pictures train
+        self.project_note = ElidedLabel("")  # instead of the folder row while a project's pictures train
         self.project_note.setVisible(False)
 
         self.class_table = QTableWidget(0, 2)
@@ -104,9 +104,8 @@ class TrainPanel(QWidget):
         self.class_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.class_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.class_table.setMinimumHeight(90)
-        self.data_notes = QLabel("")
+        self.data_notes = never_widens(QLabel(""))
         self.data_notes.setTextFormat(Qt.TextFormat.PlainText)  # file names and reasons, shown as written
-        self.data_notes.setWordWrap(True)
         self.data_notes.setStyleSheet("color: #8a5300;")
         data_box = QGroupBox("Classes found")
         data_layout = QVBoxLayout(data_box)
@@ -232,12 +231,12 @@ class TrainPanel(QWidget):
         self.save_as_button.setEnabled(False)
         self.save_as_button.setToolTip("Keep a copy of the best model under a name and in a folder you choose")
         on_click(self.save_as_button.clicked, self.save_model_as)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addWidget(self.resume_button)
-        buttons.addWidget(self.use_button)
-        buttons.addWidget(self.save_as_button)
+        buttons = QGridLayout()  # two rows: one of five buttons made the settings column scroll sideways
+        buttons.addWidget(self.start_button, 0, 0)
+        buttons.addWidget(self.stop_button, 0, 1)
+        buttons.addWidget(self.resume_button, 0, 2)
+        buttons.addWidget(self.use_button, 1, 0)
+        buttons.addWidget(self.save_as_button, 1, 1)
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -266,8 +265,7 @@ class TrainPanel(QWidget):
         self.curves.addTab(self.lr_plot, "Learning rate")
         self.confusion = ConfusionView()
         self.reliability = ReliabilityView()
-        self.result_text = QLabel("")
-        self.result_text.setWordWrap(True)
+        self.result_text = never_widens(QLabel(""))
         bottom = QWidget()
         bottom_layout = QHBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
@@ -515,6 +513,8 @@ class TrainPanel(QWidget):
                                       "in its models folder.")
             self.data_notes.setText(f"Training on the labelled pictures of the project {name}.")
         self.plots.reset()
+        if resume is not None:
+            self.plots.add_history(resume.history)  # the curves go on where the stopped run left them
         self.curves.setCurrentWidget(self.plots)
         self.find_lr_button.setEnabled(False)
         self._estimate = None
@@ -695,7 +695,7 @@ class TrainPanel(QWidget):
             if result.stopped == "cancelled" and result.last_path and self._project is None:
                 done = result.history[-1]["epoch"] if result.history else 0
                 notes += (f"<br>Resume goes on from epoch {done + 1}; the run's state is kept in "
-                          f"{html.escape(display_path(result.last_path))}.")
+                          f"{html.escape(breakable(display_path(result.last_path)))}.")
             if c:
                 self.reliability.show_calibration(c)
                 calibration = (f"<br>Confidence: {html.escape(describe_calibration(c).replace('->', '→'))}; "
@@ -703,7 +703,8 @@ class TrainPanel(QWidget):
                                f"{html.escape(calibration_in_words(c))}")
             self.result_text.setText(
                 f"<b>{why}.</b><br>Best validation accuracy <b>{m['val_acc']:.1%}</b> at epoch {m['epoch']} "
-                f"(loss {m['val_loss']:.3f}).{calibration}{notes}<br>Saved to {html.escape(display_path(result.best_path))}"
+                f"(loss {m['val_loss']:.3f}).{calibration}{notes}<br>Saved to "
+                f"{html.escape(breakable(display_path(result.best_path)))}"
                 "<br><br>"
                 "Press <b>Use this model</b> to classify with it."
             )
@@ -728,7 +729,7 @@ class TrainPanel(QWidget):
         if r is not None and r.stopped == "cancelled" and r.last_path and self._project is None:
             done = r.history[-1]["epoch"] if r.history else 0
             self.set_resumable(ResumableRun(Path(r.last_path), Path(r.best_path or self.out.text()), done,
-                                            self._epochs))
+                                            self._epochs, tuple(r.history)))
         else:
             self.set_resumable(None)
         self.folder_row.setVisible(True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 
 TRAIN = (52, 120, 200)
@@ -9,13 +11,28 @@ VAL = (220, 110, 30)
 BATCH = (120, 150, 195)
 
 
-def _style(plot: pg.PlotItem, title: str, left: str, legend_offset=(-8, 8)) -> None:
+def log_ticks(low: float, high: float) -> list[tuple[float, str]]:
+    """Ticks for a log axis between two positive values: 1-2-5 steps, as many as fit in 3 to 9 labels.
+    pyqtgraph labels only powers of ten, so a loss between 0.3 and 1.1 got no label at all."""
+    low, high = max(min(low, high), 1e-12), max(low, high, 1e-12)
+    for steps in ((1, 2, 5), (1, 2, 3, 5, 7), (1, 1.5, 2, 3, 4, 5, 6, 8)):
+        ticks = []
+        for decade in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1):
+            for m in steps:
+                v = m * 10.0 ** decade
+                if low * 0.999 <= v <= high * 1.001:
+                    ticks.append((math.log10(v), f"{v:g}"))
+        if len(ticks) >= 3:
+            return ticks[:: max(1, -(-len(ticks) // 9))]
+    return [(math.log10(v), f"{v:.2g}") for v in (low, math.sqrt(low * high), high)]
+
+
+def _style(plot: pg.PlotItem, title: str, left: str) -> None:
     plot.setTitle(title, color="#222", size="11pt")
     plot.setLabel("left", left)
     plot.setLabel("bottom", "epoch")
     plot.showGrid(x=True, y=True, alpha=0.2)
     plot.setMenuEnabled(False)
-    plot.addLegend(offset=legend_offset, labelTextColor="#222", brush=(255, 255, 255, 200))
     for name in ("left", "bottom"):
         plot.getAxis(name).setTextPen("#333")
         plot.getAxis(name).setPen("#777")
@@ -35,8 +52,11 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         _style(self.loss_plot, "Loss (log scale)", "loss")
         # Early validation losses of a fresh model can be 30x the training loss: a log axis keeps both readable.
         self.loss_plot.setLogMode(y=True)
-        _style(self.acc_plot, "Accuracy", "accuracy", legend_offset=(-8, -8))  # curves rise: legend low
+        _style(self.acc_plot, "Accuracy", "accuracy")
         self.acc_plot.setYRange(0, 1.02, padding=0)
+        # One legend under both charts, in a row of its own: inside a chart it covered the curves.
+        self.legend = pg.LegendItem(colCount=3, labelTextColor="#222")
+        self.addItem(self.legend, row=1, col=0, colspan=2)
         self.batch_curve = self.loss_plot.plot(pen=pg.mkPen(BATCH, width=1.5), name="train (per batch, smoothed)")
         self.train_loss = self.loss_plot.plot(pen=pg.mkPen(TRAIN, width=2), symbol="o", symbolSize=6,
                                               symbolBrush=TRAIN, name="train")
@@ -46,6 +66,9 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
                                             symbolBrush=TRAIN, name="train")
         self.val_acc = self.acc_plot.plot(pen=pg.mkPen(VAL, width=2), symbol="s", symbolSize=6,
                                           symbolBrush=VAL, name="validation")
+        for curve, name in ((self.batch_curve, "train loss per batch (smoothed)"), (self.train_loss, "train"),
+                            (self.val_loss, "validation")):
+            self.legend.addItem(curve, name)
         self.reset()
 
     def reset(self) -> None:
@@ -56,6 +79,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.epochs: list[dict] = []
         for curve in (self.batch_curve, self.train_loss, self.val_loss, self.train_acc, self.val_acc):
             curve.setData([], [])
+        self.loss_plot.getAxis("left").setTicks(None)
 
     def add_batches(self, events) -> None:
         for e in events:
@@ -66,6 +90,14 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             self.batch_x.append(e.epoch - 1 + e.batch / e.batches)
             self.batch_y.append(self._average / (1 - self.smoothing ** self._count))
         self.batch_curve.setData(self.batch_x, self.batch_y)
+        self._loss_ticks()
+
+    def _loss_ticks(self) -> None:
+        values = [v for v in self.batch_y + [e[k] for e in self.epochs for k in ("train_loss", "val_loss")]
+                  if v > 0 and math.isfinite(v)]
+        if values:
+            ticks = log_ticks(min(values), max(values))
+            self.loss_plot.getAxis("left").setTicks([ticks, []])
 
     def show_epochs(self, epochs: int) -> None:
         """The epoch axes span the run, with whole epochs only on the ticks."""
@@ -74,14 +106,24 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             plot.setXRange(0.5, epochs + 0.5, padding=0)  # epoch 1 to the last, each tick a whole epoch
             plot.getAxis("bottom").setTickSpacing(major=step, minor=step)
 
+    def add_history(self, history) -> None:
+        """The epochs a stopped run had finished (dicts with epoch, losses and accuracies), before it goes on."""
+        self.epochs.extend({k: e[k] for k in ("epoch", "train_loss", "val_loss", "train_acc", "val_acc")}
+                           for e in history)
+        self._draw_epochs()
+
     def add_epoch(self, event) -> None:
         self.epochs.append({"epoch": event.epoch, "train_loss": event.train_loss, "val_loss": event.val_loss,
                             "train_acc": event.train_acc, "val_acc": event.val_acc})
+        self._draw_epochs()
+
+    def _draw_epochs(self) -> None:
         x = [e["epoch"] for e in self.epochs]
         self.train_loss.setData(x, [e["train_loss"] for e in self.epochs])
         self.val_loss.setData(x, [e["val_loss"] for e in self.epochs])
         self.train_acc.setData(x, [e["train_acc"] for e in self.epochs])
         self.val_acc.setData(x, [e["val_acc"] for e in self.epochs])
+        self._loss_ticks()
 
 
 TITLE = "Learning-rate range test"

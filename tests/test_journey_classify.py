@@ -1,0 +1,85 @@
+"""Journey: open a checkpoint from the File menu, drop a folder on the Classify tab, read a row with a very long
+file name, look where the model looks, export the table as CSV, clear it. At a laptop's 1366x768 and at 1024x768:
+no text may widen the window past the screen."""
+
+import csv
+
+import pytest
+from PySide6.QtCore import Qt
+
+from tests.journey import SHOTS, WAIT
+from tests.support import save_noise
+
+LONG_NAME = ("plate 7 " + "very-long-sample-name-from-the-microscope " * 6)[:211] + ".png"  # 215 characters
+
+
+def classify_a_folder(user, tiny_checkpoint, tmp_path):
+    window = user.window
+    folder = tmp_path / "pictures"
+    for i in range(4):
+        save_noise(folder / f"sample {i}.png", seed=i)
+    save_noise(folder / LONG_NAME, seed=7)
+    assert len(LONG_NAME) == 215
+    with user.qtbot.waitSignal(window.model_loaded, timeout=WAIT):
+        user.will_choose_path(tiny_checkpoint)
+        user.menu("File", "Open checkpoint…")
+    panel = window.classify_panel
+    with user.qtbot.waitSignal(panel.all_done, timeout=WAIT):
+        user.drop(panel.stack, [folder])
+    assert len(panel.model.rows) == 5
+    user.fits()
+    return folder
+
+
+@pytest.mark.parametrize("screen", ["laptop", pytest.param("small", marks=pytest.mark.small_screen)])
+def test_drop_a_folder_read_a_long_name_export_and_clear(user, tiny_checkpoint, tmp_path, screen):
+    window = user.window
+    panel = window.classify_panel
+    classify_a_folder(user, tiny_checkpoint, tmp_path)
+    # Click the row of the long name: its chart title and preview carry the name, and the window keeps its width.
+    row = next(i for i in range(panel.proxy.rowCount())
+               if panel.proxy.index(i, 1).data(Qt.ItemDataRole.DisplayRole) and
+               LONG_NAME[:20] in panel.proxy.index(i, 1).data(Qt.ItemDataRole.DisplayRole))
+    table = panel.table
+    other = (row + 1) % panel.proxy.rowCount()
+    for target in (other, row):  # the first row is selected already: a click elsewhere first
+        with user.qtbot.waitSignal(panel.preview_shown, timeout=20_000):
+            user.click(table.viewport(), table.visualRect(panel.proxy.index(target, 1)).center())
+    assert panel.current_row().name == LONG_NAME
+    assert LONG_NAME in panel.chart_title.text()  # the whole text, shown cut short with the rest on hover
+    assert panel.chart_title.toolTip() == panel.chart_title.text()
+    user.fits()
+    # Grad-CAM on the selected picture
+    with user.qtbot.waitSignal(panel.explained, timeout=WAIT):
+        user.click(panel.explain_toggle)
+    user.fits()
+    user.shot(SHOTS / f"classify-long-name-{screen}.png")
+    # Export the shown rows through the save dialog, as a user types a file name.
+    out = tmp_path / "results.csv"
+    user.will_choose_path(out)
+    user.click(panel.export_button)
+    user.wait(out.exists)
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 with a BOM
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    assert len(rows) == 5 and any(r["path"].endswith(LONG_NAME) for r in rows)
+    assert all(r["label_1"] in ("red", "green", "blue") for r in rows)
+    # Clear empties the table; the window is as wide as it was.
+    user.click(panel.clear_button)
+    assert panel.model.rowCount() == 0
+    user.fits()
+
+
+def test_new_results_come_first_and_are_shown(user, tiny_checkpoint, tmp_path):
+    """A second drop's rows are at the top of the table, selected, so a user sees them without scrolling."""
+    window = user.window
+    panel = window.classify_panel
+    classify_a_folder(user, tiny_checkpoint, tmp_path)
+    later = tmp_path / "later"
+    save_noise(later / "arrived later.png", seed=42)
+    with user.qtbot.waitSignal(panel.all_done, timeout=WAIT):
+        user.drop(panel.table, [later])
+    assert panel.model.rowCount() == 6
+    assert panel.current_row().path.endswith("arrived later.png")
+    shown = panel.table.visualRect(panel.table.currentIndex())
+    assert panel.table.viewport().rect().contains(shown.center())  # in sight, not below the fold

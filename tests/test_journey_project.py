@@ -1,0 +1,142 @@
+"""Journey: a project from nothing, by clicks and keys: New project… (a new folder's name typed into the dialog),
+classes made with +, class folders dropped on their class, a pool of unlabelled pictures dropped on the grid,
+labels given with the digit keys, Train, the review with Enter, a click on a bar and the keys again, Sort into
+folders through its dialogs, and the project back when the window opens again."""
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+
+from tests.journey import SHOTS, WAIT
+from tests.support import make_shapes_dataset
+from tests.test_journey_train import choose, open_tab, set_spin
+
+
+def item_named(classes, name):
+    for i in range(classes.count()):
+        item = classes.item(i)
+        words = item.text().split("  ")
+        if name in (words[0].strip(), words[1].strip() if len(words) > 2 else None) or item.text().startswith(name):
+            return item
+    raise AssertionError(f"no {name!r} among {[classes.item(i).text() for i in range(classes.count())]}")
+
+
+def click_bar(user, chart, row: int) -> None:
+    """Click the middle of bar `row` (0 = the top bar), where a person points."""
+    guess = chart.guesses[row]
+    y = len(chart.guesses) - 1 - row
+    scene = chart.getPlotItem().vb.mapViewToScene(QPointF(max(guess.prob, 0.02) / 2, y))
+    user.click(chart.viewport(), chart.mapFromScene(scene))
+
+
+def test_a_project_from_nothing_to_sorted_folders(user, tmp_path, qtbot, settings):
+    window = user.window
+    panel = window.project_panel
+    open_tab(user, "Project")
+    new_folder = tmp_path / "my new project"  # does not exist yet: the dialog makes it
+    user.will_choose_path(new_folder)
+    new_button = next(b for b in panel.empty.findChildren(type(panel.add_button)) if b.text() == "New project…")
+    user.click(new_button)
+    user.wait(lambda: panel.project is not None)
+    assert (new_folder / "project.sqlite").is_file()
+
+    plus = next(b for b in panel.findChildren(type(panel.add_button)) if b.text() == "+")
+    for name in ("red", "green", "blue"):
+        user.will_type(name)
+        user.click(plus)
+        user.wait(lambda name=name: name in [c.name for c in panel.class_list()], timeout=10_000)
+
+    # A folder of each class dropped on its class: added with that label.
+    seed = make_shapes_dataset(tmp_path / "seed", per_class=5, seed=1, size=24)
+    for name in ("red", "green", "blue"):
+        item = item_named(panel.classes, name)
+        rect = panel.classes.visualItemRect(item)
+        panel.classes.scrollToItem(item)
+        user.drop_at(panel.classes, [seed / name], rect.center())
+        user.wait(lambda name=name: panel.project.class_named(name).count == 5, timeout=WAIT)
+    # Unlabelled pictures dropped on the grid; three of them labelled with the digit keys.
+    pool = make_shapes_dataset(tmp_path / "pool", per_class=3, seed=2, size=24)
+    user.drop(panel.grid, [pool])
+    user.wait(lambda: panel.project.count_images() == 24, timeout=WAIT)
+    user.click(panel.classes.viewport(), panel.classes.visualItemRect(item_named(panel.classes, "Unlabelled")).center())
+    user.wait(lambda: panel.model.rowCount() == 9, timeout=WAIT)
+    user.click(panel.grid.viewport(), panel.grid.visualRect(panel.model.index(0)).center())
+    labelled = []
+    for key in (Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3):
+        labelled.append(panel.current_picture())
+        user.key(panel.grid, key)
+    names = panel.project.class_names()
+    assert [names[panel.project.picture(p.id).class_id] for p in labelled] == ["red", "green", "blue"]
+
+    # Train with the Train tab's settings (small and quick), from the Project tab's button.
+    train = window.train_panel
+    open_tab(user, "Train")
+    choose(user, train.weights, "None (random start)")
+    set_spin(user, train.epochs, 2)
+    set_spin(user, train.image_size, 16)
+    open_tab(user, "Project")
+    with qtbot.waitSignal(train.project_trained, timeout=WAIT):
+        user.click(panel.train_button)
+    assert window.tabs.currentWidget() is train
+    assert not train.folder_row.isVisible() and train.project_note.isVisible()  # no unrelated data folder
+    user.wait(lambda: panel.review_run is not None)
+    user.wait(lambda: not train.is_training())
+    assert train.folder_row.isVisible()
+    open_tab(user, "Project")
+
+    # Review: keys, then a click on a bar, then the keys again (the grid keeps them).
+    review = item_named(panel.classes, "To review")
+    user.click(panel.classes.viewport(), panel.classes.visualItemRect(review).center())
+    user.wait(lambda: panel.model.rowCount() > 3, timeout=WAIT)
+    user.click(panel.grid.viewport(), panel.grid.visualRect(panel.model.index(0)).center())
+    first = panel.current_picture()
+    user.key(panel.grid, Qt.Key.Key_Return)
+    assert panel.project.history(first.id)[-1]["source"] == "accepted"
+    second = panel.current_picture()
+    user.wait(lambda: bool(panel.chart.guesses), timeout=WAIT)
+    bar_class = panel.chart.guesses[-1].label
+    click_bar(user, panel.chart, len(panel.chart.guesses) - 1)
+    assert names[panel.project.picture(second.id).class_id] == bar_class
+    user.shot(SHOTS / "project-review-after-bar-click.png")
+    third = panel.current_picture()
+    assert panel.grid.hasFocus()
+    user.key(panel.grid, Qt.Key.Key_Delete)  # the keys still work after the click
+    assert panel.project.history(third.id)[-1]["source"] == "excluded"
+    fourth = panel.current_picture()
+    user.key(panel.grid, Qt.Key.Key_2)
+    assert names[panel.project.picture(fourth.id).class_id] == "green"
+    user.fits()
+
+    # Sort into folders: the folder dialog, then the counts, answered Copy.
+    out = tmp_path / "sorted"
+    out.mkdir()
+    user.will_choose_path(out)
+    counts = []
+    def answer_sort(dialog):
+        counts.append(dialog.text())
+        copy = next(b for b in dialog.buttons() if b.text().replace("&", "") == "Copy")
+        from PySide6.QtTest import QTest
+
+        QTest.mouseClick(copy, Qt.MouseButton.LeftButton)
+    user.click(panel.sort_button)
+    user.will_answer(answer_sort)
+    user.wait(lambda: bool(list(out.glob("sort-log-*.csv"))))
+    user.wait(lambda: not panel.job_task.is_running())
+    assert counts and "red:" in counts[0]
+    assert sum(1 for _ in (out / "red").iterdir()) >= 5
+    user.fits()
+
+
+def test_the_last_project_opens_with_the_window(qtbot, tmp_path, settings, errors):
+    """Closed and opened again, the window shows the project the user was working on."""
+    from resnet_gui.core.project import Project
+    from resnet_gui.gui.main_window import MainWindow
+
+    with Project.create(tmp_path / "lab") as project:
+        project.add_class("cells")
+    first = MainWindow(settings)
+    qtbot.addWidget(first, before_close_func=lambda w: w.shutdown())
+    first.open_project(str(tmp_path / "lab"))
+    first.close()
+    again = MainWindow(settings)
+    qtbot.addWidget(again, before_close_func=lambda w: w.shutdown())
+    assert again.project_panel.project is not None and again.project_panel.project.root == (tmp_path / "lab")
+    assert errors == []
