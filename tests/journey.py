@@ -37,8 +37,10 @@ PRESSED: set[str] = set()
 
 
 def button_name(button: QAbstractButton) -> str:
-    """Where a button is and what it says, as the guard test names it."""
-    text = button.text().replace("&", "")
+    """Where a button is and what it said when the window was made ("Train/Resume", not "Resume (epoch 2)"),
+    as the guard test names it."""
+    first = button.property("journey_name")
+    text = (first if isinstance(first, str) and first else button.text()).replace("&", "")
     tab = _tab_of(button)
     return f"{tab}/{text}" if tab else text
 
@@ -65,6 +67,9 @@ class User:
         self.qtbot, self.window = qtbot, window
         self.screen = SCREENS[screen]
         window.resize(*self.screen)
+        for button in window.findChildren(QAbstractButton):
+            if button.property("journey_name") is None:
+                button.setProperty("journey_name", button.text())
         window.activateWindow()  # a person's window is the active one: shortcuts act only there
         qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
         self.widths: list[int] = []

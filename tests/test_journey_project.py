@@ -53,11 +53,11 @@ def test_a_project_from_nothing_to_sorted_folders(user, tmp_path, qtbot, setting
         user.drop_at(panel.classes, [seed / name], rect.center())
         user.wait(lambda name=name: panel.project.class_named(name).count == 5, timeout=WAIT)
     # Unlabelled pictures dropped on the grid; three of them labelled with the digit keys.
-    pool = make_shapes_dataset(tmp_path / "pool", per_class=3, seed=2, size=24)
+    pool = make_shapes_dataset(tmp_path / "pool", per_class=4, seed=2, size=24)
     user.drop(panel.grid, [pool])
-    user.wait(lambda: panel.project.count_images() == 24, timeout=WAIT)
+    user.wait(lambda: panel.project.count_images() == 27, timeout=WAIT)
     user.click(panel.classes.viewport(), panel.classes.visualItemRect(item_named(panel.classes, "Unlabelled")).center())
-    user.wait(lambda: panel.model.rowCount() == 9, timeout=WAIT)
+    user.wait(lambda: panel.model.rowCount() == 12, timeout=WAIT)
     user.click(panel.grid.viewport(), panel.grid.visualRect(panel.model.index(0)).center())
     labelled = []
     for key in (Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3):
@@ -73,10 +73,13 @@ def test_a_project_from_nothing_to_sorted_folders(user, tmp_path, qtbot, setting
     set_spin(user, train.epochs, 2)
     set_spin(user, train.image_size, 16)
     open_tab(user, "Project")
+    shown = []
+    train.training_started.connect(lambda: shown.append((train.folder_row.isVisible(),
+                                                         train.project_note.isVisible())))
     with qtbot.waitSignal(train.project_trained, timeout=WAIT):
         user.click(panel.train_button)
     assert window.tabs.currentWidget() is train
-    assert not train.folder_row.isVisible() and train.project_note.isVisible()  # no unrelated data folder
+    assert shown == [(False, True)]  # while a project trains, no unrelated data folder: the project's name
     user.wait(lambda: panel.review_run is not None)
     user.wait(lambda: not train.is_training())
     assert train.folder_row.isVisible()
@@ -103,6 +106,15 @@ def test_a_project_from_nothing_to_sorted_folders(user, tmp_path, qtbot, setting
     fourth = panel.current_picture()
     user.key(panel.grid, Qt.Key.Key_2)
     assert names[panel.project.picture(fourth.id).class_id] == "green"
+    # The buttons under the chart do the same as Enter and Del, and leave the keys with the grid.
+    assert panel.model.rowCount() >= 2
+    fifth = panel.current_picture()
+    user.click(panel.accept_button)
+    assert panel.project.history(fifth.id)[-1]["source"] == "accepted"
+    sixth = panel.current_picture()
+    user.click(panel.exclude_button)
+    assert panel.project.history(sixth.id)[-1]["source"] == "excluded"
+    assert panel.grid.hasFocus()
     user.fits()
 
     # Sort into folders: the folder dialog, then the counts, answered Copy.

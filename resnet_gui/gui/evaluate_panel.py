@@ -83,6 +83,7 @@ class EvaluatePanel(QWidget):
         upper.setSizes([600, 600])
 
         self.cell_title = ElidedLabel("")
+        self.cell_title.setStyleSheet("font-weight: bold;")
         self.cell_images = QListWidget()
         self.cell_images.currentItemChanged.connect(self._on_image_selected)
         self.preview = ImagePreview()
@@ -209,8 +210,8 @@ class EvaluatePanel(QWidget):
         classes = self.report["classes"]
         items = sorted(self.items_in_cell(true_index, predicted_index), key=lambda i: -i["confidence"])
         what = "right" if true_index == predicted_index else "mistaken"
-        self.cell_title.setText(f"<b>{len(items)}</b> {what}: true <b>{html.escape(classes[true_index])}</b>, "
-                                f"predicted <b>{html.escape(classes[predicted_index])}</b>")
+        self.cell_title.setText(f"{len(items)} {what}: true {classes[true_index]}, predicted "
+                                f"{classes[predicted_index]}")  # plain text: class names shown as written
         self.cell_images.clear()
         for item in items:
             entry = QListWidgetItem(f"{item['confidence']:.1%}  {display_name(item['path'])}")

@@ -1,0 +1,61 @@
+"""What the journeys press, and what they do not, with the reason: the guard test (test_journey_guard.py) fails
+when the window has a button or menu item that is in neither list, and each journey's end checks that it
+really pressed what is listed under its name here."""
+
+CLICKED_BY = {
+    "test_choose_a_folder_start_stop_resume_and_use_the_model": [
+        "Train/Choose folder…", "Train/Start training", "Train/Stop", "Train/Resume", "Train/Use this model"],
+    "test_stop_during_the_finishing_steps_skips_them_and_keeps_a_whole_model": ["Train/Start training"],
+    "test_drop_a_folder_read_a_long_name_export_and_clear": [
+        "menu/File/Open checkpoint…", "Classify/Where it looks", "Classify/Export shown rows…", "Classify/Clear"],
+    "test_a_project_from_nothing_to_sorted_folders": [
+        "Project/New project…", "Project/+", "Project/Train", "Project/Sort into folders…",
+        "Project/Accept (Enter)", "Project/Exclude (Del)"],
+    "test_first_start_offline_offers_three_ways_to_a_model": [
+        "Classify/Choose a checkpoint…", "Classify/Train on your own folder…"],
+    "test_evaluate_a_folder_click_a_cell_and_save_the_report": [
+        "menu/File/Open checkpoint…", "Evaluate/Choose folder…", "Evaluate/Evaluate the loaded model",
+        "Evaluate/Save HTML report…"],
+    "test_export_onnx_from_the_model_tab": ["Model/Export as ONNX…", "Model/Export as TorchScript…"],
+    "test_the_menus_open_classify_copy_and_quit": [
+        "menu/File/Open images…", "menu/File/Open folder…", "menu/File/Export shown results as CSV…",
+        "menu/Edit/Select all", "menu/Edit/Copy selected rows", "menu/Edit/Clear results",
+        "menu/Options/Mixed precision (faster)", "menu/Options/Test-time augmentation/Mirror image too (2x the work)",
+        "menu/Options/Test-time augmentation/Off: the centre crop", "menu/Help/Quick start",
+        "menu/Help/About resnet-gui", "menu/File/Quit"],
+}
+
+NOT_CLICKED = {
+    # Each with the reason, and where it is tested instead.
+    "Classify/Cancel": "stops a running classification; clicked in tests/test_gui_classify.py while a run goes",
+    "Classify/Try the example": "trains the example for minutes; tests/test_gui_first_hour.py runs the example",
+    "Project/Try the example": "the same example as Help › Try the example (tests/test_gui_first_hour.py)",
+    "menu/Help/Try the example": "the same example (tests/test_gui_first_hour.py)",
+    "Project/Open project…": "the same dialog as File › Open project…; tests/test_gui_project.py opens projects",
+    "menu/File/New project…": "the same as the Project tab's New project…, which the project journey clicks",
+    "menu/File/Open project…": "the folder dialog of Open project; tests/test_gui_project.py opens projects",
+    "menu/File/Recent projects": "a sub-menu filled when it opens; tests/test_journey_project.py reopens a project",
+    "menu/Edit/Cancel classification": "Esc while a run goes; tests/test_gui_classify.py cancels a run",
+    "menu/Options/Test-time augmentation/Five crops (5x)": "one of the same group as the two the menu journey clicks",
+    "menu/Options/Test-time augmentation/Ten crops, as the ResNet paper tested (10x)":
+        "one of the same group as the two the menu journey clicks",
+    "menu/Help/Open the documentation": "opens the system's web browser, outside the window",
+    "menu/Help/Show the log folder": "opens the system's file manager, outside the window",
+    "Model/bioimage.io package…": "a minute of bioimage.io's own checks; tests/test_reach.py exports a package",
+    "Project/Add pictures…": "the project journey drops pictures instead; tests/test_gui_project.py adds them",
+    "Project/Import": "a menu of two imports; tests/test_project.py imports class folders and CSVs",
+    "Project/Predict": "runs after every project training by itself (the project journey), and in test_gui_project",
+    "Project/Rename": "tests/test_gui_project.py renames a class through its dialog",
+    "Project/Merge…": "tests/test_project.py merges classes",
+    "Project/Colour": "a colour dialog; tests/test_project.py sets a class colour",
+    "Project/Delete": "tests/test_gui_project.py deletes a class through its dialog",
+    "Project/Find missing…": "shown only when pictures are missing; tests/test_gui_project.py locates moved files",
+    "Project/Keep each subfolder on one side": "a setting of the split, tested in tests/test_project.py",
+    "Train/Find…": "the range test; tests/test_gui_train.py presses it and reads the plot",
+    "Train/Save as…": "a save dialog over copy_model; tests/test_gui_first_hour.py saves a copy",
+    "Train/Advanced settings": "unfolds the settings; a setting, not an action",
+    "Train/Colour jitter": "a setting (augmentation)", "Train/Horizontal flip": "a setting (augmentation)",
+    "Train/Vertical flip": "a setting (augmentation)", "Train/Random resized crop": "a setting (augmentation)",
+    "Train/Rotation (±15°)": "a setting (augmentation)", "Train/Mixed precision": "a setting (Options menu too)",
+    "Train/Small-input stem": "a setting (the stem)", "Train/Train the last layer only": "a setting (freezing)",
+}

@@ -1,0 +1,127 @@
+"""Journeys: the first start offline, evaluating a folder (a click on a confusion cell, the HTML report), the
+Model tab's exports, and the menus, each by clicks and answered dialogs."""
+
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QGuiApplication
+
+from resnet_gui.core import models
+from resnet_gui.core.errors import WeightsUnavailableError
+from tests.journey import SHOTS, WAIT
+from tests.support import make_shapes_dataset, save_noise
+from tests.test_journey_train import open_tab
+
+
+def offline(arch):
+    raise WeightsUnavailableError("The ImageNet weights for resnet50 could not be downloaded (offline).")
+
+
+def load_by_menu(user, checkpoint):
+    with user.qtbot.waitSignal(user.window.model_loaded, timeout=WAIT):
+        user.will_choose_path(checkpoint)
+        user.menu("File", "Open checkpoint…")
+
+
+def test_first_start_offline_offers_three_ways_to_a_model(user, monkeypatch, tmp_path, tiny_checkpoint):
+    window = user.window
+    monkeypatch.setattr(models, "imagenet_state_dict", offline)
+    with user.qtbot.waitSignal(window.model_failed, timeout=WAIT):
+        window.start()
+    empty = window.classify_panel.placeholder
+    user.shot(SHOTS / "first-start-offline.png")
+    # Train on your own folder…: the Train tab, with the folder chosen in its dialog.
+    data = make_shapes_dataset(tmp_path / "mine", per_class=3, size=20)
+    user.will_choose_path(data)
+    user.click(empty.train)
+    assert window.tabs.currentWidget() is window.train_panel
+    user.wait(lambda: window.train_panel.class_table.rowCount() == 3)
+    # Choose a checkpoint…: back on the Classify tab, a checkpoint from its dialog.
+    open_tab(user, "Classify")
+    with user.qtbot.waitSignal(window.model_loaded, timeout=WAIT):
+        user.will_choose_path(tiny_checkpoint)
+        user.click(empty.choose_checkpoint)
+    assert not empty.actions.isVisible()
+    user.fits()
+
+
+def test_evaluate_a_folder_click_a_cell_and_save_the_report(user, colour_model, tmp_path):
+    data, result = colour_model
+    load_by_menu(user, result.best_path)
+    panel = open_tab(user, "Evaluate")
+    choose = next(b for b in panel.findChildren(type(panel.run_button)) if b.text() == "Choose folder…")
+    user.will_choose_path(data)
+    user.click(choose)
+    user.wait(lambda: panel.folder.text() == str(data))
+    user.click(panel.run_button)
+    user.wait(lambda: panel.report is not None)
+    matrix = panel.confusion.matrix
+    assert matrix.sum() == sum(1 for _ in data.rglob("*.png"))
+    # A click on the first diagonal cell lists its pictures.
+    view = panel.confusion
+    scene = view.getPlotItem().vb.mapViewToScene(QPointF(0, 0))
+    user.click(view.viewport(), view.mapFromScene(scene))
+    user.wait(lambda: panel.cell_images.count() == int(matrix[0, 0]))
+    first = panel.report["classes"][0]
+    assert panel.cell_title.text() == f"{int(matrix[0, 0])} right: true {first}, predicted {first}"
+    user.shot(SHOTS / "evaluate-cell.png")
+    out = tmp_path / "report"
+    out.mkdir()
+    user.will_choose_path(out)
+    user.click(panel.report_button)
+    user.wait(lambda: any(out.rglob("*.html")))
+    user.fits()
+
+
+def test_export_onnx_from_the_model_tab(user, colour_model, tmp_path):
+    _, result = colour_model
+    load_by_menu(user, result.best_path)
+    panel = open_tab(user, "Model")
+    for fmt, name in (("onnx", "cells.onnx"), ("torchscript", "cells.ts")):
+        target = tmp_path / name
+        with user.qtbot.waitSignal(panel.export_task.finished if hasattr(panel.export_task, "finished")
+                                   else panel.status_message, timeout=WAIT, raising=False):
+            user.will_choose_path(target)
+            user.click(panel.export_buttons[fmt])
+        user.wait(lambda target=target: target.is_file() and all(b.isEnabled() for b in panel.export_buttons.values()))
+        assert target.stat().st_size > 100_000
+    user.fits()
+
+
+def test_the_menus_open_classify_copy_and_quit(user, tiny_checkpoint, tmp_path):
+    window = user.window
+    panel = window.classify_panel
+    load_by_menu(user, tiny_checkpoint)
+    one = save_noise(tmp_path / "one.png", seed=1)
+    folder = tmp_path / "folder"
+    for i in range(3):
+        save_noise(folder / f"f{i}.png", seed=10 + i)
+    with user.qtbot.waitSignal(panel.all_done, timeout=WAIT):
+        user.will_choose_path(one)
+        user.menu("File", "Open images…")
+    with user.qtbot.waitSignal(panel.all_done, timeout=WAIT):
+        user.will_choose_path(folder)
+        user.menu("File", "Open folder…")
+    assert panel.model.rowCount() == 4
+    user.menu("Edit", "Select all")
+    QGuiApplication.clipboard().clear()
+    user.menu("Edit", "Copy selected rows")
+    assert QGuiApplication.clipboard().text().count("\n") >= 4
+    out = tmp_path / "menu.csv"
+    user.will_choose_path(out)
+    user.menu("File", "Export shown results as CSV…")
+    user.wait(out.exists)
+    assert len(out.read_text(encoding="utf-8-sig").splitlines()) == 5
+    user.menu("Edit", "Clear results")
+    assert panel.model.rowCount() == 0
+    before = window.options.amp
+    user.menu("Options", "Mixed precision (faster)")
+    assert window.options.amp is (not before)
+    user.menu("Options", "Test-time augmentation", "Mirror image too (2x the work)")
+    assert window.options.tta == "flip"
+    user.menu("Options", "Test-time augmentation", "Off: the centre crop")
+    assert window.options.tta is None
+    for item in ("Quick start", "About resnet-gui"):
+        shown = user.will_press("OK")
+        user.menu("Help", item)
+        user.wait(lambda shown=shown: bool(shown), timeout=10_000)
+    user.menu("File", "Quit")
+    user.wait(lambda: not window.isVisible(), timeout=10_000)
