@@ -57,7 +57,8 @@ def test_classify_csv_is_written_whole(capsys, tiny_checkpoint, image_folder, tm
     code, out, err = run_cli(capsys, "classify", str(image_folder), "--checkpoint", str(tiny_checkpoint),
                              "--csv", str(out_csv), "--top-k", "3")
     assert code == 1
-    with out_csv.open(encoding="utf-8") as stream:
+    assert out_csv.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8, as the window's export
+    with out_csv.open(encoding="utf-8-sig") as stream:
         rows = list(csv.DictReader(stream))
     assert list(rows[0]) == ["path", "verdict", "label_1", "prob_1", "label_2", "prob_2", "label_3", "prob_3", "error"]
     assert all(r["verdict"] == r["label_1"] for r in rows if not r["error"])  # no threshold: never unsure

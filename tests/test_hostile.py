@@ -481,7 +481,7 @@ def test_classify_resume_after_a_kill_finishes_the_csv(tmp_path, capsys, tiny_ch
     code, out, err = run_cli(capsys, "classify", folder, "--checkpoint", tiny_checkpoint, "--csv", csv_path,
                              "--resume", "--batch-size", "4")
     assert code == 0 and "already" in err
-    rows = list(csv.reader(csv_path.read_text(encoding="utf-8").splitlines()))
+    rows = list(csv.reader(csv_path.read_text(encoding="utf-8-sig").splitlines()))
     assert rows[0][0] == "path" and sum(r[0] == "path" for r in rows) == 1
     paths = [r[0] for r in rows[1:]]
     assert sorted(paths) == sorted(str(p) for p in folder.iterdir()) and len(paths) == len(set(paths)) == 48

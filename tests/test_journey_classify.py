@@ -62,6 +62,7 @@ def test_drop_a_folder_read_a_long_name_export_and_clear(user, tiny_checkpoint, 
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 with a BOM
     rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    assert list(rows[0])[-3:] == ["label_3", "prob_3", "error"]  # top-k 5 of a 3-class model: 3 label columns
     assert len(rows) == 5 and any(r["path"].endswith(LONG_NAME) for r in rows)
     assert all(r["label_1"] in ("red", "green", "blue") for r in rows)
     # Clear empties the table; the window is as wide as it was.

@@ -190,7 +190,7 @@ def test_a_project_killed_mid_write_reopens_with_every_committed_decision(seeded
 def test_sort_never_overwrites_and_moves_are_followed_by_the_project(seeded, tmp_path):
     out = tmp_path / "sorted"
     plan = plan_sort(seeded, out)
-    assert plan.counts() == {"blue": 3, "green": 3, "red": 3, "_unsure": 30}  # nothing predicted yet
+    assert plan.counts() == {"blue": 3, "green": 3, "red": 3, "_unsure": 30, "_unfamiliar": 0}  # none predicted
     assert not out.exists()  # planning writes nothing
     red = seeded.pictures("class", class_id=seeded.class_named("red").id)
     (out / "red").mkdir(parents=True)
@@ -211,7 +211,9 @@ def test_sort_never_overwrites_and_moves_are_followed_by_the_project(seeded, tmp
 def csv_rows(path):
     import csv
 
-    with open(path, newline="", encoding="utf-8") as handle:
+    raw = Path(path).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the sort log opens in Excel as UTF-8, as every CSV the app writes
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         yield from csv.DictReader(handle)
 
 
@@ -247,7 +249,7 @@ def test_the_loop_from_the_command_line_learns_from_reviewed_pictures(tmp_path, 
     assert accuracies[1] >= accuracies[0] + 0.15, accuracies
     assert main(["project", "sort", "P", "out"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines] == ["blue", "green", "red", "_unsure"]
+    assert [line.split()[0] for line in lines] == ["blue", "green", "red", "_unsure", "_unfamiliar"]
     assert sum(int(line.split()[1]) for line in lines) == 72
     assert Path(project, "models", "run-0001.pt").is_file() and Path(project, "models", "run-0002.pt").is_file()
 
@@ -262,3 +264,55 @@ def test_command_line_mistakes_get_a_sentence(tmp_path, capsys):
     assert "has no class" in capsys.readouterr().err
     assert main(["project", "class", str(tmp_path / "p"), "add", "_unsure"]) == 2
     assert "cannot be a class name" in capsys.readouterr().err
+
+
+def test_unfamiliar_pictures_are_marked_in_review_and_sorted_into_their_own_folder(seeded, tmp_path):
+    """14 of 73 pictures of kinds a project did not have were sorted into class folders: now the run's
+    familiarity mark is kept with its prediction, shown in the review, and sends them to _unfamiliar/."""
+    pool = seeded.pictures("unlabelled")
+    red, blue = seeded.class_named("red").id, seeded.class_named("blue").id
+    run = seeded.begin_run({}, [(red, "red"), (blue, "blue")], [], [], {})
+    seeded.store_predictions(run, [(pool[0].id, [(red, 0.97), (blue, 0.03)], None, True),
+                                   (pool[1].id, [(red, 0.97), (blue, 0.03)], None, False),
+                                   (pool[2].id, [(blue, 0.99), (red, 0.01)], None)])  # older callers: familiar
+    marks = {p.id: p.unfamiliar for p in seeded.pictures("review", run_id=run)}
+    assert marks == {pool[0].id: True, pool[1].id: False, pool[2].id: False}
+    assert seeded.picture(pool[0].id, run_id=run).unfamiliar is True
+    plan = plan_sort(seeded, tmp_path / "sorted", run_id=run, unsure_below=0.5)
+    where = {item.image_id: item.folder for item in plan.items}
+    assert (where[pool[0].id], where[pool[1].id], where[pool[2].id]) == ("_unfamiliar", "red", "blue")
+    assert plan.counts()["_unfamiliar"] == 1
+
+
+def test_a_version_2_project_gains_the_unfamiliar_mark_as_familiar(tmp_path):
+    import sqlite3
+
+    from resnet_gui.core.project_schema import MIGRATIONS
+
+    db = sqlite3.connect(tmp_path / "project.sqlite")
+    for step in MIGRATIONS[:2]:
+        step(db)
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    (tmp_path / "models").mkdir()
+    with Project.open(tmp_path) as project:
+        assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        columns = [row[1] for row in project.db.execute("PRAGMA table_info(predictions)")]
+        assert "unfamiliar" in columns
+
+
+def test_the_locate_hint_is_a_command_to_paste(tmp_path, capsys):
+    import shlex
+
+    folder = tmp_path / "my lab's project"
+    save_noise(tmp_path / "pics" / "a.png", seed=1)
+    save_noise(tmp_path / "pics" / "b.png", seed=2)
+    with Project.create(folder) as project:
+        project.add_images([tmp_path / "pics"])
+    (tmp_path / "pics" / "a.png").unlink()
+    assert main(["project", "status", str(folder)]) == 0
+    out = capsys.readouterr().out
+    hint = next(line for line in out.splitlines() if "project locate" in line)
+    assert hint.endswith(f"resnet-gui project locate {shlex.quote(str(folder))} FOLDER")
+    assert shlex.split(hint.split(": ", 1)[1])[3] == str(folder)  # the shell reads the folder back whole

@@ -189,7 +189,7 @@ def test_classify_marks_unfamiliar_in_csv_json_and_the_table(familiar_and_not, c
                              "--csv", str(out_csv), "--unsure-below", "0")
     assert code == 0
     assert out.count("unfamiliar (") == 2 and "2 of 3 picture(s) look unlike anything" in err
-    rows = list(csv.DictReader(out_csv.open()))
+    rows = list(csv.DictReader(out_csv.open(encoding="utf-8-sig")))
     assert [r["verdict"] for r in rows] == ["unfamiliar", "unfamiliar", rows[2]["label_1"]]
     assert all(r["label_1"] for r in rows)  # the best guess is kept
     code, out, _ = run_cli(capsys, "classify", str(unfamiliar[0]), "--checkpoint", str(checkpoint), "--json")

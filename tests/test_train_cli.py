@@ -44,6 +44,7 @@ def test_train_text_output_ends_with_the_checkpoint_path(capsys, data, tmp_path)
     assert code == 0
     assert captured.out.strip().splitlines()[-1] == str(out)
     assert "epoch 1/1" in captured.err and "3 classes" in captured.err
+    assert captured.err.strip().splitlines()[-1].endswith(f"saved to {out}")  # a person's last line names it
 
 
 def test_train_offline_imagenet_names_the_alternatives(capsys, data, monkeypatch):

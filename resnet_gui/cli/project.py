@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from resnet_gui.cli.common import (
@@ -322,7 +323,7 @@ def status_command(args) -> int:
         print(f"run {run.id}  {run.status:<14} validation accuracy {accuracy:>6}  {run.started_at}")
     if status.missing:
         print(f"{len(status.missing)} missing file(s); find them with: resnet-gui project locate "
-              f"{shown(args.project)} FOLDER")
+              f"{shlex.quote(shown(args.project))} FOLDER")  # a command to paste, spaces and all
         for path in status.missing[:20]:
             print(f"  {shown(path)}")
     return EXIT_OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import threading
@@ -136,7 +137,11 @@ def train_command(args: argparse.Namespace) -> int:
         why = {"early_stopping": " (stopped early: no improvement)", "cancelled": " (stopped by you)"}.get(result.stopped, "")
         if result.best_path:
             acc = result.metrics.get("val_acc")
-            print(f"Best checkpoint{why}: validation accuracy {acc:.1%}", file=sys.stderr)
+            # the last line a person reads names the model file (stdout gets the bare path, for scripts)
+            print(f"Best checkpoint{why}: validation accuracy {acc:.1%}, saved to {shown(result.best_path)}",
+                  file=sys.stderr)
+            if result.stopped == "cancelled" and result.last_path:
+                print(f"To go on: resnet-gui train --resume {shlex.quote(shown(result.last_path))}", file=sys.stderr)
             print(result.best_path)
         else:
             print(f"No checkpoint was written{why}.", file=sys.stderr)

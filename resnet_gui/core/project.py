@@ -31,6 +31,7 @@ DATABASE_NAME = "project.sqlite"
 MODELS_FOLDER = "models"
 CACHE_FOLDER = "cache"  # thumbnails: safe to delete, made again when needed
 UNSURE_FOLDER = "_unsure"
+UNFAMILIAR_FOLDER = "_unfamiliar"  # pictures unlike anything the model was trained on: no class folder
 # Tableau 10: distinct on screen and for the common colour-vision deficiencies.
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#bab0ac")
@@ -73,6 +74,7 @@ class Picture:
     top_k_json: str | None = None
     error: str | None = None
     sha256: str | None = None
+    unfamiliar: bool = False  # the run's familiarity check found it unlike the training pictures
 
     @property
     def path(self) -> Path:
@@ -487,12 +489,12 @@ class Project:
         join = "JOIN" if view == "review" else "LEFT JOIN"
         ordering = f"p.{'margin' if order == 'margin' else 'prob'} ASC, i.id" if view == "review" else "i.id"
         sql = (f"SELECT i.id, i.path, i.class_id, i.excluded, p.prob, p.margin, p.class_id, p.top_k, p.error, "
-               f"i.sha256 FROM images i {join} predictions p ON p.image_id = i.id AND p.run_id = :run_id "
+               f"i.sha256, COALESCE(p.unfamiliar, 0) FROM images i {join} predictions p ON p.image_id = i.id AND p.run_id = :run_id "
                f"WHERE {where} ORDER BY {ordering}" + (" LIMIT :limit" if limit else ""))
         rows = self.db.execute(sql, {"run_id": run_id if run_id is not None else -1, "class_id": class_id,
                                      "limit": limit})
         root = self.root
-        return [Picture(r[0], r[1], root, r[2], bool(r[3]), *r[4:]) for r in rows]
+        return [Picture(r[0], r[1], root, r[2], bool(r[3]), *r[4:10], bool(r[10])) for r in rows]
 
     def count_review(self, run_id: int | None) -> int:
         """How many unlabelled pictures a run's review holds."""
@@ -502,13 +504,13 @@ class Project:
 
     def picture(self, image_id: int, run_id: int | None = None) -> Picture:
         r = self.db.execute(
-            "SELECT i.id, i.path, i.class_id, i.excluded, p.prob, p.margin, p.class_id, p.top_k, p.error, i.sha256 "
-            "FROM images i "
+            "SELECT i.id, i.path, i.class_id, i.excluded, p.prob, p.margin, p.class_id, p.top_k, p.error, i.sha256, "
+            "COALESCE(p.unfamiliar, 0) FROM images i "
             "LEFT JOIN predictions p ON p.image_id = i.id AND p.run_id = ? WHERE i.id = ?",
             (run_id if run_id is not None else -1, image_id)).fetchone()
         if r is None:
             raise ProjectError(f"Picture {image_id} is not in the project.")
-        return Picture(r[0], r[1], self.root, r[2], bool(r[3]), *r[4:])
+        return Picture(r[0], r[1], self.root, r[2], bool(r[3]), *r[4:10], bool(r[10]))
 
     # ------------------------------------------------------------ decisions
     def _record_label(self, image_id: int, class_id: int | None, class_name: str | None, source: str,
@@ -668,20 +670,21 @@ class Project:
         return list(self.db.execute("SELECT image_id, class_id FROM run_images WHERE run_id = ? AND part = ? "
                                     "ORDER BY image_id", (run_id, part)))
 
-    def store_predictions(self, run_id: int, rows: Iterable[tuple[int, list[tuple[int, float]] | None, str | None]]
-                          ) -> None:
-        """Keep a batch of a run's answers: (image id, [(class id, probability), ...] best first, error)."""
+    def store_predictions(self, run_id: int, rows: Iterable[tuple]) -> None:
+        """Keep a batch of a run's answers: (image id, [(class id, probability), ...] best first, error[,
+        unfamiliar])."""
         values = []
-        for image_id, top_k, error in rows:
+        for image_id, top_k, error, *rest in rows:
+            unfamiliar = int(bool(rest and rest[0]))
             if top_k:
                 margin = top_k[0][1] - (top_k[1][1] if len(top_k) > 1 else 0.0)
                 values.append((run_id, image_id, top_k[0][0], top_k[0][1], margin,
-                               json.dumps([[c, round(p, 6)] for c, p in top_k]), None, now()))
+                               json.dumps([[c, round(p, 6)] for c, p in top_k]), None, now(), unfamiliar))
             else:
-                values.append((run_id, image_id, None, None, None, None, error, now()))
+                values.append((run_id, image_id, None, None, None, None, error, now(), 0))
         with self.transaction():
             self.db.executemany("INSERT OR REPLACE INTO predictions(run_id, image_id, class_id, prob, margin, top_k, "
-                                "error, made_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
+                                "error, made_at, unfamiliar) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
 
     def compare_runs(self, new: int, old: int) -> dict[str, Any]:
         """Both runs' accuracy on the validation pictures they share, against the labels of today."""

@@ -83,13 +83,20 @@ def _version_2(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX predictions_by_margin ON predictions(run_id, margin)")
 
 
+def _version_3(db: sqlite3.Connection) -> None:
+    """Whether a prediction's picture looked unlike the run's training pictures (its familiarity check), so
+    the review marks it and a sort sends it to _unfamiliar/ instead of a class folder. Older predictions
+    are taken as familiar: they were made without the check."""
+    db.execute("ALTER TABLE predictions ADD COLUMN unfamiliar INTEGER NOT NULL DEFAULT 0")
+
+
 def _version_1(db: sqlite3.Connection) -> None:
     for statement in _VERSION_1:
         db.execute(statement)
 
 
 # MIGRATIONS[n] takes a database from version n to n + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1, _version_2)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1, _version_2, _version_3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

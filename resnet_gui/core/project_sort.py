@@ -21,15 +21,16 @@ from pathlib import Path
 
 from resnet_gui.core.atomic_write import check_writable
 from resnet_gui.core.predictions import is_unsure
-from resnet_gui.core.project import UNSURE_FOLDER, Project, ProjectError
+from resnet_gui.core.project import UNFAMILIAR_FOLDER, UNSURE_FOLDER, Project, ProjectError
+from resnet_gui.core.results_csv import CSV_ENCODING
 
 
 @dataclass(frozen=True)
 class SortItem:
     image_id: int
     source: Path
-    folder: str  # a class name, or UNSURE_FOLDER
-    why: str  # "labelled", "predicted" or "unsure"
+    folder: str  # a class name, UNSURE_FOLDER or UNFAMILIAR_FOLDER
+    why: str  # "labelled", "predicted", "unsure" or "unfamiliar"
     prob: float | None = None
 
 
@@ -40,7 +41,7 @@ class SortPlan:
     missing: list[str] = field(default_factory=list)
     run_id: int | None = None
     unsure_below: float | None = None
-    folders: list[str] = field(default_factory=list)  # class folders in project order, then _unsure
+    folders: list[str] = field(default_factory=list)  # class folders in project order, then _unsure, _unfamiliar
 
     def counts(self) -> dict[str, int]:
         counter = Counter(item.folder for item in self.items)
@@ -74,11 +75,14 @@ def plan_sort(project: Project, out: str | os.PathLike, *, run_id: int | None = 
             continue
         if picture.class_id is not None:
             items.append(SortItem(picture.id, picture.path, names[picture.class_id], "labelled"))
+        elif picture.unfamiliar:
+            # unlike every class the model knows: its best guess is no place for it
+            items.append(SortItem(picture.id, picture.path, UNFAMILIAR_FOLDER, "unfamiliar", picture.prob))
         elif picture.predicted in names and not is_unsure(picture.prob, unsure_below):
             items.append(SortItem(picture.id, picture.path, names[picture.predicted], "predicted", picture.prob))
         else:
             items.append(SortItem(picture.id, picture.path, UNSURE_FOLDER, "unsure", picture.prob))
-    return SortPlan(out, items, missing, run_id, unsure_below, [*names.values(), UNSURE_FOLDER])
+    return SortPlan(out, items, missing, run_id, unsure_below, [*names.values(), UNSURE_FOLDER, UNFAMILIAR_FOLDER])
 
 
 def place_file(source: Path, folder: Path, *, move: bool) -> Path:
@@ -133,7 +137,8 @@ def execute_sort(project: Project, plan: SortPlan, *, move: bool = False,
     for n in range(1, 10_000):
         log = plan.out / (f"{stem}.csv" if n == 1 else f"{stem}-{n}.csv")
         try:
-            handle = open(log, "x", newline="", encoding="utf-8")  # a log is never written over another
+            # never written over another log; with a byte-order mark, as every CSV the app writes
+            handle = open(log, "x", newline="", encoding=CSV_ENCODING)
             break
         except FileExistsError:
             continue

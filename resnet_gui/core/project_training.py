@@ -132,7 +132,7 @@ def _predict(project: Project, run: RunRecord, pictures: list[tuple[int, str]], 
     for batch in predictor.predict([path for _, path in pictures], cancelled=cancelled):
         chunk = order[done:done + len(batch)]
         project.store_predictions(run.id, [
-            (image_id, [(ids[g.index], g.prob) for g in p.top_k] if p.ok else None, p.error)
+            (image_id, [(ids[g.index], g.prob) for g in p.top_k] if p.ok else None, p.error, p.unfamiliar)
             for image_id, p in zip(chunk, batch)])
         failed += [(p.path, p.error) for p in batch if not p.ok]
         done += len(batch)

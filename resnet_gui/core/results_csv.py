@@ -14,6 +14,9 @@ from resnet_gui.core.errors import UserError
 from resnet_gui.core.predictions import Prediction
 
 
+CSV_ENCODING = "utf-8-sig"  # UTF-8 with a byte-order mark: Excel then reads the names as written
+
+
 def csv_header(top_k: int) -> list[str]:
     header = ["path", "verdict"]  # the label, or "unsure" below the confidence threshold
     for rank in range(1, top_k + 1):
@@ -35,11 +38,10 @@ def csv_row(prediction: Prediction, top_k: int) -> list[str]:
 class CsvResultWriter(AtomicFile):
     """Streams rows into the CSV as batches arrive; the file appears, whole, on `commit()`."""
 
-    def __init__(self, path: str | os.PathLike, top_k: int, *, for_excel: bool = False):
+    def __init__(self, path: str | os.PathLike, top_k: int):
         # A file name that is not UTF-8 is written as its own bytes, so the CSV names the file exactly.
-        # Excel reads a CSV as UTF-8 only when it starts with a byte-order mark: the window writes one.
-        super().__init__(path, "w", newline="", encoding="utf-8-sig" if for_excel else "utf-8",
-                         errors="surrogateescape")
+        # Excel reads a CSV as UTF-8 only when it starts with a byte-order mark: every CSV the app writes has one.
+        super().__init__(path, "w", newline="", encoding=CSV_ENCODING, errors="surrogateescape")
         self.top_k = top_k
         self.writer = csv.writer(self.stream)
         self.writer.writerow(csv_header(top_k))
@@ -48,9 +50,8 @@ class CsvResultWriter(AtomicFile):
         self.writer.writerow(csv_row(prediction, self.top_k))
 
 
-def write_predictions_csv(path: str | os.PathLike, predictions: Iterable[Prediction], top_k: int, *,
-                          for_excel: bool = False) -> Path:
-    with CsvResultWriter(path, top_k, for_excel=for_excel) as writer:
+def write_predictions_csv(path: str | os.PathLike, predictions: Iterable[Prediction], top_k: int) -> Path:
+    with CsvResultWriter(path, top_k) as writer:
         for prediction in predictions:
             writer.write(prediction)
     return writer.path
@@ -75,7 +76,7 @@ def read_result_rows(path: str | os.PathLike, top_k: int, *, drop_cut_row: bool 
 
 def write_result_rows(path: str | os.PathLike, top_k: int, rows: Iterable[list[str]]) -> Path:
     """A results CSV from rows already made (merging the parts of a run), written whole or not at all."""
-    with AtomicFile(path, "w", newline="", encoding="utf-8", errors="surrogateescape") as out:
+    with AtomicFile(path, "w", newline="", encoding=CSV_ENCODING, errors="surrogateescape") as out:
         writer = csv.writer(out.stream)
         writer.writerow(csv_header(top_k))
         writer.writerows(rows)
@@ -132,6 +133,7 @@ class CsvResultAppender:
         fresh = rows is None or not self.path.stat().st_size
         self.stream = open(self.path, "a", newline="", encoding="utf-8", errors="surrogateescape")
         if fresh:
+            self.stream.write("\ufeff")  # the byte-order mark Excel needs, as CsvResultWriter writes it
             self._write([header])
 
     def is_done(self, path: str | os.PathLike) -> bool:

@@ -556,7 +556,9 @@ class ClassifyPanel(QWidget):
         from resnet_gui.core.results_csv import write_predictions_csv
 
         # What the Show filter shows, in the order on screen; a BOM so that Excel reads it as UTF-8.
-        write_predictions_csv(path, self.model.predictions(self.visible_rows()), self.top_k, for_excel=True)
+        # as many label columns as the model has classes: a 4-class model with top-k 5 wrote an empty label_5
+        columns = min(self.top_k, len(self.bundle.classes)) if self.bundle is not None else self.top_k
+        write_predictions_csv(path, self.model.predictions(self.visible_rows()), columns)
 
     def copy_selected(self) -> int:
         """Copy the selected rows as tab-separated text (pastes into a spreadsheet)."""

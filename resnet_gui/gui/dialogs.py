@@ -128,6 +128,9 @@ def ask_sort(parent: QWidget | None, out: str, counts: dict[str, int], missing: 
     """The counts a sort would make, before anything is copied: 'copy', 'move' or None."""
     lines = "\n".join(f"  {name}: {count}" for name, count in counts.items())
     extra = f"\n\n{missing} missing picture(s) will be passed over." if missing else ""
+    if counts.get("_unfamiliar"):
+        extra += ("\n\n_unfamiliar: pictures unlike anything the model was trained on; its guess for them is "
+                  "not to be trusted.")
     box = QMessageBox(QMessageBox.Icon.Question, "Sort into folders",
                       f"Into {out}:\n\n{lines}{extra}\n\nNothing there is overwritten: a name that is taken gets a "
                       "suffix, and a log of what went where is written beside the folders.",

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QListView
 
 from resnet_gui.core.project import Picture
 from resnet_gui.gui.formatting import plain_tooltip
+from resnet_gui.gui.results_model import UNFAMILIAR_TEXT
 
 GRID_ICON = 128
 MEMORY_THUMBNAILS = 3000
@@ -169,6 +170,8 @@ class PictureGridModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return plain_tooltip(str(picture.path))
         if role == Qt.ItemDataRole.ForegroundRole:
+            if picture.unfamiliar and picture.class_id is None and not picture.excluded:
+                return QBrush(UNFAMILIAR_TEXT)  # the Classify tab's purple
             class_id = picture.class_id if picture.class_id is not None else picture.predicted
             colour = self.class_colours.get(class_id)
             return QBrush(QColor(colour).darker(130)) if colour else None
@@ -181,6 +184,8 @@ class PictureGridModel(QAbstractListModel):
             return f"{picture.path.name}\nexcluded"
         if picture.class_id is not None:
             return f"{picture.path.name}\n{self.class_names.get(picture.class_id, '?')}"
+        if picture.prob is not None and picture.unfamiliar:
+            return f"unfamiliar ({self.class_names.get(picture.predicted, '?')}?)\n{picture.path.name}"
         if picture.prob is not None:
             return f"{self.class_names.get(picture.predicted, '?')} {picture.prob:.0%}?\n{picture.path.name}"
         return f"{picture.path.name}\nunlabelled"

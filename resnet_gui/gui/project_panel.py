@@ -464,6 +464,9 @@ class ProjectPanel(QWidget):
         said = "<br>".join(f"{html.escape(h['source'])}: {html.escape(h['label'] or '-')}"
                            + (f" (run {h['run']} said {html.escape(h['predicted'] or '?')})" if h["run"] else "")
                            for h in history[-4:])
+        if picture.unfamiliar and picture.class_id is None and not picture.excluded:
+            label += (" · unfamiliar: unlike the pictures the model was trained on, so its guess is not to be "
+                      "trusted; a sort puts it into _unfamiliar")
         self.info.setText(f"<b>{html.escape(picture.path.name)}</b> · {html.escape(label)}<br>"
                           f"<span style='color:#666'>{html.escape(display_path(picture.path))}</span><br>{said}")
 
