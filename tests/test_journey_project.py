@@ -152,3 +152,35 @@ def test_the_last_project_opens_with_the_window(qtbot, tmp_path, settings, error
     qtbot.addWidget(again, before_close_func=lambda w: w.shutdown())
     assert again.project_panel.project is not None and again.project_panel.project.root == (tmp_path / "lab")
     assert errors == []
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("screen", ["laptop", pytest.param("small", marks=pytest.mark.small_screen)])
+def test_a_moved_project_fits_the_screen_and_finds_its_missing_files(user, tmp_path, screen):
+    """Opened after its pictures moved, a project with a long folder name keeps the window on the screen, and
+    Find N missing… is in reach; it finds the files in their new folder."""
+    from resnet_gui.core.project import Project
+
+    long = tmp_path / ("microscopy plates from the second floor lab, autumn series " * 2).strip()
+    pictures = make_shapes_dataset(tmp_path / "pictures", per_class=2, size=20)
+    with Project.create(long) as project:
+        project.import_class_tree(pictures)
+    moved = tmp_path / "moved elsewhere"
+    pictures.rename(moved)
+    window = user.window
+    panel = window.project_panel
+    window.open_project(str(long))  # as Recent projects opens it (File › Open project… is the folder dialog)
+    user.wait(lambda: panel.missing_button.isVisible(), timeout=WAIT)
+    user.fits()
+    assert panel.missing_button.text() == "Find 6 missing…"
+    user.will_choose_path(moved)
+    user.click(panel.missing_button)  # inside the window: `click` checks it is on screen
+    user.wait(lambda: not panel.missing_button.isVisible(), timeout=WAIT)
+    assert panel.project.status().missing == []
+    user.wait(lambda: not panel.progress.isVisible(), timeout=WAIT)  # no full bar left under the header
+    pictures = panel.model.pictures
+    user.wait(lambda: all(panel.loader.get(p) is not None for p in pictures), timeout=WAIT)  # thumbnails again
+    user.fits()
+    user.shot(SHOTS / f"project-moved-{screen}.png")

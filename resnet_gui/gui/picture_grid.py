@@ -81,6 +81,11 @@ class ThumbnailLoader(QObject):
     def is_loaded(self, picture: Picture) -> bool:
         return (picture.sha256 or picture.stored) in self.memory
 
+    def forget_unreadable(self) -> None:
+        """Pictures that could not be read are tried again the next time they are shown (found again, say)."""
+        for key in [k for k, pixmap in self.memory.items() if pixmap is None]:
+            del self.memory[key]
+
     def forget_pending(self) -> None:
         """A new list is shown: loads queued for the old one are dropped."""
         self.generation += 1

@@ -700,7 +700,11 @@ class ProjectPanel(QWidget):
 
     def _on_located(self, found: int) -> None:
         self.status_message.emit(f"Found {found} missing picture(s).")
-        self.job_task.start(ProjectJobWorker(_missing, str(self.project.root)), returned=self._on_missing)
+        # the follow-up job takes the task's place: the locate job's own `finished` (which hid the bar) is
+        # no longer delivered, and a full progress bar stayed under the header
+        self.job_task.start(ProjectJobWorker(_missing, str(self.project.root)), returned=self._on_missing,
+                            finished=self.progress.hide)
+        self.loader.forget_unreadable()  # found files are read again, not shown as "cannot be read"
         self.refresh_pictures()
 
     def shutdown(self) -> None:
