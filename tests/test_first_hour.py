@@ -49,8 +49,8 @@ def test_default_training_on_the_example_reaches_90_percent(tmp_path, capsys):
     out = tmp_path / "model.pt"
     assert main(["train", str(made.train), "--weights", "none", "--out", str(out), "--json"]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert {"event": "input", "text": "Input 96 px (from the pictures, typically 96 px), the ImageNet stem "
-                                      "(7x7/2 + max-pool) (above 64 px)."} in events
+    assert {"event": "input", "text": "Input 96 px (from the pictures, typically 96 px), the usual first layer "
+                                      "for photographs (the ImageNet stem: 7x7/2 + max-pool) (above 64 px)."} in events
     assert main(["evaluate", str(made.test), "--checkpoint", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert report["samples"] == 80 and report["accuracy"] >= 0.90, report["accuracy"]
@@ -71,7 +71,8 @@ def test_small_pictures_train_with_the_small_stem_and_say_so(tmp_path, capsys):
     data = make_shapes_dataset(tmp_path / "d", per_class=4, size=40)
     assert main(["train", str(data), "--weights", "none", "--epochs", "1", "--out", str(tmp_path / "m.pt")]) == 0
     err = capsys.readouterr().err
-    assert "Input 40 px (from the pictures, typically 40 px), the small-input stem" in err
+    assert ("Input 40 px (from the pictures, typically 40 px), a first layer that keeps small pictures' detail "
+            "(the small-input stem") in err
     assert main(["info", str(tmp_path / "m.pt"), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["small_input"] is True and info["image_size"] == 40

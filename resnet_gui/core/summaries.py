@@ -19,12 +19,19 @@ def describe_threshold(unsure_below: float | None) -> str:
 MIN_CALIBRATION_IMAGES = 100  # fewer validation answers than this cannot show how well confidence is calibrated
 
 
-def describe_calibration(calibration: dict) -> str:
-    """The temperature fit in one clause, for `train`'s output and the Train tab: what was done to the
-    confidence, and the expected calibration error on validation before and after."""
+def describe_calibration(calibration: dict, plain: bool = False) -> str:
+    """The temperature fit in one clause, for `train`'s output and (`plain`: in a lab user's words, the term on
+    hover) the Train tab: what was done to the confidence, and the expected calibration error on validation."""
     c = calibration
     before, after = c["reliability_before"]["ece"], c["reliability_after"]["ece"]
     declined = c.get("declined")
+    if plain:
+        if declined:
+            return (f"left as it was: correcting it would have put it further off ({before:.3f} → "
+                    f"{declined['ece']:.3f} on the validation pictures)")
+        if c["temperature"] == 1.0:
+            return f"left as it was, off by {before:.3f} on the validation pictures"
+        return f"corrected, from off by {before:.3f} to off by {after:.3f} on the validation pictures"
     if declined:
         return (f"kept uncalibrated: the fitted temperature ({declined['temperature']:.2f}) would have made the "
                 f"expected calibration error on validation worse ({before:.3f} -> {declined['ece']:.3f})")

@@ -46,7 +46,9 @@ def input_choice(image_size: int | None, small_input: bool | None, typical_side:
             else f"above {SMALL_INPUT_MAX_PX} px"
     else:
         small, stem_why = small_input, "as set"
-    stem = "the small-input stem (3x3, no max-pool)" if small else "the ImageNet stem (7x7/2 + max-pool)"
+    # plain words first, for the window's users; the technical name after, for the command line's
+    stem = ("a first layer that keeps small pictures' detail (the small-input stem: 3x3, no max-pool)" if small
+            else "the usual first layer for photographs (the ImageNet stem: 7x7/2 + max-pool)")
     return crop, small, f"Input {crop} px ({why}), {stem} ({stem_why})."
 
 

@@ -5,8 +5,16 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.gif *.tif *.tiff *.webp);;All files (*)"
 CHECKPOINT_FILTER = "Checkpoints (*.pt *.pth *.safetensors *.ckpt *.bin);;All files (*)"
+
+
+def image_filter() -> str:
+    """The file dialogs' filter: every extension the app reads (the list lives in core.images), .avif and
+    .heic included, in lower and upper case (a phone's IMG_0001.HEIC)."""
+    from resnet_gui.core.images import IMAGE_EXTENSIONS
+
+    patterns = sorted({f"*{ext}" for ext in IMAGE_EXTENSIONS} | {f"*{ext.upper()}" for ext in IMAGE_EXTENSIONS})
+    return f"Images ({' '.join(patterns)});;All files (*)"
 
 
 def show_error(parent: QWidget | None, title: str, text: str) -> None:
@@ -48,7 +56,7 @@ def _message(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: s
 
 
 def open_image_files(parent: QWidget | None, folder: str) -> list[str]:
-    paths, _ = QFileDialog.getOpenFileNames(parent, "Open images", folder, IMAGE_FILTER)
+    paths, _ = QFileDialog.getOpenFileNames(parent, "Open images", folder, image_filter())
     return paths
 
 

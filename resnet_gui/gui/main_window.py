@@ -57,8 +57,10 @@ def example_folder() -> Path:
     """Where the window makes the example: the user's data folder for the app."""
     from PySide6.QtCore import QStandardPaths
 
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base or Path.home() / ".resnet-gui") / "example"
+    # AppDataLocation is DATA/<organisation>/<application>, both "resnet-gui": the example sat in a doubled
+    # resnet-gui/resnet-gui/ folder. The generic data folder with the app's name once.
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+    return (Path(base) / "resnet-gui" if base else Path.home() / ".resnet-gui") / "example"
 
 
 class MainWindow(QMainWindow):

@@ -149,7 +149,7 @@ class ModelBar(QGroupBox):
         prep = bundle.preprocessing
         names = ", ".join(html.escape(c) for c in bundle.classes[:6])
         names += f", … ({bundle.num_classes} classes)" if bundle.num_classes > 6 else ""
-        stem = ", small-input stem" if bundle.small_input else ""
+        stem = ", first layer for small pictures" if bundle.small_input else ""  # the stem, in the Model tab
         calibrated = f" · calibrated (T = {bundle.temperature:.2f})" if bundle.temperature != 1.0 else ""
         self.summary.setStyleSheet("")
         self.summary.setText(

@@ -45,6 +45,8 @@ from resnet_gui.gui.training_plots import LRFinderPlot, TrainingPlots
 from resnet_gui.gui.widgets import ElidedLabel, breakable, never_widens, on_click
 from resnet_gui.gui.workers import FolderScanWorker, LRFinderWorker, TrainWorker, describe_error
 
+ECE_TIP = ("How far the stated confidence is off is the expected calibration error (ECE): the gap between the "
+           "confidence the model states and how often it is right, on average over the validation pictures.")
 STOP_TIP = "Stop after the current batch; the best model so far is kept, and Resume goes on later"
 SKIP_TIP = ("Keep the best model as its epoch saved it, without calibrating its confidence or learning what "
             "familiar pictures look like (which can take a while on many pictures)")
@@ -169,10 +171,11 @@ class TrainPanel(QWidget):
         self.freeze = QCheckBox("Train the last layer only")
         self.freeze.setToolTip("Freeze the backbone (its BatchNorm statistics too) and train only the classifier: "
                                "fast, and enough when your pictures look like photographs.")
-        self.small_input = QCheckBox("Small-input stem")
+        self.small_input = QCheckBox("Keep the detail of small pictures")
         self.small_input.setTristate(True)
-        self.small_input.setToolTip("A 3x3 first layer without early downsampling. Half-ticked: used when the "
-                                    "input is 64 px or less (the rule the command line follows too).")
+        self.small_input.setToolTip("The small-input stem: a 3x3 first layer without early downsampling, for "
+                                    "pictures of 64 px or less (cells cut out of a plate). Half-ticked: used when "
+                                    "the input is 64 px or less (the rule the command line follows too).")
         self.augment = {name: QCheckBox(text) for name, text in AUGMENTATIONS}
         augment_box = QWidget()
         augment_grid = QGridLayout(augment_box)
@@ -698,7 +701,8 @@ class TrainPanel(QWidget):
                           f"{html.escape(breakable(display_path(result.last_path)))}.")
             if c:
                 self.reliability.show_calibration(c)
-                calibration = (f"<br>Confidence: {html.escape(describe_calibration(c).replace('->', '→'))}; "
+                self.result_text.setToolTip(ECE_TIP)
+                calibration = (f"<br>Confidence: {html.escape(describe_calibration(c, plain=True))}; "
                                f"<b>{describe_threshold(c['unsure_below'])}</b>. "
                                f"{html.escape(calibration_in_words(c))}")
             self.result_text.setText(

@@ -1,0 +1,34 @@
+"""Words a lab user reads: plain ones in the window with the technical term on hover, file dialogs that offer
+every picture the app opens, and the example's folder where a user would look."""
+
+from resnet_gui.gui import dialogs
+from resnet_gui.gui.main_window import example_folder
+
+
+def test_the_open_dialogs_offer_every_format_the_app_reads():
+    pattern = dialogs.image_filter()
+    for ext in ("*.avif", "*.heic", "*.HEIC", "*.heif", "*.jpg", "*.JPG", "*.tif", "*.webp"):
+        assert ext in pattern
+
+
+def test_the_example_is_not_in_a_doubled_folder(qapp):
+    parts = example_folder().parts
+    assert parts[-1] == "example" and parts.count("resnet-gui") <= 1
+
+
+def test_the_train_tab_says_stem_and_calibration_error_in_plain_words(window):
+    panel = window.train_panel
+    assert panel.small_input.text() == "Keep the detail of small pictures"
+    assert "small-input stem" in panel.small_input.toolTip()  # the term, on hover
+
+
+def test_calibration_in_plain_words():
+    from resnet_gui.core.summaries import describe_calibration
+
+    bins = {"bins": [], "ece": 0.2}
+    fitted = {"temperature": 1.5, "declined": None, "reliability_before": bins,
+              "reliability_after": {"bins": [], "ece": 0.05}}
+    assert describe_calibration(fitted, plain=True) == ("corrected, from off by 0.200 to off by 0.050 on the "
+                                                        "validation pictures")
+    assert "expected calibration error" not in describe_calibration(fitted, plain=True)
+    assert "expected calibration error 0.200 -> 0.050" in describe_calibration(fitted)
