@@ -80,7 +80,7 @@ class EmptyState(QWidget):
             "<p style='font-size:13pt'><b>First, a model.</b></p>"
             "<p>There is no model to classify with yet (the ImageNet weights need the internet once).<br>"
             "Choose a checkpoint you have, train one on your own pictures, or try the example: it makes "
-            "pictures of four kinds of cells, trains a small model on them in a minute or two and "
+            "pictures of four kinds of cells, trains a small model on them in under a minute and "
             "classifies the rest.</p>")
         self.no_model.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.no_model.setWordWrap(True)

@@ -426,7 +426,7 @@ class MainWindow(QMainWindow):
 
     def try_example(self) -> None:
         """Make the example pictures, train a small model on them from scratch, then classify the test
-        pictures with it: the whole path, offline, in a minute or two."""
+        pictures with it: the whole path, offline, in under a minute on a 2-core laptop."""
         if self.train_panel is None or self.train_panel.is_training() or self.example_task.is_running():
             return
         folder = example_folder()
