@@ -32,3 +32,40 @@ def test_calibration_in_plain_words():
                                                         "validation pictures")
     assert "expected calibration error" not in describe_calibration(fitted, plain=True)
     assert "expected calibration error 0.200 -> 0.050" in describe_calibration(fitted)
+
+
+def test_confusion_column_names_never_overlap_when_the_view_narrows(qtbot):
+    """'clu…erelo…edempty' was seen: names cut once for a wide view, then squeezed together."""
+    from PySide6.QtGui import QFontMetrics
+
+    from resnet_gui.gui.confusion_view import ConfusionView
+
+    view = ConfusionView()
+    qtbot.addWidget(view)
+    view.resize(900, 400)
+    view.show()
+    classes = ["cluster", "elongated", "empty", "round"]
+    view.show_matrix([[5, 1, 0, 0], [0, 6, 0, 0], [0, 0, 6, 0], [1, 0, 0, 5]], classes)
+    qtbot.waitUntil(lambda: view.getPlotItem().vb.width() > 500)
+    assert view.column_names() == classes  # room enough: whole names
+    for width in (360, 260):
+        view.resize(width, 300)
+        qtbot.waitUntil(lambda width=width: view.width() == width)
+        metrics = QFontMetrics(view.getPlotItem().getAxis("bottom").style.get("tickFont") or view.font())
+        column = view.getPlotItem().vb.width() / 4
+        names = view.column_names()
+        assert len(names) == 4 and all(metrics.horizontalAdvance(name) < column for name in names), (width, names)
+
+
+def test_the_unsure_line_says_what_it_is(qtbot):
+    from resnet_gui.gui.topk_chart import TopKChart
+
+    class Guess:
+        def __init__(self, label, prob):
+            self.label, self.prob = label, prob
+
+    chart = TopKChart()
+    qtbot.addWidget(chart)
+    chart.show_guesses([Guess("round", 0.52), Guess("cluster", 0.44)], threshold=0.8)
+    assert chart.threshold_line.isVisible()
+    assert chart.threshold_line.label.toPlainText() == "unsure below 80%"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QFontMetrics
 
 from resnet_gui.core.text import short_label
 from resnet_gui.gui.formatting import plain_tooltip
@@ -66,15 +67,11 @@ class ConfusionView(pg.PlotWidget):
         self.image.setImage(share, levels=(0, 1))
         self.image.setRect(-0.5, -0.5, n, n)
         if n <= NAMES_ACROSS_UP_TO:
-            # As many characters as a column is wide (about 7 px each); the full name shows on hover.
-            across_room = max(4, min(14, int(self.width() / (n + 1.5) / 7)))
-            across = [[(i, short_label(name, across_room)) for i, name in enumerate(classes)]]
             down = [[(i, short_label(name, 14)) for i, name in enumerate(classes)]]
         else:  # names side by side would overlap: number the columns, and the rows with the same numbers
-            across = [[(i, str(i + 1)) for i in range(n)]]
             down = [[(i, f"{short_label(name, 12)} {i + 1}") for i, name in enumerate(classes)]]
         self.getPlotItem().getAxis("left").setTicks(down)
-        self.getPlotItem().getAxis("bottom").setTicks(across)
+        self._fit_column_names()
         self._remove_labels()
         if n <= COUNTS_UP_TO:
             for (i, j), count in np.ndenumerate(self.matrix):
@@ -85,6 +82,37 @@ class ConfusionView(pg.PlotWidget):
                 self.labels.append(label)
         self.setXRange(-0.5, n - 0.5, padding=0.02)
         self.setYRange(-0.5, n - 0.5, padding=0.02)
+
+    def column_names(self) -> list[str]:
+        """The names under the columns as drawn now (for tests, and for accessibility)."""
+        ticks = self.getPlotItem().getAxis("bottom")._tickLevels
+        return [text for _, text in ticks[0]] if ticks else []
+
+    def _fit_column_names(self) -> None:
+        """Each column's name cut to the width of its column, measured in the axis's own font, with a gap:
+        counted once at the width the matrix had when shown, names overlapped ("clu…erelo…edempty") once
+        the view was narrowed."""
+        n = len(self.__dict__.get("classes", ()))  # resizeEvent comes during __init__, before there are classes
+        if not n:
+            return
+        axis = self.getPlotItem().getAxis("bottom")
+        if n > NAMES_ACROSS_UP_TO:
+            axis.setTicks([[(i, str(i + 1)) for i in range(n)]])
+            return
+        metrics = QFontMetrics(axis.style.get("tickFont") or self.font())
+        column = self.getPlotItem().vb.width() / n if self.getPlotItem().vb.width() > 0 else self.width() / (n + 1.5)
+        room = max(column - metrics.horizontalAdvance("  "), metrics.horizontalAdvance("W…"))
+        names = []
+        for i, name in enumerate(self.classes):
+            keep = len(name)
+            while keep > 1 and metrics.horizontalAdvance(short_label(name, keep)) > room:
+                keep -= 1
+            names.append((i, short_label(name, keep)))
+        axis.setTicks([names])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit_column_names()
 
     def cell_at(self, scene_pos) -> tuple[int, int] | None:
         n = len(self.matrix)

@@ -33,8 +33,11 @@ class TopKChart(pg.PlotWidget):
         self.addItem(self.bars)
         self.value_labels: list[pg.TextItem] = []
         self.guesses: list = []
-        self.threshold_line = pg.InfiniteLine(angle=90, movable=False,
-                                              pen=pg.mkPen((200, 110, 0), width=1.5, style=Qt.PenStyle.DashLine))
+        # The dashed line says what it is, on the line itself: "unsure below 80%".
+        self.threshold_line = pg.InfiniteLine(
+            angle=90, movable=False, pen=pg.mkPen((200, 110, 0), width=1.5, style=Qt.PenStyle.DashLine),
+            label="unsure below {value:.0%}", labelOpts={"position": 0.96, "color": (170, 95, 0),
+                                                         "anchors": [(0, 0.5), (0, 0.5)]})
         self.threshold_line.hide()
         self.addItem(self.threshold_line)
         self.setXRange(-0.02, 1.18, padding=0)
