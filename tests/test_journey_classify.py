@@ -52,6 +52,7 @@ def test_drop_a_folder_read_a_long_name_export_and_clear(user, tiny_checkpoint, 
     # Grad-CAM on the selected picture
     with user.qtbot.waitSignal(panel.explained, timeout=WAIT):
         user.click(panel.explain_toggle)
+    assert panel.colour_key.isVisible() and not panel.colour_key.pixmap().isNull()  # what the colours mean
     user.fits()
     user.shot(SHOTS / f"classify-long-name-{screen}.png")
     # Export the shown rows through the save dialog, as a user types a file name.

@@ -181,6 +181,19 @@ def test_grad_cam_map_is_placed_on_the_centre_crop():
     assert frame.shape == (256, 400)
     assert frame[:, :80].max() == 0 and frame[:, -80:].max() == 0  # outside the crop: nothing
     assert frame[128, 200] == pytest.approx(1.0)
+    # the map fades out towards the crop's border instead of ending in a hard rectangle
+    left = int(np.nonzero(frame[128])[0][0])
+    row = frame[128, left:left + 40]
+    assert row[0] < 0.1 and row[-1] == pytest.approx(1.0) and np.all(np.diff(row) >= -1e-6)
+
+
+def test_grad_cams_colour_key_runs_from_blue_to_red():
+    from resnet_gui.core.explain import colour_key, heat_colours
+
+    key = colour_key(60, 10)
+    assert key.shape == (10, 60, 3) and key.dtype == np.uint8
+    assert tuple(key[0, 0]) == tuple(heat_colours(np.array([0.0]))[0]) and key[0, 0, 2] > 200  # blue: barely
+    assert key[0, -1, 0] > 200 and key[0, -1, 2] < 30  # red: where the model looks most
 
 
 def test_grad_cam_works_on_a_frozen_model():

@@ -90,20 +90,42 @@ def to_image_frame(crop_map: np.ndarray, size: tuple[int, int], resize: int, cro
     box = (int(round(x0)), int(round(y0)), int(round(x1)), int(round(y1)))
     box_w, box_h = max(1, box[2] - box[0]), max(1, box[3] - box[1])
     patch = np.asarray(Image.fromarray(crop_map.astype(np.float32)).resize((box_w, box_h), Image.BILINEAR))
+    # Fade the map to nothing over the crop's outer 8%: cut off at the crop's border, a warm region ended in
+    # a hard rectangle that read as part of the picture.
+    patch = patch * np.outer(_edge_ramp(box_h), _edge_ramp(box_w))
     xa, ya = max(0, box[0]), max(0, box[1])
     xb, yb = min(width, box[0] + box_w), min(height, box[1] + box_h)
     full[ya:yb, xa:xb] = patch[ya - box[1]:yb - box[1], xa - box[0]:xb - box[0]]
     return np.clip(full, 0.0, 1.0)
 
 
-def overlay(image: Image.Image, heatmap: np.ndarray, opacity: float = 0.5) -> Image.Image:
-    """The picture with the heat map blended on top (blue = cold, red = where the model looks)."""
-    heat = np.clip(heatmap, 0, 1)
-    # A compact blue -> cyan -> yellow -> red ramp, readable over photographs and micrographs.
+def _edge_ramp(length: int, share: float = 0.08) -> np.ndarray:
+    """1 in the middle, falling smoothly to 0 at both ends over `share` of `length`."""
+    fade = max(1, int(round(length * share)))
+    position = np.minimum(np.arange(length), np.arange(length)[::-1]).astype(np.float32)
+    ramp = np.clip((position + 0.5) / fade, 0, 1)
+    return ramp * ramp * (3 - 2 * ramp)  # smoothstep: no visible seam where the fade begins
+
+
+def heat_colours(heat: np.ndarray) -> np.ndarray:
+    """RGB (uint8) for values 0..1: a compact blue -> cyan -> yellow -> red ramp, readable over photographs
+    and micrographs. The overlay and its colour key both use it."""
+    heat = np.clip(heat, 0, 1)
     red = np.clip(1.5 * heat * 2 - 0.5, 0, 1)
     green = np.clip(1.5 - np.abs(heat * 4 - 2), 0, 1)
     blue = np.clip(1.0 - heat * 2, 0, 1)
-    colours = (np.stack([red, green, blue], axis=-1) * 255).astype(np.uint8)
+    return (np.stack([red, green, blue], axis=-1) * 255).astype(np.uint8)
+
+
+def colour_key(width: int = 120, height: int = 10) -> np.ndarray:
+    """The overlay's colours from 'barely' (left) to 'most' (right), as an RGB strip for a legend."""
+    return np.repeat(heat_colours(np.linspace(0, 1, width, dtype=np.float32))[None], height, axis=0)
+
+
+def overlay(image: Image.Image, heatmap: np.ndarray, opacity: float = 0.5) -> Image.Image:
+    """The picture with the heat map blended on top (blue = cold, red = where the model looks)."""
+    heat = np.clip(heatmap, 0, 1)
+    colours = heat_colours(heat)
     heat_image = Image.fromarray(colours).resize(image.size, Image.BILINEAR)
     alpha = (np.asarray(Image.fromarray((heat * 255).astype(np.uint8)).resize(image.size)) / 255.0)[..., None]
     alpha = np.clip(opacity * (0.35 + 0.65 * alpha), 0, 1)

@@ -220,6 +220,10 @@ class ClassifyPanel(QWidget):
         explain_row.addWidget(self.explain_toggle)
         explain_row.addWidget(self.explain_class, 1)
         explain_row.addWidget(self.opacity)
+        self.colour_key = QLabel()  # what the overlay's colours mean: drawn once torch-free numpy is at hand
+        self.colour_key.setToolTip("Grad-CAM: blue, the model barely looks there; red, where it looks most")
+        self.colour_key.setVisible(False)
+        explain_row.addWidget(self.colour_key)
         self.explain_toggle.toggled.connect(self._on_explain_settings_changed)
         self.explain_class.activated.connect(self._on_explain_settings_changed)
         self.opacity.valueChanged.connect(self._blend_overlay)
@@ -484,6 +488,7 @@ class ClassifyPanel(QWidget):
         self.explain_class.setEnabled(bool(row.guesses))
 
     def _on_explain_settings_changed(self) -> None:
+        self.colour_key.setVisible(self.explain_toggle.isChecked() and not self.colour_key.pixmap().isNull())
         if self.explain_toggle.isChecked():
             self._start_explain()
         elif self._plain_preview is not None:
@@ -521,6 +526,13 @@ class ClassifyPanel(QWidget):
         _, _, pixels, heatmap = self._explanation
         blended = overlay(Image.fromarray(pixels), heatmap, self.opacity.value() / 100)
         self.preview.show_image(to_qimage(np.asarray(blended)))
+        if self.colour_key.pixmap().isNull():
+            from PySide6.QtGui import QPixmap
+
+            from resnet_gui.core.explain import colour_key
+
+            self.colour_key.setPixmap(QPixmap.fromImage(to_qimage(colour_key(60, 10))))
+        self.colour_key.setVisible(True)
 
     def set_top_k(self, k: int) -> None:
         row = self.proxy.data(self.table.currentIndex(), ROW_ROLE)
