@@ -23,6 +23,8 @@ CLICKED_BY = {
         "menu/Options/Mixed precision (faster)", "menu/Options/Test-time augmentation/Mirror image too (2x the work)",
         "menu/Options/Test-time augmentation/Off: the centre crop", "menu/Help/Quick start",
         "menu/Help/About resnet-gui", "menu/File/Quit"],
+    "test_try_the_example_from_the_help_menu": ["menu/Help/Try the example"],
+    "test_a_moved_project_fits_the_screen_and_finds_its_missing_files": ["Project/Find missing…"],
 }
 
 NOT_CLICKED = {
@@ -30,7 +32,6 @@ NOT_CLICKED = {
     "Classify/Cancel": "stops a running classification; clicked in tests/test_gui_classify.py while a run goes",
     "Classify/Try the example": "trains the example for minutes; tests/test_gui_first_hour.py runs the example",
     "Project/Try the example": "the same example as Help › Try the example (tests/test_gui_first_hour.py)",
-    "menu/Help/Try the example": "the same example (tests/test_gui_first_hour.py)",
     "Project/Open project…": "the same dialog as File › Open project…; tests/test_gui_project.py opens projects",
     "menu/File/New project…": "the same as the Project tab's New project…, which the project journey clicks",
     "menu/File/Open project…": "the folder dialog of Open project; tests/test_gui_project.py opens projects",
@@ -49,7 +50,6 @@ NOT_CLICKED = {
     "Project/Merge…": "tests/test_project.py merges classes",
     "Project/Colour": "a colour dialog; tests/test_project.py sets a class colour",
     "Project/Delete": "tests/test_gui_project.py deletes a class through its dialog",
-    "Project/Find missing…": "shown only when pictures are missing; tests/test_gui_project.py locates moved files",
     "Project/Keep each subfolder on one side": "a setting of the split, tested in tests/test_project.py",
     "Train/Find…": "the range test; tests/test_gui_train.py presses it and reads the plot",
     "Train/Save as…": "a save dialog over copy_model; tests/test_gui_first_hour.py saves a copy",
