@@ -69,3 +69,22 @@ def test_the_unsure_line_says_what_it_is(qtbot):
     chart.show_guesses([Guess("round", 0.52), Guess("cluster", 0.44)], threshold=0.8)
     assert chart.threshold_line.isVisible()
     assert chart.threshold_line.label.toPlainText() == "unsure below 80%"
+
+
+def test_the_picture_grid_shares_its_width_among_its_columns(qtbot):
+    from resnet_gui.gui.picture_grid import GRID_ICON, PictureGrid, PictureGridModel, ThumbnailLoader
+
+    loader = ThumbnailLoader()
+    grid = PictureGrid(PictureGridModel(loader))
+    qtbot.addWidget(grid)
+    try:
+        for width in (450, 640, 1000):
+            grid.resize(width, 400)
+            grid.show()
+            qtbot.waitUntil(lambda width=width: grid.width() == width)
+            cell = grid.gridSize().width() + grid.spacing()
+            columns = (grid.viewport().width() - 2 * grid.spacing()) // cell
+            unused = grid.viewport().width() - columns * cell
+            assert grid.gridSize().width() >= GRID_ICON + 28 and unused < cell // 2, (width, cell, unused)
+    finally:
+        loader.shutdown()

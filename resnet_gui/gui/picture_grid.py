@@ -217,3 +217,14 @@ class PictureGrid(QListView):
         self.setWordWrap(True)
         self.setSelectionMode(QListView.SelectionMode.SingleSelection)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self._cell = QSize(GRID_ICON + 28, GRID_ICON + 40)  # the narrowest a cell may be
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """As many columns as fit, sharing the whole width: with cells of a fixed width, up to a column's width
+        was left empty at the right."""
+        room = self.viewport().width() - 2 * self.spacing() - 1
+        columns = max(1, room // (self._cell.width() + self.spacing()))
+        width = max(self._cell.width(), room // columns - self.spacing())
+        if self.gridSize().width() != width:
+            self.setGridSize(QSize(width, self._cell.height()))
+        super().resizeEvent(event)
