@@ -327,3 +327,15 @@ def test_report_gallery_shows_most_confident_mistakes_first():
                            {"path": "high.png", "true": "b", "predicted": "a", "confidence": 0.9, "thumbnail": thumb}]}
     page = render_html(report)
     assert page.index("high.png") < page.index("low.png")
+
+
+def test_the_model_says_how_many_familiar_pictures_it_may_mark():
+    """The example's model marked 10 of its 80 test pictures (12.5%) where 5% was promised: with 48 validation
+    pictures the share is that uncertain, and the Model tab and `info` say so."""
+    from resnet_gui.core.summaries import describe_familiarity, false_alarm_range
+
+    low, high = false_alarm_range(0.05, 48)
+    assert 0.125 < high < 0.14 and low < 0.05
+    assert false_alarm_range(0.05, 5000)[1] < 0.06  # many validation pictures: close to what was set
+    words = describe_familiarity({"method": "mahalanobis", "familiar_share": 0.95, "samples": 48})
+    assert "about 5% of them" in words and "as high as 13%" in words
