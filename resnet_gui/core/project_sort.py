@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import os
+import secrets
 import shutil
+import stat
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from resnet_gui.core.atomic_write import check_writable
 from resnet_gui.core.predictions import is_unsure
-from resnet_gui.core.project import UNFAMILIAR_FOLDER, UNSURE_FOLDER, Project, ProjectError
+from resnet_gui.core.project import UNFAMILIAR_FOLDER, UNSURE_FOLDER, Project, ProjectError, check_class_name
 from resnet_gui.core.results_csv import CSV_ENCODING
 
 
@@ -63,6 +65,17 @@ def plan_sort(project: Project, out: str | os.PathLike, *, run_id: int | None = 
     if out == project.root or project.models_dir in (out, *out.parents):
         raise ProjectError(f"Sort into a folder of its own, not {out}: choose a new or empty folder.")
     names = project.class_names()
+    for name in names.values():
+        # Names are checked when typed, but a shared project.sqlite can hold anything: a class named
+        # "../../x" or "/elsewhere" sorted pictures outside OUT. Each is checked again where it becomes a path.
+        try:
+            check_class_name(name)
+        except ProjectError:
+            raise ProjectError(
+                f"The project has a class named {name!r}, which cannot be a folder name, so nothing was sorted. "
+                "Rename it first (resnet-gui project class PROJECT rename OLD NEW).",
+                in_window=f"The project has a class named {name!r}, which cannot be a folder name, so nothing "
+                          "was sorted. Rename the class first.") from None
     run_id = run_id if run_id is not None else project.latest_predicting_run()
     if run_id is not None and unsure_below is None:
         unsure_below = project.run(run_id).metrics.get("unsure_below")
@@ -85,13 +98,53 @@ def plan_sort(project: Project, out: str | os.PathLike, *, run_id: int | None = 
     return SortPlan(out, items, missing, run_id, unsure_below, [*names.values(), UNSURE_FOLDER, UNFAMILIAR_FOLDER])
 
 
+def destination_folder(out: Path, name: str) -> Path:
+    """OUT/<name>, made if needed, and only if it is a real folder directly inside OUT: never a link (a link
+    planted at OUT/cluster sent the pictures wherever it pointed), never outside OUT."""
+    if name not in (UNSURE_FOLDER, UNFAMILIAR_FOLDER):
+        check_class_name(name)
+    out = out.resolve()
+    folder = out / name
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        pass
+    info = os.lstat(folder)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise ProjectError(f"{folder} is a link or a file, not a folder: the pictures of {name!r} are not put "
+                           "through it. Remove it, or sort into a new folder.")
+    if folder.resolve().parent != out:
+        raise ProjectError(f"{folder} is not inside {out}; nothing is sorted there.")
+    return folder
+
+
+def _copy_to_new_file(source: Path, folder: Path) -> Path:
+    """A copy of `source` in `folder` under a hidden name no other file has: created with O_EXCL and
+    O_NOFOLLOW, so a link planted at a predictable name is never written through."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        partial = folder / f".{source.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            fd = os.open(partial, flags, 0o600)
+        except FileExistsError:
+            continue
+        try:
+            with os.fdopen(fd, "wb") as target, open(source, "rb") as original:
+                shutil.copyfileobj(original, target, 1024 * 1024)
+            shutil.copystat(source, partial, follow_symlinks=False)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        return partial
+    raise ProjectError(f"{folder} has too many files named like .{source.name}.partial-…; remove them.")
+
+
 def place_file(source: Path, folder: Path, *, move: bool) -> Path:
-    """Copy (or move) `source` into `folder` under its own name, or `stem-2.ext`, ... when that is taken."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Copy (or move) `source` into `folder` under its own name, or `stem-2.ext`, ... when that is taken.
+    `folder` comes from `destination_folder`."""
     partial = None
     if not move or not _same_device(source, folder):
-        partial = folder / f".{source.name}.partial-{os.getpid()}"
-        shutil.copy2(source, partial)
+        partial = _copy_to_new_file(source, folder)
     try:
         for n in range(1, 100_000):
             target = folder / (source.name if n == 1 else f"{source.stem}-{n}{source.suffix}")
@@ -149,9 +202,12 @@ def execute_sort(project: Project, plan: SortPlan, *, move: bool = False,
             if cancelled is not None and cancelled():
                 break
             try:
-                target = place_file(item.source, plan.out / item.folder, move=move)
+                target = place_file(item.source, destination_folder(plan.out, item.folder), move=move)
             except OSError as exc:
                 failed.append((item, exc.strerror or str(exc)))
+                continue
+            except ProjectError as exc:
+                failed.append((item, str(exc)))
                 continue
             if move:
                 project.moved(item.image_id, target)  # the project follows the picture before the original goes
