@@ -26,6 +26,7 @@ from PIL import Image
 
 from resnet_gui.core.images import discover, readable_formats
 from resnet_gui.core.project_schema import ProjectError, migrate
+from resnet_gui.core.results_csv import from_spreadsheet_cell
 
 DATABASE_NAME = "project.sqlite"
 MODELS_FOLDER = "models"
@@ -432,7 +433,8 @@ class Project:
         file = Path(file)
         try:
             with open(file, newline="", encoding="utf-8-sig") as handle:
-                rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+                rows = [[from_spreadsheet_cell(cell) for cell in row] for row in csv.reader(handle)
+                        if row and any(cell.strip() for cell in row)]  # a CSV the app wrote reads back
         except (OSError, UnicodeDecodeError) as exc:
             raise ProjectError(f"{file} cannot be read as a CSV file ({getattr(exc, 'strerror', None) or exc}).") \
                 from None

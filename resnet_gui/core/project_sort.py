@@ -24,7 +24,7 @@ from pathlib import Path
 from resnet_gui.core.atomic_write import check_writable
 from resnet_gui.core.predictions import is_unsure
 from resnet_gui.core.project import UNFAMILIAR_FOLDER, UNSURE_FOLDER, Project, ProjectError, check_class_name
-from resnet_gui.core.results_csv import CSV_ENCODING
+from resnet_gui.core.results_csv import CSV_ENCODING, spreadsheet_row
 
 
 @dataclass(frozen=True)
@@ -213,8 +213,9 @@ def execute_sort(project: Project, plan: SortPlan, *, move: bool = False,
                 project.moved(item.image_id, target)  # the project follows the picture before the original goes
                 item.source.unlink(missing_ok=True)
             placed.append((item, target))
-            writer.writerow([str(item.source), str(target), item.folder, item.why,
-                             "" if item.prob is None else f"{item.prob:.4f}", "moved" if move else "copied"])
+            writer.writerow(spreadsheet_row([str(item.source), str(target), item.folder, item.why,
+                                             "" if item.prob is None else f"{item.prob:.4f}",
+                                             "moved" if move else "copied"]))
             handle.flush()
             if progress is not None:
                 progress(done, len(plan.items))

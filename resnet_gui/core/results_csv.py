@@ -17,6 +17,26 @@ from resnet_gui.core.predictions import Prediction
 CSV_ENCODING = "utf-8-sig"  # UTF-8 with a byte-order mark: Excel then reads the names as written
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...) in a file's name).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: str) -> str:
+    """`value` as a cell no spreadsheet runs: OWASP's advice, a ' before a cell that starts like a formula
+    (and before one that starts with quotes and then a formula, so that every name reads back exactly).
+    Excel and LibreOffice show the text without the first '; `from_spreadsheet_cell` gives the real text."""
+    return "'" + value if value.lstrip("'").startswith(FORMULA_STARTS) else value
+
+
+def from_spreadsheet_cell(value: str) -> str:
+    """The text `spreadsheet_cell` was given."""
+    return value[1:] if value.startswith("'") and value.lstrip("'").startswith(FORMULA_STARTS) else value
+
+
+def spreadsheet_row(cells: Iterable[str]) -> list[str]:
+    return [spreadsheet_cell(cell) for cell in cells]
+
+
 def csv_header(top_k: int) -> list[str]:
     header = ["path", "verdict"]  # the label, or "unsure" below the confidence threshold
     for rank in range(1, top_k + 1):
@@ -25,6 +45,7 @@ def csv_header(top_k: int) -> list[str]:
 
 
 def csv_row(prediction: Prediction, top_k: int) -> list[str]:
+    """One file's cells as written (names neutralised for spreadsheets, see `spreadsheet_cell`)."""
     row = [prediction.path, prediction.verdict]
     for rank in range(top_k):
         if rank < len(prediction.top_k):
@@ -32,7 +53,7 @@ def csv_row(prediction: Prediction, top_k: int) -> list[str]:
             row += [guess.label, f"{guess.prob:.6f}"]
         else:
             row += ["", ""]
-    return [*row, prediction.error or ""]
+    return spreadsheet_row([*row, prediction.error or ""])
 
 
 class CsvResultWriter(AtomicFile):
@@ -71,7 +92,7 @@ def read_result_rows(path: str | os.PathLike, top_k: int, *, drop_cut_row: bool 
     if rows and rows[0] != csv_header(top_k):
         raise UserError(f"{path} was written with other columns (another --top-k?); resume with the options of "
                         "the run that wrote it, or write to a new file.")
-    return [row for row in rows[1:] if row]
+    return [[from_spreadsheet_cell(cell) for cell in row] for row in rows[1:] if row]
 
 
 def write_result_rows(path: str | os.PathLike, top_k: int, rows: Iterable[list[str]]) -> Path:
@@ -79,7 +100,7 @@ def write_result_rows(path: str | os.PathLike, top_k: int, rows: Iterable[list[s
     with AtomicFile(path, "w", newline="", encoding=CSV_ENCODING, errors="surrogateescape") as out:
         writer = csv.writer(out.stream)
         writer.writerow(csv_header(top_k))
-        writer.writerows(rows)
+        writer.writerows(spreadsheet_row(row) for row in rows)
     return Path(path)
 
 
