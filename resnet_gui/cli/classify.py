@@ -158,12 +158,13 @@ def row_text(prediction, as_json: bool) -> str:
         return json_line(prediction.to_dict()) + "\n"
     if prediction.ok:
         best = prediction.best
+        name = shown(best.label)
         if prediction.unfamiliar:
-            label = f"unfamiliar ({best.label}?)"
+            label = f"unfamiliar ({name}?)"
         else:
-            label = f"unsure ({best.label}?)" if prediction.unsure else best.label
+            label = f"unsure ({name}?)" if prediction.unsure else name
         return f"{best.prob:>10.1%}  {label:<24}  {shown(prediction.path)}\n"
-    return f"{'failed':>10}  {'-':<24}  {shown(prediction.path)}  ({prediction.error})\n"
+    return f"{'failed':>10}  {'-':<24}  {shown(prediction.path)}  ({shown(prediction.error)})\n"
 
 
 def say_unfamiliar(unfamiliar: int, classified: int) -> None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from typing import Any
 
-from resnet_gui.core.text import display_path
+from resnet_gui.core.text import display_path, terminal_text
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer whose reader left
@@ -127,8 +128,9 @@ class ProgressBar:
 
 
 def shown(path) -> str:
-    """A path for a terminal line (undecodable bytes as \\xNN)."""
-    return display_path(path)
+    """A path or a name (a class, a checkpoint's label) for a terminal line: undecodable bytes as \\xNN and
+    control characters escaped, so a file or class name can never move the cursor or write the clipboard."""
+    return terminal_text(os.fspath(path) if isinstance(path, os.PathLike) else str(path))
 
 
 def json_line(data: Any) -> str:
@@ -166,9 +168,9 @@ def finite_float(text: str) -> float:
 
 def say(message: str) -> None:
     """One of the app's own sentences, on stderr."""
-    print(f"resnet-gui: {message}", file=sys.stderr)
+    print(f"resnet-gui: {terminal_text(message, keep_newlines=True)}", file=sys.stderr)
 
 
 def say_plain(message: str) -> None:
     """A summary line on stderr, without the program's name."""
-    print(message, file=sys.stderr)
+    print(terminal_text(message, keep_newlines=True), file=sys.stderr)

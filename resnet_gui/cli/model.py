@@ -91,8 +91,9 @@ def info_command(args: argparse.Namespace) -> int:
     from resnet_gui.core.architectures import architecture
 
     spec = architecture(bundle.arch)
-    classes = ", ".join(bundle.classes[:10]) + (f", ... ({bundle.num_classes} in all)" if bundle.num_classes > 10 else "")
-    print(f"{contents.path.name}: {spec.title} ({bundle.arch}), {contents.kind} format")
+    classes = ", ".join(shown(c) for c in bundle.classes[:10]) + (
+        f", ... ({bundle.num_classes} in all)" if bundle.num_classes > 10 else "")
+    print(f"{shown(contents.path.name)}: {spec.title} ({bundle.arch}), {contents.kind} format")
     print(f"  classes      {bundle.num_classes}: {classes}")
     print(f"  parameters   {data['params']:,}")
     print(f"  input        {prep.image_size}x{prep.image_size} px (resize {prep.resize}), "
@@ -158,7 +159,7 @@ def explain_command(args: argparse.Namespace) -> int:
     result = explain(bundle, image, index)
     picture = overlay(image, result.heatmap, args.opacity)
     out = save_picture(picture, Path(args.out))
-    print(f"{result.label} ({result.prob:.1%}): heat map written to {shown(out)}", file=sys.stderr)
+    print(f"{shown(result.label)} ({result.prob:.1%}): heat map written to {shown(out)}", file=sys.stderr)
     if result.stage != "layer4":
         say(f"at {bundle.preprocessing.image_size} px, the last stage's map is under 4x4 pixels; the heat map "
             f"is from {result.stage}, one stage earlier.")

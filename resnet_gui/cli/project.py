@@ -274,7 +274,7 @@ def review_command(args) -> int:
                 print(json_line({"path": str(picture.path), "label": top_k[0]["label"], "prob": round(picture.prob, 6),
                                  "margin": round(picture.margin, 6), "top_k": top_k}))
             else:
-                print(f"{picture.prob:6.1%}  margin {picture.margin:5.2f}  {top_k[0]['label']:<16}  "
+                print(f"{picture.prob:6.1%}  margin {picture.margin:5.2f}  {shown(top_k[0]['label']):<16}  "
                       f"{shown(picture.path)}")
     return EXIT_OK
 
@@ -295,9 +295,9 @@ def sort_command(args) -> int:
             counts = {name: 0 for name in counts}
             for item, _ in report.placed:
                 counts[item.folder] += 1
-        width = max(len(name) for name in counts)
+        width = max(len(shown(name)) for name in counts)
         for name, count in counts.items():
-            print(f"{name:<{width}}  {count}")
+            print(f"{shown(name):<{width}}  {count}")
         if args.dry_run:
             say(f"dry run: nothing was copied or moved into {shown(plan.out)}.")
         else:

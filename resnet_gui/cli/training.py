@@ -181,15 +181,16 @@ def evaluate_command(args: argparse.Namespace) -> int:
     for line in (describe_tta(report["tta"]), describe_unfamiliar(report["unfamiliar"], report["samples"])):
         if line:
             print(line)
-    width = max(12, *(len(c) for c in report["classes"]))
+    names = {c: shown(c) for c in report["classes"]}  # a class name never acts on the terminal
+    width = max(12, *(len(n) for n in names.values()))
     for note in report["notes"]:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {shown(note)}", file=sys.stderr)
     print(f"{'class':<{width}}  precision  recall     f1  support")
     for name, f in report["per_class"].items():
-        print(f"{name:<{width}}  {figure(f['precision']):>9}  {figure(f['recall']):>6}  {figure(f['f1']):>5}  "
+        print(f"{names.get(name, shown(name)):<{width}}  {figure(f['precision']):>9}  {figure(f['recall']):>6}  {figure(f['f1']):>5}  "
               f"{f['support']:7d}")
     print("\nconfusion matrix (rows: true class, columns: predicted)")
-    classes = report["classes"]
+    classes = [names[c] for c in report["classes"]]
     if max(len(c) for c in classes) <= 8:  # short names head their own columns
         headers, rows = classes, classes
     else:  # long names would be cut into look-alikes: number the columns, and the rows with them

@@ -19,6 +19,25 @@ def display_path(path: str | os.PathLike) -> str:
         return os.fsencode(text).decode("utf-8", "backslashreplace")
 
 
+_CONTROL_NAMES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def terminal_text(text: str, keep_newlines: bool = False) -> str:
+    """`text` as a terminal shows it, never as it acts on a terminal: control characters (ESC, which starts
+    sequences such as OSC 52 that write the clipboard, CR, LF, tab, DEL and the C1 range) as \\xNN, \\n,
+    \\r, \\t. `keep_newlines`: a message's own line breaks stay (the names in it are escaped already)."""
+    out = []
+    for ch in display_path(text):
+        code = ord(ch)
+        if ch == "\n" and keep_newlines:
+            out.append(ch)
+        elif code < 32 or code == 127 or 128 <= code < 160:
+            out.append(_CONTROL_NAMES.get(ch, f"\\x{code:02x}"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def figure(value, digits: int = 3) -> str:
     """A figure for a table: "n/a" where there is none (a class without test images, say)."""
     if value is None or value != value:  # None or NaN
