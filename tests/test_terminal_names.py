@@ -41,3 +41,18 @@ def test_file_and_class_names_are_escaped_in_classify_info_and_evaluate(tmp_path
     main(["evaluate", str(tmp_path / "test"), "--checkpoint", str(checkpoint)])
     out, err = capsys.readouterr()
     no_control(out + err)
+
+
+def test_class_names_in_a_model_card_are_text_not_html(tmp_path, capsys):
+    """A card (info --card, the bioimage.io README) with a class named <script> or <img onerror>."""
+    import html
+
+    classes = ["<script>alert(1)</script>", '<img src=x onerror="fetch(1)">', "a|b *bold* [link](http://x)"]
+    checkpoint = write_checkpoint(tmp_path / "card <b>name</b>.pt", checkpoint_payload(
+        model=tiny_model(), arch="resnet18", classes=classes, small_input=True, preprocessing=TINY))
+    assert main(["info", "--card", str(checkpoint)]) == 0
+    card = capsys.readouterr().out
+    for raw in ("<script>", "<img", "<b>", "[link](", "*bold*"):
+        assert raw not in card, raw
+    assert "&lt;script&gt;" in card and "&lt;img src=x onerror=&quot;fetch\\(1\\)&quot;&gt;" in card
+    assert html.unescape("a\\|b \\*bold\\*".replace("\\", "")) == "a|b *bold*"

@@ -8,6 +8,9 @@ is made to be shared.
 
 from __future__ import annotations
 
+import html
+import re
+
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +27,8 @@ def model_name(bundle: ModelBundle) -> str:
 
 
 def one_line(bundle: ModelBundle) -> str:
-    classes = ", ".join(bundle.classes[:6]) + (f" and {len(bundle.classes) - 6} more" if len(bundle.classes) > 6
-                                                else "")
+    classes = ", ".join(markdown_text(c) for c in bundle.classes[:6]) + (
+        f" and {len(bundle.classes) - 6} more" if len(bundle.classes) > 6 else "")
     return (f"A {architecture(bundle.arch).title} that sorts {bundle.preprocessing.image_size} px RGB pictures "
             f"into {len(bundle.classes)} classes ({classes}), trained with resnet-gui.")
 
@@ -54,7 +57,7 @@ def model_card(bundle: ModelBundle) -> str:
     metrics = contents.metrics if contents is not None else {}
     calibration = contents.extra.get("calibration") or {} if contents is not None else {}
     data = data_summary(bundle)
-    lines = [f"# {model_name(bundle)}", "", one_line(bundle), ""]
+    lines = [f"# {markdown_text(model_name(bundle))}", "", one_line(bundle), ""]
 
     lines += ["## Model", "",
               f"- Architecture: {spec.title} (`{bundle.arch}`, torchvision), {count_parameters(bundle.model):,} "
@@ -74,8 +77,8 @@ def model_card(bundle: ModelBundle) -> str:
 
     lines += ["## Training data", ""]
     if data["train_pictures"] is not None:
-        where = f" from the folder `{data['folder']}`" if data["folder"] else ""
-        held = (f"the separate folder `{data['val_folder']}`" if data["val_folder"]
+        where = f" from the folder {markdown_text(data['folder'])}" if data["folder"] else ""
+        held = (f"the separate folder {markdown_text(data['val_folder'])}" if data["val_folder"]
                 else f"{train.get('val_split', 0.2):.0%} held out of the same folder")
         lines.append(f"- {data['train_pictures']} training pictures{where}; {data['val_pictures']} validation "
                      f"pictures ({held})")
@@ -129,5 +132,12 @@ def _three(values) -> str:
 
 
 def _cell(text: str) -> str:
-    """A class name as Markdown table text: a | would split the cell."""
-    return text.replace("|", "\\|")
+    """A class name as Markdown table text (see markdown_text; a | would split the cell)."""
+    return markdown_text(text)
+
+
+def markdown_text(text: str) -> str:
+    """A name (a class, a folder, the model's) as plain text in Markdown: HTML entities, as the HTML report
+    escapes, since Markdown passes HTML through (a class named <script> or <img onerror=...> ran in a viewer),
+    and a backslash before Markdown's own signs."""
+    return re.sub(r"([\\`*_{}\[\]()#+!|~])", r"\\\1", html.escape(str(text), quote=True))
