@@ -54,7 +54,10 @@ def test_training_from_the_window_plots_every_epoch_and_hands_over_the_model(qtb
     assert len(panel.plots.batch_x) == 2 * (16 // 8)  # every batch reached the plot
     assert panel._estimate > 0 and any(m.startswith("This run will take about") for m in messages)
     assert panel.confusion.matrix.tolist() == result.metrics["confusion_matrix"]
-    assert panel.reliability.calibration == result.calibration and "temperature" in panel.result_text.text()
+    from resnet_gui.core.summaries import describe_calibration
+
+    assert panel.reliability.calibration == result.calibration
+    assert f"Confidence: {describe_calibration(result.calibration, plain=True)}" in panel.result_text.text()
     assert panel.use_button.isEnabled() and panel.start_button.isEnabled()
     with qtbot.waitSignal(window.model_loaded, timeout=WAIT) as loaded:
         panel.use_button.click()
