@@ -214,8 +214,11 @@ class User:
         self.qtbot.waitUntil(lambda: bool(condition()), timeout=timeout)
 
     def shot(self, path: Path) -> Path:
-        """What the user sees now, as a PNG (the journeys keep one at their end)."""
-        QApplication.processEvents()
+        """What the user sees now, as a PNG (the journeys keep one at their end). After a short wait: pyqtgraph
+        widens an axis for its labels when it first paints them, and a person sees the window settled."""
+        for _ in range(3):
+            self.window.grab()  # paints, so charts can size their axes
+            self.qtbot.wait(30)
         self.window.grab().save(str(path))
         return path
 

@@ -1,6 +1,7 @@
 """Journeys: the first start offline, evaluating a folder (a click on a confusion cell, the HTML report), the
 Model tab's exports, and the menus, each by clicks and answered dialogs."""
 
+import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QGuiApplication
 
@@ -21,13 +22,14 @@ def load_by_menu(user, checkpoint):
         user.menu("File", "Open checkpoint…")
 
 
-def test_first_start_offline_offers_three_ways_to_a_model(user, monkeypatch, tmp_path, tiny_checkpoint):
+@pytest.mark.parametrize("screen", ["laptop", pytest.param("small", marks=pytest.mark.small_screen)])
+def test_first_start_offline_offers_three_ways_to_a_model(user, monkeypatch, tmp_path, tiny_checkpoint, screen):
     window = user.window
     monkeypatch.setattr(models, "imagenet_state_dict", offline)
     with user.qtbot.waitSignal(window.model_failed, timeout=WAIT):
         window.start()
     empty = window.classify_panel.placeholder
-    user.shot(SHOTS / "first-start-offline.png")
+    user.shot(SHOTS / f"first-start-offline-{screen}.png")
     # Train on your own folder…: the Train tab, with the folder chosen in its dialog.
     data = make_shapes_dataset(tmp_path / "mine", per_class=3, size=20)
     user.will_choose_path(data)
@@ -43,7 +45,8 @@ def test_first_start_offline_offers_three_ways_to_a_model(user, monkeypatch, tmp
     user.fits()
 
 
-def test_evaluate_a_folder_click_a_cell_and_save_the_report(user, colour_model, tmp_path):
+@pytest.mark.parametrize("screen", ["laptop", pytest.param("small", marks=pytest.mark.small_screen)])
+def test_evaluate_a_folder_click_a_cell_and_save_the_report(user, colour_model, tmp_path, screen):
     data, result = colour_model
     load_by_menu(user, result.best_path)
     panel = open_tab(user, "Evaluate")
@@ -62,7 +65,7 @@ def test_evaluate_a_folder_click_a_cell_and_save_the_report(user, colour_model, 
     user.wait(lambda: panel.cell_images.count() == int(matrix[0, 0]))
     first = panel.report["classes"][0]
     assert panel.cell_title.text() == f"{int(matrix[0, 0])} right: true {first}, predicted {first}"
-    user.shot(SHOTS / "evaluate-cell.png")
+    user.shot(SHOTS / f"evaluate-cell-{screen}.png")
     out = tmp_path / "report"
     out.mkdir()
     user.will_choose_path(out)
@@ -71,7 +74,8 @@ def test_evaluate_a_folder_click_a_cell_and_save_the_report(user, colour_model, 
     user.fits()
 
 
-def test_export_onnx_from_the_model_tab(user, colour_model, tmp_path):
+@pytest.mark.parametrize("screen", ["laptop", pytest.param("small", marks=pytest.mark.small_screen)])
+def test_export_onnx_from_the_model_tab(user, colour_model, tmp_path, screen):
     _, result = colour_model
     load_by_menu(user, result.best_path)
     panel = open_tab(user, "Model")
@@ -86,7 +90,8 @@ def test_export_onnx_from_the_model_tab(user, colour_model, tmp_path):
     user.fits()
 
 
-def test_the_menus_open_classify_copy_and_quit(user, tiny_checkpoint, tmp_path):
+@pytest.mark.parametrize("screen", ["laptop", pytest.param("small", marks=pytest.mark.small_screen)])
+def test_the_menus_open_classify_copy_and_quit(user, tiny_checkpoint, tmp_path, screen):
     window = user.window
     panel = window.classify_panel
     load_by_menu(user, tiny_checkpoint)

@@ -3,7 +3,9 @@ classes made with +, class folders dropped on their class, a pool of unlabelled 
 labels given with the digit keys, Train, the review with Enter, a click on a bar and the keys again, Sort into
 folders through its dialogs, and the project back when the window opens again."""
 
-from PySide6.QtCore import QPoint, QPointF, Qt
+import pytest
+import pytest
+from PySide6.QtCore import QPointF, Qt
 
 from tests.journey import SHOTS, WAIT
 from tests.support import make_shapes_dataset
@@ -27,7 +29,8 @@ def click_bar(user, chart, row: int) -> None:
     user.click(chart.viewport(), chart.mapFromScene(scene))
 
 
-def test_a_project_from_nothing_to_sorted_folders(user, tmp_path, qtbot, settings):
+@pytest.mark.parametrize("screen", ["laptop", pytest.param("small", marks=pytest.mark.small_screen)])
+def test_a_project_from_nothing_to_sorted_folders(user, tmp_path, qtbot, settings, screen):
     window = user.window
     panel = window.project_panel
     open_tab(user, "Project")
@@ -98,7 +101,7 @@ def test_a_project_from_nothing_to_sorted_folders(user, tmp_path, qtbot, setting
     bar_class = panel.chart.guesses[-1].label
     click_bar(user, panel.chart, len(panel.chart.guesses) - 1)
     assert names[panel.project.picture(second.id).class_id] == bar_class
-    user.shot(SHOTS / "project-review-after-bar-click.png")
+    user.shot(SHOTS / f"project-review-after-bar-click-{screen}.png")
     third = panel.current_picture()
     assert panel.grid.hasFocus()
     user.key(panel.grid, Qt.Key.Key_Delete)  # the keys still work after the click
@@ -153,8 +156,6 @@ def test_the_last_project_opens_with_the_window(qtbot, tmp_path, settings, error
     assert again.project_panel.project is not None and again.project_panel.project.root == (tmp_path / "lab")
     assert errors == []
 
-
-import pytest  # noqa: E402
 
 
 @pytest.mark.parametrize("screen", ["laptop", pytest.param("small", marks=pytest.mark.small_screen)])

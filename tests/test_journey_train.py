@@ -1,6 +1,7 @@
 """Journey: train on a folder from the Train tab, as a person does it: Choose folder…, Start training, watch
 the curves, Stop, Resume, Use this model. Every step is a click on what the user sees."""
 
+import pytest
 from PySide6.QtCore import Qt
 
 from tests.journey import SHOTS, WAIT
@@ -40,7 +41,8 @@ def choose(user, combo, text: str) -> None:
     user.wait(lambda: combo.currentText() == text, timeout=5000)
 
 
-def test_choose_a_folder_start_stop_resume_and_use_the_model(user, tmp_path):
+@pytest.mark.parametrize("screen", ["laptop", pytest.param("small", marks=pytest.mark.small_screen)])
+def test_choose_a_folder_start_stop_resume_and_use_the_model(user, tmp_path, screen):
     data = make_shapes_dataset(tmp_path / "shapes", per_class=8, size=24)
     panel = open_tab(user, "Train")
     choose_button = next(b for b in panel.folder_row.findChildren(type(panel.start_button))
@@ -62,7 +64,7 @@ def test_choose_a_folder_start_stop_resume_and_use_the_model(user, tmp_path):
     user.wait(lambda: first_epoch)
     x, y = panel.plots.val_acc.getData()
     assert len(y) >= 1 and len(panel.plots.batch_x) >= 2  # the curves fill
-    user.shot(SHOTS / "train-started.png")
+    user.shot(SHOTS / f"train-started-{screen}.png")
 
     # Stop: the best model so far is kept, and the run can go on.
     with user.qtbot.waitSignal(panel.training_ended, timeout=WAIT) as ended:
@@ -74,7 +76,7 @@ def test_choose_a_folder_start_stop_resume_and_use_the_model(user, tmp_path):
     assert str(stopped.last_path.name) in panel.resume_button.toolTip()
     assert "Resume goes on from epoch" in panel.result_text.text()
     assert panel.stop_button.text() == "Stop" and not panel.stop_button.isEnabled()
-    user.shot(SHOTS / "train-stopped.png")
+    user.shot(SHOTS / f"train-stopped-{screen}.png")
 
     # Resume: the same run goes on from the next epoch and writes the same model file.
     epochs_after = []
@@ -89,7 +91,7 @@ def test_choose_a_folder_start_stop_resume_and_use_the_model(user, tmp_path):
     assert [e["epoch"] for e in panel.plots.epochs] == [1, 2, 3, 4]  # the curves go on from the stopped run
     assert not resumed.last_path  # a finished run needs no resuming
     assert not panel.resume_button.isEnabled()
-    user.shot(SHOTS / "train-resumed.png")
+    user.shot(SHOTS / f"train-resumed-{screen}.png")
 
     # Use this model: the Classify tab has it.
     with user.qtbot.waitSignal(user.window.model_loaded, timeout=WAIT) as loaded:
