@@ -185,3 +185,26 @@ def test_a_moved_project_fits_the_screen_and_finds_its_missing_files(user, tmp_p
     user.wait(lambda: all(panel.loader.get(p) is not None for p in pictures), timeout=WAIT)  # thumbnails again
     user.fits()
     user.shot(SHOTS / f"project-moved-{screen}.png")
+
+
+def test_a_moved_project_stays_in_recent_projects_greyed(user, tmp_path):
+    """A moved project silently dropped out of Recent projects, so the next one took its place at the top and a
+    click opened another project. It stays, greyed and saying so; the others open."""
+    from resnet_gui.core.project import Project
+
+    window = user.window
+    for name in ("first", "second"):
+        with Project.create(tmp_path / name) as project:
+            project.add_class("cells")
+        window.open_project(str(tmp_path / name))
+    (tmp_path / "second").rename(tmp_path / "second, moved")
+    user.menu("File")  # opens the File menu; Recent projects fills as it is shown
+    menu = window.recent_projects_menu
+    menu.aboutToShow.emit()
+    items = [(a.text(), a.isEnabled()) for a in menu.actions()]
+    assert items[0] == (f"{tmp_path / 'second'} (moved or deleted)", False)
+    assert items[1] == (str(tmp_path / "first"), True)
+    from PySide6.QtTest import QTest
+    QTest.keyClick(window.menuBar().actions()[0].menu(), Qt.Key.Key_Escape)
+    menu.actions()[1].trigger()
+    assert window.project_panel.project.root == tmp_path / "first"
