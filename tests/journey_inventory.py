@@ -24,6 +24,9 @@ CLICKED_BY = {
         "menu/Options/Test-time augmentation/Off: the centre crop", "menu/Help/Quick start",
         "menu/Help/About resnet-gui", "menu/File/Quit"],
     "test_try_the_example_from_the_help_menu": ["menu/Help/Try the example"],
+    "test_the_class_buttons_and_add_pictures": [
+        "menu/File/Open project…", "Project/+", "Project/Rename", "Project/Colour", "Project/Add pictures…",
+        "Project/Merge…", "Project/Delete"],
     "test_a_moved_project_fits_the_screen_and_finds_its_missing_files": ["Project/Find missing…"],
 }
 
@@ -34,7 +37,6 @@ NOT_CLICKED = {
     "Project/Try the example": "the same example as Help › Try the example (tests/test_gui_first_hour.py)",
     "Project/Open project…": "the same dialog as File › Open project…; tests/test_gui_project.py opens projects",
     "menu/File/New project…": "the same as the Project tab's New project…, which the project journey clicks",
-    "menu/File/Open project…": "the folder dialog of Open project; tests/test_gui_project.py opens projects",
     "menu/File/Recent projects": "a sub-menu filled when it opens; tests/test_journey_project.py reopens a project",
     "menu/Edit/Cancel classification": "Esc while a run goes; tests/test_gui_classify.py cancels a run",
     "menu/Options/Test-time augmentation/Five crops (5x)": "one of the same group as the two the menu journey clicks",
@@ -43,13 +45,8 @@ NOT_CLICKED = {
     "menu/Help/Open the documentation": "opens the system's web browser, outside the window",
     "menu/Help/Show the log folder": "opens the system's file manager, outside the window",
     "Model/bioimage.io package…": "a minute of bioimage.io's own checks; tests/test_reach.py exports a package",
-    "Project/Add pictures…": "the project journey drops pictures instead; tests/test_gui_project.py adds them",
     "Project/Import": "a menu of two imports; tests/test_project.py imports class folders and CSVs",
     "Project/Predict": "runs after every project training by itself (the project journey), and in test_gui_project",
-    "Project/Rename": "tests/test_gui_project.py renames a class through its dialog",
-    "Project/Merge…": "tests/test_project.py merges classes",
-    "Project/Colour": "a colour dialog; tests/test_project.py sets a class colour",
-    "Project/Delete": "tests/test_gui_project.py deletes a class through its dialog",
     "Project/Keep each subfolder on one side": "a setting of the split, tested in tests/test_project.py",
     "Train/Find…": "the range test; tests/test_gui_train.py presses it and reads the plot",
     "Train/Save as…": "a save dialog over copy_model; tests/test_gui_first_hour.py saves a copy",

@@ -208,3 +208,61 @@ def test_a_moved_project_stays_in_recent_projects_greyed(user, tmp_path):
     QTest.keyClick(window.menuBar().actions()[0].menu(), Qt.Key.Key_Escape)
     menu.actions()[1].trigger()
     assert window.project_panel.project.root == tmp_path / "first"
+
+
+def test_the_class_buttons_and_add_pictures(user, tmp_path):
+    """File › Open project…, then + (typed), Rename (typed), Merge… (chosen), Colour (the colour dialog), Delete
+    (confirmed), and Add pictures… (a file typed into the dialog), each a click answered as a person answers."""
+    from PySide6.QtWidgets import QColorDialog, QInputDialog
+
+    from resnet_gui.core.project import Project
+
+    with Project.create(tmp_path / "lab") as project:
+        project.add_class("round")
+    window = user.window
+    panel = window.project_panel
+    user.will_choose_path(tmp_path / "lab")
+    user.menu("File", "Open project…")
+    user.wait(lambda: panel.project is not None, timeout=WAIT)
+    buttons = {b.text(): b for b in panel.findChildren(type(panel.add_button))}
+
+    def select(name):
+        item = item_named(panel.classes, name)
+        user.click(panel.classes.viewport(), panel.classes.visualItemRect(item).center())
+
+    user.will_type("long")
+    user.click(buttons["+"])
+    user.wait(lambda: "long" in [c.name for c in panel.class_list()], timeout=10_000)
+    select("long")
+    user.will_type("elongated")
+    user.click(buttons["Rename"])
+    user.wait(lambda: "elongated" in [c.name for c in panel.class_list()], timeout=10_000)
+    select("elongated")
+    colour_before = next(c.colour for c in panel.class_list() if c.name == "elongated")
+
+    def pick_red(dialog):
+        assert isinstance(dialog, QColorDialog)
+        dialog.setCurrentColor(Qt.GlobalColor.red)
+        dialog.accept()
+    user.will_answer(pick_red)
+    user.click(buttons["Colour"])
+    user.wait(lambda: next(c.colour for c in panel.class_list() if c.name == "elongated") != colour_before,
+              timeout=10_000)
+    picture = make_shapes_dataset(tmp_path / "pics", per_class=1, size=20, classes=("red",)) / "red" / "red_000.png"
+    user.will_choose_path(picture)
+    user.click(buttons["Add pictures…"])
+    user.wait(lambda: panel.project.count_images() == 1, timeout=WAIT)
+    select("elongated")
+
+    def into_round(dialog):
+        assert isinstance(dialog, QInputDialog)
+        dialog.setTextValue("round")
+        dialog.accept()
+    user.will_answer(into_round)
+    user.click(buttons["Merge…"])
+    user.wait(lambda: [c.name for c in panel.class_list()] == ["round"], timeout=10_000)
+    select("round")
+    user.will_press("Delete")
+    user.click(buttons["Delete"])
+    user.wait(lambda: panel.class_list() == [], timeout=10_000)
+    user.fits()
