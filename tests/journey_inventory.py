@@ -24,6 +24,8 @@ CLICKED_BY = {
         "menu/Options/Test-time augmentation/Off: the centre crop", "menu/Help/Quick start",
         "menu/Help/About resnet-gui", "menu/File/Quit"],
     "test_try_the_example_from_the_help_menu": ["menu/Help/Try the example"],
+    "test_find_the_learning_rate_then_train_and_save_a_copy": [
+        "Train/Find…", "Train/Start training", "Train/Save as…"],
     "test_the_class_buttons_and_add_pictures": [
         "menu/File/Open project…", "Project/+", "Project/Rename", "Project/Colour", "Project/Add pictures…",
         "Project/Merge…", "Project/Delete"],
@@ -48,8 +50,6 @@ NOT_CLICKED = {
     "Project/Import": "a menu of two imports; tests/test_project.py imports class folders and CSVs",
     "Project/Predict": "runs after every project training by itself (the project journey), and in test_gui_project",
     "Project/Keep each subfolder on one side": "a setting of the split, tested in tests/test_project.py",
-    "Train/Find…": "the range test; tests/test_gui_train.py presses it and reads the plot",
-    "Train/Save as…": "a save dialog over copy_model; tests/test_gui_first_hour.py saves a copy",
     "Train/Advanced settings": "unfolds the settings; a setting, not an action",
     "Train/Colour jitter": "a setting (augmentation)", "Train/Horizontal flip": "a setting (augmentation)",
     "Train/Vertical flip": "a setting (augmentation)", "Train/Random resized crop": "a setting (augmentation)",

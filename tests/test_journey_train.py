@@ -128,3 +128,26 @@ def test_stop_during_the_finishing_steps_skips_them_and_keeps_a_whole_model(user
             bundle = load_checkpoint_bundle(result.best_path)
             assert bundle.classes == ["blue", "green", "red"] and bundle.familiarity is None
     assert finishing, "the finishing steps were never offered for skipping"
+
+
+def test_find_the_learning_rate_then_train_and_save_a_copy(user, tmp_path):
+    """Find… (the range test: the rate box takes its suggestion), a short run, Save as… (a name typed)."""
+    data = make_shapes_dataset(tmp_path / "shapes", per_class=6, size=20)
+    panel = open_tab(user, "Train")
+    user.type_into(panel.folder, str(data))
+    user.wait(lambda: panel.class_table.rowCount() == 3)
+    choose(user, panel.weights, "None (random start)")
+    set_spin(user, panel.image_size, 16)
+    set_spin(user, panel.epochs, 1)
+    user.click(panel.find_lr_button)
+    user.wait(lambda: panel.finding is not None and panel.start_button.isEnabled())
+    assert abs(panel.lr.value() - panel.finding.suggestion) <= 1e-5 + 0.01 * panel.finding.suggestion
+    with user.qtbot.waitSignal(panel.training_ended, timeout=WAIT) as ended:
+        user.click(panel.start_button)
+    copy = tmp_path / "kept" / "my model.pt"
+    copy.parent.mkdir()
+    user.will_choose_path(copy)
+    user.click(panel.save_as_button)
+    user.wait(copy.exists)
+    assert copy.read_bytes() == ended.args[0].best_path.read_bytes()
+    user.fits()
