@@ -74,3 +74,38 @@ def test_a_planted_temporary_never_makes_the_copy_write_outside(project, tmp_pat
     assert len(report.placed) == 6 and not report.failed
     assert all(not target.is_symlink() and target.read_bytes() == item.source.read_bytes()
                for item, target in report.placed)
+
+
+def test_an_empty_or_foreign_database_is_refused_and_left_as_it_is(tmp_path, capsys):
+    """A zero-byte project.sqlite silently became an empty project; now it is a sentence, and untouched."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "project.sqlite").write_bytes(b"")
+    with pytest.raises(ProjectError, match="is damaged \\(it is empty, 0 bytes\\)"):
+        Project.open(empty)
+    assert (empty / "project.sqlite").stat().st_size == 0  # never replaced, never written
+    assert main(["project", "status", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert "backup" in err and ".vN.bak" in err and "Traceback" not in err
+    other = tmp_path / "other"
+    other.mkdir()
+    db = sqlite3.connect(other / "project.sqlite")
+    db.execute("CREATE TABLE notes (x)")
+    db.commit()
+    db.close()
+    with pytest.raises(ProjectError, match="holds no resnet-gui project"):
+        Project.open(other)
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "project.sqlite").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(ProjectError, match="is damaged"):
+        Project.open(garbage)
+
+
+def test_a_project_with_a_dropped_table_is_refused(project):
+    db = sqlite3.connect(project / "project.sqlite")
+    db.execute("DROP TABLE labels")
+    db.commit()
+    db.close()
+    with pytest.raises(ProjectError, match="its tables labels are missing"):
+        Project.open(project)

@@ -69,12 +69,29 @@ def stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
+def mistyped_command(word: str, commands) -> str | None:
+    """A sentence when `word`, the first argument, is no file or folder and looks like a command mistyped
+    (`resnet-gui clasify x.png` opened the window on two missing files); None to start the window."""
+    import difflib
+
+    if word.startswith("-") or os.path.lexists(word) or os.sep in word or "." in word:
+        return None
+    close = difflib.get_close_matches(word, sorted(commands), n=1, cutoff=0.6)
+    if not close:
+        return None
+    return f"no such command or file '{word}'; did you mean {close[0]}? (resnet-gui --help lists the commands)"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     quiet_and_safe_streams()
     stop_on_sigterm()
     parser = build_parser()
     if not argv or (argv[0] not in parser.commands and argv[0] not in ("-h", "--help", "--version")):
+        mistyped = mistyped_command(argv[0], parser.commands) if argv else None
+        if mistyped is not None:
+            say(mistyped)
+            return EXIT_USAGE
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
     args.argv = argv  # for commands that start themselves again (train --nproc)

@@ -67,6 +67,8 @@ def run_one_process(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
     from resnet_gui.core.images import discover
 
+    if args.csv is not None and not args.csv.strip():  # --csv '' wrote nothing and exited 0
+        raise UserError("--csv needs a file name (for example --csv results.csv).")
     if args.resume and not args.csv:
         raise UserError("--resume goes on with a CSV file: name it with --csv OUT.csv.")
     if args.csv:
@@ -241,7 +243,7 @@ def run_sharded(args: argparse.Namespace, world) -> int:
     from resnet_gui.core.images import discover
     from resnet_gui.core.inference import Predictor
     from resnet_gui.core.models import load_bundle
-    from resnet_gui.core.results_csv import CsvResultAppender, merge_parts, part_path, remove_parts
+    from resnet_gui.core.results_csv import CsvResultAppender, merge_parts, part_path, remove_parts, same_file_key
 
     if args.resume and not args.csv:
         raise UserError("--resume goes on with a CSV file: name it with --csv OUT.csv.")
@@ -272,7 +274,8 @@ def run_sharded(args: argparse.Namespace, world) -> int:
                 remove_parts(args.csv)  # a stopped run's parts: this run starts afresh
         done = share_from_main(world, done)
         started = time.perf_counter()
-        mine = world.shard([f for f in found.files if str(f) not in done])
+        done_files = {same_file_key(name) for name in done}  # the file, however it was spelled
+        mine = world.shard([f for f in found.files if str(f) not in done and same_file_key(f) not in done_files])
         part = CsvResultAppender(part_path(args.csv, world.rank, world.size), predictor.top_k) if args.csv else None
         rows_of_mine = []
         try:

@@ -49,7 +49,7 @@ def non_negative_int(text: str) -> int:
 
 
 def image_size(text: str) -> int:
-    from resnet_gui.core.train_config import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
+    from resnet_gui.core.values import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 
     value = positive_int(text)
     if not MIN_IMAGE_SIZE <= value <= MAX_IMAGE_SIZE:

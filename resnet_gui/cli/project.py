@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 
@@ -21,6 +22,7 @@ from resnet_gui.cli.common import (
     shown,
 )
 from resnet_gui.cli.train_options import add_training_options, settings_from_args, train_report
+from resnet_gui.core.errors import UserError
 
 
 def add_parser(sub, archs: list[str]) -> None:
@@ -136,6 +138,9 @@ def _progress(label: str):
 
 
 def add_command(args) -> int:
+    gone = [path for path in args.paths if not os.path.lexists(path)]
+    if gone:  # "added 0" and exit 0 for a mistyped path read as a success
+        raise UserError(f"{shown(gone[0])} does not exist; nothing was added. Check the path.")
     with _open(args) as project:
         report = project.add_images(args.paths, args.label, specimen=args.specimen, progress=_progress("adding"))
         _print_skipped(report)
@@ -330,6 +335,8 @@ def status_command(args) -> int:
 
 
 def locate_command(args) -> int:
+    if not os.path.isdir(args.folder):
+        raise UserError(f"{shown(args.folder)} is not a folder; give the folder the missing pictures are in now.")
     with _open(args) as project:
         before = len(project.missing())
         found = project.locate(args.folder)

@@ -23,7 +23,7 @@ from resnet_gui.core.atomic_write import atomic_write
 from resnet_gui.core.errors import CheckpointError
 from resnet_gui.core.familiarity import METHODS as FAMILIARITY_METHODS
 from resnet_gui.core.transforms import Preprocessing
-from resnet_gui.core.values import finite_number
+from resnet_gui.core.values import MAX_IMAGE_SIZE, MAX_RESIZE, MIN_IMAGE_SIZE, finite_number
 
 FORMAT = "resnet-gui"
 VERSION = 1
@@ -35,7 +35,6 @@ _PREFIXES = ("module.", "_orig_mod.", "model.", "net.", "backbone.")
 # allocated, as is a zip entry compressed far beyond what weights compress to.
 MAX_CHECKPOINT_BYTES = 2 * 1024**3
 MAX_ZIP_RATIO = 20
-MIN_SIDE, MAX_SIDE = 16, 4096  # the image sizes a checkpoint may ask for
 
 
 @dataclass
@@ -145,9 +144,9 @@ def _own_contents(raw: dict, path: Path, arch: str, num_classes: int, small_inpu
         raise damaged("its class names are not a list of names")
     side = raw.get("image_size", 224)
     resize = raw.get("resize", side)
-    for value, what in ((side, "input size"), (resize, "resize size")):
-        if not isinstance(value, int) or isinstance(value, bool) or not MIN_SIDE <= value <= MAX_SIDE:
-            raise damaged(f"its {what} is {value!r}, not a number of pixels from {MIN_SIDE} to {MAX_SIDE}")
+    for value, what, most in ((side, "input size", MAX_IMAGE_SIZE), (resize, "resize size", MAX_RESIZE)):
+        if not isinstance(value, int) or isinstance(value, bool) or not MIN_IMAGE_SIZE <= value <= most:
+            raise damaged(f"its {what} is {value!r}, not a number of pixels from {MIN_IMAGE_SIZE} to {most}")
     mean, std = raw.get("mean", Preprocessing().mean), raw.get("std", Preprocessing().std)
     for values, what in ((mean, "mean"), (std, "standard deviation")):
         if not isinstance(values, (list, tuple)) or len(values) != 3 or not all(finite_number(v) for v in values):
@@ -219,12 +218,31 @@ def _check_golden(golden: Any, side: int, num_classes: int, damaged) -> None:
         raise damaged("its golden tolerance is not a number of 0 or more")
 
 
+# Larger than any trained ResNet's weight or BatchNorm statistic by far (ImageNet variances reach the
+# thousands), small enough that a forward pass stays finite: weights of 3e38 (finite) made every answer NaN,
+# and `explain` wrote "cluster (nan%)".
+MAX_WEIGHT = 1e10
+
+
 def check_finite_weights(state_dict: dict[str, torch.Tensor], name: str) -> None:
-    """A network with NaN or infinite weights answers NaN for every picture: refuse it up front."""
+    """A network that would answer NaN for every picture is refused up front: NaN or infinite weights, finite
+    but absurd ones, a negative BatchNorm variance; and tensors that hold no numbers here (meta, sparse)."""
+    damaged = f"{name} is damaged: its weights"
     for key, tensor in state_dict.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise CheckpointError(f"{name} is damaged: its weights ({key}) hold NaN or infinite values, so every "
+        if tensor.is_meta or tensor.layout != torch.strided:
+            raise CheckpointError(f"{damaged} ({key}) are {'meta' if tensor.is_meta else 'sparse'} tensors, which "
+                                  "hold no usable numbers. Save the model's state_dict() after training.")
+        if not tensor.is_floating_point():
+            continue
+        if not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{damaged} ({key}) hold NaN or infinite values, so every "
                                   "answer would be meaningless. Use another copy, or train it again.")
+        if tensor.numel() and float(tensor.abs().max()) > MAX_WEIGHT:
+            raise CheckpointError(f"{damaged} ({key}) hold values as large as {float(tensor.abs().max()):.1e}, "
+                                  "so every answer would overflow to NaN. Use another copy, or train it again.")
+        if key.endswith("running_var") and tensor.numel() and float(tensor.min()) < 0:
+            raise CheckpointError(f"{damaged} ({key}) hold a negative variance, so every answer would be NaN. "
+                                  "Use another copy, or train it again.")
 
 
 def _load_raw(path: Path) -> Any:

@@ -69,6 +69,10 @@ def device_for(world: World, requested: str) -> str:
     return f"cuda:{world.local_rank}" if torch.cuda.is_available() else "cpu"
 
 
+SYNC_BN_ON_CPU = ("--sync-bn needs GPUs: torch computes SyncBatchNorm on CUDA only. On CPUs, leave it out "
+                  "(each process then normalises its own share of the batch).")
+
+
 def synchronised_batchnorm(model, world: World, device):
     """`model` with SyncBatchNorm layers, for --sync-bn: one set of batch statistics over every process's
     share of the batch. One process already sees the whole batch, so it is left as it is; torch computes
@@ -78,8 +82,7 @@ def synchronised_batchnorm(model, world: World, device):
     if device.type == "cpu":
         from resnet_gui.core.errors import UserError
 
-        raise UserError("--sync-bn needs GPUs: torch computes SyncBatchNorm on CUDA only. On CPUs, leave it out "
-                        "(each process then normalises its own share of the batch).")
+        raise UserError(SYNC_BN_ON_CPU)
     import torch
 
     return torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)

@@ -74,6 +74,12 @@ def fit_mahalanobis(features: torch.Tensor, labels: torch.Tensor, num_classes: i
             means[c] = mine.mean(0)
             present[c] = True
     covariance = ledoit_wolf(features - means[labels])
+    if float(torch.trace(covariance)) <= 1e-12:
+        # One picture per class (4 classes x 2 pictures, half kept for validation): every picture is its class
+        # mean, the within-class covariance is zero, and inverting it stopped the run after its epoch. The
+        # spread of all the features, the same in every direction, is the best guess so few pictures allow.
+        spread = float(features.var(dim=0, unbiased=False).mean()) if len(features) > 1 else 0.0
+        covariance = max(spread, 1e-6) * torch.eye(len(covariance), dtype=covariance.dtype)
     precision = torch.linalg.inv(covariance + 1e-9 * torch.trace(covariance) / len(covariance)
                                  * torch.eye(len(covariance), dtype=covariance.dtype))
     return {"means": means[present].float(), "precision": precision.float()}

@@ -136,6 +136,39 @@ class ProjectStatus:
         }
 
 
+PROJECT_TABLES = frozenset({"meta", "classes", "images", "runs", "run_images", "predictions", "labels"})
+
+
+def damaged_sentence(path: Path, what: str) -> str:
+    return (f"The project database {path} is damaged ({what}); it was left as it is. To recover, copy the "
+            f"folder back from a backup, or open the copy the last upgrade kept ({path.name}.vN.bak beside it); "
+            f"if a {path.name}-wal file lies beside it, keep it with the database when you copy it.")
+
+
+def check_project_database(path: Path) -> None:
+    """Refuse, before anything writes to it, a project.sqlite that is empty or is no project's database: opened
+    as usual, a 0-byte file silently became a new, empty project, and every label seemed gone without a word."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ProjectError(f"The project database {path} cannot be read ({exc.strerror or exc}).") from None
+    if size == 0:
+        raise ProjectError(damaged_sentence(path, "it is empty, 0 bytes"))
+    try:
+        peek = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10.0)
+        try:
+            version = peek.execute("PRAGMA user_version").fetchone()[0]
+            tables = {row[0] for row in peek.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            peek.close()
+    except sqlite3.OperationalError:
+        return  # it cannot even be opened (a read-only disk, a lock): opening it says so in its own words
+    except sqlite3.DatabaseError as exc:
+        raise ProjectError(damaged_sentence(path, f"SQLite says: {exc}")) from None
+    if version == 0 or "images" not in tables:
+        raise ProjectError(damaged_sentence(path, "it holds no resnet-gui project"))
+
+
 def check_class_name(name: str) -> str:
     """A class name becomes a folder name when pictures are sorted: it must make a safe one everywhere."""
     name = (name or "").strip()
@@ -185,7 +218,15 @@ class Project:
                                f"'resnet-gui project new {root}'.",
                                in_window=f"{root} is not a resnet-gui project (it has no {DATABASE_NAME}). "
                                          "Choose the project's folder, or make a new project.")
-        return cls._connect(root)
+        check_project_database(root / DATABASE_NAME)
+        project = cls._connect(root)
+        missing = PROJECT_TABLES - {row[0] for row in project.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if missing:
+            project.close()
+            raise ProjectError(damaged_sentence(root / DATABASE_NAME, f"its tables {', '.join(sorted(missing))} are "
+                                                                      "missing"))
+        return project
 
     @classmethod
     def _connect(cls, root: Path) -> "Project":

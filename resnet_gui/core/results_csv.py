@@ -104,6 +104,11 @@ def write_result_rows(path: str | os.PathLike, top_k: int, rows: Iterable[list[s
     return Path(path)
 
 
+def same_file_key(path: str | os.PathLike) -> str:
+    """One spelling per file: the absolute path with links and '..' resolved (as `realpath`)."""
+    return os.path.realpath(os.fspath(path))
+
+
 def part_path(path: str | os.PathLike, rank: int, size: int) -> Path:
     """Where process `rank` of `size` appends its share of a CSV while a multi-process run goes on."""
     path = Path(path)
@@ -151,6 +156,9 @@ class CsvResultAppender:
         header = csv_header(top_k)
         rows = read_result_rows(self.path, top_k, drop_cut_row=True)
         self.done: set[str] = {row[0] for row in rows or []}
+        # by the file, not by its spelling: a run started with absolute paths and resumed with relative ones
+        # classified 960 files again
+        self._done_files = {same_file_key(name) for name in self.done}
         fresh = rows is None or not self.path.stat().st_size
         self.stream = open(self.path, "a", newline="", encoding="utf-8", errors="surrogateescape")
         if fresh:
@@ -158,7 +166,7 @@ class CsvResultAppender:
             self._write([header])
 
     def is_done(self, path: str | os.PathLike) -> bool:
-        return os.fspath(path) in self.done
+        return os.fspath(path) in self.done or same_file_key(path) in self._done_files
 
     def write_batch(self, predictions: Iterable[Prediction]) -> None:
         self._write([csv_row(p, self.top_k) for p in predictions])

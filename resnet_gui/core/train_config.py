@@ -8,13 +8,12 @@ from typing import Any
 
 from resnet_gui.core.architectures import DEFAULT_TRAIN_ARCH, architecture
 from resnet_gui.core.errors import UserError
-from resnet_gui.core.values import finite_number, whole_number
+from resnet_gui.core.values import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, finite_number, whole_number
 
 AUGMENTATIONS = ("crop", "hflip", "vflip", "rotate", "color")
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
 BALANCING = ("none", "loss", "sampler")
-MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 2048  # a ResNet at 100,000 px asks for terabytes; refuse it up front
 MAX_LR = 10.0
 MAX_SEED = 2**32 - 1  # numpy's generators take no larger seed
 SMALL_INPUT_MAX_PX = 64  # at or below this size, the small-input stem keeps enough resolution to learn
@@ -102,6 +101,13 @@ class TrainSettings:
     def validate(self) -> None:
         """Refuse, with a sentence, any setting a run cannot honour: nothing is half-obeyed."""
         architecture(self.arch)
+        if self.freeze_backbone and self.weights == "none":
+            raise UserError("Training the last layer only needs start weights: from a random start the rest of the "
+                            "network would stay random. Use --weights imagenet or --weights FILE, or leave out "
+                            "--freeze-backbone.",
+                            in_window="Training the last layer only needs start weights: from a random start the "
+                                      "rest of the network would stay random. Start from ImageNet or a checkpoint, "
+                                      "or untick 'Train the last layer only'.")
         if self.optimizer not in OPTIMIZERS:
             raise UserError(f"Unknown optimizer '{self.optimizer}'. Use adamw or sgd.")
         if self.schedule not in SCHEDULES:

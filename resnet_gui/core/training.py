@@ -36,6 +36,7 @@ from resnet_gui.core.data import (
 )
 from resnet_gui.core.devices import DevicePolicy, default_num_workers, policy_for, resolve_device
 from resnet_gui.core.distributed import (
+    SYNC_BN_ON_CPU,
     World,
     device_for,
     end_process_group,
@@ -263,6 +264,9 @@ class Trainer:
         if policy.channels_last:
             model = model.to(memory_format=torch.channels_last)
 
+        if s.sync_bn and device.type == "cpu":
+            # refused with one process too, as README says: accepted, it did nothing and looked obeyed
+            raise UserError(SYNC_BN_ON_CPU)
         train_loader, val_loader, sampler = self._loaders(s, data, prep, device, world)
         net = None
         if world.is_distributed:

@@ -5,6 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+# The input sizes every front end and every checkpoint may ask for: one limit for all. A ResNet at 4096 px
+# needs more than 6 GB for one picture; checkpoints could claim it while the command line stopped at 2048.
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 2048
+MAX_RESIZE = MAX_IMAGE_SIZE * 8 // 7  # the resize before the centre crop keeps 224/256 of the side
+
 
 def finite_number(value: Any) -> bool:
     """An int or float that is neither NaN nor infinite (a bool is not a number here)."""

@@ -35,7 +35,8 @@ from PySide6.QtWidgets import (
 from resnet_gui.core.architectures import ARCHITECTURES
 from resnet_gui.core.summaries import calibration_in_words, describe_calibration, describe_threshold
 from resnet_gui.core.text import display_name, display_path
-from resnet_gui.core.train_config import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, TrainSettings
+from resnet_gui.core.train_config import TrainSettings
+from resnet_gui.core.values import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.confusion_view import ConfusionView
 from resnet_gui.gui.formatting import duration, plain_tooltip
