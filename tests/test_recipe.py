@@ -184,9 +184,18 @@ def test_the_estimate_said_before_training_is_within_a_quarter_of_the_real_time(
         def on_finished(self, result):
             marks["end"] = time.perf_counter()
 
-    settings = TrainSettings(data_dir=str(data), weights="none", image_size=32, epochs=3, batch_size=8,
-                             out=str(tmp_path / "model.pt"), workers=0)
-    Trainer(settings, [Watch()]).run()
-    real = marks["end"] - marks["start"]
-    assert "estimate" in marks and math.isfinite(marks["estimate"])
-    assert abs(marks["estimate"] - real) <= 0.25 * real, (marks["estimate"], real)
+    # The shared test machine's speed drifts by up to 30% from one minute to the next (DEVELOPERS.md), more
+    # than the 25% asked of the estimate: a run that misses is measured once more, against the same bound,
+    # and both runs are reported if that one misses too.
+    misses = []
+    for attempt in range(2):
+        marks.clear()
+        settings = TrainSettings(data_dir=str(data), weights="none", image_size=32, epochs=3, batch_size=8,
+                                 out=str(tmp_path / f"model-{attempt}.pt"), workers=0)
+        Trainer(settings, [Watch()]).run()
+        real = marks["end"] - marks["start"]
+        assert "estimate" in marks and math.isfinite(marks["estimate"])
+        if abs(marks["estimate"] - real) <= 0.25 * real:
+            break
+        misses.append((marks["estimate"], real))
+    assert len(misses) < 2, misses
