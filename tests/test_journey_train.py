@@ -139,6 +139,10 @@ def test_find_the_learning_rate_then_train_and_save_a_copy(user, tmp_path):
     choose(user, panel.weights, "None (random start)")
     set_spin(user, panel.image_size, 16)
     set_spin(user, panel.epochs, 1)
+    user.click(panel.advanced)  # toggled(shown) unfolds the advanced settings, and a second click folds them
+    assert panel.advanced_body.isVisible() and panel.out.isVisible()
+    user.click(panel.advanced)
+    assert not panel.advanced_body.isVisible()
     user.click(panel.find_lr_button)
     user.wait(lambda: panel.finding is not None and panel.start_button.isEnabled())
     assert abs(panel.lr.value() - panel.finding.suggestion) <= 1e-5 + 0.01 * panel.finding.suggestion

@@ -189,8 +189,9 @@ class ClassifyPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(ERROR, QHeaderView.ResizeMode.Interactive)
-        # the file name gets what is left: on a 1024 px screen wide label and error columns left it 30 px
-        for column, width in ((IMAGE, THUMBNAIL + 12), (LABEL, 110), (CONFIDENCE, 90), (ERROR, 110)):
+        # the file name gets what is left: on a 1024 px screen a 170 px error column (empty on most rows) left it
+        # 30 px; the label keeps room for "unfamiliar (elongated?)"
+        for column, width in ((IMAGE, THUMBNAIL + 12), (LABEL, 150), (CONFIDENCE, 84), (ERROR, 80)):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.table.setAccessibleName("Results")
