@@ -136,3 +136,20 @@ def make_unfamiliar(folder, count: int, seed: int = 0, size: int = 32) -> list:
         image.save(folder / name)
         paths.append(folder / name)
     return paths
+
+
+def small_example(monkeypatch, folder) -> None:
+    """The window's example made small (6 training pictures a class, 1 epoch, 40 px) and kept in `folder`: the
+    same path as the real one, in seconds."""
+    import dataclasses
+
+    from resnet_gui.core import example as example_module
+    from resnet_gui.gui import main_window as main_window_module
+
+    write = example_module.write_example
+    monkeypatch.setattr(example_module, "write_example",
+                        lambda where: write(where, train_per_class=6, test_per_class=2, size=40))
+    settings = example_module.example_settings
+    monkeypatch.setattr(example_module, "example_settings",
+                        lambda made: dataclasses.replace(settings(made), epochs=1, batch_size=8))
+    monkeypatch.setattr(main_window_module, "example_folder", lambda: folder)

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 
 from PySide6.QtGui import QAction
 
-from resnet_gui.core import example as example_module
 from resnet_gui.core import models
 from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
 from resnet_gui.core.errors import WeightsUnavailableError
 from resnet_gui.gui import dialogs
-from resnet_gui.gui import main_window as main_window_module
-from tests.support import TINY, make_shapes_dataset, save_noise, tiny_model
+from tests.support import TINY, make_shapes_dataset, save_noise, small_example, tiny_model
 
 WAIT = 120_000
 
@@ -42,13 +39,7 @@ def test_help_menu(window):
 
 def test_try_the_example_trains_and_classifies(qtbot, window, tmp_path, monkeypatch):
     """The whole path: pictures made, a model trained from scratch, the test pictures classified with it."""
-    small = example_module.write_example
-    monkeypatch.setattr(example_module, "write_example",
-                        lambda folder: small(folder, train_per_class=6, test_per_class=2, size=40))
-    fast = example_module.example_settings
-    monkeypatch.setattr(example_module, "example_settings",
-                        lambda made: dataclasses.replace(fast(made), epochs=1, batch_size=8))
-    monkeypatch.setattr(main_window_module, "example_folder", lambda: tmp_path / "example")
+    small_example(monkeypatch, tmp_path / "example")
     with qtbot.waitSignal(window.classify_panel.all_done, timeout=WAIT):
         window.classify_panel.placeholder.example.click()
     assert window.bundle.classes == ["cluster", "elongated", "empty", "round"]

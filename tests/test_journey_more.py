@@ -8,7 +8,7 @@ from PySide6.QtGui import QGuiApplication
 from resnet_gui.core import models
 from resnet_gui.core.errors import WeightsUnavailableError
 from tests.journey import SHOTS, WAIT
-from tests.support import make_shapes_dataset, save_noise
+from tests.support import make_shapes_dataset, save_noise, small_example
 from tests.test_journey_train import open_tab
 
 
@@ -135,18 +135,7 @@ def test_the_menus_open_classify_copy_and_quit(user, tiny_checkpoint, tmp_path, 
 def test_try_the_example_from_the_help_menu(user, tmp_path, monkeypatch):
     """Help › Try the example: the pictures made, a small model trained, the test pictures classified; made
     small here (6 pictures a class, 1 epoch), the same path as the real example."""
-    import dataclasses
-
-    from resnet_gui.core import example as example_module
-    from resnet_gui.gui import main_window as main_window_module
-
-    small = example_module.write_example
-    monkeypatch.setattr(example_module, "write_example",
-                        lambda folder: small(folder, train_per_class=6, test_per_class=2, size=40))
-    fast = example_module.example_settings
-    monkeypatch.setattr(example_module, "example_settings",
-                        lambda made: dataclasses.replace(fast(made), epochs=1, batch_size=8))
-    monkeypatch.setattr(main_window_module, "example_folder", lambda: tmp_path / "example")
+    small_example(monkeypatch, tmp_path / "example")
     window = user.window
     with user.qtbot.waitSignal(window.classify_panel.all_done, timeout=WAIT):
         user.menu("Help", "Try the example")

@@ -195,6 +195,7 @@ def execute_sort(project: Project, plan: SortPlan, *, move: bool = False,
             break
         except FileExistsError:
             continue
+    folders: dict[str, Path] = {}  # each class folder checked once, not once per picture
     with handle:
         writer = csv.writer(handle)
         writer.writerow(["source", "destination", "folder", "why", "probability", "action"])
@@ -202,7 +203,9 @@ def execute_sort(project: Project, plan: SortPlan, *, move: bool = False,
             if cancelled is not None and cancelled():
                 break
             try:
-                target = place_file(item.source, destination_folder(plan.out, item.folder), move=move)
+                if item.folder not in folders:
+                    folders[item.folder] = destination_folder(plan.out, item.folder)
+                target = place_file(item.source, folders[item.folder], move=move)
             except OSError as exc:
                 failed.append((item, exc.strerror or str(exc)))
                 continue
