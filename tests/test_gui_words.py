@@ -88,3 +88,22 @@ def test_the_picture_grid_shares_its_width_among_its_columns(qtbot):
             assert grid.gridSize().width() >= GRID_ICON + 28 and unused < cell // 2, (width, cell, unused)
     finally:
         loader.shutdown()
+
+
+def test_the_loss_axis_is_labelled_in_1_2_5_steps_across_the_losses_seen(qtbot):
+    """pyqtgraph labels only powers of ten: a loss between 0.3 and 1.1 had no label at all."""
+    from types import SimpleNamespace
+
+    from resnet_gui.gui.training_plots import TrainingPlots, log_ticks
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.add_batches([SimpleNamespace(epoch=1, batch=b, batches=4, loss=loss)
+                       for b, loss in enumerate((1.1, 0.8, 0.5, 0.3), 1)])
+    plots.add_epoch(SimpleNamespace(epoch=1, train_loss=0.6, val_loss=1.4, train_acc=0.5, val_acc=0.4))
+    low, high = plots._loss_range
+    assert low == min(*plots.batch_y, 0.6) and high == 1.4  # the smoothed batches and the epoch's losses
+    labels = [text for _, text in plots._ticks_shown]
+    assert labels == [text for _, text in log_ticks(low, high)] == ["0.6", "0.8", "1"]
+    plots.reset()
+    assert plots._ticks_shown is None and plots._loss_range == (float("inf"), 0.0)

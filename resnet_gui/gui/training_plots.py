@@ -80,6 +80,8 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         for curve in (self.batch_curve, self.train_loss, self.val_loss, self.train_acc, self.val_acc):
             curve.setData([], [])
         self.loss_plot.getAxis("left").setTicks(None)
+        self._loss_range = (math.inf, 0.0)
+        self._ticks_shown = None
 
     def add_batches(self, events) -> None:
         for e in events:
@@ -89,15 +91,23 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
             self._average = self.smoothing * self._average + (1 - self.smoothing) * e.loss
             self.batch_x.append(e.epoch - 1 + e.batch / e.batches)
             self.batch_y.append(self._average / (1 - self.smoothing ** self._count))
+            self._note_losses((self.batch_y[-1],))
         self.batch_curve.setData(self.batch_x, self.batch_y)
         self._loss_ticks()
 
+    def _note_losses(self, values) -> None:
+        """Keep the range the loss axis spans (a running min and max: the GUI thread never rescans the run)."""
+        for v in values:
+            if v > 0 and math.isfinite(v):
+                self._loss_range = (min(self._loss_range[0], v), max(self._loss_range[1], v))
+
     def _loss_ticks(self) -> None:
-        values = [v for v in self.batch_y + [e[k] for e in self.epochs for k in ("train_loss", "val_loss")]
-                  if v > 0 and math.isfinite(v)]
-        if values:
-            ticks = log_ticks(min(values), max(values))
-            self.loss_plot.getAxis("left").setTicks([ticks, []])
+        low, high = self._loss_range
+        if low <= high:
+            ticks = log_ticks(low, high)
+            if ticks != self._ticks_shown:
+                self._ticks_shown = ticks
+                self.loss_plot.getAxis("left").setTicks([ticks, []])
 
     def show_epochs(self, epochs: int) -> None:
         """The epoch axes span the run, with whole epochs only on the ticks."""
@@ -123,6 +133,7 @@ class TrainingPlots(pg.GraphicsLayoutWidget):
         self.val_loss.setData(x, [e["val_loss"] for e in self.epochs])
         self.train_acc.setData(x, [e["train_acc"] for e in self.epochs])
         self.val_acc.setData(x, [e["val_acc"] for e in self.epochs])
+        self._note_losses(v for e in self.epochs for v in (e["train_loss"], e["val_loss"]))  # a few epochs
         self._loss_ticks()
 
 
