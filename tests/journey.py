@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import deque
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
@@ -73,6 +74,8 @@ class User:
         window.activateWindow()  # a person's window is the active one: shortcuts act only there
         qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
         self.widths: list[int] = []
+        self._answers: deque = deque()
+        self._answered: list = []  # dialogs already answered: a closing one may still be the modal widget
 
     # ------------------------------------------------------------ seeing
     def fits(self) -> None:
@@ -164,20 +167,36 @@ class User:
 
     # ------------------------------------------------------------ dialogs, answered from a timer
     def will_answer(self, answer) -> list:
-        """Before the click that opens a modal dialog: `answer(dialog)` runs once it is shown. Returns a list
+        """Before the click that opens a modal dialog: `answer(dialog)` runs once it is shown. Answers are
+        given in the order they were asked for, one per dialog, so a click that opens two dialogs in turn (a
+        folder, then the counts) has both answers queued before it: a dialog that opened while the journey
+        was still inside the click would otherwise wait for an answer that is never queued. Returns a list
         that holds the dialog afterwards, so the journey can check what it said."""
         seen: list = []
-
-        def poll() -> None:
-            dialog = QApplication.activeModalWidget()
-            if dialog is None or dialog in seen or not dialog.isVisible():
-                QTimer.singleShot(20, poll)
-                return
-            seen.append(dialog)
-            answer(dialog)
-
-        QTimer.singleShot(20, poll)
+        self._answers.append((answer, seen))
+        if len(self._answers) == 1:
+            QTimer.singleShot(20, self._answer_next)
         return seen
+
+    def _answer_next(self) -> None:
+        if not self._answers:
+            return
+        dialog = QApplication.activeModalWidget()
+        if dialog is None or dialog in self._answered or not dialog.isVisible():
+            QTimer.singleShot(20, self._answer_next)
+            return
+        answer, seen = self._answers.popleft()
+        self._answered.append(dialog)
+        seen.append(dialog)
+        try:
+            answer(dialog)
+        finally:
+            if self._answers:
+                QTimer.singleShot(20, self._answer_next)
+
+    def unanswered(self) -> int:
+        """Answers queued for dialogs that never opened (the user fixture fails a journey that leaves any)."""
+        return len(self._answers)
 
     def will_choose_path(self, path: Path | str) -> list:
         """The next file dialog gets `path` typed into its name box, then Return, as a user types a path."""

@@ -4,7 +4,6 @@ labels given with the digit keys, Train, the review with Enter, a click on a bar
 folders through its dialogs, and the project back when the window opens again."""
 
 import pytest
-import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from tests.journey import SHOTS, WAIT
@@ -131,8 +130,8 @@ def test_a_project_from_nothing_to_sorted_folders(user, tmp_path, qtbot, setting
         from PySide6.QtTest import QTest
 
         QTest.mouseClick(copy, Qt.MouseButton.LeftButton)
+    user.will_answer(answer_sort)  # queued before the click: the counts may be ready before the click returns
     user.click(panel.sort_button)
-    user.will_answer(answer_sort)
     user.wait(lambda: bool(list(out.glob("sort-log-*.csv"))))
     user.wait(lambda: not panel.job_task.is_running())
     assert counts and "red:" in counts[0]
