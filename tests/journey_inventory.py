@@ -30,6 +30,7 @@ CLICKED_BY = {
         "menu/File/Open project…", "Project/+", "Project/Rename", "Project/Colour", "Project/Add pictures…",
         "Project/Merge…", "Project/Delete"],
     "test_a_moved_project_fits_the_screen_and_finds_its_missing_files": ["Project/Find missing…"],
+    "test_a_stopped_project_run_resumes_from_the_project_tab": ["Project/Train", "Train/Stop", "Project/Resume run"],
 }
 
 NOT_CLICKED = {

@@ -151,6 +151,57 @@ def test_an_error_in_one_process_stops_every_process_with_its_sentence(tmp_path)
     assert not (tmp_path / "m.pt").exists()
 
 
+def test_a_killed_process_is_named_and_the_others_stop_with_a_sentence(tmp_path):
+    """train --nproc 2 where process 1 is killed (kill -9) after its first epoch: process 0 lost its peer
+    mid-collective and ended in an 'unexpected error', exit 3, with a crash log. Now process 0 says it stops
+    because another process ended, and the launcher names the killed one and how to go on."""
+    import textwrap
+
+    from tests.support import make_shapes_dataset
+
+    data = make_shapes_dataset(tmp_path / "d", per_class=4, size=20)
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(textwrap.dedent("""
+        import os
+        import signal
+        if os.environ.get("RANK") == "1":  # the test's kill -9, in process 1 once its first epoch is saved
+            from resnet_gui.core import checkpoint_saver
+
+            def then_killed(self, *args, **kwargs):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+            checkpoint_saver.CheckpointSaver.save_recovery = then_killed
+    """))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)]), "OMP_NUM_THREADS": "1",
+           "XDG_STATE_HOME": str(tmp_path / "s")}
+    done = subprocess.run([sys.executable, "-m", "resnet_gui", "train", str(data), "--nproc", "2", "--weights", "none",
+                           "--image-size", "16", "--epochs", "3", "--out", str(tmp_path / "m.pt")],
+                          capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 3, done.stderr
+    assert "process 1 of 2 was killed (SIGKILL); the others were stopped with it" in done.stderr
+    assert "resnet-gui train --resume" in done.stderr and "m.last.pt" in done.stderr
+    assert "unexpected error" not in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "s" / "resnet-gui" / "errors.log").exists()
+
+
+def test_classify_nproc_with_an_unreadable_file_is_exit_1_without_the_launchers_report(tmp_path, tiny_checkpoint):
+    """Some unreadable files are a normal outcome (exit 1): under torchrun it came with torchrun's
+    ChildFailedError traceback. `classify --nproc 2` says it in the run's own words."""
+    folder = tmp_path / "imgs"
+    for i in range(4):
+        save_noise(folder / f"{i:02d}.png", seed=i)
+    (folder / "broken.png").write_bytes(b"not a picture")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "XDG_STATE_HOME": str(tmp_path / "s")}
+    done = subprocess.run([sys.executable, "-m", "resnet_gui", "classify", str(folder), "--checkpoint",
+                           str(tiny_checkpoint), "--nproc", "2", "--workers", "0", "--csv", str(tmp_path / "o.csv")],
+                          capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 1, done.stderr
+    assert "4 of 5 image(s) classified by 2 processes" in done.stderr and "1 could not be read" in done.stderr
+    assert "Traceback" not in done.stderr and "ChildFailedError" not in done.stderr and "stopped" not in done.stderr
+    assert len((tmp_path / "o.csv").read_text(encoding="utf-8-sig").splitlines()) == 6
+
+
 def test_sync_batchnorm_with_several_processes_on_gpus_and_a_sentence_on_cpus():
     import pytest
     import torch

@@ -265,3 +265,46 @@ def test_the_class_buttons_and_add_pictures(user, tmp_path):
     user.click(buttons["Delete"])
     user.wait(lambda: panel.class_list() == [], timeout=10_000)
     user.fits()
+
+
+def test_a_stopped_project_run_resumes_from_the_project_tab(user, tmp_path, qtbot):
+    """Train from the Project tab, Stop in the Train tab after an epoch, then Resume run 1 in the Project tab:
+    the same run goes on from the next epoch and finishes; the button goes."""
+    from resnet_gui.core.project import Project
+
+    make_shapes_dataset(tmp_path / "seed", per_class=4, size=20, seed=1)
+    with Project.create(tmp_path / "lab") as project:
+        project.import_class_tree(tmp_path / "seed")
+    window = user.window
+    panel, train = window.project_panel, window.train_panel
+    window.open_project(str(tmp_path / "lab"))  # as Recent projects opens it
+    user.wait(lambda: panel.project is not None)
+    assert not panel.resume_button.isVisible()
+    open_tab(user, "Train")
+    choose(user, train.weights, "None (random start)")
+    set_spin(user, train.epochs, 4)
+    set_spin(user, train.image_size, 16)
+    open_tab(user, "Project")
+    epochs = []
+    train.epoch_ended.connect(lambda event: epochs.append(event.epoch))
+    user.click(panel.train_button)
+    user.wait(lambda: epochs)
+    with qtbot.waitSignal(train.project_trained, timeout=WAIT):
+        user.click(train.stop_button)
+    user.wait(lambda: not train.is_training())
+    assert "Resume run goes on from epoch" in train.result_text.text()
+    assert not train.resume_button.isEnabled()  # the Train tab's Resume is for folders, not this project's run
+    done = epochs[-1]
+    open_tab(user, "Project")
+    assert panel.resume_button.isVisible() and panel.resume_button.text() == "Resume run 1"
+    user.fits()
+    user.shot(SHOTS / "project-resume-offered.png")
+    epochs.clear()
+    with qtbot.waitSignal(train.project_trained, timeout=WAIT) as trained:
+        user.click(panel.resume_button)
+    assert trained.args[0].run_id == 1 and trained.args[0].result.stopped == "completed"
+    assert epochs == list(range(done + 1, 5))
+    user.wait(lambda: not train.is_training())
+    open_tab(user, "Project")
+    assert not panel.resume_button.isVisible()
+    assert [(r.id, r.status) for r in panel.project.runs()] == [(1, "completed")]

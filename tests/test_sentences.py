@@ -151,3 +151,59 @@ def test_one_input_size_limit_for_checkpoints_and_the_command_line(tmp_path, cap
     with pytest.raises(SystemExit) as usage:  # argparse's own usage error, exit 2
         main(["classify", str(tmp_path), "--checkpoint", str(tmp_path / "ok.pt"), "--image-size", "4096"])
     assert usage.value.code == 2 and "16 to 2048" in capsys.readouterr().err
+
+
+def test_a_class_name_with_a_lone_surrogate_is_refused_at_load(tmp_path, capsys):
+    """A checkpoint whose class names hold "\\ud800" loaded, then `export` stopped with exit 3
+    (UnicodeEncodeError); it is refused at load with a sentence."""
+    import torch  # noqa: F401  (tiny_model needs it loaded)
+
+    from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
+    from tests.support import TINY, tiny_model
+
+    path = write_checkpoint(tmp_path / "m.pt", checkpoint_payload(
+        model=tiny_model(), arch="resnet18", classes=["a", "b\ud800", "c"], small_input=True, preprocessing=TINY))
+    assert main(["export", str(path), "--format", "onnx", "--out", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "is not valid text" in err and "Traceback" not in err and "unexpected" not in err
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_classify_csv_on_a_full_disk_is_a_sentence(tmp_path, tiny_checkpoint, image_folder, capsys, monkeypatch):
+    """A full disk stopped classify --csv with exit 3 and 'an unexpected error'; it is a sentence naming the
+    file, and no half-written CSV is left, both for a new CSV and for one that --resume appends to."""
+    import csv as real_csv
+    import errno
+    import os
+
+    from resnet_gui.core import results_csv
+
+    class FullDisk:
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    class CsvOnAFullDisk:
+        def __getattr__(self, name):
+            return getattr(real_csv, name)
+
+        @staticmethod
+        def writer(stream, *args, **kwargs):
+            return real_csv.writer(stream if isinstance(stream, __import__("io").StringIO) else FullDisk(),
+                                   *args, **kwargs)
+
+    out = tmp_path / "results.csv"
+    monkeypatch.setattr(results_csv, "csv", CsvOnAFullDisk())
+    assert main(["classify", str(image_folder), "--checkpoint", str(tiny_checkpoint), "--csv", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{out} cannot be written: the disk is full" in err and "unexpected" not in err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    monkeypatch.undo()
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    assert main(["classify", str(image_folder), "--checkpoint", str(tiny_checkpoint), "--csv", str(out),
+                 "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be written: the disk is full" in err and "unexpected" not in err

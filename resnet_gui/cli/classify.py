@@ -50,6 +50,9 @@ def add_parser(sub, archs: list[str]) -> None:
                           help="with --csv: skip the files already in OUT.csv (and in the parts a stopped "
                                "torchrun run left beside it) and add the rest: a stopped run over many pictures "
                                "goes on where it stopped, with any number of processes")
+    classify.add_argument("--nproc", type=positive_int, metavar="N",
+                          help="classify with N processes on this machine (one per GPU), as torchrun would start "
+                               "them; each takes a share of the files and OUT.csv holds them in one order")
     classify.add_argument("--json", action="store_true", help="print JSON Lines, one object per file")
     classify.set_defaults(handler=run)
 
@@ -60,6 +63,12 @@ def run(args: argparse.Namespace) -> int:
     world = world_from_environment()
     if world.is_distributed:
         return run_sharded(args, world)
+    if args.nproc and args.nproc > 1:
+        from resnet_gui.cli.processes import launch_processes
+
+        if args.csv is not None and not args.csv.strip():
+            raise UserError("--csv needs a file name (for example --csv results.csv).")
+        return launch_processes(args.argv, args.nproc)
     return run_one_process(args)
 
 

@@ -64,6 +64,9 @@ def add_parser(sub, archs: list[str]) -> None:
     add_training_options(train, archs)
     train.add_argument("--keep-specimens", action="store_true",
                        help="keep each specimen (subfolder, slide, patient) wholly on one side of the split")
+    train.add_argument("--resume", action="store_true", dest="resume_run",
+                       help="go on with the newest run that stopped early (killed, or stopped with Ctrl+C) from its "
+                            "last finished epoch, with its own settings and split")
 
     predict = action("predict", "let a run label the unlabelled pictures", predict_command)
     predict.add_argument("--run", type=positive_int, help="the run to use (default: the newest with a model)")
@@ -113,13 +116,14 @@ def _added(report, what: str = "") -> str:
 def new_command(args) -> int:
     from resnet_gui.core.project import Project
 
-    with Project.create(args.project) as project:
-        if args.source:
-            report = project.import_class_tree(args.source, progress=_progress("importing"))
+    if args.source:
+        project, report = Project.create_from_class_tree(args.project, args.source, progress=_progress("importing"))
+        with project:
             _print_skipped(report)
             classes = ", ".join(f"{c.name} ({c.count})" for c in project.classes())
             say(f"made {shown(project.root)}: {_added(report)}; classes {classes}.")
-        else:
+    else:
+        with Project.create(args.project) as project:
             say(f"made {shown(project.root)}. Add pictures with: resnet-gui project add {shown(args.project)} PATH...")
     return EXIT_OK
 
@@ -212,8 +216,15 @@ def train_command(args) -> int:
 
     from resnet_gui.core.project_training import train_project
 
+    resume = args.resume_run  # a run of the project, not a file as train's --resume: train_project finds it
     settings = settings_from_args(args)
     settings.validate()
+    if not resume:
+        with _open(args) as project:
+            stopped = project.resumable_run()
+        if stopped is not None:
+            say(f"run {stopped.id} stopped early ({stopped.status}); this starts a new run. To go on with run "
+                f"{stopped.id} instead: resnet-gui project train {shlex.quote(shown(args.project))} --resume")
     stop = threading.Event()
 
     def on_interrupt(signum, frame):
@@ -225,7 +236,7 @@ def train_command(args) -> int:
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         run = train_project(args.project, settings, keep_specimens=args.keep_specimens,
-                            callbacks=[train_report(args.json)], cancelled=stop.is_set)
+                            callbacks=[train_report(args.json)], cancelled=stop.is_set, resume=resume)
     except InterruptedError:
         say("stopped before training began.")
         return EXIT_INTERRUPTED
@@ -316,6 +327,7 @@ def sort_command(args) -> int:
 def status_command(args) -> int:
     with _open(args) as project:
         status = project.status()
+        resumable = project.resumable_run()
     if args.json:
         print(json_line(status.to_dict()))
         return EXIT_OK
@@ -326,6 +338,11 @@ def status_command(args) -> int:
     for run in status.runs:
         accuracy = f"{run.accuracy:.1%}" if run.accuracy is not None else "-"
         print(f"run {run.id}  {run.status:<14} validation accuracy {accuracy:>6}  {run.started_at}")
+    if resumable is not None:
+        why = "was interrupted (its process ended before it finished)" if resumable.status == "interrupted" \
+            else "was stopped before its last epoch"
+        print(f"run {resumable.id} {why}; its best model so far is used. To go on with it: "
+              f"resnet-gui project train {shlex.quote(shown(args.project))} --resume")
     if status.missing:
         print(f"{len(status.missing)} missing file(s); find them with: resnet-gui project locate "
               f"{shlex.quote(shown(args.project))} FOLDER")  # a command to paste, spaces and all

@@ -23,6 +23,7 @@ from resnet_gui.cli.common import (
     say,
     shown,
 )
+from resnet_gui.cli.processes import EXIT_PEER_LEFT, launch_processes, peer_left
 from resnet_gui.cli.train_options import add_training_options, settings_from_args, train_report
 from resnet_gui.core.text import figure
 
@@ -58,40 +59,6 @@ def add_parsers(sub, archs: list[str]) -> None:
     evaluate.set_defaults(handler=evaluate_command)
 
 
-def launch_processes(argv: list[str], nproc: int) -> int:
-    """`train --nproc N`: the same command under PyTorch's own launcher (torch.distributed.run, in this
-    process), N processes on this machine.
-
-    When one process fails, the launcher stops the others (none waits forever in a collective); each
-    process has printed its own sentence, and the launcher's report, a traceback, is replaced by one
-    sentence that says which process stopped first."""
-    import logging
-
-    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-    from torch.distributed.run import get_args_parser, run
-
-    rest, skip = [], False
-    for token in argv:
-        if skip:
-            skip = False
-        elif token == "--nproc":
-            skip = True
-        elif not token.startswith("--nproc="):
-            rest.append(token)
-    launcher = get_args_parser().parse_args(["--standalone", f"--nproc_per_node={nproc}", "-m", "resnet_gui", *rest])
-    for name in ("torch.distributed.elastic", "torch.distributed.run", "torch.distributed.launcher"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)  # its notices and its failure report: ours follows
-    try:
-        run(launcher)
-    except ChildFailedError as failed:
-        rank, failure = failed.get_first_failure()
-        status = failure.exitcode if 0 < failure.exitcode < 256 else EXIT_INTERNAL
-        say(f"process {rank} of {nproc} stopped (exit status {failure.exitcode}); the others were stopped with "
-            "it. Its reason is above.")
-        return status
-    return EXIT_OK
-
-
 def train_command(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
     from resnet_gui.core.checkpoint_saver import last_path_for
@@ -100,7 +67,11 @@ def train_command(args: argparse.Namespace) -> int:
 
     world = world_from_environment()
     if args.nproc and args.nproc > 1 and not world.is_distributed:
-        return launch_processes(args.argv, args.nproc)
+        out = getattr(args, "out", None)
+        return launch_processes(args.argv, args.nproc, after_a_kill=(
+            f"The best model so far is kept; to go on: resnet-gui train --resume "
+            f"{shlex.quote(shown(last_path_for(out)))} --nproc {args.nproc}" if out else
+            "The best model so far is kept; go on with resnet-gui train --resume NAME.last.pt."))
 
     settings = settings_from_args(args)
     if not settings.resume:  # a resumed run is checked once merged with its saved settings
@@ -129,6 +100,11 @@ def train_command(args: argparse.Namespace) -> int:
     except InterruptedError:
         say("stopped before training began.")
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        if world.is_distributed and peer_left(exc):  # not this process's fault: it says so and stops
+            say(f"process {world.rank} of {world.size} stops: another process of the run ended without finishing.")
+            return EXIT_PEER_LEFT
+        raise
     finally:
         signal.signal(signal.SIGINT, previous)
     if not world.is_main:

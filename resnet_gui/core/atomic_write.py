@@ -104,6 +104,18 @@ def atomic_path(target: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[
         raise
 
 
+@contextlib.contextmanager
+def said_as_place_errors(target: str | os.PathLike) -> Iterator[None]:
+    """Inside the block, a write that fails for the place written to (a full disk, a read-only one) raises a
+    WriteError naming `target`, not an OSError: for writers that fill a file over time."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _PLACE_ERRORS:
+            raise _place_error(exc, Path(target)) from None
+        raise
+
+
 def _place_error(exc: OSError, target: Path) -> BaseException:
     if exc.errno in _PLACE_ERRORS:
         return _write_error(target, "the file", _PLACE_ERRORS[exc.errno])

@@ -7,6 +7,7 @@ The loop calls `save_checkpoint` and `save_recovery` once an epoch and keeps no 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import math
 import os
@@ -167,8 +168,17 @@ class OutputLock:
                 same = False
             if same:  # not a lock file another run removed while we waited for it
                 self._fd = fd
+                self._remove_stale_temporaries()
                 return self
             os.close(fd)
+
+    def _remove_stale_temporaries(self) -> None:
+        """The half-written temporaries of a run killed while it saved (.NAME.xxxx.pt.tmp): with the lock held,
+        no one else writes this model or its NAME.last.pt."""
+        stem, suffix = self.out.stem, self.out.suffix
+        for leftover in self.out.parent.glob(f".{glob.escape(stem)}.*{glob.escape(suffix)}.tmp"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
 
     def __exit__(self, *exc) -> None:
         if self._fd is not None:

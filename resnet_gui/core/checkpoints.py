@@ -23,6 +23,7 @@ from resnet_gui.core.atomic_write import atomic_write
 from resnet_gui.core.errors import CheckpointError
 from resnet_gui.core.familiarity import METHODS as FAMILIARITY_METHODS
 from resnet_gui.core.transforms import Preprocessing
+from resnet_gui.core.text import display_path, is_text
 from resnet_gui.core.values import MAX_IMAGE_SIZE, MAX_RESIZE, MIN_IMAGE_SIZE, finite_number
 
 FORMAT = "resnet-gui"
@@ -124,6 +125,11 @@ def read_checkpoint(
             f"{where} lists {len(contents.classes)} classes, but the model in {path.name} has "
             f"{num_classes} outputs. Use a class list with {num_classes} names."
         )
+    broken = next((c for c in contents.classes if not is_text(c)), None)
+    if broken is not None:  # a lone surrogate: no CSV, JSON or export could hold this name
+        raise CheckpointError(
+            f"The class name {display_path(broken)!r} in {source or path.name} is not valid text (it holds a lone "
+            "surrogate, not a character). Correct the class list and load it again.")
     if not contents.classes:
         contents.classes = default_class_names(num_classes)
     return contents

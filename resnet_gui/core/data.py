@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 
 from resnet_gui.core.errors import DatasetError
 from resnet_gui.core.images import Discovery, ImageDecodeError, discover, load_rgb
+from resnet_gui.core.text import is_text
 
 FEW_IMAGES = 10  # a class with fewer images than this gets a warning
 IMBALANCE = 5.0  # largest class / smallest class above this gets a warning
@@ -99,6 +100,8 @@ def _class_folders(folder: Path, found: Discovery) -> list[str]:
             found.skip(Path(entry.path), "hidden folder")
         elif entry.is_symlink():
             found.skip(Path(entry.path), "a link to a folder; links to folders are not followed")
+        elif not is_text(entry.name):
+            found.skip(Path(entry.path), "its name is not UTF-8 text, so it cannot name a class; rename the folder")
         else:
             names.append(entry.name)
     return names

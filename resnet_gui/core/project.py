@@ -10,6 +10,7 @@ its own thread.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -25,8 +26,9 @@ from typing import Any
 from PIL import Image
 
 from resnet_gui.core.images import discover, readable_formats
-from resnet_gui.core.project_schema import ProjectError, migrate
+from resnet_gui.core.project_schema import ProjectError, damaged_sentence, migrate
 from resnet_gui.core.results_csv import from_spreadsheet_cell
+from resnet_gui.core.text import display_path, is_text
 
 DATABASE_NAME = "project.sqlite"
 MODELS_FOLDER = "models"
@@ -139,12 +141,6 @@ class ProjectStatus:
 PROJECT_TABLES = frozenset({"meta", "classes", "images", "runs", "run_images", "predictions", "labels"})
 
 
-def damaged_sentence(path: Path, what: str) -> str:
-    return (f"The project database {path} is damaged ({what}); it was left as it is. To recover, copy the "
-            f"folder back from a backup, or open the copy the last upgrade kept ({path.name}.vN.bak beside it); "
-            f"if a {path.name}-wal file lies beside it, keep it with the database when you copy it.")
-
-
 def check_project_database(path: Path) -> None:
     """Refuse, before anything writes to it, a project.sqlite that is empty or is no project's database: opened
     as usual, a 0-byte file silently became a new, empty project, and every label seemed gone without a word."""
@@ -174,6 +170,9 @@ def check_class_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
         raise ProjectError("A class needs a name.")
+    if not is_text(name):
+        raise ProjectError(f"'{display_path(name)}' cannot be a class name: it is not valid text (it holds bytes "
+                           "that are not UTF-8). Rename it.")
     if name.startswith((".", "_")) or any(c in name for c in '/\\:*?"<>|') or any(ord(c) < 32 for c in name):
         raise ProjectError(f"'{name}' cannot be a class name: it becomes a folder name, so it may not start with "
                            "'.' or '_' or hold any of / \\ : * ? \" < > |.")
@@ -209,6 +208,31 @@ class Project:
         return project
 
     @classmethod
+    def create_from_class_tree(cls, folder: str | os.PathLike, tree: str | os.PathLike,
+                               progress: Callable[[int, int], None] | None = None) -> tuple["Project", AddReport]:
+        """A new project holding a class-folder tree's pictures and labels. When the tree cannot be imported
+        (not a folder, no classes, interrupted), no half-made project is left: what was made is removed."""
+        root = Path(folder).expanduser().absolute()
+        made = [p for p in (root, *root.parents) if not p.exists()]
+        project = cls.create(root)
+        try:
+            return project, project.import_class_tree(tree, progress=progress)
+        except BaseException:
+            project.close()
+            project._remove_new(made)
+            raise
+
+    def _remove_new(self, made: list[Path]) -> None:
+        """Remove a project just made (its database and empty models folder, then the folders `create` made),
+        never anything else: a folder that holds other files stays."""
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / (DATABASE_NAME + suffix)).unlink()
+        for folder in [self.root / MODELS_FOLDER, *made]:
+            with contextlib.suppress(OSError):  # not empty: someone else's files, kept
+                folder.rmdir()
+
+    @classmethod
     def open(cls, folder: str | os.PathLike) -> "Project":
         root = Path(folder).expanduser().absolute()
         if root.name == DATABASE_NAME and root.is_file():
@@ -226,6 +250,7 @@ class Project:
             project.close()
             raise ProjectError(damaged_sentence(root / DATABASE_NAME, f"its tables {', '.join(sorted(missing))} are "
                                                                       "missing"))
+        project.notice_interrupted_runs()
         return project
 
     @classmethod
@@ -419,6 +444,10 @@ class Project:
             report.skipped.append((str(path), described))
             return
         stored = self.stored_path(path)
+        if not is_text(stored) or (group is not None and not is_text(group)):
+            report.skipped.append((str(path), "its name is not UTF-8 text, which the project cannot keep; rename "
+                                              "the file (or its folder) and add it again"))
+            return
         row = self.db.execute("SELECT id, class_id FROM images WHERE path = ?", (stored,)).fetchone()
         if row is None:
             twin = self.db.execute("SELECT path FROM images WHERE sha256 = ? AND bytes = ?",
@@ -658,8 +687,16 @@ class Project:
 
     # ------------------------------------------------------------ runs
     def _run_from_row(self, row) -> RunRecord:
+        try:
+            settings, metrics, classes = json.loads(row[5]), json.loads(row[6] or "{}"), json.loads(row[7])
+            if not (isinstance(settings, dict) and isinstance(metrics, dict) and isinstance(classes, list)):
+                raise ValueError("not the JSON objects a run keeps")
+            classes = [(int(c[0]), str(c[1])) for c in classes]
+        except (ValueError, TypeError, IndexError, KeyError):  # JSONDecodeError is a ValueError
+            raise ProjectError(damaged_sentence(self.database, f"run {row[0]}'s settings, metrics or classes are not "
+                                                               "readable JSON")) from None
         return RunRecord(row[0], row[1], row[2], row[3], self.file_path(row[4]) if row[4] else None,
-                         json.loads(row[5]), json.loads(row[6] or "{}"), [tuple(c) for c in json.loads(row[7])])
+                         settings, metrics, classes)
 
     _RUN_COLUMNS = "id, started_at, finished_at, status, checkpoint, settings, metrics, classes"
 
@@ -673,11 +710,48 @@ class Project:
         return self._run_from_row(row)
 
     def latest_run(self, *, usable: bool = True) -> RunRecord | None:
-        """The newest run with a model (or any run)."""
+        """The newest run with a model (or any run). A run still training is not usable: its model file is
+        rewritten as it improves. An interrupted run's best model is, until the run is resumed."""
         for run in reversed(self.runs()):
-            if not usable or (run.checkpoint is not None and run.checkpoint.is_file()):
+            if not usable or (run.status != "running" and run.checkpoint is not None and run.checkpoint.is_file()):
                 return run
         return None
+
+    def notice_interrupted_runs(self) -> list[int]:
+        """Mark "interrupted" the runs recorded as running whose process has gone (killed, or the computer
+        stopped): their lock (core/run_lock.py) is held by no one. Returns their ids."""
+        from resnet_gui.core.run_lock import is_held
+
+        gone = [run_id for run_id, lock in self.db.execute("SELECT id, lock FROM runs WHERE status = 'running'")
+                if lock is None or not is_held(self.models_dir / Path(lock).name)]
+        if gone:
+            with self.transaction():
+                self.db.executemany("UPDATE runs SET status = 'interrupted', finished_at = ? "
+                                    "WHERE id = ? AND status = 'running'", [(now(), i) for i in gone])
+        return gone
+
+    def resumable_run(self) -> RunRecord | None:
+        """The newest run that stopped before its last epoch (interrupted, or stopped by the user) and left
+        the state to go on from (its NAME.last.pt); None when there is none."""
+        from resnet_gui.core.model_files import last_path_for
+
+        for run in reversed(self.runs()):
+            if run.status in ("interrupted", "cancelled") and run.checkpoint is not None \
+                    and last_path_for(run.checkpoint).is_file():
+                return run
+        return None
+
+    def plan_run_checkpoint(self, run_id: int, path: Path) -> None:
+        """The model file a run writes, recorded as it starts: a run that is killed leaves its best model
+        there, and the project uses it."""
+        with self.transaction():
+            self.db.execute("UPDATE runs SET checkpoint = ? WHERE id = ?", (self.stored_path(path), run_id))
+
+    def restart_run(self, run_id: int, lock: str) -> None:
+        """A stopped run goes on, trained by the process that holds `lock`."""
+        with self.transaction():
+            self.db.execute("UPDATE runs SET status = 'running', finished_at = NULL, lock = ? WHERE id = ?",
+                            (lock, run_id))
 
     def latest_predicting_run(self) -> int | None:
         """The newest run that predicted unlabelled pictures: the one a review shows."""
@@ -687,12 +761,13 @@ class Project:
         return row[0]
 
     def begin_run(self, settings: dict[str, Any], classes: list[tuple[int, str]],
-                  train: Sequence[int], val: Sequence[int], labels: dict[int, int]) -> int:
-        """Record a run about to start with the split it uses; pictures get their side for good."""
+                  train: Sequence[int], val: Sequence[int], labels: dict[int, int], lock: str | None = None) -> int:
+        """Record a run about to start with the split it uses; pictures get their side for good. `lock`: the
+        lock file its process holds while it trains (core/run_lock.py)."""
         with self.transaction():
             cursor = self.db.execute(
-                "INSERT INTO runs(started_at, status, settings, classes) VALUES (?, 'running', ?, ?)",
-                (now(), json.dumps(settings), json.dumps(classes)))
+                "INSERT INTO runs(started_at, status, settings, classes, lock) VALUES (?, 'running', ?, ?, ?)",
+                (now(), json.dumps(settings), json.dumps(classes), lock))
             run_id = cursor.lastrowid
             rows = [(run_id, i, "train", labels[i]) for i in train] + [(run_id, i, "val", labels[i]) for i in val]
             self.db.executemany("INSERT INTO run_images(run_id, image_id, part, class_id) VALUES (?, ?, ?, ?)", rows)

@@ -38,7 +38,8 @@ _VERSION_1 = (
     """CREATE TABLE runs (
         id INTEGER PRIMARY KEY,
         started_at TEXT NOT NULL, finished_at TEXT,
-        status TEXT NOT NULL,             -- running, completed, early_stopping, cancelled, failed
+        status TEXT NOT NULL,             -- running, completed, early_stopping, cancelled, failed,
+                                         -- interrupted (its process ended without finishing it)
         checkpoint TEXT,                  -- relative to the project
         settings TEXT NOT NULL,           -- JSON
         metrics TEXT, history TEXT,       -- JSON
@@ -90,18 +91,34 @@ def _version_3(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE predictions ADD COLUMN unfamiliar INTEGER NOT NULL DEFAULT 0")
 
 
+def _version_4(db: sqlite3.Connection) -> None:
+    """The lock file held by the process that trains a run (core/run_lock.py), so a run whose process was
+    killed is told from one still training. Runs from before have none."""
+    db.execute("ALTER TABLE runs ADD COLUMN lock TEXT")
+
+
 def _version_1(db: sqlite3.Connection) -> None:
     for statement in _VERSION_1:
         db.execute(statement)
 
 
 # MIGRATIONS[n] takes a database from version n to n + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1, _version_2, _version_3)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1, _version_2, _version_3, _version_4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class ProjectError(UserError):
     """A project that cannot be opened or changed as asked."""
+
+
+def damaged_sentence(path: Path, what: str) -> str:
+    return (f"The project database {path} is damaged ({what}); it was left as it is. To recover, copy the "
+            f"folder back from a backup, or open the copy the last upgrade kept ({path.name}.vN.bak beside it); "
+            f"if a {path.name}-wal file lies beside it, keep it with the database when you copy it.")
+
+
+def _damaged(path: Path | None, what: str) -> str:
+    return damaged_sentence(path or Path("project.sqlite"), what)
 
 
 def schema_version(db: sqlite3.Connection) -> int:
@@ -111,11 +128,19 @@ def schema_version(db: sqlite3.Connection) -> int:
 def migrate(db: sqlite3.Connection, path: Path | None = None, *, to: int = SCHEMA_VERSION) -> int:
     """Bring `db` (opened in autocommit mode) to version `to`; returns the version it had."""
     found = schema_version(db)
+    if found < 0:
+        raise ProjectError(_damaged(path, f"its version number is {found}"))
     if found > SCHEMA_VERSION:
         raise ProjectError(f"This project was made by a newer resnet-gui (project version {found}; this one "
                            f"reads up to {SCHEMA_VERSION}). Update resnet-gui to open it.")
+    kept = None
     if found and found < to and path is not None:
-        backup = sqlite3.connect(path.with_name(f"{path.name}.v{found}.bak"))
+        kept = path.with_name(f"{path.name}.v{found}.bak")
+        number = 1
+        while kept.exists():  # an earlier upgrade's copy is never overwritten
+            number += 1
+            kept = path.with_name(f"{path.name}.v{found}-{number}.bak")
+        backup = sqlite3.connect(kept)
         with backup:
             db.backup(backup)
         backup.close()
@@ -124,6 +149,14 @@ def migrate(db: sqlite3.Connection, path: Path | None = None, *, to: int = SCHEM
         try:
             MIGRATIONS[version](db)
             db.execute(f"PRAGMA user_version = {version + 1}")
+        except sqlite3.DatabaseError as exc:
+            # a user_version that does not match the tables (set by hand, or by another program): the step
+            # fails on what is already there, and the database is left as it was
+            db.execute("ROLLBACK")
+            if kept is not None:  # a copy of the damaged database, not a backup to recover from
+                kept.unlink(missing_ok=True)
+            raise ProjectError(_damaged(path, f"its version number says {found}, but its tables do not match "
+                                              f"(SQLite says: {exc})")) from None
         except BaseException:
             db.execute("ROLLBACK")
             raise

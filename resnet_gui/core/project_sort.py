@@ -64,6 +64,9 @@ def plan_sort(project: Project, out: str | os.PathLike, *, run_id: int | None = 
     out = Path(out).expanduser().absolute()
     if out == project.root or project.models_dir in (out, *out.parents):
         raise ProjectError(f"Sort into a folder of its own, not {out}: choose a new or empty folder.")
+    if out.exists() and not out.is_dir():
+        raise ProjectError(f"{out} is a file, not a folder, so nothing was sorted. Choose a new or empty folder to "
+                           "sort into.")
     names = project.class_names()
     for name in names.values():
         # Names are checked when typed, but a shared project.sqlite can hold anything: a class named

@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from resnet_gui.core.atomic_write import AtomicFile
+from resnet_gui.core.atomic_write import AtomicFile, said_as_place_errors
 from resnet_gui.core.errors import UserError
 from resnet_gui.core.predictions import Prediction
 
@@ -65,10 +65,16 @@ class CsvResultWriter(AtomicFile):
         super().__init__(path, "w", newline="", encoding=CSV_ENCODING, errors="surrogateescape")
         self.top_k = top_k
         self.writer = csv.writer(self.stream)
-        self.writer.writerow(csv_header(top_k))
+        try:
+            with said_as_place_errors(self.path):
+                self.writer.writerow(csv_header(top_k))
+        except BaseException:
+            self.abort()
+            raise
 
     def write(self, prediction: Prediction) -> None:
-        self.writer.writerow(csv_row(prediction, self.top_k))
+        with said_as_place_errors(self.path):  # a full disk is a sentence, not exit 3
+            self.writer.writerow(csv_row(prediction, self.top_k))
 
 
 def write_predictions_csv(path: str | os.PathLike, predictions: Iterable[Prediction], top_k: int) -> Path:
@@ -174,9 +180,10 @@ class CsvResultAppender:
     def _write(self, rows: list[list[str]]) -> None:
         buffer = io.StringIO(newline="")
         csv.writer(buffer).writerows(rows)
-        self.stream.write(buffer.getvalue())  # one write per batch
-        self.stream.flush()
-        os.fsync(self.stream.fileno())
+        with said_as_place_errors(self.path):
+            self.stream.write(buffer.getvalue())  # one write per batch
+            self.stream.flush()
+            os.fsync(self.stream.fileno())
 
     def close(self) -> Path:
         self.stream.close()

@@ -9,6 +9,16 @@ from __future__ import annotations
 import os
 
 
+def is_text(text: str) -> bool:
+    """Whether `text` can be written as UTF-8 (a database, a CSV, JSON): not when it holds a lone surrogate,
+    which is how Python keeps a file name's bytes that are not UTF-8, or a "\\ud800" in JSON."""
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def display_path(path: str | os.PathLike) -> str:
     """`path` as text any screen, terminal or HTML page can show: undecodable bytes as \\xNN."""
     text = os.fspath(path)
@@ -16,7 +26,11 @@ def display_path(path: str | os.PathLike) -> str:
         text.encode("utf-8")
         return text
     except UnicodeEncodeError:
+        pass
+    try:
         return os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name makes ("\\ud800" in JSON): shown as \\ud800
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 _CONTROL_NAMES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self.project_panel.example_requested.connect(self.try_example)
         self.project_panel.project_opened.connect(self._on_project_opened)
         self.project_panel.train_requested.connect(self.train_project)
+        self.project_panel.resume_requested.connect(lambda folder: self.train_project(folder, False, resume=True))
         self._add_train_tab()
         self.evaluate_panel = EvaluatePanel(self.settings, self.options)
         self.tabs.addTab(self.evaluate_panel, "&Evaluate")
@@ -397,13 +398,14 @@ class MainWindow(QMainWindow):
         if not recent:
             menu.addAction("No recent projects").setEnabled(False)
 
-    def train_project(self, folder: str, keep_specimens: bool) -> None:
-        """Train on a project's labelled pictures with the Train tab's settings, watched in the Train tab."""
+    def train_project(self, folder: str, keep_specimens: bool, resume: bool = False) -> None:
+        """Train on a project's labelled pictures with the Train tab's settings, watched in the Train tab
+        (`resume`: go on with its run that stopped early, with that run's settings)."""
         if self.train_panel is None or self.train_panel.is_training():
             self.show_status("A model is training already; wait for it or stop it in the Train tab.")
             return
         self.tabs.setCurrentWidget(self.train_panel)
-        self.train_panel.start_training(project=folder, keep_specimens=keep_specimens)
+        self.train_panel.start_training(project=folder, keep_specimens=keep_specimens, resume_project=resume)
 
     # ------------------------------------------------------------ messages
     def show_status(self, text: str) -> None:

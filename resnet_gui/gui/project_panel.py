@@ -132,6 +132,7 @@ class ProjectPanel(QWidget):
     error = Signal(str, str)
     status_message = Signal(str)
     train_requested = Signal(str, bool)  # project folder, keep specimens on one side
+    resume_requested = Signal(str)  # project folder: go on with its run that stopped early
     project_opened = Signal(str)
     new_requested = Signal()
     open_requested = Signal()
@@ -176,6 +177,10 @@ class ProjectPanel(QWidget):
         self.train_button = QPushButton("Train")
         self.train_button.setToolTip("Train a new model on the labelled pictures with the Train tab's settings.")
         on_click(self.train_button.clicked, self.request_training)
+        self.resume_button = QPushButton("Resume run")
+        self.resume_button.setProperty("journey_name", "Resume run")
+        on_click(self.resume_button.clicked, self.request_resume)
+        self.resume_button.hide()
         self.predict_button = QPushButton("Predict")
         self.predict_button.setToolTip("Let the newest model label the unlabelled pictures, for review.")
         on_click(self.predict_button.clicked, self.predict)
@@ -185,7 +190,7 @@ class ProjectPanel(QWidget):
         on_click(self.missing_button.clicked, self.locate_dialog)
         self.missing_button.hide()
         for widget in (self.add_button, self.import_button, self.keep_specimens, self.train_button,
-                       self.predict_button, self.sort_button, self.missing_button):
+                       self.resume_button, self.predict_button, self.sort_button, self.missing_button):
             top.addWidget(widget)
         layout.addLayout(top)
         self.progress = QProgressBar()
@@ -315,6 +320,7 @@ class ProjectPanel(QWidget):
                        self.predict_button, self.sort_button):
             widget.setVisible(project is not None)
         self.missing_button.hide()
+        self.show_resumable()
         if project is None:
             self.title.setText("<b>No project open</b>")
             self.model.set_pictures([], {}, {})
@@ -642,8 +648,25 @@ class ProjectPanel(QWidget):
         if self.project is not None:
             self.train_requested.emit(str(self.project.root), self.keep_specimens.isChecked())
 
+    def request_resume(self) -> None:
+        if self.project is not None:
+            self.resume_button.hide()
+            self.resume_requested.emit(str(self.project.root))
+
+    def show_resumable(self) -> None:
+        """Offer to go on with the run that stopped early (its process was killed, or it was stopped): a small
+        query and one file check, on the GUI thread."""
+        run = self.project.resumable_run() if self.project is not None else None
+        self.resume_button.setVisible(run is not None)
+        if run is not None:
+            self.resume_button.setText(f"Resume run {run.id}")
+            why = "its process ended before it finished" if run.status == "interrupted" else "it was stopped"
+            self.resume_button.setToolTip(f"Run {run.id} stopped early ({why}). Go on from its last finished "
+                                          "epoch, with its own settings; its best model so far is used meanwhile.")
+
     def training_finished(self, run) -> None:
         """A run trained from this project ended: show its comparison, then let it label the pool."""
+        self.show_resumable()
         if self.project is None or run is None:
             return
         c = run.comparison

@@ -500,9 +500,11 @@ class TrainPanel(QWidget):
     def is_training(self) -> bool:
         return self.train_task.is_running()
 
-    def start_training(self, project: str | None = None, keep_specimens: bool = False, resume=None) -> None:
+    def start_training(self, project: str | None = None, keep_specimens: bool = False, resume=None,
+                       resume_project: bool = False) -> None:
         """Train on the folder chosen here, or (`project`) on a project's labelled pictures with these settings,
-        or go on with a stopped run (`resume`, a ResumableRun)."""
+        or go on with a stopped run (`resume`, a ResumableRun; `resume_project`: the project's stopped run,
+        with its own settings)."""
         if self.train_task.is_running() or self.lr_task.is_running():
             return
         if project is not None and not isinstance(project, (str, os.PathLike)):
@@ -551,7 +553,8 @@ class TrainPanel(QWidget):
         self.progress.setFormat("Preparing…")
         self._started_at = time.perf_counter()
         self._epoch = self._epochs = 0
-        worker = TrainWorker(settings, project=project, keep_specimens=keep_specimens)
+        worker = TrainWorker(settings, project=project, keep_specimens=keep_specimens,
+                             resume_project=resume_project and project is not None)
         self.train_task.start(worker, status=self._on_status, project_run=self.project_trained.emit,
                               data_ready=self._on_data_ready, input_chosen=self._on_input_chosen,
                               epoch_started=self._on_epoch_started, batches=self._on_batches,
@@ -713,6 +716,10 @@ class TrainPanel(QWidget):
                 done = result.history[-1]["epoch"] if result.history else 0
                 notes += (f"<br>Resume goes on from epoch {done + 1}; the run's state is kept in "
                           f"{html.escape(breakable(display_path(result.last_path)))}.")
+            elif result.stopped == "cancelled" and result.last_path:
+                done = result.history[-1]["epoch"] if result.history else 0
+                notes += (f"<br>The project tab's Resume run goes on from epoch {done + 1}; its best model so far "
+                          "is used meanwhile.")
             if c:
                 self.reliability.show_calibration(c)
                 self.result_text.setToolTip(ECE_TIP)

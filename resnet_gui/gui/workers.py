@@ -335,12 +335,13 @@ class TrainWorker(Worker):
     lr_found = Signal(object)  # LRFinding, when the run finds its own rate first
 
     def __init__(self, settings, emit_interval_s: float = 0.05, *, project: str | None = None,
-                 keep_specimens: bool = False):
+                 keep_specimens: bool = False, resume_project: bool = False):
         super().__init__()
         self.settings = settings
         self.emit_interval_s = emit_interval_s
         self.project = project
         self.keep_specimens = keep_specimens
+        self.resume_project = resume_project  # go on with the project's run that stopped early
         self._stop = threading.Event()
         self._skip = threading.Event()
 
@@ -412,7 +413,7 @@ class TrainWorker(Worker):
 
             run = train_project(self.project, self.settings, keep_specimens=self.keep_specimens,
                                 callbacks=[Forward()], cancelled=self._stop.is_set,
-                                skip_finishing=self._skip.is_set)
+                                skip_finishing=self._skip.is_set, resume=self.resume_project)
             self.project_run.emit(run)
             return run.result
         except InterruptedError:
