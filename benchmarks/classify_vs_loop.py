@@ -20,7 +20,7 @@ TUTORIAL_LOOP = r"""
 import sys, time, torch
 from PIL import Image
 from torchvision import transforms
-from resnet_gui.core.models import load_checkpoint_bundle
+from resnet_gui.core.models.resnets import load_checkpoint_bundle
 device = torch.device(sys.argv[2])
 model = load_checkpoint_bundle(sys.argv[1]).model.to(device).eval()
 preprocess = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
@@ -59,7 +59,8 @@ def main() -> None:
     print(f"resnet-gui classify (whole process): {app_s:6.1f} s  {args.count / app_s:6.1f} images/s "
           f"(in-pipeline {summary['images_per_second']} images/s)")
     loop_steady = args.count / float(loop.stdout.split("loop_seconds")[-1])
-    print(f"steady state (after start-up): loop {loop_steady:.1f} images/s, app {summary['images_per_second']} images/s, "
+    print(f"steady state (after start-up): loop {loop_steady:.1f} images/s, "
+          f"app {summary['images_per_second']} images/s, "
           f"ratio {summary['images_per_second'] / loop_steady:.2f}x")
     print(f"ratio app/loop (whole process): {loop_s / app_s:.2f}x")
 

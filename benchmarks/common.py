@@ -33,7 +33,7 @@ def cpu_name() -> str:
 def machine() -> str:
     import torch
 
-    from resnet_gui.core.devices import cpu_has_native_bf16
+    from resnet_gui.core.runtime.devices import cpu_has_native_bf16
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     bf16 = "bfloat16 in hardware" if cpu_has_native_bf16() else "no hardware bfloat16"
@@ -65,9 +65,9 @@ def photo_jpegs(folder: Path, count: int, size=(500, 375), seed: int = 0) -> lis
 def seeded_checkpoint(path: Path, arch: str = "resnet18", num_classes: int = 10, image_size: int = 224) -> Path:
     import torch
 
-    from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
-    from resnet_gui.core.models import build_model
-    from resnet_gui.core.transforms import Preprocessing
+    from resnet_gui.core.images.transforms import Preprocessing
+    from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
+    from resnet_gui.core.models.resnets import build_model
 
     if path.exists():
         return path

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from common import ROOT, machine  # noqa: F401  (puts the project on sys.path)
 
-from resnet_gui.core.example import example_settings, write_example
-from resnet_gui.core.inference import Predictor
-from resnet_gui.core.models import load_checkpoint_bundle
+from resnet_gui.core.inference.predictor import Predictor
+from resnet_gui.core.models.resnets import load_checkpoint_bundle
+from resnet_gui.core.projects.example import example_settings, write_example
 from resnet_gui.core.summaries import false_alarm_range
-from resnet_gui.core.training import Trainer, TrainSettings
+from resnet_gui.core.training.trainer import Trainer, TrainSettings
 from tests.support import make_grey_shapes, make_shapes_dataset
 
 

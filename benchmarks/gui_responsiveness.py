@@ -16,7 +16,6 @@ import sys
 from common import machine, photo_jpegs, run_timed, seeded_checkpoint, work_dir
 
 
-
 def stall(command, folder) -> tuple[int, int, float]:
     env = {"QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(folder / "config")}
     seconds, done = run_timed(command, env)

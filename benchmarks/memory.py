@@ -15,9 +15,8 @@ import subprocess
 import sys
 
 import numpy as np
-from PIL import Image
-
 from common import machine, work_dir
+from PIL import Image
 
 
 def tiny_pngs(folder, count):
@@ -44,9 +43,9 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
-    from resnet_gui.core.models import build_model
-    from resnet_gui.core.transforms import Preprocessing
+    from resnet_gui.core.images.transforms import Preprocessing
+    from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
+    from resnet_gui.core.models.resnets import build_model
 
     checkpoint = work_dir("ckpt") / "small-input.pt"
     if not checkpoint.exists():

@@ -28,13 +28,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-amp", action="store_true", help="float32 even where bfloat16 is in hardware")
     args = parser.parse_args()
-    from resnet_gui.core.allocator import keep_freed_memory
+    from resnet_gui.core.runtime.allocator import keep_freed_memory
 
-    keep_freed_memory()  # as the app's process does before torch allocates (core/allocator.py)
+    keep_freed_memory()  # as the app's process does before torch allocates (core/runtime/allocator.py)
     import torch
 
-    from resnet_gui.core.inference import Predictor
-    from resnet_gui.core.models import load_checkpoint_bundle
+    from resnet_gui.core.inference.predictor import Predictor
+    from resnet_gui.core.models.resnets import load_checkpoint_bundle
 
     paths = photo_jpegs(work_dir("photos"), args.count)
     bundle = load_checkpoint_bundle(seeded_checkpoint(work_dir("ckpt") / f"{args.arch}.pt", args.arch))

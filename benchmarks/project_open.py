@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def build(folder: Path, count: int) -> None:
-    from resnet_gui.core.project import Project
+    from resnet_gui.core.projects.project import Project
 
     rng = random.Random(0)
     with Project.create(folder) as project:
@@ -40,7 +40,7 @@ def build(folder: Path, count: int) -> None:
         for i in range(2, count + 1, 2):
             probs = sorted((rng.random() for _ in ids), reverse=True)
             total = sum(probs)
-            rows.append((i, [(c, p / total) for c, p in zip(ids, probs)], None))
+            rows.append((i, [(c, p / total) for c, p in zip(ids, probs, strict=False)], None))
         project.store_predictions(run, rows)
 
 
@@ -54,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pictures", type=int, default=100_000)
     args = parser.parse_args()
-    from resnet_gui.core.project import Project
+    from resnet_gui.core.projects.project import Project
 
     figures = {"pictures": args.pictures}
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,8 +81,8 @@ def window(folder: Path) -> dict:
         from PySide6.QtWidgets import QApplication
     except ImportError:
         return {"window": "skipped (no PySide6)"}
+    from resnet_gui.core.inference.options import RunOptions
     from resnet_gui.gui.project_panel import ProjectPanel
-    from resnet_gui.core.run_options import RunOptions
 
     app = QApplication.instance() or QApplication([])
     panel = ProjectPanel(RunOptions())

@@ -77,8 +77,8 @@ code = main(sys.argv[3:])
 trained = time.perf_counter() - started
 if code != 0:
     sys.exit(code)
-from resnet_gui.core.evaluation import evaluate_model
-from resnet_gui.core.models import load_bundle
+from resnet_gui.core.evaluation.evaluate import evaluate_model
+from resnet_gui.core.models.resnets import load_bundle
 bundle = load_bundle(out)
 items = evaluate_model(bundle, test)["items"]
 index = {name: i for i, name in enumerate(bundle.classes)}
@@ -121,7 +121,7 @@ def make_grey(root: Path, seed: int = 0) -> None:
 
 
 def make_fields(root: Path, counts: dict[str, dict[str, int]], size: int, seed: int = 0) -> None:
-    from resnet_gui.core.example import draw_field
+    from resnet_gui.core.projects.example import draw_field
 
     for offset, (part, per_class) in enumerate(counts.items()):
         for label, (name, count) in enumerate(per_class.items()):

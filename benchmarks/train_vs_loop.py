@@ -29,7 +29,6 @@ from pathlib import Path
 from common import machine, work_dir
 
 
-
 def tutorial_loop(train_dir: Path, val_dir: Path, arch: str, size: int, epochs: int, batch: int, lr: float,
                   workers: int):
     import torch
@@ -71,7 +70,7 @@ def tutorial_loop(train_dir: Path, val_dir: Path, arch: str, size: int, epochs: 
 
 def app_trainer(train_dir: Path, val_dir: Path, arch: str, size: int, epochs: int, batch: int, lr: float, out: Path,
                 amp: bool = True):
-    from resnet_gui.core.training import Trainer, TrainingCallback, TrainSettings
+    from resnet_gui.core.training.trainer import Trainer, TrainingCallback, TrainSettings
 
     class Count(TrainingCallback):
         seen = 0
@@ -97,7 +96,7 @@ def compute_limit(arch: str, size: int, batch: int, app_settings: bool, classes:
     import torch
     import torchvision
 
-    from resnet_gui.core.devices import policy_for, resolve_device
+    from resnet_gui.core.runtime.devices import policy_for, resolve_device
 
     policy = policy_for(resolve_device("auto"), amp=app_settings)
     torch.manual_seed(0)
@@ -133,7 +132,7 @@ def run_part(part: str, args, root: Path) -> tuple[float, float | None]:
         return tutorial_loop(*common, workers=args.loop_workers)
     if part == "limit-float32":
         return compute_limit(args.arch, args.image_size, args.batch_size, app_settings=False), None
-    from resnet_gui.core.allocator import keep_freed_memory
+    from resnet_gui.core.runtime.allocator import keep_freed_memory
 
     keep_freed_memory()  # as `resnet-gui train` does before it starts
     if part == "limit-app":
@@ -176,7 +175,7 @@ def main() -> None:
     app_rate, app_acc = results["app"]["rate"], results["app"]["accuracy"]
     fp32_rate, fp32_acc = results["app-float32"]["rate"], results["app-float32"]["accuracy"]
     limit_fp32, limit_app = results["limit-float32"]["rate"], results["limit-app"]["rate"]
-    from resnet_gui.core.devices import policy_for, resolve_device
+    from resnet_gui.core.runtime.devices import policy_for, resolve_device
 
     policy = policy_for(resolve_device("auto"))
     print(f"machine: {machine()}")
@@ -184,7 +183,8 @@ def main() -> None:
           f"batch {args.batch_size}, {args.epochs} epochs, evaluation each epoch, device {policy.device}")
     print(f"tutorial loop (ImageFolder + Adam, {args.loop_workers} workers, float32): {loop_rate:6.1f} images/s, "
           f"val accuracy {loop_acc:.1%}")
-    print(f"resnet-gui Trainer ({policy.precision}, channels_last={policy.channels_last}):      {app_rate:6.1f} images/s, "
+    print(f"resnet-gui Trainer ({policy.precision}, channels_last={policy.channels_last}):      "
+          f"{app_rate:6.1f} images/s, "
           f"val accuracy {app_acc:.1%}")
     print(f"resnet-gui Trainer --no-amp (float32):                  {fp32_rate:6.1f} images/s, "
           f"val accuracy {fp32_acc:.1%}")

@@ -6,10 +6,10 @@ train/ val/ test/ made here), then:
 1. Which out-of-distribution score separates familiar from unfamiliar
    pictures better: energy on the logits, or the Mahalanobis distance of the
    pooled features. Both are fitted the way training fits the stored one
-   (core/familiarity.py: class means and covariance from train/, the
+   (core/trust/familiarity.py: class means and covariance from train/, the
    threshold keeping 95% of val/ familiar); the unfamiliar pictures are
    coloured noise and coloured text, and the example's microscope fields
-   (core/example.py), which the model never saw. Printed: ROC AUC, and the
+   (core/projects/example.py), which the model never saw. Printed: ROC AUC, and the
    share of each set past the threshold.
 2. What the checkpoint's own fit marks through `resnet-gui classify`'s
    Predictor (the stored method).
@@ -29,15 +29,15 @@ from pathlib import Path
 import torch
 from common import ROOT, machine  # noqa: F401  (puts the project on sys.path)
 
-from resnet_gui.core.evaluation import evaluate_model
-from resnet_gui.core.example import draw_field, example_settings, write_example
-from resnet_gui.core.familiarity import auroc, capture_features, fit_familiarity
-from resnet_gui.core.familiarity import scores as familiarity_scores
-from resnet_gui.core.inference import DecodingDataset, Predictor, decode_in_turn
-from resnet_gui.core.models import load_checkpoint_bundle
-from resnet_gui.core.training import Trainer, TrainSettings
-from resnet_gui.core.transforms import normalize_batch
-from resnet_gui.core.tta import MODES
+from resnet_gui.core.evaluation.evaluate import evaluate_model
+from resnet_gui.core.images.transforms import normalize_batch
+from resnet_gui.core.inference.predictor import DecodingDataset, Predictor, decode_in_turn
+from resnet_gui.core.inference.tta import MODES
+from resnet_gui.core.models.resnets import load_checkpoint_bundle
+from resnet_gui.core.projects.example import draw_field, example_settings, write_example
+from resnet_gui.core.training.trainer import Trainer, TrainSettings
+from resnet_gui.core.trust.familiarity import auroc, capture_features, fit_familiarity
+from resnet_gui.core.trust.familiarity import scores as familiarity_scores
 from tests.support import make_grey_shapes, make_unfamiliar
 
 WORK = Path("/tmp/resnet-gui-bench/unfamiliar")

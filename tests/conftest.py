@@ -14,8 +14,89 @@ os.environ.setdefault("RESNET_GUI_WORKERS", "0")  # tests decode in-process unle
 import pytest
 import torch  # noqa: F401  (import order matters, see above)
 
-from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
+from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
 from tests.support import COLOURS, TINY, make_shapes_dataset, save_noise, tiny_model
+
+
+# What puts a test in the slow groups, read from its own source (and its fixtures' names): a rule instead of
+# a hand-kept list, so a new test is sorted as it is written.
+_STARTS_PROCESSES = ("subprocess.", "Popen(", "torch.distributed.run")
+_TRAINS = ("Trainer(", "train_project(", '"train", ', "find_learning_rate(", "start_button", "train_button",
+           "Try the example", "try_example")
+_TRAINED_FIXTURES = {"colour_model", "familiar_and_not", "trained"}
+
+
+def pytest_collection_modifyitems(items):
+    import inspect
+
+    for item in items:
+        function = getattr(item, "function", None)
+        try:
+            source = inspect.getsource(function) if function is not None else ""
+        except (OSError, TypeError):
+            source = ""
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "qtbot" in fixtures:
+            item.add_marker(pytest.mark.gui)
+        if any(word in source for word in _STARTS_PROCESSES):
+            item.add_marker(pytest.mark.processes)
+        if any(word in source for word in _TRAINS) or fixtures & _TRAINED_FIXTURES:
+            item.add_marker(pytest.mark.trains)
+
+
+def _child_processes() -> set[int]:
+    """This process's live children (Linux /proc; elsewhere none are seen)."""
+    me, found = str(os.getpid()), set()
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1].decode() == me and fields[0] != b"Z":  # ppid; a zombie has ended already
+            found.add(int(entry.name))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_running():
+    """A test fails when it leaves a window task's QThread, a torch process group or a child process
+    running: each would slow, or hang, the tests after it."""
+    import sys
+    import time
+
+    before = _child_processes()
+    yield
+    left = []
+    tasks = sys.modules.get("resnet_gui.gui.tasks")
+    if tasks is not None:
+        import shiboken6
+
+        for task in list(tasks.Task._all):
+            thread = getattr(task, "_thread", None) if shiboken6.isValid(task) else None
+            if thread is not None and shiboken6.isValid(thread) and thread.isRunning():
+                left.append(f"the window task {task.name!r}'s thread")
+    distributed = sys.modules.get("torch.distributed")
+    if distributed is not None and distributed.is_available() and distributed.is_initialized():
+        distributed.destroy_process_group()
+        left.append("a torch.distributed process group")
+    deadline = time.monotonic() + 10
+    children = _child_processes() - before
+    while children and time.monotonic() < deadline:  # a process that is ending is given a moment
+        time.sleep(0.05)
+        children = _child_processes() - before
+    if children:
+        import signal
+
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        left.append(f"child processes {sorted(children)}")
+    assert not left, "the test left running: " + ", ".join(left)
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +139,7 @@ def shapes(tmp_path):
 def colour_model(tmp_path_factory):
     """A resnet18 trained once per test session to tell red, green and blue squares apart
     (6 epochs at 32 px): (data folder, TrainResult) for the tests that need a model that learned."""
-    from resnet_gui.core.training import Trainer, TrainSettings
+    from resnet_gui.core.training.trainer import Trainer, TrainSettings
 
     root = tmp_path_factory.mktemp("colours")
     data = make_shapes_dataset(root / "shapes", per_class=14)

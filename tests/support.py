@@ -8,8 +8,8 @@ from contextlib import contextmanager
 import numpy as np
 from PIL import Image
 
-from resnet_gui.core.models import build_model
-from resnet_gui.core.transforms import Preprocessing
+from resnet_gui.core.images.transforms import Preprocessing
+from resnet_gui.core.models.resnets import build_model
 
 TINY = Preprocessing(image_size=32, resize=36)
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
@@ -143,7 +143,7 @@ def small_example(monkeypatch, folder) -> None:
     same path as the real one, in seconds."""
     import dataclasses
 
-    from resnet_gui.core import example as example_module
+    from resnet_gui.core.projects import example as example_module
     from resnet_gui.gui import main_window as main_window_module
 
     write = example_module.write_example

@@ -7,11 +7,12 @@ import sys
 
 import pytest
 
-from resnet_gui.core import allocator, inference, training
-from resnet_gui.core.images import discover
-from resnet_gui.core.inference import Predictor
-from resnet_gui.core.training import Trainer
-
+from resnet_gui.core.images.files import discover
+from resnet_gui.core.inference import predictor as inference
+from resnet_gui.core.inference.predictor import Predictor
+from resnet_gui.core.runtime import allocator
+from resnet_gui.core.training import trainer as training
+from resnet_gui.core.training.trainer import Trainer
 from tests.support import make_shapes_dataset
 
 
@@ -70,7 +71,7 @@ def test_nothing_happens_where_the_c_library_is_not_glibc(monkeypatch):
 PROBE = """
 import resource, sys, torch, torchvision
 if sys.argv[1] == "keep":
-    from resnet_gui.core.allocator import keep_freed_memory
+    from resnet_gui.core.runtime.allocator import keep_freed_memory
     assert keep_freed_memory()
 torch.manual_seed(0)
 model = torchvision.models.resnet18(num_classes=3).eval()
@@ -110,8 +111,8 @@ def test_the_command_line_keeps_freed_memory(monkeypatch, capsys, tiny_checkpoin
 
 
 def test_classification_and_training_give_the_memory_back_when_they_end(monkeypatch, tmp_path, tiny_checkpoint):
-    from resnet_gui.core.models import load_checkpoint_bundle
-    from resnet_gui.core.train_config import TrainSettings
+    from resnet_gui.core.models.resnets import load_checkpoint_bundle
+    from resnet_gui.core.training.settings import TrainSettings
 
     released = []
     monkeypatch.setattr(inference, "release_freed_memory", lambda: released.append("classify"))

@@ -4,16 +4,15 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from resnet_gui.core.checkpoints import (
+from resnet_gui.core.errors import CheckpointError
+from resnet_gui.core.images.transforms import Preprocessing
+from resnet_gui.core.models.checkpoints import (
     checkpoint_payload,
     read_checkpoint,
     strip_prefixes,
     write_checkpoint,
 )
-from resnet_gui.core.errors import CheckpointError
-from resnet_gui.core.models import load_checkpoint_bundle
-from resnet_gui.core.transforms import Preprocessing
-
+from resnet_gui.core.models.resnets import load_checkpoint_bundle
 from tests.support import TINY, tiny_model
 
 
@@ -29,10 +28,12 @@ def test_own_format_round_trip(tmp_path):
                            preprocessing=TINY, metrics={"val_acc": 0.75}, history=[{"epoch": 1}], train={"lr": 0.01}),
     )
     contents = read_checkpoint(path)
-    assert (contents.kind, contents.arch, contents.num_classes, contents.small_input) == ("resnet-gui", "resnet18", 4, True)
+    found = (contents.kind, contents.arch, contents.num_classes, contents.small_input)
+    assert found == ("resnet-gui", "resnet18", 4, True)
     assert contents.classes == list("abcd")
     assert contents.preprocessing == TINY
-    assert contents.metrics == {"val_acc": 0.75} and contents.train == {"lr": 0.01} and contents.history == [{"epoch": 1}]
+    assert contents.metrics == {"val_acc": 0.75} and contents.train == {"lr": 0.01}
+    assert contents.history == [{"epoch": 1}]
     assert same_weights(contents.state_dict, model.state_dict())
     # The file loads with the strictest torch.load there is.
     assert torch.load(path, weights_only=True)["format"] == "resnet-gui"
@@ -48,7 +49,8 @@ def test_bare_wrapped_prefixed_and_safetensors_state_dicts(tmp_path):
     for name, kind in [("bare.pth", "state_dict"), ("wrapped.pth", "state_dict"), ("compiled.pt", "state_dict"),
                        ("w.safetensors", "safetensors")]:
         contents = read_checkpoint(tmp_path / name)
-        assert (contents.kind, contents.arch, contents.num_classes, contents.small_input) == (kind, "resnet18", 5, False)
+        found = (contents.kind, contents.arch, contents.num_classes, contents.small_input)
+        assert found == (kind, "resnet18", 5, False)
         assert contents.classes == [f"class {i}" for i in range(5)]
         assert contents.preprocessing == Preprocessing(224, 256)
         assert same_weights(contents.state_dict, state)

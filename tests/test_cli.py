@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from resnet_gui.cli import main
-
 from tests.support import TINY, tiny_model
 
 
@@ -37,9 +36,9 @@ def test_classify_json_lines_and_exit_code_1_when_a_file_fails(capsys, tiny_chec
 
 
 def test_classify_json_matches_the_model(capsys, tiny_checkpoint, tmp_path):
+    from resnet_gui.core.images.files import load_rgb
+    from resnet_gui.core.images.transforms import eval_transform
     from tests.support import save_noise
-    from resnet_gui.core.images import load_rgb
-    from resnet_gui.core.transforms import eval_transform
 
     path = save_noise(tmp_path / "one.png", seed=42)
     code, out, _ = run_cli(capsys, "classify", str(path), "--checkpoint", str(tiny_checkpoint), "--json",
@@ -73,8 +72,7 @@ def test_classify_csv_is_written_whole(capsys, tiny_checkpoint, image_folder, tm
 @pytest.mark.parametrize("extra, amp", [((), True), (("--no-amp",), False)])
 def test_classify_and_evaluate_pass_the_precision_choice_to_the_model(capsys, tiny_checkpoint, tmp_path, monkeypatch,
                                                                       extra, amp):
-    from resnet_gui.core import inference
-
+    from resnet_gui.core.inference import predictor as inference
     from tests.support import make_shapes_dataset
 
     asked = []
@@ -131,7 +129,7 @@ def test_info_json_and_table(capsys, tiny_checkpoint):
 
 
 def test_unexpected_errors_are_logged_not_shown(capsys, tiny_checkpoint, image_folder, monkeypatch, tmp_path):
-    from resnet_gui.core import inference
+    from resnet_gui.core.inference import predictor as inference
 
     def explode(self, images):
         raise ZeroDivisionError("boom")
@@ -161,7 +159,8 @@ def test_the_window_and_the_parser_do_not_import_torch():
     code = ("import sys; import resnet_gui.cli as cli; cli.build_parser(); "
             "from resnet_gui.gui import app, main_window; "
             # what the Train tab calls on the GUI thread as a run starts (its name) or is saved (Save as…)
-            "from resnet_gui.core import model_files, run_clock, summaries; "
+            "from resnet_gui.core.models import files; from resnet_gui.core.training import clock; "
+            "from resnet_gui.core import summaries; "
             "print('torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False", done.stderr

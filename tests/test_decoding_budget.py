@@ -11,8 +11,7 @@ import zlib
 import pytest
 from PIL import Image
 
-
-from resnet_gui.core.images import MAX_JPEG_SCANS, ImageDecodeError, load_rgb
+from resnet_gui.core.images.files import MAX_JPEG_SCANS, ImageDecodeError, load_rgb
 
 
 def png_bomb(path, side=13_000):
@@ -76,7 +75,7 @@ def test_a_bomb_is_its_rows_error_and_the_batch_goes_on(tmp_path, tiny_checkpoin
     assert main(["classify", str(folder), "--checkpoint", str(tiny_checkpoint), "--json"]) == 1
     import json
 
-    rows = {json.loads(line)["path"].rsplit("/", 1)[1]: json.loads(line) for line in capsys.readouterr().out.splitlines()
-            if '"path"' in line}
+    lines = capsys.readouterr().out.splitlines()
+    rows = {json.loads(line)["path"].rsplit("/", 1)[1]: json.loads(line) for line in lines if '"path"' in line}
     assert "megapixels" in rows["bomb.png"]["error"] and "scans" in rows["scans.jpg"]["error"]
     assert rows["fine.png"]["error"] is None and rows["fine.png"]["top_k"]

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from resnet_gui.cli import main
-from resnet_gui.core.distributed import World, world_from_environment
+from resnet_gui.core.runtime.distributed import World, world_from_environment
 from tests.support import save_noise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +89,7 @@ def test_one_process_resumes_what_several_left(tmp_path, tiny_checkpoint, capsys
 def test_two_processes_train_one_model_that_scores_like_one_process(tmp_path, capsys):
     """train --nproc 2 (torch.distributed.run, gloo): one checkpoint, written once, that scores within a few
     points of a one-process run on the same data; and the run resumes with one process."""
-    from resnet_gui.core.checkpoints import read_checkpoint
+    from resnet_gui.core.models.checkpoints import read_checkpoint
     from tests.support import make_shapes_dataset
 
     data = make_shapes_dataset(tmp_path / "d", per_class=14)
@@ -129,7 +129,7 @@ def test_an_error_in_one_process_stops_every_process_with_its_sentence(tmp_path)
     (hook / "sitecustomize.py").write_text(textwrap.dedent("""
         import os
         if os.environ.get("RANK") == "1":  # the test's fault, in process 1 only
-            from resnet_gui.core import training
+            from resnet_gui.core.training import trainer as training
             from resnet_gui.core.errors import UserError
 
             def refuse(self, *args, **kwargs):
@@ -166,7 +166,7 @@ def test_a_killed_process_is_named_and_the_others_stop_with_a_sentence(tmp_path)
         import os
         import signal
         if os.environ.get("RANK") == "1":  # the test's kill -9, in process 1 once its first epoch is saved
-            from resnet_gui.core import checkpoint_saver
+            from resnet_gui.core.training import saver as checkpoint_saver
 
             def then_killed(self, *args, **kwargs):
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -208,8 +208,8 @@ def test_sync_batchnorm_with_several_processes_on_gpus_and_a_sentence_on_cpus():
 
     from resnet_gui.cli import build_parser
     from resnet_gui.cli.train_options import settings_from_args
-    from resnet_gui.core.distributed import synchronised_batchnorm
     from resnet_gui.core.errors import UserError
+    from resnet_gui.core.runtime.distributed import synchronised_batchnorm
     from tests.support import tiny_model
 
     model = tiny_model()

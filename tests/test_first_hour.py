@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from resnet_gui.cli import main
-from resnet_gui.core import models
-from resnet_gui.core.example import CLASSES, example_settings, write_example
-from resnet_gui.core.train_config import input_choice, size_from_pictures
+from resnet_gui.core.models import resnets as models
+from resnet_gui.core.projects.example import CLASSES, example_settings, write_example
+from resnet_gui.core.training.settings import input_choice, size_from_pictures
 
 
 def digest(folder):
@@ -26,7 +26,8 @@ def test_the_example_is_seeded_and_shaped_as_promised(tmp_path):
     again = write_example(tmp_path / "b", train_per_class=3, test_per_class=2)
     other = write_example(tmp_path / "c", train_per_class=3, test_per_class=2, seed=1)
     assert digest(made.root) == digest(again.root) != digest(other.root)
-    assert sorted(p.name for p in made.train.iterdir()) == sorted(CLASSES) == sorted(p.name for p in made.test.iterdir())
+    assert sorted(p.name for p in made.train.iterdir()) == sorted(CLASSES)
+    assert sorted(p.name for p in made.test.iterdir()) == sorted(CLASSES)
     picture = Image.open(next((made.train / "round").iterdir()))
     assert picture.size == (96, 96) and picture.mode == "RGB"
     # The kinds differ in what is drawn: cells add contrast in the green the stain absorbs; empty fields have none.
@@ -118,7 +119,7 @@ def test_reliability_in_words():
 
 
 def test_evaluate_never_cuts_class_names_into_look_alikes(tmp_path, capsys):
-    from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
+    from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
     from tests.support import TINY, make_shapes_dataset, tiny_model
 
     names = ("staphylococcus_a", "staphylococcus_b", "streptococcus_c")
@@ -132,10 +133,10 @@ def test_evaluate_never_cuts_class_names_into_look_alikes(tmp_path, capsys):
 
 
 def test_grad_cam_comes_from_layer3_when_layer4_is_too_small(tmp_path, capsys):
-    from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
-    from resnet_gui.core.explain import explain
-    from resnet_gui.core.models import build_model, load_checkpoint_bundle
-    from resnet_gui.core.transforms import Preprocessing
+    from resnet_gui.core.images.transforms import Preprocessing
+    from resnet_gui.core.inference.explain import explain
+    from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
+    from resnet_gui.core.models.resnets import build_model, load_checkpoint_bundle
 
     prep = Preprocessing(image_size=96, resize=110)  # the ImageNet stem at 96 px: layer4 is 3x3
     path = write_checkpoint(tmp_path / "m.pt", checkpoint_payload(
@@ -149,7 +150,7 @@ def test_grad_cam_comes_from_layer3_when_layer4_is_too_small(tmp_path, capsys):
 
 
 def test_the_report_matrix_stays_readable_with_30_classes():
-    from resnet_gui.core.report import confusion_svg
+    from resnet_gui.core.evaluation.report import confusion_svg
 
     names = [f"staphylococcus strain {i:02d}" for i in range(30)]
     svg = confusion_svg([[int(i == j) for j in range(30)] for i in range(30)], names)
@@ -159,7 +160,7 @@ def test_the_report_matrix_stays_readable_with_30_classes():
 
 
 def test_a_folder_with_one_class_is_evaluated(tmp_path, capsys):
-    from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
+    from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
     from tests.support import TINY, make_shapes_dataset, tiny_model
 
     data = make_shapes_dataset(tmp_path / "d", per_class=3, classes=("red",))

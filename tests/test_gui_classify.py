@@ -10,13 +10,12 @@ import torch
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 
-from resnet_gui.core.images import discover
-from resnet_gui.core.inference import Predictor
-from resnet_gui.core.models import load_checkpoint_bundle
+from resnet_gui.core.images.files import discover
+from resnet_gui.core.inference.predictor import Predictor
+from resnet_gui.core.models.resnets import load_checkpoint_bundle
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.main_window import MainWindow
 from resnet_gui.gui.results_model import CONFIDENCE, ERRORS_ONLY
-
 from tests.support import save_noise
 
 WAIT = 60_000
@@ -127,7 +126,7 @@ def test_export_csv_and_copy_rows(qtbot, window, tiny_checkpoint, image_folder, 
     rows = window.classify_panel.model.rows
     assert [e["path"] for e in exported] == [r.path for r in rows]
     assert list(exported[0]) == ["path", "verdict", "label_1", "prob_1", "label_2", "prob_2", "error"]
-    for e, r in zip(exported, rows):
+    for e, r in zip(exported, rows, strict=False):
         assert e["error"] == (r.error or "")
         if r.error is None:
             assert e["label_1"] == r.label and float(e["prob_1"]) == pytest.approx(r.confidence, abs=1e-6)
@@ -151,7 +150,7 @@ def test_cancel_stops_between_batches(qtbot, window, tiny_checkpoint, tmp_path):
 
 
 def test_torch_never_runs_on_the_gui_thread(qtbot, window, tiny_checkpoint, image_folder, monkeypatch):
-    from resnet_gui.core import models
+    from resnet_gui.core.models import resnets as models
 
     threads = []
     original_outputs = Predictor.outputs
@@ -221,7 +220,7 @@ def test_settings_round_trip(qtbot, settings, errors, tiny_checkpoint):
 
 def test_mixed_precision_option_reaches_classification_and_is_remembered(qtbot, settings, errors, tiny_checkpoint,
                                                                         image_folder, monkeypatch):
-    from resnet_gui.core import inference
+    from resnet_gui.core.inference import predictor as inference
 
     asked = []
     policy_for = inference.policy_for
@@ -291,7 +290,7 @@ def test_out_of_gpu_memory_is_a_sentence():
 
 
 def test_results_model_counts_match_a_recount(qtbot):
-    from resnet_gui.core.predictions import Guess, Prediction
+    from resnet_gui.core.inference.predictions import Guess, Prediction
     from resnet_gui.gui.results_model import ResultsModel
     from resnet_gui.gui.workers import ResultRow
 

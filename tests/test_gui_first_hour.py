@@ -6,9 +6,9 @@ import csv
 
 from PySide6.QtGui import QAction
 
-from resnet_gui.core import models
-from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
 from resnet_gui.core.errors import WeightsUnavailableError
+from resnet_gui.core.models import resnets as models
+from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
 from resnet_gui.gui import dialogs
 from tests.support import TINY, make_shapes_dataset, save_noise, small_example, tiny_model
 
@@ -133,7 +133,7 @@ def test_evaluate_a_folder_with_some_classes_and_a_model_without_names(qtbot, wi
 
 
 def test_after_an_error_the_progress_and_buttons_are_idle(qtbot, window, tiny_checkpoint, image_folder, monkeypatch):
-    from resnet_gui.core.inference import Predictor
+    from resnet_gui.core.inference.predictor import Predictor
 
     with qtbot.waitSignal(window.model_loaded, timeout=WAIT):
         window.use_checkpoint(str(tiny_checkpoint))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from resnet_gui.core.project import Project
+from resnet_gui.core.projects.project import Project
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.picture_grid import PictureGridModel
 from tests.support import make_shapes_dataset

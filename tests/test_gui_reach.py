@@ -3,11 +3,10 @@ test-time augmentation under Options, carried to the classification and the eval
 
 import csv
 
-from resnet_gui.core import inference
-from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
+from resnet_gui.core.inference import predictor as inference
+from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
 from resnet_gui.gui.results_model import LABEL, UNFAMILIAR_ONLY
 from resnet_gui.gui.topk_chart import UNFAMILIAR_COLOUR
-
 from tests.support import COLOURS, TINY, tiny_model
 from tests.test_gui_classify import classify_and_wait, load
 

@@ -10,8 +10,8 @@ import pytest
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
-from resnet_gui.core import checkpoints
-from resnet_gui.core.train_config import TrainSettings
+from resnet_gui.core.models import checkpoints
+from resnet_gui.core.training.settings import TrainSettings
 from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.workers import Worker
 

@@ -2,7 +2,6 @@
 
 import pytest
 
-
 from tests.support import make_shapes_dataset
 
 WAIT = 120_000

@@ -4,10 +4,9 @@ import csv
 
 import pytest
 
+from resnet_gui.core.images.files import discover
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.results_model import LABEL, UNSURE_ONLY
-
-from resnet_gui.core.images import discover
 
 WAIT = 120_000
 
@@ -24,7 +23,7 @@ def suggesting(trained, tmp_path):
     all right, suggests none)."""
     import torch
 
-    from resnet_gui.core.checkpoints import write_checkpoint
+    from resnet_gui.core.models.checkpoints import write_checkpoint
 
     payload = torch.load(trained[1], weights_only=True)
     payload["calibration"]["unsure_below"] = 0.8
@@ -59,7 +58,7 @@ def test_threshold_comes_from_the_checkpoint_and_marks_unsure_rows(qtbot, window
     unsure = [r for r in rows if r.confidence < 1.0]
     assert panel.model.unsure_count() == len(unsure) > 0
     texts = [panel.model.data(panel.model.index(i, LABEL)) for i in range(len(rows))]
-    assert all(t.startswith("unsure (") for t, r in zip(texts, rows) if r.confidence < 1.0)
+    assert all(t.startswith("unsure (") for t, r in zip(texts, rows, strict=False) if r.confidence < 1.0)
     panel.filter.setCurrentIndex(panel.filter.findData(UNSURE_ONLY))
     assert panel.proxy.rowCount() == len(unsure)
     panel.select_row(0)

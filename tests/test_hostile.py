@@ -22,13 +22,13 @@ from PIL import Image
 
 from resnet_gui.cli import main
 from resnet_gui.core import atomic_write
-from resnet_gui.core.checkpoint_saver import OutputLock, last_path_for
-from resnet_gui.core.checkpoints import checkpoint_payload, read_checkpoint, write_checkpoint
-from resnet_gui.core.data import scan_class_folder
 from resnet_gui.core.errors import CheckpointError
-from resnet_gui.core.images import ImageDecodeError, discover, load_rgb
-from resnet_gui.core.inference import Predictor
-from resnet_gui.core.models import load_checkpoint_bundle
+from resnet_gui.core.images.files import ImageDecodeError, discover, load_rgb
+from resnet_gui.core.images.folders import scan_class_folder
+from resnet_gui.core.inference.predictor import Predictor
+from resnet_gui.core.models.checkpoints import checkpoint_payload, read_checkpoint, write_checkpoint
+from resnet_gui.core.models.resnets import load_checkpoint_bundle
+from resnet_gui.core.training.saver import OutputLock, last_path_for
 from tests.support import TINY, make_shapes_dataset, save_noise, tiny_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +88,8 @@ def test_a_named_pipe_is_listed_not_read(tmp_path, capsys, tiny_checkpoint):
         load_rgb(folder / "pipe.jpg")  # returns at once instead of waiting for a writer
     found = discover([folder, folder / "pipe.jpg"])
     assert [p.name for p in found.files] == ["a.png"]
-    assert [(p.name, why) for p, why in found.skipped] == [("pipe.jpg", "not a regular file (a pipe, device or socket)")] * 2
+    why_not = "not a regular file (a pipe, device or socket)"
+    assert [(p.name, why) for p, why in found.skipped] == [("pipe.jpg", why_not)] * 2
     started = time.perf_counter()
     code, out, err = run_cli(capsys, "classify", folder, "--checkpoint", tiny_checkpoint, "--json")
     assert code == 0 and time.perf_counter() - started < 30
@@ -240,7 +241,8 @@ def zero_class_head():
 LIARS = {
     "nan weights": (nan_weights, "NaN"),
     "inf bias": (lambda: {**own_payload(), "state_dict": {**own_payload()["state_dict"],
-                                                          "fc.bias": torch.full((3,), float("inf"))}}, "NaN or infinite"),
+                                                          "fc.bias": torch.full((3,), float("inf"))}},
+                 "NaN or infinite"),
     "zero std": (lambda: own_payload(std=[0.2, 0.0, 0.2]), "standard deviation"),
     "negative temperature": (lambda: own_payload(temperature=-1.0), "temperature"),
     "zero temperature": (lambda: own_payload(temperature=0.0), "temperature"),
@@ -301,9 +303,9 @@ def test_an_image_size_beyond_reason_is_refused(capsys, tiny_checkpoint, image_f
 
 
 def test_start_weights_of_another_architecture_are_refused(tmp_path, capsys):
-    from resnet_gui.core.models import build_model
-    from resnet_gui.core.train_config import TrainSettings
-    from resnet_gui.core.training import load_start_weights
+    from resnet_gui.core.models.resnets import build_model
+    from resnet_gui.core.training.settings import TrainSettings
+    from resnet_gui.core.training.trainer import load_start_weights
 
     torch.manual_seed(0)
     path = write_checkpoint(tmp_path / "r34.pt", checkpoint_payload(
@@ -422,7 +424,7 @@ BAD_ARGUMENTS = [
 
 @pytest.mark.parametrize("bad", BAD_ARGUMENTS, ids=lambda a: " ".join(a))
 def test_bad_training_arguments_are_exit_2_with_a_sentence(bad, tmp_path, capsys, monkeypatch):
-    from resnet_gui.core import data as data_module
+    from resnet_gui.core.images import datasets as data_module
 
     monkeypatch.setattr(data_module, "prepare_data", lambda *a, **k: pytest.fail("images were read"))
     folder = make_shapes_dataset(tmp_path / "d", per_class=2)

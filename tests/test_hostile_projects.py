@@ -9,8 +9,8 @@ import sqlite3
 import pytest
 
 from resnet_gui.cli import main
-from resnet_gui.core.project import Project, ProjectError
-from resnet_gui.core.project_sort import execute_sort, plan_sort
+from resnet_gui.core.projects.project import Project, ProjectError
+from resnet_gui.core.projects.sort import execute_sort, plan_sort
 from tests.support import make_shapes_dataset
 
 
@@ -143,7 +143,7 @@ def test_bad_json_in_a_run_is_refused_with_a_sentence(project, capsys):
 
 
 def test_an_older_upgrade_backup_is_never_overwritten(tmp_path):
-    from resnet_gui.core.project_schema import MIGRATIONS
+    from resnet_gui.core.projects.schema import MIGRATIONS
 
     folder = tmp_path / "old"
     folder.mkdir()

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from resnet_gui.core import images
-from resnet_gui.core.images import ImageDecodeError, discover, load_rgb
-
+from resnet_gui.core.images import files as images
+from resnet_gui.core.images.files import ImageDecodeError, discover, load_rgb
 from tests.support import save_noise
 
 

@@ -5,8 +5,8 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QGuiApplication
 
-from resnet_gui.core import models
 from resnet_gui.core.errors import WeightsUnavailableError
+from resnet_gui.core.models import resnets as models
 from tests.journey import SHOTS, WAIT
 from tests.support import make_shapes_dataset, save_noise, small_example
 from tests.test_journey_train import open_tab

@@ -141,7 +141,7 @@ def test_a_project_from_nothing_to_sorted_folders(user, tmp_path, qtbot, setting
 
 def test_the_last_project_opens_with_the_window(qtbot, tmp_path, settings, errors):
     """Closed and opened again, the window shows the project the user was working on."""
-    from resnet_gui.core.project import Project
+    from resnet_gui.core.projects.project import Project
     from resnet_gui.gui.main_window import MainWindow
 
     with Project.create(tmp_path / "lab") as project:
@@ -161,7 +161,7 @@ def test_the_last_project_opens_with_the_window(qtbot, tmp_path, settings, error
 def test_a_moved_project_fits_the_screen_and_finds_its_missing_files(user, tmp_path, screen):
     """Opened after its pictures moved, a project with a long folder name keeps the window on the screen, and
     Find N missing… is in reach; it finds the files in their new folder."""
-    from resnet_gui.core.project import Project
+    from resnet_gui.core.projects.project import Project
 
     long = tmp_path / ("microscopy plates from the second floor lab, autumn series " * 2).strip()
     pictures = make_shapes_dataset(tmp_path / "pictures", per_class=2, size=20)
@@ -189,7 +189,7 @@ def test_a_moved_project_fits_the_screen_and_finds_its_missing_files(user, tmp_p
 def test_a_moved_project_stays_in_recent_projects_greyed(user, tmp_path):
     """A moved project silently dropped out of Recent projects, so the next one took its place at the top and a
     click opened another project. It stays, greyed and saying so; the others open."""
-    from resnet_gui.core.project import Project
+    from resnet_gui.core.projects.project import Project
 
     window = user.window
     for name in ("first", "second"):
@@ -214,7 +214,7 @@ def test_the_class_buttons_and_add_pictures(user, tmp_path):
     (confirmed), and Add pictures… (a file typed into the dialog), each a click answered as a person answers."""
     from PySide6.QtWidgets import QColorDialog, QInputDialog
 
-    from resnet_gui.core.project import Project
+    from resnet_gui.core.projects.project import Project
 
     with Project.create(tmp_path / "lab") as project:
         project.add_class("round")
@@ -270,7 +270,7 @@ def test_the_class_buttons_and_add_pictures(user, tmp_path):
 def test_a_stopped_project_run_resumes_from_the_project_tab(user, tmp_path, qtbot):
     """Train from the Project tab, Stop in the Train tab after an epoch, then Resume run 1 in the Project tab:
     the same run goes on from the next epoch and finishes; the button goes."""
-    from resnet_gui.core.project import Project
+    from resnet_gui.core.projects.project import Project
 
     make_shapes_dataset(tmp_path / "seed", per_class=4, size=20, seed=1)
     with Project.create(tmp_path / "lab") as project:

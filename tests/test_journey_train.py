@@ -110,7 +110,6 @@ def test_stop_during_the_finishing_steps_skips_them_and_keeps_a_whole_model(user
     set_spin(user, panel.epochs, 1)
     set_spin(user, panel.image_size, 16)
     finishing = []
-    panel.train_task  # the worker is made at Start; its finishing signal reaches the panel
     user.click(panel.start_button)
     user.wait(lambda: panel._finishing or not panel.is_training())
     # A slow finishing step (thousands of pictures) would keep the user waiting: the same button skips it.
@@ -123,7 +122,7 @@ def test_stop_during_the_finishing_steps_skips_them_and_keeps_a_whole_model(user
         assert result.best_path.exists()
         if result.finishing_skipped:
             assert "finishing steps were skipped" in panel.result_text.text()
-            from resnet_gui.core.models import load_checkpoint_bundle
+            from resnet_gui.core.models.resnets import load_checkpoint_bundle
 
             bundle = load_checkpoint_bundle(result.best_path)
             assert bundle.classes == ["blue", "green", "red"] and bundle.familiarity is None

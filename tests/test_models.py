@@ -2,10 +2,10 @@ import pytest
 import torch
 import torchvision
 
-from resnet_gui.core.architectures import ARCHITECTURES
-from resnet_gui.core.checkpoints import infer_architecture
 from resnet_gui.core.errors import UserError, WeightsUnavailableError
-from resnet_gui.core.models import build_model, count_parameters, imagenet_weights, load_bundle, stage_table
+from resnet_gui.core.models.architectures import ARCHITECTURES
+from resnet_gui.core.models.checkpoints import infer_architecture
+from resnet_gui.core.models.resnets import build_model, count_parameters, imagenet_weights, load_bundle, stage_table
 
 
 def meta_model(arch, num_classes=1000, small_input=False):

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from resnet_gui.cli import main
-from resnet_gui.core.project import Project, ProjectError
-from resnet_gui.core.project_schema import SCHEMA_VERSION, migrate
-from resnet_gui.core.project_sort import execute_sort, plan_sort
-from resnet_gui.core.project_split import SplitCandidate, split_pictures
+from resnet_gui.core.projects.project import Project, ProjectError
+from resnet_gui.core.projects.schema import SCHEMA_VERSION, migrate
+from resnet_gui.core.projects.sort import execute_sort, plan_sort
+from resnet_gui.core.projects.split import SplitCandidate, split_pictures
 from tests.support import make_shapes_dataset, make_two_looks_dataset, save_noise
 
 FAST = ["--weights", "none", "--image-size", "32", "--batch-size", "8", "--augment", "hflip", "--seed", "0"]
@@ -139,8 +139,10 @@ def test_a_version_1_project_is_migrated_and_keeps_everything(tmp_path):
     db = sqlite3.connect(folder / "project.sqlite", isolation_level=None)
     migrate(db, to=1)
     db.execute("INSERT INTO classes(name, colour, position) VALUES ('cells', '#4e79a7', 0)")
-    db.execute("INSERT INTO images(path, bytes, sha256, added_at, class_id) VALUES ('slides/s1/a.png', 10, 'x', 't', 1)")
-    db.execute("INSERT INTO labels(image_id, class_id, class_name, source, made_at) VALUES (1, 1, 'cells', 'typed', 't')")
+    db.execute("INSERT INTO images(path, bytes, sha256, added_at, class_id) "
+               "VALUES ('slides/s1/a.png', 10, 'x', 't', 1)")
+    db.execute("INSERT INTO labels(image_id, class_id, class_name, source, made_at) "
+               "VALUES (1, 1, 'cells', 'typed', 't')")
     db.close()
     with Project.open(folder) as project:
         assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -157,7 +159,7 @@ def test_a_version_1_project_is_migrated_and_keeps_everything(tmp_path):
 
 KILLER = textwrap.dedent("""
     import sys
-    from resnet_gui.core.project import Project
+    from resnet_gui.core.projects.project import Project
     project = Project.open(sys.argv[1])
     pictures = project.pictures("unlabelled")
     i = 0
@@ -287,7 +289,7 @@ def test_unfamiliar_pictures_are_marked_in_review_and_sorted_into_their_own_fold
 def test_a_version_2_project_gains_the_unfamiliar_mark_as_familiar(tmp_path):
     import sqlite3
 
-    from resnet_gui.core.project_schema import MIGRATIONS
+    from resnet_gui.core.projects.schema import MIGRATIONS
 
     db = sqlite3.connect(tmp_path / "project.sqlite")
     for step in MIGRATIONS[:2]:

@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 from resnet_gui.cli import main
-from resnet_gui.core.project import Project
-from resnet_gui.core.run_lock import RunLock, is_held
+from resnet_gui.core.projects.project import Project
+from resnet_gui.core.projects.run_lock import RunLock, is_held
 from tests.support import make_shapes_dataset
 from tests.test_hostile import cli_env, leftovers
 

@@ -8,14 +8,13 @@ import torch
 from torchvision.transforms import InterpolationMode, v2
 
 from resnet_gui.cli import main
-from resnet_gui.core.checkpoints import checkpoint_payload, read_checkpoint, write_checkpoint
 from resnet_gui.core.errors import CheckpointError
-from resnet_gui.core.familiarity import auroc, energy, fit_familiarity, ledoit_wolf, mahalanobis, threshold_for
-from resnet_gui.core.images import load_rgb
-from resnet_gui.core.inference import Predictor
-from resnet_gui.core.models import ModelBundle, load_checkpoint_bundle
-from resnet_gui.core.transforms import Preprocessing
-
+from resnet_gui.core.images.files import load_rgb
+from resnet_gui.core.images.transforms import Preprocessing
+from resnet_gui.core.inference.predictor import Predictor
+from resnet_gui.core.models.checkpoints import checkpoint_payload, read_checkpoint, write_checkpoint
+from resnet_gui.core.models.resnets import ModelBundle, load_checkpoint_bundle
+from resnet_gui.core.trust.familiarity import auroc, energy, fit_familiarity, ledoit_wolf, mahalanobis, threshold_for
 from tests.support import COLOURS, fixed_threads, make_grey_shapes, make_unfamiliar, save_noise, tiny_model
 
 
@@ -66,7 +65,7 @@ def by_hand(bundle, path, crops) -> torch.Tensor:
 def test_test_time_augmentation_equals_the_torchvision_crops_averaged_by_hand(random_bundle, odd_pictures, mode):
     predictor = Predictor(random_bundle, device="cpu", batch_size=3, top_k=4, tta=mode, amp=False)
     plain = Predictor(random_bundle, device="cpu", batch_size=3, top_k=4, amp=False)
-    for prediction, without in zip(predictor.predict_all(odd_pictures), plain.predict_all(odd_pictures)):
+    for prediction, without in zip(predictor.predict_all(odd_pictures), plain.predict_all(odd_pictures), strict=False):
         got = torch.zeros(4)
         for guess in prediction.top_k:
             got[guess.index] = guess.prob
@@ -143,7 +142,7 @@ def familiar_and_not(tmp_path_factory):
     The recipe learns the shapes with a margin (26 of 30 held-out right with 2 threads, 25 of 29 with one,
     where the test needs 60%): the earlier 24 x 6 epochs reached 47% on validation and passed or failed by one
     picture with the torch release. Threads are pinned, so every machine trains the same model."""
-    from resnet_gui.core.training import Trainer, TrainSettings
+    from resnet_gui.core.training.trainer import Trainer, TrainSettings
 
     root = tmp_path_factory.mktemp("reach")
     with fixed_threads(2):

@@ -9,12 +9,11 @@ import torch
 from torch import nn
 
 from resnet_gui.cli import main
-from resnet_gui.core import lr_finder
-from resnet_gui.core.checkpoints import read_checkpoint
-from resnet_gui.core.run_clock import RunClock
-from resnet_gui.core.schedules import make_scheduler, restore_scheduler
-from resnet_gui.core.training import Trainer, TrainingCallback, TrainSettings
-
+from resnet_gui.core.models.checkpoints import read_checkpoint
+from resnet_gui.core.training import lr_finder
+from resnet_gui.core.training.clock import RunClock
+from resnet_gui.core.training.schedules import make_scheduler, restore_scheduler
+from resnet_gui.core.training.trainer import Trainer, TrainingCallback, TrainSettings
 from tests.support import make_shapes_dataset, tiny_model
 
 

@@ -15,13 +15,13 @@ import torch
 
 from resnet_gui.core import atomic_write as aw
 from resnet_gui.core.atomic_write import AtomicFile, atomic_path, atomic_write
-from resnet_gui.core.checkpoint_saver import CheckpointSaver, last_path_for
-from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
 from resnet_gui.core.errors import UserError
-from resnet_gui.core.predictions import Guess, Prediction, is_unsure
-from resnet_gui.core.run_options import RunOptions
-from resnet_gui.core.schedules import make_scheduler, restore_scheduler
-from resnet_gui.core.train_config import TrainSettings, small_input_for
+from resnet_gui.core.inference.options import RunOptions
+from resnet_gui.core.inference.predictions import Guess, Prediction, is_unsure
+from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
+from resnet_gui.core.training.saver import CheckpointSaver, last_path_for
+from resnet_gui.core.training.schedules import make_scheduler, restore_scheduler
+from resnet_gui.core.training.settings import TrainSettings, small_input_for
 from tests.support import TINY, make_shapes_dataset, tiny_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +61,7 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_nothing_behind(tmp_path):
     with pytest.raises(ZeroDivisionError):
         with atomic_write(target) as stream:
             stream.write(b"half a mod")
-            1 / 0
+            raise ZeroDivisionError("the writer failed half-way")
     assert target.read_bytes() == b"the good model"
     assert leftovers(tmp_path) == []
     with pytest.raises(KeyboardInterrupt):
@@ -177,7 +177,7 @@ def test_cosine_schedule_warms_up_then_decays_to_a_hundredth():
     rates, optimizer = rates_over("cosine", epochs=10, steps_per_epoch=5)
     assert rates[0] == pytest.approx(1 / 6)  # warm-up over the first epoch
     assert rates[4] == pytest.approx(5 / 6) and rates[5] == pytest.approx(1.0)
-    assert all(a >= b for a, b in zip(rates[5:], rates[6:]))  # then only down
+    assert all(a >= b for a, b in zip(rates[5:], rates[6:], strict=False))  # then only down
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01)
 
 
@@ -218,7 +218,7 @@ def test_checkpoint_saver_keeps_the_best_and_writes_the_last_state(tmp_path):
     assert saver.save_checkpoint(fields, model, accuracy=0.5, loss=0.9)  # same accuracy, better loss
     assert saver.since_best == 0 and saver.best_path == tmp_path / "m.pt"
     saver.save_recovery(fields, model, 1, optimizer, scheduler)  # every epoch end
-    from resnet_gui.core.checkpoints import read_checkpoint
+    from resnet_gui.core.models.checkpoints import read_checkpoint
 
     resume = read_checkpoint(last_path_for(tmp_path / "m.pt")).extra["resume"]
     assert resume["epoch"] == 1 and resume["best_val_acc"] == 0.5 and resume["best_val_loss"] == 0.9
@@ -239,8 +239,8 @@ def test_import_linter_fails_on_a_cycle(tmp_path):
     kept = subprocess.run(lint, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert kept.returncode == 0, kept.stdout + kept.stderr
     common = tmp_path / "resnet_gui" / "cli" / "common.py"
-    common.write_text(common.read_text(encoding="utf-8") + "\n\ndef _cycle():\n    from resnet_gui.cli import classify\n",
-                      encoding="utf-8")
+    cycle = "\n\ndef _cycle():\n    from resnet_gui.cli import classify\n"
+    common.write_text(common.read_text(encoding="utf-8") + cycle, encoding="utf-8")
     broken = subprocess.run(lint, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert broken.returncode != 0 and "No import cycles" in broken.stdout
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from resnet_gui.cli import main
-from resnet_gui.core.project import Project
+from resnet_gui.core.projects.project import Project
 from tests.support import make_shapes_dataset
 
 
@@ -62,15 +62,15 @@ def test_resume_matches_the_file_not_its_spelling(tmp_path, tiny_checkpoint, cap
 def test_a_model_that_would_answer_nan_is_refused_at_load(tmp_path, capsys):
     """Finite but huge weights (3e38) or a negative BatchNorm variance gave NaN at run time: explain wrote
     'cluster (nan%)' and exited 0; now the file is refused with a sentence, as stored NaN already is."""
+    import re
+
     import pytest
     import torch
 
-    from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
     from resnet_gui.core.errors import CheckpointError
-    from resnet_gui.core.models import load_checkpoint_bundle
+    from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
+    from resnet_gui.core.models.resnets import load_checkpoint_bundle
     from tests.support import TINY, save_noise, tiny_model
-
-    import re
 
     picture = save_noise(tmp_path / "a.png")
     for what, change in (("as large as 3.0e+38", lambda m: m.fc.weight.data.fill_(3e38)),
@@ -95,7 +95,7 @@ def test_a_phones_heic_photo_opens_without_an_extra_install(tmp_path):
 
     assert any(r.lower().startswith("pillow-heif") for r in requires("resnet-gui"))  # installed with the app
 
-    from resnet_gui.core.images import discover, load_rgb
+    from resnet_gui.core.images.files import discover, load_rgb
 
     Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "IMG_0001.HEIC", format="HEIF")
     assert [p.name for p in discover([tmp_path]).files] == ["IMG_0001.HEIC"]
@@ -106,7 +106,7 @@ def test_a_phones_heic_photo_opens_without_an_extra_install(tmp_path):
 def test_four_classes_of_two_pictures_make_a_complete_model(tmp_path, capsys):
     """It exited 3 with a LinAlgError after the epoch and left an uncalibrated model; now the model is whole
     (calibrated, with its familiarity fit) and the few pictures are named."""
-    from resnet_gui.core.models import load_checkpoint_bundle
+    from resnet_gui.core.models.resnets import load_checkpoint_bundle
     from tests.support import make_shapes_dataset
 
     data = make_shapes_dataset(tmp_path / "d", per_class=2, size=20, classes=("red", "green", "blue", "cat"))
@@ -134,9 +134,9 @@ def test_one_input_size_limit_for_checkpoints_and_the_command_line(tmp_path, cap
     import pytest
     import torch
 
-    from resnet_gui.core.checkpoints import checkpoint_payload, read_checkpoint
     from resnet_gui.core.errors import CheckpointError
-    from resnet_gui.core.transforms import Preprocessing
+    from resnet_gui.core.images.transforms import Preprocessing
+    from resnet_gui.core.models.checkpoints import checkpoint_payload, read_checkpoint
     from resnet_gui.core.values import MAX_IMAGE_SIZE
     from tests.support import tiny_model
 
@@ -158,7 +158,7 @@ def test_a_class_name_with_a_lone_surrogate_is_refused_at_load(tmp_path, capsys)
     (UnicodeEncodeError); it is refused at load with a sentence."""
     import torch  # noqa: F401  (tiny_model needs it loaded)
 
-    from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
+    from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
     from tests.support import TINY, tiny_model
 
     path = write_checkpoint(tmp_path / "m.pt", checkpoint_payload(
@@ -176,7 +176,7 @@ def test_classify_csv_on_a_full_disk_is_a_sentence(tmp_path, tiny_checkpoint, im
     import errno
     import os
 
-    from resnet_gui.core import results_csv
+    from resnet_gui.core.inference import results_csv
 
     class FullDisk:
         def write(self, text):

@@ -9,9 +9,9 @@ import json
 import pytest
 
 from resnet_gui.cli import main
-from resnet_gui.core.project import Project
-from resnet_gui.core.project_sort import execute_sort, plan_sort
-from resnet_gui.core.results_csv import FORMULA_STARTS, from_spreadsheet_cell, spreadsheet_cell
+from resnet_gui.core.inference.results_csv import FORMULA_STARTS, from_spreadsheet_cell, spreadsheet_cell
+from resnet_gui.core.projects.project import Project
+from resnet_gui.core.projects.sort import execute_sort, plan_sort
 from tests.support import save_noise
 
 HOSTILE = ["=HYPERLINK(\"https:evil\",\"click\").png", "+1+1.png", "-2.png", "@SUM(A1).png", "\tTAB.png",
@@ -69,7 +69,7 @@ def test_a_resumed_csv_appends_neutralised_rows(hostile_folder, tiny_checkpoint,
 
 
 def test_the_merged_parts_of_a_sharded_run(tmp_path):
-    from resnet_gui.core.results_csv import csv_header, merge_parts, part_path, write_result_rows
+    from resnet_gui.core.inference.results_csv import csv_header, merge_parts, part_path, write_result_rows
 
     out = tmp_path / "merged.csv"
     write_result_rows(part_path(out, 0, 2), 1, [["=a.png", "x", "x", "0.9", ""]])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from resnet_gui.cli import main
-from resnet_gui.core.checkpoints import checkpoint_payload, write_checkpoint
+from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
 from tests.support import TINY, save_noise, tiny_model
 
 OSC52 = "\x1b]52;c;cm0gLXJmIH4=\x07"

@@ -3,8 +3,7 @@ import json
 import pytest
 
 from resnet_gui.cli import main
-from resnet_gui.core import training
-
+from resnet_gui.core.training import trainer as training
 from tests.support import make_shapes_dataset
 
 
@@ -30,7 +29,7 @@ def test_train_json_events_and_best_checkpoint(capsys, data, tmp_path):
     assert (tmp_path / "run" / "best.last.pt").exists()
     epochs = [e for e in events if e["event"] == "epoch"]
     assert {"train_loss", "train_acc", "val_loss", "val_acc", "seconds"} <= set(epochs[0])
-    from resnet_gui.core.checkpoints import read_checkpoint
+    from resnet_gui.core.models.checkpoints import read_checkpoint
 
     saved = read_checkpoint(out)
     assert saved.train["optimizer"] == "sgd" and saved.train["augment"] == ["hflip", "vflip"]

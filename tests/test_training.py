@@ -5,16 +5,19 @@ import math
 import pytest
 import torch
 
-from resnet_gui.core import devices, training
-from resnet_gui.core.checkpoints import read_checkpoint
-from resnet_gui.core.data import class_weights, prepare_data, scan_class_folder, stratified_split
 from resnet_gui.core.errors import DatasetError, UserError, WeightsUnavailableError
-from resnet_gui.core.evaluation import evaluate_model
-from resnet_gui.core.inference import Predictor
-from resnet_gui.core.models import load_checkpoint_bundle
-from resnet_gui.core.training_events import TrainingCallback
-from resnet_gui.core.training import Trainer, TrainingCallback, TrainSettings, last_path_for
-
+from resnet_gui.core.evaluation.evaluate import evaluate_model
+from resnet_gui.core.images.datasets import class_weights, prepare_data
+from resnet_gui.core.images.folders import scan_class_folder, stratified_split
+from resnet_gui.core.inference.predictor import Predictor
+from resnet_gui.core.models.checkpoints import read_checkpoint
+from resnet_gui.core.models.files import last_path_for
+from resnet_gui.core.models.resnets import load_checkpoint_bundle
+from resnet_gui.core.runtime import devices
+from resnet_gui.core.training import trainer as training
+from resnet_gui.core.training.events import TrainingCallback
+from resnet_gui.core.training.settings import TrainSettings
+from resnet_gui.core.training.trainer import Trainer
 from tests.support import make_shapes_dataset
 
 
@@ -260,7 +263,7 @@ def test_a_completed_run_removes_its_resumable_state_unless_kept(tmp_path):
 
 
 def test_without_out_a_run_never_replaces_a_model(tmp_path, monkeypatch):
-    from resnet_gui.core.checkpoint_saver import unique_model_path
+    from resnet_gui.core.training.saver import unique_model_path
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "model.pt").write_bytes(b"a model made before")
@@ -274,8 +277,8 @@ def test_without_out_a_run_never_replaces_a_model(tmp_path, monkeypatch):
 
 def test_skipping_the_finishing_steps_keeps_the_best_epochs_checkpoint_whole(tmp_path):
     """Stop, then Skip finishing in the window: no calibration, no familiarity fit, and a model that loads."""
-    from resnet_gui.core.models import load_checkpoint_bundle
-    from resnet_gui.core.training import Trainer, TrainSettings
+    from resnet_gui.core.models.resnets import load_checkpoint_bundle
+    from resnet_gui.core.training.trainer import Trainer, TrainSettings
     from tests.support import make_shapes_dataset
 
     data = make_shapes_dataset(tmp_path / "shapes", per_class=5, size=20)

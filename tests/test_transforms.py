@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 from torchvision.transforms import InterpolationMode, v2
 
-from resnet_gui.core.transforms import Preprocessing, ResizeCenterCrop, decode_transform, resize_for
+from resnet_gui.core.images.transforms import Preprocessing, ResizeCenterCrop, decode_transform, resize_for
 
 
 def torchvision_resize_crop(resize, size):

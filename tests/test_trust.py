@@ -8,15 +8,19 @@ import torch
 from PIL import Image
 
 from resnet_gui.cli import main
-from resnet_gui.core.calibration import calibrate, fit_temperature, negative_log_likelihood, reliability, \
-    suggest_threshold
-from resnet_gui.core.checkpoints import read_checkpoint, write_checkpoint
-from resnet_gui.core.explain import explain, grad_cam, to_image_frame
-from resnet_gui.core.inference import Predictor
-from resnet_gui.core.metrics import one_vs_rest, roc_curve, summarize
-from resnet_gui.core.models import load_checkpoint_bundle
-from resnet_gui.core.report import render_html
-
+from resnet_gui.core.evaluation.metrics import one_vs_rest, roc_curve, summarize
+from resnet_gui.core.evaluation.report import render_html
+from resnet_gui.core.inference.explain import explain, grad_cam, to_image_frame
+from resnet_gui.core.inference.predictor import Predictor
+from resnet_gui.core.models.checkpoints import read_checkpoint, write_checkpoint
+from resnet_gui.core.models.resnets import load_checkpoint_bundle
+from resnet_gui.core.trust.calibration import (
+    calibrate,
+    fit_temperature,
+    negative_log_likelihood,
+    reliability,
+    suggest_threshold,
+)
 from tests.support import COLOURS
 
 
@@ -188,7 +192,7 @@ def test_grad_cam_map_is_placed_on_the_centre_crop():
 
 
 def test_grad_cams_colour_key_runs_from_blue_to_red():
-    from resnet_gui.core.explain import colour_key, heat_colours
+    from resnet_gui.core.inference.explain import colour_key, heat_colours
 
     key = colour_key(60, 10)
     assert key.shape == (10, 60, 3) and key.dtype == np.uint8
@@ -269,8 +273,8 @@ def test_onnx_export_agrees_with_pytorch(colour_model, tmp_path):
 
 
 def test_an_export_that_moved_is_refused(colour_model, tmp_path, monkeypatch):
-    from resnet_gui.core import model_export
-    from resnet_gui.core.model_export import ExportCheckFailed, export_model
+    from resnet_gui.core.packaging import export as model_export
+    from resnet_gui.core.packaging.export import ExportCheckFailed, export_model
 
     _, result = colour_model
     bundle = load_checkpoint_bundle(result.best_path)
@@ -322,7 +326,8 @@ def test_report_gallery_shows_most_confident_mistakes_first():
     thumb = "data:image/png;base64,AAAA"
     report = {"classes": ["a", "b"], "per_class": {"a": {"precision": 1, "recall": 1, "f1": 1, "support": 1},
                                                    "b": {"precision": 1, "recall": 1, "f1": 1, "support": 1}},
-              "accuracy": 0.5, "samples": 2, "confusion_matrix": [[1, 0], [1, 0]], "roc_auc": {}, "average_precision": {},
+              "accuracy": 0.5, "samples": 2, "confusion_matrix": [[1, 0], [1, 0]], "roc_auc": {},
+              "average_precision": {},
               "mistakes": [{"path": "low.png", "true": "b", "predicted": "a", "confidence": 0.6, "thumbnail": thumb},
                            {"path": "high.png", "true": "b", "predicted": "a", "confidence": 0.9, "thumbnail": thumb}]}
     page = render_html(report)

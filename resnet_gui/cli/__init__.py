@@ -24,8 +24,8 @@ import warnings
 from resnet_gui import __version__
 from resnet_gui.cli import classify, example, model, project, training, window
 from resnet_gui.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageParser, say
-from resnet_gui.core.architectures import ARCHITECTURES
 from resnet_gui.core.errors import UserError
+from resnet_gui.core.models.architectures import ARCHITECTURES
 from resnet_gui.crash_log import write_crash_log
 
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - anything else is the app's fault: logged, and said in a sentence
         where = write_crash_log(exc)
         say(f"an unexpected error stopped the command ({type(exc).__name__}: {exc}). "
             f"Details were written to {where}; please include that file when you report it.")
@@ -131,7 +131,7 @@ def entry() -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from resnet_gui.core.allocator import keep_freed_memory
+    from resnet_gui.core.runtime.allocator import keep_freed_memory
 
-    keep_freed_memory()  # before torch allocates anything: see core/allocator.py
+    keep_freed_memory()  # before torch allocates anything: see core/runtime/allocator.py
     return args.handler(args)

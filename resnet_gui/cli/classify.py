@@ -24,8 +24,8 @@ from resnet_gui.cli.common import (
     say_plain,
     shown,
 )
-from resnet_gui.core.architectures import DEFAULT_ARCH
 from resnet_gui.core.errors import UserError
+from resnet_gui.core.models.architectures import DEFAULT_ARCH
 
 
 def add_parser(sub, archs: list[str]) -> None:
@@ -58,7 +58,7 @@ def add_parser(sub, archs: list[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from resnet_gui.core.distributed import world_from_environment
+    from resnet_gui.core.runtime.distributed import world_from_environment
 
     world = world_from_environment()
     if world.is_distributed:
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_one_process(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
-    from resnet_gui.core.images import discover
+    from resnet_gui.core.images.files import discover
 
     if args.csv is not None and not args.csv.strip():  # --csv '' wrote nothing and exited 0
         raise UserError("--csv needs a file name (for example --csv results.csv).")
@@ -95,16 +95,16 @@ def run_one_process(args: argparse.Namespace) -> int:
             ".avif (and .heic with pillow-heif)."
         )
 
-    from resnet_gui.core.inference import Predictor
-    from resnet_gui.core.models import load_bundle
-    from resnet_gui.core.results_csv import CsvResultWriter
+    from resnet_gui.core.inference.predictor import Predictor
+    from resnet_gui.core.inference.results_csv import CsvResultWriter
+    from resnet_gui.core.models.resnets import load_bundle
 
     bundle = load_bundle(args.checkpoint, arch=args.arch, classes_file=args.classes, image_size=args.image_size)
     unsure_below = bundle.unsure_below if args.unsure_below is None else (args.unsure_below or None)
     predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, num_workers=args.workers,
                           top_k=args.top_k, unsure_below=unsure_below, amp=not args.no_amp, tta=args.tta,
                           check_familiarity=not args.no_unfamiliar)
-    from resnet_gui.core.results_csv import CsvResultAppender, merge_parts, part_paths, remove_parts
+    from resnet_gui.core.inference.results_csv import CsvResultAppender, merge_parts, part_paths, remove_parts
 
     # The same columns as a fresh CSV: top-k as the predictor has it (no more than the model's classes).
     if args.resume and part_paths(args.csv):  # a stopped multi-process run's parts: into OUT.csv first
@@ -242,17 +242,23 @@ def run_sharded(args: argparse.Namespace, world) -> int:
     the order one process gives. A run stopped on the way leaves its parts; --resume merges them with
     OUT.csv and goes on with the files in neither, with any number of processes."""
     from resnet_gui.core.atomic_write import check_writable
-    from resnet_gui.core.distributed import (
+    from resnet_gui.core.images.files import discover
+    from resnet_gui.core.inference.predictor import Predictor
+    from resnet_gui.core.inference.results_csv import (
+        CsvResultAppender,
+        merge_parts,
+        part_path,
+        remove_parts,
+        same_file_key,
+    )
+    from resnet_gui.core.models.resnets import load_bundle
+    from resnet_gui.core.runtime.distributed import (
         device_for,
         end_process_group,
         gather_to_main,
         share_from_main,
         start_process_group,
     )
-    from resnet_gui.core.images import discover
-    from resnet_gui.core.inference import Predictor
-    from resnet_gui.core.models import load_bundle
-    from resnet_gui.core.results_csv import CsvResultAppender, merge_parts, part_path, remove_parts, same_file_key
 
     if args.resume and not args.csv:
         raise UserError("--resume goes on with a CSV file: name it with --csv OUT.csv.")

@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-from resnet_gui.core.text import display_path, terminal_text
+from resnet_gui.core.text import terminal_text
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer whose reader left
@@ -79,7 +79,7 @@ def fraction(text: str) -> float:
 
 
 def add_tta_option(parser: argparse.ArgumentParser) -> None:
-    from resnet_gui.core.tta import MODES  # torch-free: --help stays quick
+    from resnet_gui.core.inference.tta import MODES  # torch-free: --help stays quick
 
     parser.add_argument("--tta", choices=MODES,
                         help="test-time augmentation: average the probabilities of the picture and its mirror "

@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
-    from resnet_gui.core.example import write_example
+    from resnet_gui.core.projects.example import write_example
 
     check_writable(f"{args.folder}/README.txt", "the example")
     made = write_example(args.folder, seed=args.seed)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from resnet_gui.cli.common import EXIT_OK, EXIT_SOME_FAILED, image_size, finite_float, json_line, say, shown
+from resnet_gui.cli.common import EXIT_OK, EXIT_SOME_FAILED, finite_float, image_size, json_line, say, shown
 from resnet_gui.core.errors import UserError
 
 
@@ -49,7 +49,7 @@ def add_parsers(sub, archs: list[str]) -> None:
 
 
 def info_command(args: argparse.Namespace) -> int:
-    from resnet_gui.core.models import count_parameters, load_checkpoint_bundle, stage_table
+    from resnet_gui.core.models.resnets import count_parameters, load_checkpoint_bundle, stage_table
 
     bundle = load_checkpoint_bundle(args.checkpoint, classes_file=args.classes, image_size=args.image_size)
     contents = bundle.checkpoint
@@ -58,7 +58,7 @@ def info_command(args: argparse.Namespace) -> int:
     data = {
         "temperature": bundle.temperature,
         "unsure_below": bundle.unsure_below,
-        "golden_samples": len(contents.extra.get("golden", {}).get("inputs", [])) if contents.extra.get("golden") else 0,
+        "golden_samples": len((contents.extra.get("golden") or {}).get("inputs", [])),
         "path": str(contents.path),
         "format": contents.kind,
         "version": contents.version,
@@ -81,14 +81,14 @@ def info_command(args: argparse.Namespace) -> int:
     if args.verify:
         return verify_command(bundle, data, args.json)
     if args.card:
-        from resnet_gui.core.model_card import model_card
+        from resnet_gui.core.packaging.card import model_card
 
         print(model_card(bundle))
         return EXIT_OK
     if args.json:
         print(json_line(data))
         return EXIT_OK
-    from resnet_gui.core.architectures import architecture
+    from resnet_gui.core.models.architectures import architecture
 
     spec = architecture(bundle.arch)
     classes = ", ".join(shown(c) for c in bundle.classes[:10]) + (
@@ -115,7 +115,7 @@ def info_command(args: argparse.Namespace) -> int:
 
 def verify_command(bundle, data: dict, as_json: bool) -> int:
     """info --verify: do the golden samples still give the outputs stored with them?"""
-    from resnet_gui.core.golden import golden_tolerance, verify_model
+    from resnet_gui.core.trust.golden import golden_tolerance, verify_model
 
     golden = bundle.checkpoint.extra.get("golden")
     if not golden:
@@ -138,9 +138,9 @@ def verify_command(bundle, data: dict, as_json: bool) -> int:
 
 def explain_command(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
-    from resnet_gui.core.explain import check_picture_name, explain, overlay, save_picture
-    from resnet_gui.core.images import ImageDecodeError, load_rgb
-    from resnet_gui.core.models import load_bundle
+    from resnet_gui.core.images.files import ImageDecodeError, load_rgb
+    from resnet_gui.core.inference.explain import check_picture_name, explain, overlay, save_picture
+    from resnet_gui.core.models.resnets import load_bundle
 
     check_picture_name(Path(args.out))
     check_writable(args.out, "the picture")
@@ -154,7 +154,8 @@ def explain_command(args: argparse.Namespace) -> int:
     index = None
     if args.class_label is not None:
         if args.class_label not in bundle.classes:
-            raise UserError(f"'{args.class_label}' is not one of the model's classes: {', '.join(bundle.classes[:20])}.")
+            raise UserError(f"'{args.class_label}' is not one of the model's classes: "
+                            f"{', '.join(bundle.classes[:20])}.")
         index = bundle.classes.index(args.class_label)
     result = explain(bundle, image, index)
     picture = overlay(image, result.heatmap, args.opacity)
@@ -168,8 +169,8 @@ def explain_command(args: argparse.Namespace) -> int:
 
 def export_command(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
-    from resnet_gui.core.model_export import export_model
-    from resnet_gui.core.models import load_checkpoint_bundle
+    from resnet_gui.core.models.resnets import load_checkpoint_bundle
+    from resnet_gui.core.packaging.export import export_model
 
     if args.format == "bioimageio":
         return export_package(args)
@@ -188,9 +189,9 @@ def export_command(args: argparse.Namespace) -> int:
 
 def export_package(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
-    from resnet_gui.core.bioimageio_package import check_license, write_package
+    from resnet_gui.core.models.resnets import load_checkpoint_bundle
+    from resnet_gui.core.packaging.bioimageio import check_license, write_package
     from resnet_gui.core.summaries import describe_package_checks
-    from resnet_gui.core.models import load_checkpoint_bundle
 
     if not args.out.lower().endswith(".zip"):
         raise UserError(f"A bioimage.io package is a .zip file: name it like MODEL.zip, not {args.out}.")

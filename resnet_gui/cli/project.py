@@ -97,7 +97,7 @@ def add_parser(sub, archs: list[str]) -> None:
 
 
 def _open(args):
-    from resnet_gui.core.project import Project
+    from resnet_gui.core.projects.project import Project
 
     return Project.open(args.project)
 
@@ -114,7 +114,7 @@ def _added(report, what: str = "") -> str:
 
 
 def new_command(args) -> int:
-    from resnet_gui.core.project import Project
+    from resnet_gui.core.projects.project import Project
 
     if args.source:
         project, report = Project.create_from_class_tree(args.project, args.source, progress=_progress("importing"))
@@ -165,7 +165,7 @@ def label_command(args) -> int:
             _print_skipped(report)
             say(f"labelled {report.labelled} picture(s) already in the project; {_added(report)}.")
             return EXIT_OK
-        for path, name in zip(args.pairs[::2], args.pairs[1::2]):
+        for path, name in zip(args.pairs[::2], args.pairs[1::2], strict=False):
             image = project.image_id(path)
             if name not in {c.name for c in project.classes()}:
                 project.add_class(name)
@@ -214,7 +214,7 @@ def train_command(args) -> int:
     import signal
     import threading
 
-    from resnet_gui.core.project_training import train_project
+    from resnet_gui.core.projects.training import train_project
 
     resume = args.resume_run  # a run of the project, not a file as train's --resume: train_project finds it
     settings = settings_from_args(args)
@@ -260,7 +260,7 @@ def train_command(args) -> int:
 
 
 def predict_command(args) -> int:
-    from resnet_gui.core.project_training import predict_project
+    from resnet_gui.core.projects.training import predict_project
 
     report = predict_project(args.project, args.run, device=args.device, amp=not args.no_amp,
                              batch_size=args.batch_size, progress=_progress("predicting"))
@@ -296,7 +296,7 @@ def review_command(args) -> int:
 
 
 def sort_command(args) -> int:
-    from resnet_gui.core.project_sort import execute_sort, plan_sort
+    from resnet_gui.core.projects.sort import execute_sort, plan_sort
 
     with _open(args) as project:
         plan = plan_sort(project, args.out, run_id=args.run, unsure_below=args.unsure_below)

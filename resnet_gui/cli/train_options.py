@@ -18,7 +18,7 @@ from resnet_gui.cli.common import (
     shown,
 )
 from resnet_gui.core.summaries import describe_calibration, describe_threshold, duration
-from resnet_gui.core.train_config import MAX_LR
+from resnet_gui.core.training.settings import MAX_LR
 
 SWEEP_STEPS = 100  # core.lr_finder.SWEEP_STEPS, without importing torch to print the help
 
@@ -29,7 +29,7 @@ def rate_or_auto(text: str) -> float | str:
 
 def add_training_options(parser, archs: list[str]) -> None:
     """The options of a run, shared by `train` and `project train`."""
-    from resnet_gui.core.train_config import AUGMENTATIONS, BALANCING, OPTIMIZERS, SCHEDULES, TrainSettings
+    from resnet_gui.core.training.settings import AUGMENTATIONS, BALANCING, OPTIMIZERS, SCHEDULES, TrainSettings
 
     d = TrainSettings()
     parser.add_argument("--val-split", type=fraction, default=d.val_split, help="share kept for validation (0.2)")
@@ -80,7 +80,7 @@ def add_training_options(parser, archs: list[str]) -> None:
 
 def settings_from_args(args: argparse.Namespace):
     from resnet_gui.core.errors import UserError
-    from resnet_gui.core.train_config import TrainSettings
+    from resnet_gui.core.training.settings import TrainSettings
 
     data_dir, resume = getattr(args, "data_dir", None), getattr(args, "resume", None)
     if not data_dir and not resume and args.command == "train":
@@ -106,14 +106,14 @@ def _arch_of_start_checkpoint(weights: str | None) -> str | None:
     """Without --arch, a run that starts from a checkpoint trains that checkpoint's architecture."""
     if not weights or weights in ("imagenet", "none"):
         return None
-    from resnet_gui.core.checkpoints import read_checkpoint
+    from resnet_gui.core.models.checkpoints import read_checkpoint
 
     return read_checkpoint(weights).arch
 
 
 def train_report(as_json: bool):
     """What a run says on the terminal: a progress bar and a line per epoch, or JSON Lines of events."""
-    from resnet_gui.core.training import TrainingCallback
+    from resnet_gui.core.training.trainer import TrainingCallback
 
     out = sys.stdout
 
@@ -138,12 +138,14 @@ def train_report(as_json: bool):
         def on_data_ready(self, data):
             if not as_json and sys.stderr.isatty():
                 sys.stderr.write("\r\x1b[K")
-            counts = dict(zip(data.classes, [a + b for a, b in zip(data.class_counts(), data.class_counts("val"))]))
+            both = [a + b for a, b in zip(data.class_counts(), data.class_counts("val"), strict=True)]
+            counts = dict(zip(data.classes, both, strict=True))
             if as_json:
                 self.emit("data", classes=data.classes, counts=counts, train=len(data.train), val=len(data.val),
                           skipped=[{"path": p, "error": e} for p, e in data.skipped], warnings=data.warnings)
                 return
-            print(f"{len(data.classes)} classes: " + ", ".join(f"{k} ({v})" for k, v in counts.items()), file=sys.stderr)
+            print(f"{len(data.classes)} classes: " + ", ".join(f"{k} ({v})" for k, v in counts.items()),
+                  file=sys.stderr)
             print(f"{len(data.train)} images to train on, {len(data.val)} to validate"
                   + (", held in memory" if data.cached else ""), file=sys.stderr)
             for path, error in data.skipped:

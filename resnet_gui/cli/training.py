@@ -11,7 +11,6 @@ from pathlib import Path
 
 from resnet_gui.cli.common import (
     DEVICE_HELP,
-    EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SOME_FAILED,
@@ -61,9 +60,9 @@ def add_parsers(sub, archs: list[str]) -> None:
 
 def train_command(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
-    from resnet_gui.core.checkpoint_saver import last_path_for
-    from resnet_gui.core.distributed import world_from_environment
-    from resnet_gui.core.training import Trainer
+    from resnet_gui.core.runtime.distributed import world_from_environment
+    from resnet_gui.core.training.saver import last_path_for
+    from resnet_gui.core.training.trainer import Trainer
 
     world = world_from_environment()
     if args.nproc and args.nproc > 1 and not world.is_distributed:
@@ -110,7 +109,8 @@ def train_command(args: argparse.Namespace) -> int:
     if not world.is_main:
         return EXIT_OK  # the first process speaks for the run
     if not args.json:
-        why = {"early_stopping": " (stopped early: no improvement)", "cancelled": " (stopped by you)"}.get(result.stopped, "")
+        why = {"early_stopping": " (stopped early: no improvement)",
+               "cancelled": " (stopped by you)"}.get(result.stopped, "")
         if result.best_path:
             acc = result.metrics.get("val_acc")
             # the last line a person reads names the model file (stdout gets the bare path, for scripts)
@@ -125,8 +125,8 @@ def train_command(args: argparse.Namespace) -> int:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    from resnet_gui.core.evaluation import evaluate_model
-    from resnet_gui.core.models import load_checkpoint_bundle
+    from resnet_gui.core.evaluation.evaluate import evaluate_model
+    from resnet_gui.core.models.resnets import load_checkpoint_bundle
 
     if args.report:
         from resnet_gui.core.atomic_write import check_writable
@@ -136,7 +136,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     report = evaluate_model(bundle, args.data_dir, device=args.device, batch_size=args.batch_size,
                             thumbnails=128 if args.report else 0, amp=not args.no_amp, tta=args.tta)
     if args.report:
-        from resnet_gui.core.report import write_report
+        from resnet_gui.core.evaluation.report import write_report
 
         where = write_report(report, args.report)
         print(f"Report written to {shown(where)}", file=sys.stderr)
@@ -163,7 +163,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
         print(f"note: {shown(note)}", file=sys.stderr)
     print(f"{'class':<{width}}  precision  recall     f1  support")
     for name, f in report["per_class"].items():
-        print(f"{names.get(name, shown(name)):<{width}}  {figure(f['precision']):>9}  {figure(f['recall']):>6}  {figure(f['f1']):>5}  "
+        print(f"{names.get(name, shown(name)):<{width}}  {figure(f['precision']):>9}  {figure(f['recall']):>6}  "
+              f"{figure(f['f1']):>5}  "
               f"{f['support']:7d}")
     print("\nconfusion matrix (rows: true class, columns: predicted)")
     classes = [names[c] for c in report["classes"]]
@@ -175,6 +176,6 @@ def evaluate_command(args: argparse.Namespace) -> int:
     cell = max(6, *(len(h) for h in headers), *(len(str(v)) for r in report["confusion_matrix"] for v in r))
     width = max(width, *(len(r) for r in rows))
     print(" " * width + "  " + " ".join(f"{h:>{cell}}" for h in headers))
-    for name, row in zip(rows, report["confusion_matrix"]):
+    for name, row in zip(rows, report["confusion_matrix"], strict=False):
         print(f"{name:<{width}}  " + " ".join(f"{v:>{cell}d}" for v in row))
     return status

@@ -30,7 +30,8 @@ _UMASK_LOCK = threading.Lock()
 _PLACE_ERRORS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
                  errno.EROFS: "the disk is read-only", errno.EACCES: "permission denied",
                  errno.EPERM: "permission denied", errno.EISDIR: "it is a folder",
-                 errno.ENOTDIR: "a part of the path is a file, not a folder", errno.ENAMETOOLONG: "the name is too long"}
+                 errno.ENOTDIR: "a part of the path is a file, not a folder",
+                 errno.ENAMETOOLONG: "the name is too long"}
 
 
 class WriteError(UserError):

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QtMsgType, QTimer, qInstallMessageHandler
+from PySide6.QtCore import QObject, Qt, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from resnet_gui.core.atomic_write import atomic_path

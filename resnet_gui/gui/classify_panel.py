@@ -33,8 +33,6 @@ from resnet_gui.gui.formatting import duration, plain_tooltip
 from resnet_gui.gui.image_preview import ImagePreview
 from resnet_gui.gui.results_model import (
     ALL_LABELS,
-    UNFAMILIAR_ONLY,
-    UNSURE_ONLY,
     CONFIDENCE,
     ERROR,
     ERRORS_ONLY,
@@ -42,6 +40,8 @@ from resnet_gui.gui.results_model import (
     IMAGE,
     LABEL,
     ROW_ROLE,
+    UNFAMILIAR_ONLY,
+    UNSURE_ONLY,
     LabelFilter,
     ResultsModel,
 )
@@ -522,7 +522,7 @@ class ClassifyPanel(QWidget):
             return
         from PIL import Image
 
-        from resnet_gui.core.explain import overlay
+        from resnet_gui.core.inference.explain import overlay
 
         _, _, pixels, heatmap = self._explanation
         blended = overlay(Image.fromarray(pixels), heatmap, self.opacity.value() / 100)
@@ -530,7 +530,7 @@ class ClassifyPanel(QWidget):
         if self.colour_key.pixmap().isNull():
             from PySide6.QtGui import QPixmap
 
-            from resnet_gui.core.explain import colour_key
+            from resnet_gui.core.inference.explain import colour_key
 
             self.colour_key.setPixmap(QPixmap.fromImage(to_qimage(colour_key(60, 10))))
         self.colour_key.setVisible(True)
@@ -566,7 +566,7 @@ class ClassifyPanel(QWidget):
 
     # ------------------------------------------------------------ export
     def export_csv(self, path: str) -> None:
-        from resnet_gui.core.results_csv import write_predictions_csv
+        from resnet_gui.core.inference.results_csv import write_predictions_csv
 
         # What the Show filter shows, in the order on screen; a BOM so that Excel reads it as UTF-8.
         # as many label columns as the model has classes: a 4-class model with top-k 5 wrote an empty label_5
@@ -575,7 +575,7 @@ class ClassifyPanel(QWidget):
 
     def copy_selected(self) -> int:
         """Copy the selected rows as tab-separated text (pastes into a spreadsheet)."""
-        from resnet_gui.core.results_csv import csv_header, csv_row
+        from resnet_gui.core.inference.results_csv import csv_header, csv_row
 
         rows = self.selected_rows()
         if not rows:

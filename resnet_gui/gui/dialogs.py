@@ -11,7 +11,7 @@ CHECKPOINT_FILTER = "Checkpoints (*.pt *.pth *.safetensors *.ckpt *.bin);;All fi
 def image_filter() -> str:
     """The file dialogs' filter: every extension the app reads (the list lives in core.images), .avif and
     .heic included, in lower and upper case (a phone's IMG_0001.HEIC)."""
-    from resnet_gui.core.images import IMAGE_EXTENSIONS
+    from resnet_gui.core.images.files import IMAGE_EXTENSIONS
 
     patterns = sorted({f"*{ext}" for ext in IMAGE_EXTENSIONS} | {f"*{ext.upper()}" for ext in IMAGE_EXTENSIONS})
     return f"Images ({' '.join(patterns)});;All files (*)"

@@ -244,7 +244,7 @@ class EvaluatePanel(QWidget):
         folder = dialogs.open_folder(self, str(Path(self.folder.text()).parent), "Choose where to save the report")
         if not folder:
             return
-        from resnet_gui.core.report import write_report
+        from resnet_gui.core.evaluation.report import write_report
 
         try:
             path = write_report(self.report, folder)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWid
 
 from resnet_gui import __version__
 from resnet_gui.core.errors import WeightsUnavailableError
-from resnet_gui.core.run_options import RunOptions
+from resnet_gui.core.inference.options import RunOptions
 from resnet_gui.core.text import display_path
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.classify_panel import ClassifyPanel
@@ -439,7 +439,7 @@ class MainWindow(QMainWindow):
     def _on_example_written(self, made) -> None:
         """The example as a project: the training pictures labelled, the test pictures to be labelled by the
         model and reviewed; trained with the Train tab's settings for the example."""
-        from resnet_gui.core.example import example_project, example_settings
+        from resnet_gui.core.projects.example import example_project, example_settings
 
         self.project_panel.open_folder(str(example_project(made)))
         self.tabs.setCurrentWidget(self.train_panel)

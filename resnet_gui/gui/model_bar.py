@@ -7,9 +7,9 @@ import html
 import os
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSizePolicy, QSpinBox
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QLabel, QSpinBox
 
-from resnet_gui.core.architectures import ARCHITECTURES
+from resnet_gui.core.models.architectures import ARCHITECTURES
 from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.widgets import never_widens
 from resnet_gui.gui.workers import ModelChoice

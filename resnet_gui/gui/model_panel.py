@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_gui.core.architectures import ARCHITECTURES
+from resnet_gui.core.models.architectures import ARCHITECTURES
 from resnet_gui.core.summaries import describe_familiarity, describe_package_checks
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.tasks import Task

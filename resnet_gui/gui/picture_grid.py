@@ -15,7 +15,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QSize, Qt, 
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QListView
 
-from resnet_gui.core.project import Picture
+from resnet_gui.core.projects.project import Picture
 from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.results_model import UNFAMILIAR_TEXT
 
@@ -38,7 +38,7 @@ class _ThumbnailWorker(QObject):
     def load(self, generation: int, key: str, path: str, cache_dir: str, sha256: str) -> None:
         if generation != self.loader.generation:
             return  # asked for a list no longer shown
-        from resnet_gui.core.thumbnails import load_thumbnail
+        from resnet_gui.core.images.thumbnails import load_thumbnail
 
         try:
             rgb = load_thumbnail(path, cache_dir or None, sha256 or None)

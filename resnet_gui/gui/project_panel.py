@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_gui.core.errors import UserError
-from resnet_gui.core.project import Project, ProjectClass
+from resnet_gui.core.projects.project import Project, ProjectClass
 from resnet_gui.core.text import display_path
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.image_preview import ImagePreview
@@ -70,14 +70,14 @@ def _import_csv(folder, file, *, progress, cancelled):
 
 
 def _plan_sort(folder, out, *, progress, cancelled):
-    from resnet_gui.core.project_sort import plan_sort
+    from resnet_gui.core.projects.sort import plan_sort
 
     with Project.open(folder) as project:
         return plan_sort(project, out)
 
 
 def _sort(folder, plan, move, *, progress, cancelled):
-    from resnet_gui.core.project_sort import execute_sort
+    from resnet_gui.core.projects.sort import execute_sort
 
     with Project.open(folder) as project:
         return execute_sort(project, plan, move=move, progress=progress, cancelled=cancelled)
@@ -94,7 +94,7 @@ def _locate(folder, where, *, progress, cancelled):
 
 
 def _predict(folder, device, amp, *, progress, cancelled):
-    from resnet_gui.core.project_training import predict_project
+    from resnet_gui.core.projects.training import predict_project
 
     return predict_project(folder, device=device, amp=amp, progress=progress, cancelled=cancelled)
 

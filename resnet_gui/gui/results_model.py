@@ -14,7 +14,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QApplication, QStyle
 
-from resnet_gui.core.predictions import is_unsure
+from resnet_gui.core.inference.predictions import is_unsure
 from resnet_gui.core.text import display_path
 from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.workers import ResultRow

@@ -63,7 +63,7 @@ class TopKChart(pg.PlotWidget):
         if unfamiliar:
             brushes = [UNFAMILIAR_COLOUR] * count
         self.bars.setOpts(x0=[0] * count, y=ys, width=probs, height=0.7, brushes=brushes)
-        self.getPlotItem().getAxis("left").setTicks([[(y, _short(g.label)) for y, g in zip(ys, shown)]])
+        self.getPlotItem().getAxis("left").setTicks([[(y, _short(g.label)) for y, g in zip(ys, shown, strict=False)]])
         while len(self.value_labels) < count:
             label = pg.TextItem(color=(30, 30, 30), anchor=(0, 0.5))
             label.setFont(QFont(self.font().family(), max(8, self.font().pointSize())))

@@ -25,17 +25,17 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QTableWidget,
-    QTabWidget,
     QTableWidgetItem,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from resnet_gui.core.architectures import ARCHITECTURES
+from resnet_gui.core.models.architectures import ARCHITECTURES
 from resnet_gui.core.summaries import calibration_in_words, describe_calibration, describe_threshold
 from resnet_gui.core.text import display_name, display_path
-from resnet_gui.core.train_config import TrainSettings
+from resnet_gui.core.training.settings import TrainSettings
 from resnet_gui.core.values import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.confusion_view import ConfusionView
@@ -462,7 +462,7 @@ class TrainPanel(QWidget):
 
     # ------------------------------------------------------------ settings
     def train_settings(self):
-        from resnet_gui.core.train_config import TrainSettings
+        from resnet_gui.core.training.settings import TrainSettings
 
         return TrainSettings(
             data_dir=self.folder.text(), val_split=self.val_split.value(), arch=self.arch.currentData(),
@@ -512,7 +512,7 @@ class TrainPanel(QWidget):
         if not self.folder.text() and project is None:
             self.error.emit("No data folder", "Choose or drop a folder with one subfolder of images per class first.")
             return
-        from resnet_gui.core.model_files import unique_model_path
+        from resnet_gui.core.models.files import unique_model_path
 
         settings = self.train_settings()
         self.folder_row.setVisible(project is None)
@@ -657,7 +657,7 @@ class TrainPanel(QWidget):
 
     def _on_data_ready(self, info: dict) -> None:
         self.classes = info["classes"]
-        self._fill_class_table({c: a + b for c, a, b in zip(info["classes"], info["train"], info["val"])})
+        self._fill_class_table({c: a + b for c, a, b in zip(info["classes"], info["train"], info["val"], strict=False)})
         notes = list(info["warnings"])
         notes += [f"skipped {display_name(p)}: {e}" for p, e in info["skipped"][:5]]
         if len(info["skipped"]) > 5:
@@ -742,7 +742,7 @@ class TrainPanel(QWidget):
         self.error.emit("Training stopped", describe_error(exc))
 
     def _on_finished(self) -> None:
-        from resnet_gui.core.checkpoint_saver import ResumableRun
+        from resnet_gui.core.training.saver import ResumableRun
 
         self.start_button.setEnabled(True)
         self.find_lr_button.setEnabled(True)
@@ -769,8 +769,8 @@ class TrainPanel(QWidget):
     def save_model_as(self) -> None:
         if self.result is None or not self.result.best_path:
             return
-        from resnet_gui.core.model_files import copy_model
         from resnet_gui.core.errors import UserError
+        from resnet_gui.core.models.files import copy_model
 
         path = dialogs.save_model(self, str(self.result.best_path))
         if not path or Path(path) == Path(self.result.best_path):

@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from resnet_gui.core.errors import UserError
-from resnet_gui.core.predictions import Prediction
+from resnet_gui.core.inference.predictions import Prediction
 from resnet_gui.core.text import display_name
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def import_core() -> None:
     """Import torch, torchvision and the torch-using core modules, one thread at a time,
     in a way that keeps the GUI thread responsive (see `preload_torch_libraries`)."""
     with _TORCH_IMPORT:
-        if "torch" in sys.modules and "resnet_gui.core.training" in sys.modules:
+        if "torch" in sys.modules and "resnet_gui.core.training.trainer" in sys.modules:
             return
         preload_torch_libraries()
         # A full cyclic-GC pass over the ~10^6 objects the import creates holds the GIL for
@@ -45,7 +45,10 @@ def import_core() -> None:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            from resnet_gui.core import data, inference, models, training  # noqa: F401
+            import resnet_gui.core.images.datasets  # noqa: F401
+            import resnet_gui.core.inference.predictor  # noqa: F401
+            import resnet_gui.core.models.resnets  # noqa: F401
+            import resnet_gui.core.training.trainer  # noqa: F401
         finally:
             gc.freeze()
             if collecting:
@@ -162,7 +165,7 @@ class TorchWarmup(Worker):
 
     def work(self) -> list[tuple[str, str]]:
         import_core()
-        from resnet_gui.core.devices import available_devices
+        from resnet_gui.core.runtime.devices import available_devices
 
         return available_devices()
 
@@ -184,9 +187,7 @@ class ModelLoadWorker(Worker):
 
     def work(self):
         import_core()
-        from resnet_gui.core.models import load_bundle
-
-        from resnet_gui.core.models import count_parameters, stage_table
+        from resnet_gui.core.models.resnets import count_parameters, load_bundle, stage_table
 
         c = self.choice
         bundle = load_bundle(c.checkpoint, arch=None if c.checkpoint else c.arch,
@@ -243,7 +244,7 @@ class ClassifyJob:
     top_k: int = 10  # the table keeps 10; the chart shows as many as the user asks
     thumbnail_size: int = 40
     amp: bool = True  # mixed precision where the device computes it in hardware
-    tta: str | None = None  # test-time augmentation (core/tta.py)
+    tta: str | None = None  # test-time augmentation (core/inference/tta.py)
 
 
 class ClassifyWorker(Worker):
@@ -257,8 +258,8 @@ class ClassifyWorker(Worker):
 
     def work(self):
         import_core()
-        from resnet_gui.core.images import discover
-        from resnet_gui.core.inference import Predictor
+        from resnet_gui.core.images.files import discover
+        from resnet_gui.core.inference.predictor import Predictor
 
         found = discover(self.job.paths)
         passed_over = [(str(p), why) for p, why in found.skipped] + [(str(p), "does not exist") for p in found.missing]
@@ -286,7 +287,7 @@ class PreviewWorker(Worker):
     def work(self):
         import numpy as np
 
-        from resnet_gui.core.images import ImageDecodeError, load_rgb
+        from resnet_gui.core.images.files import ImageDecodeError, load_rgb
 
         try:
             image = load_rgb(self.path, draft_size=self.size)
@@ -306,12 +307,12 @@ class FolderScanWorker(Worker):
 
     def work(self):
         import_core()
-        from resnet_gui.core.data import scan_class_folder
+        from resnet_gui.core.images.folders import scan_class_folder
 
         scan = scan_class_folder(self.folder, self.val_dir)
         resumable = None
         if self.resumable_near:
-            from resnet_gui.core.checkpoint_saver import find_resumable_run
+            from resnet_gui.core.training.saver import find_resumable_run
 
             resumable = find_resumable_run(self.folder, self.resumable_near)
         return {"folder": self.folder, "classes": scan.classes, "counts": scan.counts(),
@@ -359,7 +360,7 @@ class TrainWorker(Worker):
 
     def work(self):
         import_core()
-        from resnet_gui.core.training import Trainer, TrainingCallback
+        from resnet_gui.core.training.trainer import Trainer, TrainingCallback
 
         worker = self
         pending: list = []
@@ -409,7 +410,7 @@ class TrainWorker(Worker):
             if self.project is None:
                 return Trainer(self.settings, [Forward()], cancelled=self._stop.is_set,
                                skip_finishing=self._skip.is_set).run()
-            from resnet_gui.core.project_training import train_project
+            from resnet_gui.core.projects.training import train_project
 
             run = train_project(self.project, self.settings, keep_specimens=self.keep_specimens,
                                 callbacks=[Forward()], cancelled=self._stop.is_set,
@@ -431,8 +432,8 @@ class ExplainWorker(Worker):
         import_core()
         import numpy as np
 
-        from resnet_gui.core.explain import explain
-        from resnet_gui.core.images import ImageDecodeError, load_rgb
+        from resnet_gui.core.images.files import ImageDecodeError, load_rgb
+        from resnet_gui.core.inference.explain import explain
 
         try:
             image = load_rgb(self.path)
@@ -454,7 +455,7 @@ class EvaluateWorker(Worker):
 
     def work(self):
         import_core()
-        from resnet_gui.core.evaluation import evaluate_model
+        from resnet_gui.core.evaluation.evaluate import evaluate_model
 
         try:
             return evaluate_model(self.bundle, self.folder, device=self.device, amp=self.amp, tta=self.tta,
@@ -477,7 +478,7 @@ class ExportWorker(Worker):
         import copy
 
         from resnet_gui.core.atomic_write import check_writable
-        from resnet_gui.core.model_export import export_model
+        from resnet_gui.core.packaging.export import export_model
 
         if self.fmt == "bioimageio" and not self.path.lower().endswith(".zip"):
             self.path += ".zip"  # bioimage.io tools know a package by its .zip
@@ -486,7 +487,7 @@ class ExportWorker(Worker):
         bundle = copy.copy(self.bundle)
         bundle.model = copy.deepcopy(self.bundle.model)
         if self.fmt == "bioimageio":
-            from resnet_gui.core.bioimageio_package import write_package
+            from resnet_gui.core.packaging.bioimageio import write_package
 
             return self.path, write_package(bundle, self.path)
         return export_model(bundle, self.fmt, self.path)
@@ -500,7 +501,7 @@ class ExampleWorker(Worker):
         self.folder = folder
 
     def work(self):
-        from resnet_gui.core.example import make_example_project, write_example
+        from resnet_gui.core.projects.example import make_example_project, write_example
 
         made = write_example(self.folder)
         make_example_project(made)
@@ -537,7 +538,7 @@ class LRFinderWorker(Worker):
 
     def work(self):
         import_core()
-        from resnet_gui.core.training import Trainer, TrainingCallback
+        from resnet_gui.core.training.trainer import Trainer, TrainingCallback
 
         worker = self
         pending: list = []

@@ -1,0 +1,1 @@
+"""How good a model is on a labelled folder: figures, curves and the HTML report."""

@@ -1,0 +1,1 @@
+"""Finding, decoding and preparing pictures: files, class-folder datasets, transforms, thumbnails."""

@@ -1,0 +1,62 @@
+"""How the app runs models right now: device, precision, top-k, the "unsure" threshold, test-time augmentation.
+
+One small Qt-free object that emits on change (napari's evented models are the
+idea): the window keeps one, every panel reads it when it starts work and
+observes it to redraw, and each control that edits a field writes it here.
+No panel holds its own copy of any of these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from resnet_gui.core.inference.tta import MODES as TTA_MODES
+
+Observer = Callable[[str, Any], None]
+
+
+class RunOptions:
+    FIELDS = ("device", "amp", "top_k", "unsure_below", "tta")
+
+    def __init__(self, *, device: str = "auto", amp: bool = True, top_k: int = 5,
+                 unsure_below: float | None = None, tta: str | None = None):
+        object.__setattr__(self, "_observers", [])
+        self.device = device  # "auto", "cpu", "cuda", "cuda:N" or "mps"
+        self.amp = amp  # mixed precision where the device computes it in hardware
+        self.top_k = top_k  # classes the chart shows
+        self.unsure_below = unsure_below  # "unsure" below this confidence (0..1); None: off
+        self.tta = tta  # test-time augmentation: one of core.tta.MODES, or None for the centre crop alone
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self.FIELDS:
+            raise AttributeError(f"RunOptions has no field {name!r}")
+        value = _normalised(name, value)
+        if getattr(self, name, _UNSET) == value:
+            return
+        object.__setattr__(self, name, value)
+        for observer in list(self._observers):
+            observer(name, value)
+
+    def observe(self, observer: Observer) -> Callable[[], None]:
+        """Call `observer(field, value)` after every change; returns a function that stops it."""
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer) if observer in self._observers else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+
+_UNSET = object()
+
+
+def _normalised(name: str, value: Any) -> Any:
+    if name == "device":
+        return str(value or "auto")
+    if name == "amp":
+        return bool(value)
+    if name == "top_k":
+        return max(1, int(value))
+    if name == "tta":
+        return value if value in TTA_MODES else None
+    return float(value) if value else None  # unsure_below: 0 or None both mean off

@@ -1,0 +1,263 @@
+"""Batched, streaming classification on whatever device is present.
+
+Files are decoded and resized into uint8 tensors (on a CPU by threads that
+take turns with the model, beside a GPU by DataLoader worker processes that
+run ahead of it); the batch is normalised on the device and run under
+`torch.inference_mode` (channels_last, and autocast on a GPU or a CPU with
+bfloat16 in hardware). Results come back one batch at a time, in input
+order, so a folder of 100,000 images never sits in memory. A file that
+fails to decode becomes a `Prediction` with an error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from resnet_gui.core.images.files import ImageDecodeError, load_rgb
+from resnet_gui.core.images.transforms import Preprocessing, decode_transform, normalize_batch
+from resnet_gui.core.inference.predictions import Guess, Prediction, is_unsure
+from resnet_gui.core.inference.tta import CENTRE_VIEW, VIEWS, check_mode, decoded_size, views
+from resnet_gui.core.models.resnets import ModelBundle
+from resnet_gui.core.runtime.allocator import release_freed_memory
+from resnet_gui.core.runtime.devices import (
+    DevicePolicy,
+    default_decode_threads,
+    default_num_workers,
+    policy_for,
+    resolve_device,
+)
+from resnet_gui.core.trust.familiarity import capture_features
+from resnet_gui.core.trust.familiarity import scores as familiarity_scores
+
+
+class DecodingDataset(Dataset):
+    """Paths -> (index, uint8 tensor or None, error or None, thumbnail or None). Never raises for a bad file."""
+
+    def __init__(self, paths: Sequence[str], prep: Preprocessing, draft: bool = True, thumbnail_size: int = 0,
+                 size: int | None = None):
+        self.paths = paths
+        self.transform = decode_transform(prep, size)
+        # JPEG draft decoding keeps the shorter side >= the resize target.
+        self.draft_size = max(prep.resize, thumbnail_size) if draft else None
+        self.thumbnail_size = thumbnail_size
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int):
+        try:
+            image = load_rgb(self.paths[index], draft_size=self.draft_size)
+            thumbnail = None
+            if self.thumbnail_size:
+                small = image.copy()
+                small.thumbnail((self.thumbnail_size, self.thumbnail_size))
+                thumbnail = np.asarray(small)
+            return index, self.transform(image), None, thumbnail
+        except ImageDecodeError as exc:
+            return index, None, str(exc), None
+        except Exception as exc:  # noqa: BLE001 - a decoder bug must cost one row, not the batch
+            return index, None, f"cannot decode image: {type(exc).__name__}: {exc}", None
+
+
+@dataclass(frozen=True)
+class BatchOutputs:
+    probabilities: torch.Tensor  # [N, C], averaged over the test-time views
+    centre: torch.Tensor  # [N, C], the centre crop's alone (the same tensor without test-time augmentation)
+    scores: torch.Tensor | None  # [N] familiarity scores (higher: less familiar), when the model has a fit
+
+
+@dataclass
+class DecodedBatch:
+    indices: list[int]  # positions of the decoded images, in order
+    images: torch.Tensor | None  # uint8 [N, 3, S, S]
+    failures: list[tuple[int, str]]
+    thumbnails: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def collate_decoded(items) -> DecodedBatch:
+    good = [(i, t) for i, t, _, _ in items if t is not None]
+    failures = [(i, e) for i, t, e, _ in items if t is None]
+    images = torch.stack([t for _, t in good]) if good else None
+    thumbnails = {i: thumb for i, _, _, thumb in items if thumb is not None}
+    return DecodedBatch([i for i, _ in good], images, failures, thumbnails)
+
+
+def decode_in_turn(dataset: DecodingDataset, batch_size: int, threads: int) -> Iterator[DecodedBatch]:
+    """Each batch decoded by `threads` threads while the model waits: for a model on the same cores.
+
+    On a CPU the network already computes on every core, so decoders beside it
+    (DataLoader workers) can only take cores away mid-operation: torch splits
+    each operation evenly between its threads, and one thread pre-empted by a
+    decoder holds the whole operation up (ResNet-18 batches took 230 instead
+    of 165 ms while workers decoded). Decoding with every core, then computing
+    with every core, wastes nothing: 160-167 instead of 139-144 images/s on 2
+    cores (benchmarks/pipeline_vs_model.py). Pillow releases the GIL while it
+    decodes and resizes, so threads decode in parallel; no process is started.
+    """
+    batches = [range(start, min(start + batch_size, len(dataset))) for start in range(0, len(dataset), batch_size)]
+    if threads <= 1:
+        for batch in batches:
+            yield collate_decoded([dataset[i] for i in batch])
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="resnet-gui-decode") as pool:
+        for batch in batches:
+            yield collate_decoded(list(pool.map(dataset.__getitem__, batch)))
+
+
+class Predictor:
+    """Classifies streams of image files with one model on one device."""
+
+    def __init__(
+        self,
+        bundle: ModelBundle,
+        *,
+        device: str | torch.device = "auto",
+        batch_size: int = 32,
+        num_workers: int | None = None,
+        top_k: int = 5,
+        amp: bool = True,
+        thumbnail_size: int = 0,
+        unsure_below: float | None = None,
+        decode_ahead: bool | None = None,
+        tta: str | None = None,
+        check_familiarity: bool = True,
+    ):
+        """`num_workers`: decoders (threads on a CPU, processes beside a GPU; 0 decodes inline).
+        `decode_ahead`: decode in worker processes while the model runs (default: beside a GPU, not on a
+        CPU, where decoding and the model take turns on the same cores).
+        `tta`: test-time augmentation, one of core.tta.MODES (None: the centre crop alone).
+        `check_familiarity`: mark pictures unlike the training pictures, when the checkpoint can tell."""
+        self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        self.policy: DevicePolicy = policy_for(self.device, amp=amp)
+        self.classes = list(bundle.classes)
+        self.prep = bundle.preprocessing
+        self.batch_size = max(1, int(batch_size))
+        self.decode_ahead = self.device.type != "cpu" if decode_ahead is None else decode_ahead
+        if num_workers is None:
+            num_workers = default_num_workers(self.device) if self.decode_ahead else default_decode_threads()
+        self.num_workers = max(0, num_workers)
+        self.top_k = top_k
+        self.thumbnail_size = thumbnail_size
+        self.temperature = float(bundle.temperature)
+        self.unsure_below = unsure_below  # None: every answer is reported as sure
+        self.tta = check_mode(tta)
+        self.familiarity = bundle.familiarity if check_familiarity else None
+        model = bundle.model.eval().to(self.device)
+        if self.policy.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        if self.policy.is_cuda:
+            torch.backends.cudnn.benchmark = True  # every batch has the same shape
+
+    @property
+    def top_k(self) -> int:
+        return self._top_k
+
+    @top_k.setter
+    def top_k(self, k: int) -> None:
+        self._top_k = max(1, min(int(k), len(self.classes)))
+
+    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 [N, 3, S, S] (any device) -> float32 softmax probabilities on the CPU."""
+        return self.outputs(images).probabilities
+
+    def outputs(self, images: torch.Tensor) -> "BatchOutputs":
+        """uint8 [N, 3, R, R] decoded pictures (any device) -> probabilities (averaged over the test-time
+        views), the centre view's alone, and the familiarity scores, on the CPU."""
+        with torch.inference_mode():
+            batch = images.to(self.device, non_blocking=self.policy.pin_memory)
+            probabilities, centre, scores = None, None, None
+            for index, view in enumerate(views(batch, self.tta, self.prep.image_size)):
+                x = normalize_batch(view, self.prep)
+                if self.policy.channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                is_centre = index == (CENTRE_VIEW[self.tta] if self.tta else 0)
+                scored = is_centre and self.familiarity is not None
+                with self.policy.autocast(), (capture_features(self.model) if scored else nullcontext()) as pooled:
+                    logits = self.model(x).float()
+                probs = torch.softmax(logits / self.temperature, dim=1)
+                probabilities = probs if probabilities is None else probabilities + probs
+                if is_centre:
+                    centre = probs.cpu()
+                    if scored:
+                        scores = familiarity_scores(self.familiarity, logits.cpu(), pooled[0].cpu())
+            count = VIEWS[self.tta] if self.tta else 1
+            return BatchOutputs((probabilities / count).cpu(), centre, scores)
+
+    def batches(self, paths: Sequence[str]) -> Iterable[DecodedBatch]:
+        """The decoded batches of `paths`, in order."""
+        dataset = DecodingDataset(paths, self.prep, thumbnail_size=self.thumbnail_size,
+                                  size=decoded_size(self.tta, self.prep))
+        if not self.decode_ahead:
+            return decode_in_turn(dataset, self.batch_size, self.num_workers)
+        workers = min(self.num_workers, max(0, (len(paths) + self.batch_size - 1) // self.batch_size))
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=False,
+            num_workers=workers,
+            collate_fn=collate_decoded,
+            pin_memory=self.policy.pin_memory,
+            prefetch_factor=4 if workers else None,
+        )
+
+    def predict(
+        self,
+        paths: Iterable[str | os.PathLike],
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Iterator[list[Prediction]]:
+        """Yield one list of predictions per batch, in the order of `paths`.
+
+        `cancelled` is checked between batches; when it returns True the
+        stream ends early and the decoding workers are shut down. When the
+        stream ends, the memory kept between batches goes back to the system.
+        """
+        names = [os.fspath(p) for p in paths]
+        if not names:
+            return
+        try:
+            for batch in self.batches(names):
+                if cancelled is not None and cancelled():
+                    return
+                yield self._predict_batch(names, batch)
+        finally:
+            release_freed_memory()
+
+    def _predict_batch(self, names: list[str], batch: DecodedBatch) -> list[Prediction]:
+        results: dict[int, Prediction] = {i: Prediction(names[i], [], reason) for i, reason in batch.failures}
+        if batch.images is not None:
+            out = self.outputs(batch.images)
+            probs = out.probabilities
+            finite = torch.isfinite(probs).all(dim=1).tolist()
+            values, indices = torch.topk(probs, self.top_k, dim=1)
+            unfamiliar = ((out.scores > self.familiarity["threshold"]).tolist() if out.scores is not None
+                          else [False] * len(probs))
+            centre_best = out.centre.argmax(1).tolist() if self.tta else None
+            for row, position in enumerate(batch.indices):
+                if not finite[row]:
+                    results[position] = Prediction(names[position], [], "the model gave no usable answer (NaN)")
+                    continue
+                guesses = [
+                    Guess(self.classes[c], c, float(p))
+                    for p, c in zip(values[row].tolist(), indices[row].tolist(), strict=False)
+                ]
+                unsure = is_unsure(guesses[0].prob, self.unsure_below)
+                without_tta = None
+                if centre_best is not None:
+                    c = centre_best[row]
+                    without_tta = Guess(self.classes[c], c, float(out.centre[row, c]))
+                results[position] = Prediction(names[position], guesses, None, unsure,
+                                               batch.thumbnails.get(position), unfamiliar=unfamiliar[row],
+                                               without_tta=without_tta)
+        return [results[i] for i in sorted(results)]
+
+    def predict_all(self, paths: Iterable[str | os.PathLike]) -> list[Prediction]:
+        return [p for batch in self.predict(paths) for p in batch]

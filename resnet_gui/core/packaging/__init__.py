@@ -1,0 +1,1 @@
+"""Carrying a model elsewhere: ONNX, TorchScript, bioimage.io packages and model cards."""

@@ -1,0 +1,1 @@
+"""Projects: pictures, labels and runs in SQLite, their training, splitting and sorting."""

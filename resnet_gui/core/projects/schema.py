@@ -1,0 +1,164 @@
+"""The project database's schema, built by replaying its migrations in order.
+
+A new project and a project made by the first release go through the same steps, so every migration
+runs in every test that makes a project. Each step runs in one transaction together with the
+`user_version` it leads to: a step is applied whole or not at all. Before an existing project is
+upgraded, a copy of its database is kept beside it (`project.sqlite.vN.bak`).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from resnet_gui.core.errors import UserError
+
+# Version 1: the first release's schema.
+_VERSION_1 = (
+    """CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+    """CREATE TABLE classes (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        colour TEXT NOT NULL,
+        position INTEGER NOT NULL)""",
+    """CREATE TABLE images (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,        -- relative to the project (POSIX) when inside it, else absolute
+        width INTEGER, height INTEGER,
+        bytes INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,             -- finds the file again after it moved
+        added_at TEXT NOT NULL,
+        class_id INTEGER REFERENCES classes(id) ON DELETE SET NULL,  -- the label now; NULL: unlabelled
+        excluded INTEGER NOT NULL DEFAULT 0,
+        split TEXT CHECK (split IN ('train', 'val')))  -- fixed at its first training, kept ever after""",
+    """CREATE INDEX images_sha256 ON images(sha256)""",
+    """CREATE INDEX images_class ON images(class_id)""",
+    """CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL, finished_at TEXT,
+        status TEXT NOT NULL,             -- running, completed, early_stopping, cancelled, failed,
+                                         -- interrupted (its process ended without finishing it)
+        checkpoint TEXT,                  -- relative to the project
+        settings TEXT NOT NULL,           -- JSON
+        metrics TEXT, history TEXT,       -- JSON
+        classes TEXT NOT NULL)            -- JSON [[class id, name], ...] in the model's output order""",
+    """CREATE TABLE run_images (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        part TEXT NOT NULL CHECK (part IN ('train', 'val')),
+        class_id INTEGER,                 -- the label it was trained or validated with
+        PRIMARY KEY (run_id, image_id))""",
+    """CREATE TABLE predictions (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        class_id INTEGER,                 -- the best guess (NULL: the file could not be read)
+        prob REAL, margin REAL,           -- its probability; minus the second's
+        top_k TEXT,                       -- JSON [[class id, probability], ...]
+        error TEXT,
+        made_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, image_id))""",
+    """CREATE TABLE labels (
+        id INTEGER PRIMARY KEY,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        class_id INTEGER REFERENCES classes(id) ON DELETE SET NULL,
+        class_name TEXT,                  -- as it was named when decided
+        source TEXT NOT NULL CHECK (source IN ('imported', 'typed', 'accepted', 'corrected', 'excluded',
+                                               'unlabelled')),
+        run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,  -- the run whose prediction was reviewed
+        predicted_class TEXT, predicted_prob REAL,
+        made_at TEXT NOT NULL)""",
+    """CREATE INDEX labels_image ON labels(image_id)""",
+)
+
+
+def _version_2(db: sqlite3.Connection) -> None:
+    """The specimen (subfolder, slide or patient) of each picture, so a split can keep one specimen on one
+    side; and indices for the review order. Pictures from before are given the folder they sit in."""
+    db.execute("ALTER TABLE images ADD COLUMN specimen TEXT")
+    rows = db.execute("SELECT id, path FROM images").fetchall()
+    db.executemany("UPDATE images SET specimen = ? WHERE id = ?",
+                   [(posixpath.dirname(Path(path).as_posix()) or None, image_id) for image_id, path in rows])
+    db.execute("CREATE INDEX predictions_by_prob ON predictions(run_id, prob)")
+    db.execute("CREATE INDEX predictions_by_margin ON predictions(run_id, margin)")
+
+
+def _version_3(db: sqlite3.Connection) -> None:
+    """Whether a prediction's picture looked unlike the run's training pictures (its familiarity check), so
+    the review marks it and a sort sends it to _unfamiliar/ instead of a class folder. Older predictions
+    are taken as familiar: they were made without the check."""
+    db.execute("ALTER TABLE predictions ADD COLUMN unfamiliar INTEGER NOT NULL DEFAULT 0")
+
+
+def _version_4(db: sqlite3.Connection) -> None:
+    """The lock file held by the process that trains a run (core/projects/run_lock.py), so a run whose process was
+    killed is told from one still training. Runs from before have none."""
+    db.execute("ALTER TABLE runs ADD COLUMN lock TEXT")
+
+
+def _version_1(db: sqlite3.Connection) -> None:
+    for statement in _VERSION_1:
+        db.execute(statement)
+
+
+# MIGRATIONS[n] takes a database from version n to n + 1.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1, _version_2, _version_3, _version_4)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class ProjectError(UserError):
+    """A project that cannot be opened or changed as asked."""
+
+
+def damaged_sentence(path: Path, what: str) -> str:
+    return (f"The project database {path} is damaged ({what}); it was left as it is. To recover, copy the "
+            f"folder back from a backup, or open the copy the last upgrade kept ({path.name}.vN.bak beside it); "
+            f"if a {path.name}-wal file lies beside it, keep it with the database when you copy it.")
+
+
+def _damaged(path: Path | None, what: str) -> str:
+    return damaged_sentence(path or Path("project.sqlite"), what)
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite3.Connection, path: Path | None = None, *, to: int = SCHEMA_VERSION) -> int:
+    """Bring `db` (opened in autocommit mode) to version `to`; returns the version it had."""
+    found = schema_version(db)
+    if found < 0:
+        raise ProjectError(_damaged(path, f"its version number is {found}"))
+    if found > SCHEMA_VERSION:
+        raise ProjectError(f"This project was made by a newer resnet-gui (project version {found}; this one "
+                           f"reads up to {SCHEMA_VERSION}). Update resnet-gui to open it.")
+    kept = None
+    if found and found < to and path is not None:
+        kept = path.with_name(f"{path.name}.v{found}.bak")
+        number = 1
+        while kept.exists():  # an earlier upgrade's copy is never overwritten
+            number += 1
+            kept = path.with_name(f"{path.name}.v{found}-{number}.bak")
+        backup = sqlite3.connect(kept)
+        with backup:
+            db.backup(backup)
+        backup.close()
+    for version in range(found, to):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[version](db)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+        except sqlite3.DatabaseError as exc:
+            # a user_version that does not match the tables (set by hand, or by another program): the step
+            # fails on what is already there, and the database is left as it was
+            db.execute("ROLLBACK")
+            if kept is not None:  # a copy of the damaged database, not a backup to recover from
+                kept.unlink(missing_ok=True)
+            raise ProjectError(_damaged(path, f"its version number says {found}, but its tables do not match "
+                                              f"(SQLite says: {exc})")) from None
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    return found

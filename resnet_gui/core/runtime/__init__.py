@@ -1,0 +1,1 @@
+"""Where models run: devices and their settings, several processes, and memory."""

@@ -1,0 +1,1 @@
+"""Fine-tuning a ResNet: settings, the trainer, its events, schedules and checkpoints."""

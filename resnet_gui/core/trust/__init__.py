@@ -1,0 +1,1 @@
+"""When to trust an answer: calibrated confidence, pictures unlike the training set, golden samples."""
