@@ -17,7 +17,6 @@ import torch  # noqa: F401  (import order matters, see above)
 from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
 from tests.support import COLOURS, TINY, make_shapes_dataset, save_noise, tiny_model
 
-
 # What puts a test in the slow groups, read from its own source (and its fixtures' names): a rule instead of
 # a hand-kept list, so a new test is sorted as it is written.
 _STARTS_PROCESSES = ("subprocess.", "Popen(", "torch.distributed.run")
