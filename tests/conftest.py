@@ -15,7 +15,7 @@ import pytest
 import torch  # noqa: F401  (import order matters, see above)
 
 from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
-from tests.support import COLOURS, TINY, make_shapes_dataset, save_noise, tiny_model
+from tests.support import COLOURS, TINY, TRAINING_THREADS, fixed_threads, make_shapes_dataset, save_noise, tiny_model
 
 # What puts a test in the slow groups, read from its own source (and its fixtures' names): a rule instead of
 # a hand-kept list, so a new test is sorted as it is written.
@@ -57,6 +57,17 @@ def _child_processes() -> set[int]:
         if fields[1].decode() == me and fields[0] != b"Z":  # ppid; a zombie has ended already
             found.add(int(entry.name))
     return found
+
+
+@pytest.fixture(autouse=True)
+def _threads_for_training(request):
+    """A test that trains computes on TRAINING_THREADS threads: what a model learns depends on the order of
+    its sums, so a statistical test gets the same model, bit for bit, on every machine with the cores."""
+    if request.node.get_closest_marker("trains") is None:
+        yield
+        return
+    with fixed_threads(TRAINING_THREADS):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -138,12 +149,14 @@ def shapes(tmp_path):
 def colour_model(tmp_path_factory):
     """A resnet18 trained once per test session to tell red, green and blue squares apart
     (6 epochs at 32 px): (data folder, TrainResult) for the tests that need a model that learned."""
-    from resnet_gui.core.training.trainer import Trainer, TrainSettings
+    from resnet_gui.core.training.settings import TrainSettings
+    from resnet_gui.core.training.trainer import Trainer
 
     root = tmp_path_factory.mktemp("colours")
     data = make_shapes_dataset(root / "shapes", per_class=14)
-    result = Trainer(TrainSettings(data_dir=str(data), weights="none", small_input=True, image_size=32, epochs=6,
-                                   batch_size=8, lr=2e-3, out=str(root / "colours.pt"))).run()
+    with fixed_threads(TRAINING_THREADS):
+        result = Trainer(TrainSettings(data_dir=str(data), weights="none", small_input=True, image_size=32, epochs=6,
+                                       batch_size=8, lr=2e-3, out=str(root / "colours.pt"))).run()
     return data, result
 
 

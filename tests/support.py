@@ -15,6 +15,11 @@ TINY = Preprocessing(image_size=32, resize=36)
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
 
 
+# The threads every test that trains computes on (tests/conftest.py): the suite's statistical figures were
+# measured with them.
+TRAINING_THREADS = 2
+
+
 @contextmanager
 def fixed_threads(count: int):
     """torch computes on `count` threads inside the block (fewer where the machine has fewer cores), so a
@@ -153,3 +158,9 @@ def small_example(monkeypatch, folder) -> None:
     monkeypatch.setattr(example_module, "example_settings",
                         lambda made: dataclasses.replace(settings(made), epochs=1, batch_size=8))
     monkeypatch.setattr(main_window_module, "example_folder", lambda: folder)
+
+
+def statements_run(traced: list[str]) -> list[str]:
+    """The statements SQLite ran, from what `set_trace_callback` saw: it reports a statement again, with the
+    same text, at the start of each trigger or RETURNING subprogram of it, so repeats in a row are one."""
+    return [sql for i, sql in enumerate(traced) if i == 0 or traced[i - 1] != sql]

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from resnet_gui.core.projects.project import Project
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.picture_grid import PictureGridModel
-from tests.support import make_shapes_dataset
+from tests.support import make_shapes_dataset, statements_run
 
 WAIT = 120_000
 
@@ -44,13 +44,28 @@ def test_the_loop_in_the_window(qtbot, window, tmp_path, monkeypatch):
     probs = [p.prob for p in panel.model.pictures]
     assert len(probs) == 12 and probs == sorted(probs)  # most doubtful first
     grid.setFocus()
+    statements: list[str] = []
+    panel.project.db.set_trace_callback(statements.append)
+    per_key = []
+
+    def press(key):
+        statements.clear()
+        qtbot.keyClick(grid, key)
+        per_key.append(statements_run(statements))
+
     first = panel.current_picture()
-    qtbot.keyClick(grid, Qt.Key.Key_Return)
+    press(Qt.Key.Key_Return)
     second = panel.current_picture()
-    qtbot.keyClick(grid, Qt.Key.Key_2)  # the second class: green
+    press(Qt.Key.Key_2)  # the second class: green
     third = panel.current_picture()
-    qtbot.keyClick(grid, Qt.Key.Key_Delete)
+    press(Qt.Key.Key_Delete)
     fourth = panel.current_picture()
+    panel.project.db.set_trace_callback(None)
+    # each key press: the decision, the changed picture with the new counts, the next picture's history
+    assert [len(s) for s in per_key] == [3, 3, 3], per_key
+    shown = [panel.classes.item(r).text() for r in range(panel.classes.count())]
+    panel.refresh_classes()  # the counts read afresh are the counts the decisions handed back
+    assert [panel.classes.item(r).text() for r in range(panel.classes.count())] == shown
     panel.chart.bar_clicked.emit(len(panel.chart.guesses) - 1)  # the last bar: its class
     last_bar = panel.chart.guesses[-1] if panel.chart.guesses else None
     assert panel.model.rowCount() == 8

@@ -19,7 +19,7 @@ from resnet_gui.core.projects.project import Project, ProjectError
 from resnet_gui.core.projects.schema import SCHEMA_VERSION, migrate
 from resnet_gui.core.projects.sort import execute_sort, plan_sort
 from resnet_gui.core.projects.split import SplitCandidate, split_pictures
-from tests.support import make_shapes_dataset, make_two_looks_dataset, save_noise
+from tests.support import make_shapes_dataset, make_two_looks_dataset, save_noise, statements_run
 
 FAST = ["--weights", "none", "--image-size", "32", "--batch-size", "8", "--augment", "hflip", "--seed", "0"]
 
@@ -65,7 +65,7 @@ def test_import_keeps_labels_with_their_source_and_skips_copies(seeded, tmp_path
 
 def test_decisions_are_recorded_as_typed_accepted_corrected_excluded(seeded, tmp_path):
     pool = seeded.pictures("unlabelled")
-    assert seeded.assign(pool[0].id, "red") == "typed"  # no prediction yet
+    assert seeded.assign(pool[0].id, "red").source == "typed"  # no prediction yet
     # A prediction by a (recorded) run: the decision says whether it agreed.
     red, blue = seeded.class_named("red").id, seeded.class_named("blue").id
     run = seeded.begin_run({}, [(red, "red"), (blue, "blue")], [], [], {})
@@ -75,8 +75,8 @@ def test_decisions_are_recorded_as_typed_accepted_corrected_excluded(seeded, tmp
     review = seeded.pictures("review", run_id=run)
     assert [p.id for p in review] == [pool[3].id, pool[2].id, pool[1].id]  # most doubtful first
     assert [p.id for p in seeded.pictures("review", run_id=run, order="margin")][0] == pool[3].id
-    assert seeded.accept(pool[1].id) == "red"
-    assert seeded.assign(pool[2].id, "blue") == "corrected"
+    assert seeded.accept(pool[1].id).label == "red"
+    assert seeded.assign(pool[2].id, "blue").source == "corrected"
     seeded.exclude(pool[3].id)
     sources = [seeded.history(p.id)[-1]["source"] for p in pool[:4]]
     assert sources == ["typed", "accepted", "corrected", "excluded"]
@@ -299,7 +299,7 @@ def test_a_version_2_project_gains_the_unfamiliar_mark_as_familiar(tmp_path):
     db.close()
     (tmp_path / "models").mkdir()
     with Project.open(tmp_path) as project:
-        assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         columns = [row[1] for row in project.db.execute("PRAGMA table_info(predictions)")]
         assert "unfamiliar" in columns
 
@@ -318,3 +318,27 @@ def test_the_locate_hint_is_a_command_to_paste(tmp_path, capsys):
     hint = next(line for line in out.splitlines() if "project locate" in line)
     assert hint.endswith(f"resnet-gui project locate {shlex.quote(str(folder))} FOLDER")
     assert shlex.split(hint.split(": ", 1)[1])[3] == str(folder)  # the shell reads the folder back whole
+
+
+def test_a_decision_is_one_statement_and_hands_back_the_picture_and_the_counts(seeded):
+    """accept, assign and exclude each write one statement (the trigger applies the label) and read one
+    more: the picture as it is now and every count the class list shows, equal to the counts read afresh."""
+    pool = seeded.pictures("unlabelled")
+    statements: list[str] = []
+    seeded.db.set_trace_callback(statements.append)
+    made = [seeded.assign(pool[0].id, "red"), seeded.exclude(pool[1].id)]
+    seeded.db.set_trace_callback(None)
+    ran = statements_run(statements)
+    assert [sql.split()[0] for sql in ran] == ["INSERT", "SELECT", "INSERT", "SELECT"], ran
+    decision = made[-1]
+    assert made[0].picture.class_id == seeded.class_named("red").id and decision.picture.excluded
+    status = seeded.status(check_files=False)
+    assert decision.counts.classes == {c.id: c.count for c in status.classes}
+    assert (decision.counts.unlabelled, decision.counts.excluded, decision.counts.all) == (
+        status.unlabelled, status.excluded, seeded.count_images())
+    assert [h["source"] for h in seeded.history(pool[0].id)][-1] == "typed"
+    with pytest.raises(ProjectError, match="no class 'violet'"):
+        seeded.assign(pool[2].id, "violet")
+    with pytest.raises(ProjectError, match="no prediction to accept"):
+        seeded.accept(pool[2].id)
+    assert seeded.picture(pool[2].id).class_id is None  # a refused decision records nothing

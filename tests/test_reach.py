@@ -15,7 +15,15 @@ from resnet_gui.core.inference.predictor import Predictor
 from resnet_gui.core.models.checkpoints import checkpoint_payload, read_checkpoint, write_checkpoint
 from resnet_gui.core.models.resnets import ModelBundle, load_checkpoint_bundle
 from resnet_gui.core.trust.familiarity import auroc, energy, fit_familiarity, ledoit_wolf, mahalanobis, threshold_for
-from tests.support import COLOURS, fixed_threads, make_grey_shapes, make_unfamiliar, save_noise, tiny_model
+from tests.support import (
+    COLOURS,
+    TRAINING_THREADS,
+    fixed_threads,
+    make_grey_shapes,
+    make_unfamiliar,
+    save_noise,
+    tiny_model,
+)
 
 
 def run_cli(capsys, *argv):
@@ -145,7 +153,7 @@ def familiar_and_not(tmp_path_factory):
     from resnet_gui.core.training.trainer import Trainer, TrainSettings
 
     root = tmp_path_factory.mktemp("reach")
-    with fixed_threads(2):
+    with fixed_threads(TRAINING_THREADS):
         result = Trainer(TrainSettings(data_dir=str(make_grey_shapes(root / "train", 30)), weights="none",
                                        small_input=True, image_size=32, epochs=12, batch_size=16, lr=2e-3,
                                        out=str(root / "shapes.pt"))).run()

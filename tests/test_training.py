@@ -18,7 +18,7 @@ from resnet_gui.core.training import trainer as training
 from resnet_gui.core.training.events import TrainingCallback
 from resnet_gui.core.training.settings import TrainSettings
 from resnet_gui.core.training.trainer import Trainer
-from tests.support import make_shapes_dataset
+from tests.support import TRAINING_THREADS, fixed_threads, make_shapes_dataset
 
 
 def settings_for(data_dir, out, **overrides):
@@ -50,7 +50,9 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     data = make_shapes_dataset(root / "shapes", per_class=14)
     recorder = Recorder()
-    result = Trainer(settings_for(data, root / "model.pt", batch_size=8, balance="loss", epochs=6), [recorder]).run()
+    with fixed_threads(TRAINING_THREADS):
+        result = Trainer(settings_for(data, root / "model.pt", batch_size=8, balance="loss", epochs=6),
+                         [recorder]).run()
     return data, result, recorder
 
 

@@ -169,8 +169,8 @@ def label_command(args) -> int:
             image = project.image_id(path)
             if name not in {c.name for c in project.classes()}:
                 project.add_class(name)
-            source = project.assign(image, name)
-            say(f"{shown(path)}: {name} ({source})")
+            decision = project.assign(image, name)
+            say(f"{shown(path)}: {name} ({decision.source})")
     return EXIT_OK
 
 

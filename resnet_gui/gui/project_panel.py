@@ -145,6 +145,10 @@ class ProjectPanel(QWidget):
         self.review_run: int | None = None
         self.missing: list = []
         self._status = None
+        self._names: dict[int, str] = {}  # class id: name, as the class list shows them
+        self._run_names_of: int | None = None
+        self._run_names_cache: dict[int, str] = {}
+        self._showing = True  # False while a decision changes the current picture: it is shown once
         self.job_task = Task(self, "project-job")
         self.predict_task = Task(self, "project-predict")
         self.preview_task = Task(self, "project-preview")
@@ -257,7 +261,7 @@ class ProjectPanel(QWidget):
         order_row.addWidget(self.order)
         middle_layout.addLayout(order_row)
         self.grid = PictureGrid(self.model)
-        self.grid.selectionModel().currentChanged.connect(lambda *_: self.show_current())
+        self.grid.selectionModel().currentChanged.connect(lambda *_: self._showing and self.show_current())
         middle_layout.addWidget(self.grid, 1)
         self.body.addWidget(middle)
 
@@ -326,6 +330,7 @@ class ProjectPanel(QWidget):
             self.model.set_pictures([], {}, {})
             return
         self.loader.cache_dir = project.cache_dir
+        self._run_names_of = None  # another project's run 1 is another run
         self.review_run = project.latest_predicting_run()
         self.refresh_classes(select=("review" if self.review_run else "all"))
         self.refresh_pictures()
@@ -398,6 +403,33 @@ class ProjectPanel(QWidget):
             self.classes.setCurrentRow(2)
         self.classes.blockSignals(False)  # the counts changed, not the view: the list is not read again
         self._status = status
+        self._names = {c.id: c.name for c in status.classes}
+
+    def show_counts(self, counts) -> None:
+        """New counts (a core.projects.project.ViewCounts) in the list as it stands: no query."""
+        views = {"review": counts.review, "unlabelled": counts.unlabelled, "all": counts.all,
+                 "excluded": counts.excluded}
+        texts = dict(VIEWS)
+        number = 0
+        for row in range(self.classes.count()):
+            item = self.classes.item(row)
+            data = item.data(ViewRole)
+            if isinstance(data, str) and data in views:
+                item.setText(f"{texts[data]}  ({views[data]})")
+            elif isinstance(data, tuple):
+                number += 1
+                key = f"{number}  " if number <= 9 else "   "
+                item.setText(f"{key}{data[1]}  ({counts.classes.get(data[2], 0)})")
+
+    def _run_names(self) -> dict[int, str]:
+        """{class id: name} as the reviewed run knew its classes (a class deleted since keeps its name),
+        read once per run."""
+        if not self.review_run:
+            return {}
+        if self._run_names_of != self.review_run:
+            self._run_names_cache = dict(self.project.run(self.review_run).classes)
+            self._run_names_of = self.review_run
+        return self._run_names_cache
         self._update_title()
 
     def _update_title(self) -> None:
@@ -458,8 +490,8 @@ class ProjectPanel(QWidget):
             self.chart.show_guesses([])
             self.info.setText("")
             return
-        names = self.project.class_names()
-        run_names = dict(self.project.run(self.review_run).classes) if self.review_run else {}
+        names = self._names
+        run_names = self._run_names()
         guesses = [_Guess(names.get(c, run_names.get(c, "?")), p, c) for c, p in picture.top_k()]
         self.chart.show_guesses(guesses)
         self.accept_button.setEnabled(bool(guesses) and picture.class_id is None)
@@ -484,52 +516,53 @@ class ProjectPanel(QWidget):
             self.preview.show_message(f"This picture cannot be shown: {error}.")
 
     # ------------------------------------------------------------ decisions
-    def _decide(self, decision) -> None:
+    def _decide(self, decide) -> None:
+        """One decision on the current picture, as a key press or a button makes it: the core records it and
+        hands back the changed picture and the new counts, so the list and the grid change without reading
+        the database again (a key press costs at most 3 statements, the next picture's history included)."""
         picture = self.current_picture()
         if picture is None or self.project is None:
             return
         row = self.grid.currentIndex().row()
         try:
-            said = decision(picture)
+            decision = decide(picture)
         except UserError as exc:
             self.error.emit("Not possible", exc.for_window())
             return
-        if said:
-            self.status_message.emit(said)
-        # Only the decided picture changed: it is updated or leaves the view; the list is not read again.
-        changed = self.project.picture(picture.id, run_id=self.review_run)
-        if _belongs(self.current_view(), changed):
-            self.model.replace_row(row, changed)
-        else:
-            self.model.remove_row(row)
-            self._show_view_title()
-        self.refresh_classes()
-        if self.model.rowCount():
-            self.grid.setCurrentIndex(self.model.index(min(row, self.model.rowCount() - 1)))
+        said = {"excluded": "excluded"}.get(decision.source, f"{decision.label} ({decision.source})")
+        self.status_message.emit(f"{picture.path.name}: {said}.")
+        self._showing = False  # the current picture changes below: it is shown once, at the end
+        try:
+            if _belongs(self.current_view(), decision.picture):
+                self.model.replace_row(row, decision.picture)
+            else:
+                self.model.remove_row(row)
+                self._show_view_title()
+            self.show_counts(decision.counts)
+            if self.model.rowCount():
+                self.grid.setCurrentIndex(self.model.index(min(row, self.model.rowCount() - 1)))
+        finally:
+            self._showing = True
         self.show_current()
 
     def accept_current(self) -> None:
-        self._decide(lambda p: f"{p.path.name}: {self.project.accept(p.id, run_id=self.review_run)} (accepted).")
+        self._decide(lambda p: self.project.accept(p.id, run_id=self.review_run))
 
     def assign_current(self, class_name: str) -> None:
-        self._decide(lambda p: f"{p.path.name}: {class_name} "
-                               f"({self.project.assign(p.id, class_name, run_id=self.review_run)}).")
+        self._decide(lambda p: self.project.assign(p.id, class_name, run_id=self.review_run))
 
     def assign_number(self, number: int) -> None:
-        classes = self.class_list()
-        if number <= len(classes):
-            self.assign_current(classes[number - 1].name)
+        names = list(self._names.values())  # in the list's order, as the digits show them: no query
+        if number <= len(names):
+            self.assign_current(names[number - 1])
 
     def exclude_current(self) -> None:
-        def exclude(p):
-            self.project.exclude(p.id, run_id=self.review_run)
-            return f"{p.path.name}: excluded."
-        self._decide(exclude)
+        self._decide(lambda p: self.project.exclude(p.id, run_id=self.review_run))
 
     def _on_bar_clicked(self, row: int) -> None:
         guesses = self.chart.guesses
-        if row < len(guesses) and guesses[row].class_id in self.project.class_names():
-            self.assign_current(self.project.class_names()[guesses[row].class_id])
+        if row < len(guesses) and guesses[row].class_id in self._names:
+            self.assign_current(self._names[guesses[row].class_id])
         self.grid.setFocus(Qt.FocusReason.MouseFocusReason)  # the next key goes on with the review
 
     # ------------------------------------------------------------ classes

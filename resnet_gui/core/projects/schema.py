@@ -97,13 +97,22 @@ def _version_4(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN lock TEXT")
 
 
+def _version_5(db: sqlite3.Connection) -> None:
+    """A label recorded is a label applied: the picture takes it in the same statement, so a decision in the
+    review is one INSERT (a key press costs at most 3 statements: the decision, the changed picture with the
+    new counts, the next picture's history)."""
+    db.execute("CREATE TRIGGER labels_apply AFTER INSERT ON labels BEGIN "
+               "UPDATE images SET class_id = NEW.class_id, excluded = (NEW.source = 'excluded') "
+               "WHERE id = NEW.image_id; END")
+
+
 def _version_1(db: sqlite3.Connection) -> None:
     for statement in _VERSION_1:
         db.execute(statement)
 
 
 # MIGRATIONS[n] takes a database from version n to n + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1, _version_2, _version_3, _version_4)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1, _version_2, _version_3, _version_4, _version_5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
