@@ -112,7 +112,8 @@ def _version_1(db: sqlite3.Connection) -> None:
 
 
 # MIGRATIONS[n] takes a database from version n to n + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1, _version_2, _version_3, _version_4, _version_5)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _version_1, _version_2, _version_3, _version_4, _version_5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
