@@ -699,13 +699,6 @@ class Project:
         per_class = {int(k): v for k, v in json.loads(r[11] or "{}").items()}
         return picture, ViewCounts(per_class, r[12], r[13], r[14], r[15])
 
-    def view_counts(self, run_id: int | None) -> ViewCounts:
-        """Every count the class list shows (the review's for `run_id`)."""
-        with_picture = self.db.execute("SELECT id FROM images LIMIT 1").fetchone()
-        if with_picture is None:
-            return ViewCounts({c: 0 for c in self.class_names()}, 0, 0, 0, 0)
-        return self._picture_and_counts(with_picture[0], run_id)[1]
-
     def unlabel(self, image_id: int) -> None:
         with self.transaction():
             self._record_label(image_id, None, None, "unlabelled")
