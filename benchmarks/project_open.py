@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--pictures", type=int, default=100_000)
     args = parser.parse_args()
     from resnet_gui.core.projects.project import Project
+    from resnet_gui.core.projects.records import ProjectView
 
     figures = {"pictures": args.pictures}
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,8 +63,8 @@ def main() -> None:
         _, figures["build_s"] = timed(lambda: build(folder, args.pictures))
         project, figures["open_s"] = timed(lambda: Project.open(folder))
         _, figures["status_s"] = timed(lambda: project.status(check_files=False))
-        review, figures["review_list_s"] = timed(lambda: project.pictures("review"))
-        every, figures["all_list_s"] = timed(lambda: project.pictures("all"))
+        review, figures["review_list_s"] = timed(lambda: project.pictures(ProjectView("review")))
+        every, figures["all_list_s"] = timed(lambda: project.pictures(ProjectView("all")))
         _, figures["missing_check_s"] = timed(project.missing)
         project.close()
         figures["review_length"] = len(review)

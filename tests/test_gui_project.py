@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from resnet_gui.core.projects.project import Project
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.picture_grid import PictureGridModel
+from resnet_gui.gui.project_panel import ViewRole
 from tests.support import make_shapes_dataset, statements_run
 
 WAIT = 120_000
@@ -104,8 +105,7 @@ def test_classes_from_the_window_and_a_grid_that_never_waits(qtbot, window, tmp_
     panel.add_class_dialog()
     assert [c.name for c in panel.class_list()][-1] == "violet"
     row = next(i for i in range(panel.classes.count())
-               if isinstance(panel.classes.item(i).data(Qt.ItemDataRole.UserRole + 1), tuple)
-               and panel.classes.item(i).data(Qt.ItemDataRole.UserRole + 1)[1] == "violet")
+               if getattr(panel.classes.item(i).data(ViewRole), "class_name", None) == "violet")
     panel.classes.setCurrentRow(row)
     panel.rename_class_dialog()
     assert "purple" in [c.name for c in panel.class_list()]

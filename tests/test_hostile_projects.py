@@ -9,7 +9,8 @@ import sqlite3
 import pytest
 
 from resnet_gui.cli import main
-from resnet_gui.core.projects.project import Project, ProjectError
+from resnet_gui.core.projects.project import Project
+from resnet_gui.core.projects.schema import ProjectError
 from resnet_gui.core.projects.sort import execute_sort, plan_sort
 from tests.support import make_shapes_dataset
 

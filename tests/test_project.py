@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from resnet_gui.cli import main
-from resnet_gui.core.projects.project import Project, ProjectError
-from resnet_gui.core.projects.schema import SCHEMA_VERSION, migrate
+from resnet_gui.core.projects.project import Project
+from resnet_gui.core.projects.records import ProjectView
+from resnet_gui.core.projects.schema import SCHEMA_VERSION, ProjectError, migrate
 from resnet_gui.core.projects.sort import execute_sort, plan_sort
 from resnet_gui.core.projects.split import SplitCandidate, split_pictures
 from tests.support import make_shapes_dataset, make_two_looks_dataset, save_noise, statements_run
@@ -52,7 +53,7 @@ def test_a_new_project_has_the_latest_schema_and_its_folders(tmp_path):
 def test_import_keeps_labels_with_their_source_and_skips_copies(seeded, tmp_path):
     status = seeded.status()
     assert status.labelled == {"blue": 3, "green": 3, "red": 3} and status.unlabelled == 30
-    first = seeded.pictures("class", class_id=seeded.class_named("red").id)[0]
+    first = seeded.pictures(ProjectView.of_class(seeded.class_named("red")))[0]
     assert seeded.history(first.id)[0]["source"] == "imported"
     copy = tmp_path / "elsewhere" / "copy.png"
     copy.parent.mkdir()
@@ -64,7 +65,7 @@ def test_import_keeps_labels_with_their_source_and_skips_copies(seeded, tmp_path
 
 
 def test_decisions_are_recorded_as_typed_accepted_corrected_excluded(seeded, tmp_path):
-    pool = seeded.pictures("unlabelled")
+    pool = seeded.pictures(ProjectView("unlabelled"))
     assert seeded.assign(pool[0].id, "red").source == "typed"  # no prediction yet
     # A prediction by a (recorded) run: the decision says whether it agreed.
     red, blue = seeded.class_named("red").id, seeded.class_named("blue").id
@@ -72,9 +73,9 @@ def test_decisions_are_recorded_as_typed_accepted_corrected_excluded(seeded, tmp
     seeded.store_predictions(run, [(pool[1].id, [(red, 0.9), (blue, 0.1)], None),
                                    (pool[2].id, [(red, 0.6), (blue, 0.4)], None),
                                    (pool[3].id, [(blue, 0.55), (red, 0.45)], None)])
-    review = seeded.pictures("review", run_id=run)
+    review = seeded.pictures(ProjectView("review"), run_id=run)
     assert [p.id for p in review] == [pool[3].id, pool[2].id, pool[1].id]  # most doubtful first
-    assert [p.id for p in seeded.pictures("review", run_id=run, order="margin")][0] == pool[3].id
+    assert [p.id for p in seeded.pictures(ProjectView("review"), run_id=run, order="margin")][0] == pool[3].id
     assert seeded.accept(pool[1].id).label == "red"
     assert seeded.assign(pool[2].id, "blue").source == "corrected"
     seeded.exclude(pool[3].id)
@@ -82,7 +83,8 @@ def test_decisions_are_recorded_as_typed_accepted_corrected_excluded(seeded, tmp
     assert sources == ["typed", "accepted", "corrected", "excluded"]
     corrected = seeded.history(pool[2].id)[-1]
     assert (corrected["predicted"], corrected["label"], corrected["run"]) == ("red", "blue", run)
-    assert seeded.status().excluded == 1 and pool[3].id not in [p.id for p in seeded.pictures("unlabelled")]
+    assert seeded.status().excluded == 1
+    assert pool[3].id not in [p.id for p in seeded.pictures(ProjectView("unlabelled"))]
 
 
 def test_classes_rename_merge_delete_and_refuse_unsafe_names(seeded):
@@ -160,8 +162,9 @@ def test_a_version_1_project_is_migrated_and_keeps_everything(tmp_path):
 KILLER = textwrap.dedent("""
     import sys
     from resnet_gui.core.projects.project import Project
+    from resnet_gui.core.projects.records import ProjectView
     project = Project.open(sys.argv[1])
-    pictures = project.pictures("unlabelled")
+    pictures = project.pictures(ProjectView("unlabelled"))
     i = 0
     while True:
         picture = pictures[i % len(pictures)]
@@ -194,7 +197,7 @@ def test_sort_never_overwrites_and_moves_are_followed_by_the_project(seeded, tmp
     plan = plan_sort(seeded, out)
     assert plan.counts() == {"blue": 3, "green": 3, "red": 3, "_unsure": 30, "_unfamiliar": 0}  # none predicted
     assert not out.exists()  # planning writes nothing
-    red = seeded.pictures("class", class_id=seeded.class_named("red").id)
+    red = seeded.pictures(ProjectView.of_class(seeded.class_named("red")))
     (out / "red").mkdir(parents=True)
     (out / "red" / red[0].path.name).write_bytes(b"someone else's file")
     report = execute_sort(seeded, plan)
@@ -271,13 +274,13 @@ def test_command_line_mistakes_get_a_sentence(tmp_path, capsys):
 def test_unfamiliar_pictures_are_marked_in_review_and_sorted_into_their_own_folder(seeded, tmp_path):
     """14 of 73 pictures of kinds a project did not have were sorted into class folders: now the run's
     familiarity mark is kept with its prediction, shown in the review, and sends them to _unfamiliar/."""
-    pool = seeded.pictures("unlabelled")
+    pool = seeded.pictures(ProjectView("unlabelled"))
     red, blue = seeded.class_named("red").id, seeded.class_named("blue").id
     run = seeded.begin_run({}, [(red, "red"), (blue, "blue")], [], [], {})
     seeded.store_predictions(run, [(pool[0].id, [(red, 0.97), (blue, 0.03)], None, True),
                                    (pool[1].id, [(red, 0.97), (blue, 0.03)], None, False),
                                    (pool[2].id, [(blue, 0.99), (red, 0.01)], None)])  # older callers: familiar
-    marks = {p.id: p.unfamiliar for p in seeded.pictures("review", run_id=run)}
+    marks = {p.id: p.unfamiliar for p in seeded.pictures(ProjectView("review"), run_id=run)}
     assert marks == {pool[0].id: True, pool[1].id: False, pool[2].id: False}
     assert seeded.picture(pool[0].id, run_id=run).unfamiliar is True
     plan = plan_sort(seeded, tmp_path / "sorted", run_id=run, unsure_below=0.5)
@@ -323,7 +326,7 @@ def test_the_locate_hint_is_a_command_to_paste(tmp_path, capsys):
 def test_a_decision_is_one_statement_and_hands_back_the_picture_and_the_counts(seeded):
     """accept, assign and exclude each write one statement (the trigger applies the label) and read one
     more: the picture as it is now and every count the class list shows, equal to the counts read afresh."""
-    pool = seeded.pictures("unlabelled")
+    pool = seeded.pictures(ProjectView("unlabelled"))
     statements: list[str] = []
     seeded.db.set_trace_callback(statements.append)
     made = [seeded.assign(pool[0].id, "red"), seeded.exclude(pool[1].id)]

@@ -23,6 +23,7 @@ from resnet_gui.cli.common import (
 )
 from resnet_gui.cli.train_options import add_training_options, settings_from_args, train_report
 from resnet_gui.core.errors import UserError
+from resnet_gui.core.projects.records import ProjectView
 
 
 def add_parser(sub, archs: list[str]) -> None:
@@ -281,7 +282,7 @@ def review_command(args) -> int:
             return EXIT_OK
         names = project.class_names()
         run_names = dict(project.run(run_id).classes)
-        pictures = project.pictures("review", run_id=run_id, order=args.order, limit=args.limit)
+        pictures = project.pictures(ProjectView("review"), run_id=run_id, order=args.order, limit=args.limit)
         for picture in pictures:
             if picture.error:
                 continue

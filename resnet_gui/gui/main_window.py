@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWid
 from resnet_gui import __version__
 from resnet_gui.core.errors import WeightsUnavailableError
 from resnet_gui.core.inference.options import RunOptions
+from resnet_gui.core.projects.records import is_project_folder
 from resnet_gui.core.text import display_path
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.classify_panel import ClassifyPanel
@@ -388,7 +389,7 @@ class MainWindow(QMainWindow):
         menu.clear()
         recent = list(self.settings.get("project/recent"))
         for folder in recent:
-            if Path(folder, "project.sqlite").is_file():
+            if is_project_folder(folder):
                 menu.addAction(display_path(folder), lambda *_ignored, folder=folder: self.open_project(folder))
             else:
                 # Kept in its place, greyed: a project that silently dropped out made the next one take its
@@ -500,7 +501,7 @@ class MainWindow(QMainWindow):
             self.resize(1280, 800)
         self.fit_to_screen()
         last = s.get("project/last")
-        if last and Path(last, "project.sqlite").is_file():
+        if last and is_project_folder(last):
             self.project_panel.open_folder(last)  # the lab's work goes on where it was left
 
     def fit_to_screen(self) -> None:

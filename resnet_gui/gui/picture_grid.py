@@ -15,7 +15,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QSize, Qt, 
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QListView
 
-from resnet_gui.core.projects.project import Picture
+from resnet_gui.core.projects.records import Picture
 from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.results_model import UNFAMILIAR_TEXT
 

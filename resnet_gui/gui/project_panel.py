@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_gui.core.errors import UserError
-from resnet_gui.core.projects.project import Project, ProjectClass
+from resnet_gui.core.projects.project import Project
+from resnet_gui.core.projects.records import ProjectClass, ProjectView
 from resnet_gui.core.text import display_path
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.image_preview import ImagePreview
@@ -122,7 +123,7 @@ class ClassList(QListWidget):
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         item = self.itemAt(event.position().toPoint())
         target = item.data(ViewRole) if item is not None else None
-        label = target[1] if isinstance(target, tuple) else None
+        label = target.class_name if target is not None and target.kind == "class" else None
         if paths:
             event.acceptProposedAction()
             self.files_dropped.emit(paths, label)
@@ -332,7 +333,7 @@ class ProjectPanel(QWidget):
         self.loader.cache_dir = project.cache_dir
         self._run_names_of = None  # another project's run 1 is another run
         self.review_run = project.latest_predicting_run()
-        self.refresh_classes(select=("review" if self.review_run else "all"))
+        self.refresh_classes(select=ProjectView("review" if self.review_run else "all"))
         self.refresh_pictures()
         self.job_task.start(ProjectJobWorker(_missing, str(project.root)), returned=self._on_missing)
         self.project_opened.emit(str(project.root))
@@ -372,10 +373,10 @@ class ProjectPanel(QWidget):
     def class_list(self) -> list[ProjectClass]:
         return self.project.classes() if self.project is not None else []
 
-    def refresh_classes(self, select=None) -> None:
+    def refresh_classes(self, select: ProjectView | None = None) -> None:
         if self.project is None:
             return
-        current = select or (self.classes.currentItem().data(ViewRole) if self.classes.currentItem() else "all")
+        current = select or self.current_view()
         status = self.project.status(check_files=False)
         review = self.project.count_review(self.review_run)
         counts = {"review": review, "unlabelled": status.unlabelled, "all": self.project.count_images(),
@@ -384,7 +385,7 @@ class ProjectPanel(QWidget):
         self.classes.clear()
         for key, text in VIEWS:
             item = QListWidgetItem(f"{text}  ({counts[key]})")
-            item.setData(ViewRole, key)
+            item.setData(ViewRole, ProjectView(key))
             self.classes.addItem(item)
         header = QListWidgetItem("Classes (drop pictures on one)")
         header.setFlags(Qt.ItemFlag.NoItemFlags)
@@ -392,11 +393,10 @@ class ProjectPanel(QWidget):
         for number, c in enumerate(status.classes, 1):
             key = f"{number}  " if number <= 9 else "   "
             item = QListWidgetItem(_swatch(c.colour), f"{key}{c.name}  ({c.count})")
-            item.setData(ViewRole, ("class", c.name, c.id))
+            item.setData(ViewRole, ProjectView.of_class(c))
             self.classes.addItem(item)
         for row in range(self.classes.count()):
-            data = self.classes.item(row).data(ViewRole)
-            if data == current or (isinstance(data, tuple) and isinstance(current, tuple) and data[2] == current[2]):
+            if current.same_as(self.classes.item(row).data(ViewRole)):
                 self.classes.setCurrentRow(row)
                 break
         else:
@@ -413,13 +413,15 @@ class ProjectPanel(QWidget):
         number = 0
         for row in range(self.classes.count()):
             item = self.classes.item(row)
-            data = item.data(ViewRole)
-            if isinstance(data, str) and data in views:
-                item.setText(f"{texts[data]}  ({views[data]})")
-            elif isinstance(data, tuple):
+            view = item.data(ViewRole)
+            if view is None:
+                continue
+            if view.kind in views:
+                item.setText(f"{texts[view.kind]}  ({views[view.kind]})")
+            else:
                 number += 1
                 key = f"{number}  " if number <= 9 else "   "
-                item.setText(f"{key}{data[1]}  ({counts.classes.get(data[2], 0)})")
+                item.setText(f"{key}{view.class_name}  ({counts.classes.get(view.class_id, 0)})")
 
     def _run_names(self) -> dict[int, str]:
         """{class id: name} as the reviewed run knew its classes (a class deleted since keeps its name),
@@ -443,24 +445,23 @@ class ProjectPanel(QWidget):
         self.title.setText(f"<b>{html.escape(self.project.name)}</b> · {sum(s.labelled.values())} labelled, "
                            f"{s.unlabelled} unlabelled · {len(s.runs)} run(s){last}{missing_text}")
 
-    def current_view(self):
+    def current_view(self) -> ProjectView:
         item = self.classes.currentItem()
-        return item.data(ViewRole) if item is not None else "all"
+        view = item.data(ViewRole) if item is not None else None
+        return view if view is not None else ProjectView("all")
 
     def refresh_pictures(self) -> None:
         if self.project is None:
             return
         view = self.current_view()
         order = self.order.currentData()
-        self.order.setVisible(view == "review")
+        self.order.setVisible(view.kind == "review")
         names = self.project.class_names()
         colours = {c.id: c.colour for c in self.class_list()}
-        if isinstance(view, tuple):
-            pictures = self.project.pictures("class", class_id=view[2], run_id=self.review_run)
-        elif view == "review":
-            pictures = self.project.pictures("review", run_id=self.review_run, order=order) if self.review_run else []
+        if view.kind == "review" and not self.review_run:
+            pictures = []
         else:
-            pictures = self.project.pictures(view, run_id=self.review_run)
+            pictures = self.project.pictures(view, run_id=self.review_run, order=order)
         self.model.set_pictures(pictures, names, colours)
         self._show_view_title()
         if pictures:
@@ -470,9 +471,9 @@ class ProjectPanel(QWidget):
 
     def _show_view_title(self) -> None:
         view, count = self.current_view(), self.model.rowCount()
-        if isinstance(view, tuple):
-            title = f"{view[1]}: {count} picture(s)"
-        elif view == "review":
+        if view.kind == "class":
+            title = f"{view.class_name}: {count} picture(s)"
+        elif view.kind == "review":
             title = (f"{count} picture(s) labelled by run {self.review_run}, most doubtful first"
                      if self.review_run else "Nothing to review yet: train a model, then press Predict.")
         else:
@@ -533,7 +534,7 @@ class ProjectPanel(QWidget):
         self.status_message.emit(f"{picture.path.name}: {said}.")
         self._showing = False  # the current picture changes below: it is shown once, at the end
         try:
-            if _belongs(self.current_view(), decision.picture):
+            if self.current_view().holds(decision.picture):
                 self.model.replace_row(row, decision.picture)
             else:
                 self.model.remove_row(row)
@@ -568,7 +569,7 @@ class ProjectPanel(QWidget):
     # ------------------------------------------------------------ classes
     def selected_class(self) -> str | None:
         view = self.current_view()
-        return view[1] if isinstance(view, tuple) else None
+        return view.class_name if view.kind == "class" else None
 
     def _change(self, change, done: str) -> None:
         try:
@@ -727,7 +728,7 @@ class ProjectPanel(QWidget):
         self.review_run = report.run_id
         self.status_message.emit(f"Run {report.run_id} labelled {report.predicted} picture(s): review the most "
                                  "doubtful first (Enter accepts, 1-9 assigns, Del excludes).")
-        self.refresh_classes(select="review")
+        self.refresh_classes(select=ProjectView("review"))
         self.refresh_pictures()
 
     # ------------------------------------------------------------ sorting and finding
@@ -770,15 +771,6 @@ class ProjectPanel(QWidget):
         if self.project is not None:
             self.project.close()
             self.project = None
-
-
-def _belongs(view, picture) -> bool:
-    """Whether a picture (just decided) still belongs in the list of `view`."""
-    if isinstance(view, tuple):
-        return picture.class_id == view[2] and not picture.excluded
-    if view in ("review", "unlabelled"):
-        return picture.class_id is None and not picture.excluded
-    return picture.excluded if view == "excluded" else True
 
 
 def _swatch(colour: str) -> QIcon:

@@ -125,7 +125,8 @@ def example_project(made: ExampleSet) -> Path:
 def make_example_project(made: ExampleSet) -> Path:
     """The example as a project: train/ imported with its labels, test/ added unlabelled, for the model to
     label and for review. An example project made before is kept as it is."""
-    from resnet_gui.core.projects.project import DATABASE_NAME, Project
+    from resnet_gui.core.projects.project import Project
+    from resnet_gui.core.projects.records import DATABASE_NAME
 
     folder = example_project(made)
     if (folder / DATABASE_NAME).is_file():

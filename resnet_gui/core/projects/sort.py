@@ -24,7 +24,10 @@ from pathlib import Path
 from resnet_gui.core.atomic_write import check_writable
 from resnet_gui.core.inference.predictions import is_unsure
 from resnet_gui.core.inference.results_csv import CSV_ENCODING, spreadsheet_row
-from resnet_gui.core.projects.project import UNFAMILIAR_FOLDER, UNSURE_FOLDER, Project, ProjectError, check_class_name
+from resnet_gui.core.projects.classes import check_class_name
+from resnet_gui.core.projects.project import Project
+from resnet_gui.core.projects.records import UNFAMILIAR_FOLDER, UNSURE_FOLDER, ProjectView
+from resnet_gui.core.projects.schema import ProjectError
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ def plan_sort(project: Project, out: str | os.PathLike, *, run_id: int | None = 
     if run_id is not None and unsure_below is None:
         unsure_below = project.run(run_id).metrics.get("unsure_below")
     items, missing = [], []
-    for picture in project.pictures("all", run_id=run_id):
+    for picture in project.pictures(ProjectView("all"), run_id=run_id):
         if picture.excluded:
             continue
         if not picture.path.is_file():

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from resnet_gui.core.images.folders import FolderScan
-from resnet_gui.core.projects.project import Project, ProjectError, RunRecord
+from resnet_gui.core.projects.project import Project
+from resnet_gui.core.projects.records import ProjectView, RunRecord
+from resnet_gui.core.projects.schema import ProjectError
 from resnet_gui.core.projects.split import SplitCandidate, split_pictures
 from resnet_gui.core.training.settings import TrainSettings
 from resnet_gui.core.training.trainer import Trainer, TrainingCallback, TrainResult
@@ -170,7 +172,7 @@ def predict_project(folder: str | os.PathLike, run_id: int | None = None, *, dev
         if run is None:
             raise ProjectError("The project has no trained model yet. Train one first: resnet-gui project train.",
                                in_window="The project has no trained model yet. Press Train first.")
-        pictures = project.pictures("unlabelled")
+        pictures = project.pictures(ProjectView("unlabelled"))
         present = [p for p in pictures if p.path.is_file()]
         done, failed = _predict(project, run, [(p.id, str(p.path)) for p in present], device, amp, progress=progress,
                                 cancelled=cancelled, batch_size=batch_size)
