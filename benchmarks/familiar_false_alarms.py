@@ -18,7 +18,8 @@ from resnet_gui.core.inference.predictor import Predictor
 from resnet_gui.core.models.resnets import load_checkpoint_bundle
 from resnet_gui.core.projects.example import example_settings, write_example
 from resnet_gui.core.summaries import false_alarm_range
-from resnet_gui.core.training.trainer import Trainer, TrainSettings
+from resnet_gui.core.training.settings import TrainSettings
+from resnet_gui.core.training.trainer import Trainer
 from tests.support import make_grey_shapes, make_shapes_dataset
 
 

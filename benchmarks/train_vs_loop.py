@@ -70,7 +70,9 @@ def tutorial_loop(train_dir: Path, val_dir: Path, arch: str, size: int, epochs: 
 
 def app_trainer(train_dir: Path, val_dir: Path, arch: str, size: int, epochs: int, batch: int, lr: float, out: Path,
                 amp: bool = True):
-    from resnet_gui.core.training.trainer import Trainer, TrainingCallback, TrainSettings
+    from resnet_gui.core.training.events import TrainingCallback
+    from resnet_gui.core.training.settings import TrainSettings
+    from resnet_gui.core.training.trainer import Trainer
 
     class Count(TrainingCallback):
         seen = 0

@@ -35,7 +35,8 @@ from resnet_gui.core.inference.predictor import DecodingDataset, Predictor, deco
 from resnet_gui.core.inference.tta import MODES
 from resnet_gui.core.models.resnets import load_checkpoint_bundle
 from resnet_gui.core.projects.example import draw_field, example_settings, write_example
-from resnet_gui.core.training.trainer import Trainer, TrainSettings
+from resnet_gui.core.training.settings import TrainSettings
+from resnet_gui.core.training.trainer import Trainer
 from resnet_gui.core.trust.familiarity import auroc, capture_features, fit_familiarity
 from resnet_gui.core.trust.familiarity import scores as familiarity_scores
 from tests.support import make_grey_shapes, make_unfamiliar

@@ -132,10 +132,10 @@ def test_an_error_in_one_process_stops_every_process_with_its_sentence(tmp_path)
             from resnet_gui.core.training import trainer as training
             from resnet_gui.core.errors import UserError
 
-            def refuse(self, *args, **kwargs):
+            def refuse(*args, **kwargs):
                 raise UserError("Process 1 cannot read the pictures (the test made it so).")
 
-            training.Trainer._set_up = refuse
+            training.set_up = refuse
     """))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)]), "OMP_NUM_THREADS": "1",
            "XDG_STATE_HOME": str(tmp_path / "s")}

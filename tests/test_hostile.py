@@ -305,7 +305,7 @@ def test_an_image_size_beyond_reason_is_refused(capsys, tiny_checkpoint, image_f
 def test_start_weights_of_another_architecture_are_refused(tmp_path, capsys):
     from resnet_gui.core.models.resnets import build_model
     from resnet_gui.core.training.settings import TrainSettings
-    from resnet_gui.core.training.trainer import load_start_weights
+    from resnet_gui.core.training.setup import load_start_weights
 
     torch.manual_seed(0)
     path = write_checkpoint(tmp_path / "r34.pt", checkpoint_payload(

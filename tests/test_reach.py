@@ -150,7 +150,8 @@ def familiar_and_not(tmp_path_factory):
     The recipe learns the shapes with a margin (26 of 30 held-out right with 2 threads, 25 of 29 with one,
     where the test needs 60%): the earlier 24 x 6 epochs reached 47% on validation and passed or failed by one
     picture with the torch release. Threads are pinned, so every machine trains the same model."""
-    from resnet_gui.core.training.trainer import Trainer, TrainSettings
+    from resnet_gui.core.training.settings import TrainSettings
+    from resnet_gui.core.training.trainer import Trainer
 
     root = tmp_path_factory.mktemp("reach")
     with fixed_threads(TRAINING_THREADS):

@@ -12,8 +12,10 @@ from resnet_gui.cli import main
 from resnet_gui.core.models.checkpoints import read_checkpoint
 from resnet_gui.core.training import lr_finder
 from resnet_gui.core.training.clock import RunClock
+from resnet_gui.core.training.events import TrainingCallback
 from resnet_gui.core.training.schedules import make_scheduler, restore_scheduler
-from resnet_gui.core.training.trainer import Trainer, TrainingCallback, TrainSettings
+from resnet_gui.core.training.settings import TrainSettings
+from resnet_gui.core.training.trainer import Trainer
 from tests.support import make_shapes_dataset, tiny_model
 
 

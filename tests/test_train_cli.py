@@ -3,7 +3,7 @@ import json
 import pytest
 
 from resnet_gui.cli import main
-from resnet_gui.core.training import trainer as training
+from resnet_gui.core.training import setup as training
 from tests.support import make_shapes_dataset
 
 

@@ -14,7 +14,8 @@ from resnet_gui.core.models.checkpoints import read_checkpoint
 from resnet_gui.core.models.files import last_path_for
 from resnet_gui.core.models.resnets import load_checkpoint_bundle
 from resnet_gui.core.runtime import devices
-from resnet_gui.core.training import trainer as training
+from resnet_gui.core.training import finishing, loop
+from resnet_gui.core.training import setup as training
 from resnet_gui.core.training.events import TrainingCallback
 from resnet_gui.core.training.settings import TrainSettings
 from resnet_gui.core.training.trainer import Trainer
@@ -101,7 +102,8 @@ def test_bfloat16_training_learns_and_keeps_float32_weights(tmp_path, monkeypatc
         model.fc.register_forward_hook(lambda module, inputs, output: heads.append((module.training, output.dtype)))
         return model
 
-    monkeypatch.setattr(training, "build_model", recording_build)
+    monkeypatch.setattr(training, "build_model", recording_build)  # the model trained
+    monkeypatch.setattr(finishing, "build_model", recording_build)  # the best one, finished
     data = make_shapes_dataset(tmp_path / "shapes", per_class=14)
     result = Trainer(settings_for(data, tmp_path / "bf16.pt", batch_size=8, epochs=3)).run()
     assert {dtype for is_training, dtype in heads if is_training} == {torch.bfloat16}
@@ -239,7 +241,7 @@ def test_imagenet_weights_offline_fail_before_reading_images(tmp_path, monkeypat
 def test_early_stopping_with_patience(tmp_path, monkeypatch):
     data = make_shapes_dataset(tmp_path / "d", per_class=6)
     flat = {"loss": 1.0, "accuracy": 0.5, "confusion_matrix": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]}
-    monkeypatch.setattr(Trainer, "_evaluate", lambda self, *args: dict(flat))
+    monkeypatch.setattr(loop, "evaluate", lambda run: dict(flat))
     recorder = Recorder()
     result = Trainer(settings_for(data, tmp_path / "m.pt", epochs=6, patience=2), [recorder]).run()
     assert result.stopped == "early_stopping" and [e.epoch for e in recorder.epochs] == [1, 2, 3]
@@ -280,7 +282,8 @@ def test_without_out_a_run_never_replaces_a_model(tmp_path, monkeypatch):
 def test_skipping_the_finishing_steps_keeps_the_best_epochs_checkpoint_whole(tmp_path):
     """Stop, then Skip finishing in the window: no calibration, no familiarity fit, and a model that loads."""
     from resnet_gui.core.models.resnets import load_checkpoint_bundle
-    from resnet_gui.core.training.trainer import Trainer, TrainSettings
+    from resnet_gui.core.training.settings import TrainSettings
+    from resnet_gui.core.training.trainer import Trainer
     from tests.support import make_shapes_dataset
 
     data = make_shapes_dataset(tmp_path / "shapes", per_class=5, size=20)

@@ -60,9 +60,13 @@ def quiet_and_safe_streams() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
+_TERMINATED: list[int] = []  # the SIGTERM that arrived, if one did
+
+
 def stop_on_sigterm() -> None:
     """`kill` (SIGTERM) ends the command as Ctrl+C does: files being written are removed, not left half."""
     def handler(signum, frame):
+        _TERMINATED.append(signum)
         raise KeyboardInterrupt
 
     with contextlib.suppress(ValueError, AttributeError):  # not the main thread, or no SIGTERM (Windows)
@@ -109,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - anything else is the app's fault: logged, and said in a sentence
+        if _TERMINATED:
+            # The KeyboardInterrupt of a SIGTERM raised inside C++ (torch.save writing a checkpoint, as the
+            # launcher stops a multi-process run's survivors) comes out as that code's own error: it was the kill.
+            say("interrupted.")
+            return EXIT_INTERRUPTED
         where = write_crash_log(exc)
         say(f"an unexpected error stopped the command ({type(exc).__name__}: {exc}). "
             f"Details were written to {where}; please include that file when you report it.")

@@ -113,7 +113,7 @@ def _arch_of_start_checkpoint(weights: str | None) -> str | None:
 
 def train_report(as_json: bool):
     """What a run says on the terminal: a progress bar and a line per epoch, or JSON Lines of events."""
-    from resnet_gui.core.training.trainer import TrainingCallback
+    from resnet_gui.core.training.events import TrainingCallback
 
     out = sys.stdout
 

@@ -360,7 +360,8 @@ class TrainWorker(Worker):
 
     def work(self):
         import_core()
-        from resnet_gui.core.training.trainer import Trainer, TrainingCallback
+        from resnet_gui.core.training.events import TrainingCallback
+        from resnet_gui.core.training.trainer import Trainer
 
         worker = self
         pending: list = []
@@ -538,7 +539,8 @@ class LRFinderWorker(Worker):
 
     def work(self):
         import_core()
-        from resnet_gui.core.training.trainer import Trainer, TrainingCallback
+        from resnet_gui.core.training.events import TrainingCallback
+        from resnet_gui.core.training.trainer import Trainer
 
         worker = self
         pending: list = []

@@ -19,8 +19,9 @@ from resnet_gui.core.projects.project import Project
 from resnet_gui.core.projects.records import ProjectView, RunRecord
 from resnet_gui.core.projects.schema import ProjectError
 from resnet_gui.core.projects.split import SplitCandidate, split_pictures
+from resnet_gui.core.training.events import TrainingCallback, TrainResult
 from resnet_gui.core.training.settings import TrainSettings
-from resnet_gui.core.training.trainer import Trainer, TrainingCallback, TrainResult
+from resnet_gui.core.training.trainer import Trainer
 
 
 @dataclass
@@ -153,6 +154,8 @@ def _train_planned(folder, planned: _PlannedRun, callbacks, cancelled, skip_fini
         if result.calibration:
             metrics["unsure_below"] = result.calibration.get("unsure_below")
             metrics["temperature"] = result.calibration.get("temperature")
+        if result.settings is not None:  # as the run resolved them: the input size and rate it trained with
+            recorded = result.settings.to_dict() | {"keep_specimens": planned.keep_specimens}
         project.finish_run(run_id, result.stopped, result.best_path, metrics, result.history, recorded)
         if result.best_path:
             _predict(project, project.run(run_id), planned.val, device or settings.device, settings.amp)

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from resnet_gui.core.training.settings import TrainSettings
+
 
 @dataclass(frozen=True)
 class BatchEvent:
@@ -50,6 +52,7 @@ class TrainResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     calibration: dict[str, Any] = field(default_factory=dict)
     finishing_skipped: bool = False  # Stop, then Skip: the best model kept uncalibrated, without its fits
+    settings: TrainSettings | None = None  # as the run resolved them: input size, stem, output path, learning rate
 
 
 class TrainingCallback:
