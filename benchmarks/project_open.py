@@ -83,7 +83,7 @@ def window(folder: Path) -> dict:
     except ImportError:
         return {"window": "skipped (no PySide6)"}
     from resnet_gui.core.inference.options import RunOptions
-    from resnet_gui.gui.project_panel import ProjectPanel
+    from resnet_gui.gui.project.panel import ProjectPanel
 
     app = QApplication.instance() or QApplication([])
     panel = ProjectPanel(RunOptions())

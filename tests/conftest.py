@@ -80,7 +80,7 @@ def _nothing_left_running():
     before = _child_processes()
     yield
     left = []
-    tasks = sys.modules.get("resnet_gui.gui.tasks")
+    tasks = sys.modules.get("resnet_gui.gui.jobs.tasks")
     if tasks is not None:
         import shiboken6
 

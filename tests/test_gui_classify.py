@@ -14,8 +14,8 @@ from resnet_gui.core.images.files import discover
 from resnet_gui.core.inference.predictor import Predictor
 from resnet_gui.core.models.resnets import load_checkpoint_bundle
 from resnet_gui.gui import dialogs
+from resnet_gui.gui.classify.results_model import CONFIDENCE, ERRORS_ONLY
 from resnet_gui.gui.main_window import MainWindow
-from resnet_gui.gui.results_model import CONFIDENCE, ERRORS_ONLY
 from tests.support import save_noise
 
 WAIT = 60_000
@@ -281,7 +281,7 @@ def test_an_unexpected_worker_error_is_a_dialog_and_a_log_not_a_crash(qtbot, win
 
 
 def test_out_of_gpu_memory_is_a_sentence():
-    from resnet_gui.gui.workers import describe_unexpected
+    from resnet_gui.gui.jobs.job import describe_unexpected
 
     class OutOfMemoryError(RuntimeError):
         pass
@@ -291,8 +291,8 @@ def test_out_of_gpu_memory_is_a_sentence():
 
 def test_results_model_counts_match_a_recount(qtbot):
     from resnet_gui.core.inference.predictions import Guess, Prediction
-    from resnet_gui.gui.results_model import ResultsModel
-    from resnet_gui.gui.workers import ResultRow
+    from resnet_gui.gui.classify.jobs import ResultRow
+    from resnet_gui.gui.classify.results_model import ResultsModel
 
     def row(i):
         if i % 5 == 0:

@@ -154,7 +154,7 @@ def test_after_an_error_the_progress_and_buttons_are_idle(qtbot, window, tiny_ch
 
 def test_the_window_csv_opens_in_excel_and_holds_what_is_shown(qtbot, window, tiny_checkpoint, image_folder,
                                                                tmp_path, monkeypatch):
-    from resnet_gui.gui.results_model import ERRORS_ONLY
+    from resnet_gui.gui.classify.results_model import ERRORS_ONLY
 
     with qtbot.waitSignal(window.model_loaded, timeout=WAIT):
         window.use_checkpoint(str(tiny_checkpoint))
@@ -201,9 +201,9 @@ def test_the_model_tab_exports_with_the_golden_check(qtbot, window, colour_model
 
 
 def test_charts_stay_readable(qtbot):
-    from resnet_gui.gui.confusion_view import ConfusionView
-    from resnet_gui.gui.reliability_view import ReliabilityView
-    from resnet_gui.gui.training_plots import TrainingPlots
+    from resnet_gui.gui.charts.confusion_view import ConfusionView
+    from resnet_gui.gui.charts.reliability_view import ReliabilityView
+    from resnet_gui.gui.charts.training_plots import TrainingPlots
 
     view = ConfusionView()
     qtbot.addWidget(view)

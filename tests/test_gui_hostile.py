@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
-from resnet_gui.gui.results_model import FILE, ROW_ROLE
+from resnet_gui.gui.classify.results_model import FILE, ROW_ROLE
 from tests.support import TINY, save_noise, tiny_model
 
 WAIT = 60_000

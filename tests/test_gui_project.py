@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt
 
 from resnet_gui.core.projects.project import Project
 from resnet_gui.gui import dialogs
-from resnet_gui.gui.picture_grid import PictureGridModel
-from resnet_gui.gui.project_panel import ViewRole
+from resnet_gui.gui.project.panel import ViewRole
+from resnet_gui.gui.project.picture_grid import PictureGridModel
 from tests.support import make_shapes_dataset, statements_run
 
 WAIT = 120_000

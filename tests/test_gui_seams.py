@@ -7,30 +7,27 @@ import threading
 import time
 
 import pytest
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from resnet_gui.core.models import checkpoints
 from resnet_gui.core.training.settings import TrainSettings
-from resnet_gui.gui.tasks import Task
-from resnet_gui.gui.workers import Worker
+from resnet_gui.gui.jobs.job import Job
+from resnet_gui.gui.jobs.tasks import Task
 
 WAIT = 60_000
 
 
-class Slow(Worker):
-    progress = Signal(int)
+def slow(state, name: str, seconds: float, gate: threading.Event | None = None):
+    if gate is not None:
+        gate.wait(5)
+    state.progress(1, 1)
+    time.sleep(seconds)
+    return name
 
-    def __init__(self, name: str, seconds: float, gate: threading.Event | None = None):
-        super().__init__()
-        self.name, self.seconds, self.gate = name, seconds, gate
 
-    def work(self):
-        if self.gate is not None:
-            self.gate.wait(5)
-        self.progress.emit(1)
-        time.sleep(self.seconds)
-        return self.name
+def Slow(name: str, seconds: float, gate: threading.Event | None = None) -> Job:  # noqa: N802 - reads as a job
+    return Job(slow, name, seconds, gate)
 
 
 @pytest.fixture
@@ -45,7 +42,7 @@ def task(qtbot):
 def test_a_new_job_cancels_the_old_one_and_its_results_never_arrive(qtbot, task):
     arrived, progress, finished = [], [], []
     gate = threading.Event()
-    old = task.start(Slow("old", 0.2, gate), returned=arrived.append, progress=progress.append,
+    old = task.start(Slow("old", 0.2, gate), returned=arrived.append, progress=lambda *done: progress.append(done),
                      finished=lambda: finished.append("old"))
     new = task.start(Slow("new", 0.0), returned=arrived.append, finished=lambda: finished.append("new"))
     assert old.is_aborted() and task.current is new
@@ -58,13 +55,12 @@ def test_a_new_job_cancels_the_old_one_and_its_results_never_arrive(qtbot, task)
 def test_every_job_runs_on_one_thread_per_kind_and_shutdown_waits(qtbot, task):
     threads = []
 
-    class Where(Worker):
-        def work(self):
-            threads.append(threading.get_ident())
-            time.sleep(0.05)
+    def where(state):
+        threads.append(threading.get_ident())
+        time.sleep(0.05)
 
     for _ in range(3):
-        task.start(Where())
+        task.start(Job(where))
     qtbot.waitUntil(lambda: len(threads) == 3, timeout=5000)
     assert len(set(threads)) == 1 and threads[0] != threading.get_ident()  # one thread, not the GUI's
     task.start(Slow("last", 0.3))
@@ -72,14 +68,34 @@ def test_every_job_runs_on_one_thread_per_kind_and_shutdown_waits(qtbot, task):
     assert not task.busy() and not task.is_running()
 
 
+def test_a_jobs_events_arrive_in_order_and_a_stream_in_one_list(qtbot, task):
+    """A training run's events travel on one signal: each event at once, in order, and the batches as a
+    stream that reaches its handler as lists, not one signal a batch."""
+    got, sent = [], []
+
+    def chatty(state):
+        state.event("begun", 1)
+        for i in range(1000):
+            state.stream("batches", i)
+        state.event("ended", 2)
+        return "done"
+
+    job = Job(chatty, emit_interval_s=60.0)
+    job.events.connect(lambda events: sent.append(len(events)), Qt.ConnectionType.DirectConnection)
+    task.start(job, begun=lambda x: got.append(("begun", x)), batches=lambda items: got.append(("batches", items)),
+               ended=lambda x: got.append(("ended", x)), returned=lambda r: got.append(("returned", r)))
+    qtbot.waitUntil(lambda: not task.busy(), timeout=5000)
+    assert got == [("begun", 1), ("batches", list(range(1000))), ("ended", 2), ("returned", "done")]
+    assert sent == [1, 2]  # two signals for 1,002 events
+
+
 def test_an_error_arrives_as_the_exception_itself(qtbot, task):
     errors = []
 
-    class Broken(Worker):
-        def work(self):
-            raise MemoryError("out of memory")
+    def broken(state):
+        raise MemoryError("out of memory")
 
-    task.start(Broken(), errored=errors.append)
+    task.start(Job(broken), errored=errors.append)
     qtbot.waitUntil(lambda: bool(errors), timeout=5000)
     assert isinstance(errors[0], MemoryError)
 
@@ -128,7 +144,7 @@ def test_the_evaluate_tab_evaluates_the_loaded_model_without_reading_its_file(qt
 
 
 def test_a_superseded_model_load_never_shows(qtbot, window, tmp_path, tiny_checkpoint):
-    from resnet_gui.gui.workers import ModelChoice
+    from resnet_gui.gui.model.jobs import ModelChoice
 
     window.load_model(ModelChoice(arch="resnet18", checkpoint=str(tmp_path / "nope.pt")))  # would fail...
     with qtbot.waitSignal(window.model_loaded, timeout=WAIT) as blocker:

@@ -6,7 +6,7 @@ import pytest
 
 from resnet_gui.core.images.files import discover
 from resnet_gui.gui import dialogs
-from resnet_gui.gui.results_model import LABEL, UNSURE_ONLY
+from resnet_gui.gui.classify.results_model import LABEL, UNSURE_ONLY
 
 WAIT = 120_000
 

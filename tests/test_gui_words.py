@@ -38,7 +38,7 @@ def test_confusion_column_names_never_overlap_when_the_view_narrows(qtbot):
     """'clu…erelo…edempty' was seen: names cut once for a wide view, then squeezed together."""
     from PySide6.QtGui import QFontMetrics
 
-    from resnet_gui.gui.confusion_view import ConfusionView
+    from resnet_gui.gui.charts.confusion_view import ConfusionView
 
     view = ConfusionView()
     qtbot.addWidget(view)
@@ -58,7 +58,7 @@ def test_confusion_column_names_never_overlap_when_the_view_narrows(qtbot):
 
 
 def test_the_unsure_line_says_what_it_is(qtbot):
-    from resnet_gui.gui.topk_chart import TopKChart
+    from resnet_gui.gui.charts.topk_chart import TopKChart
 
     class Guess:
         def __init__(self, label, prob):
@@ -72,7 +72,7 @@ def test_the_unsure_line_says_what_it_is(qtbot):
 
 
 def test_the_picture_grid_shares_its_width_among_its_columns(qtbot):
-    from resnet_gui.gui.picture_grid import GRID_ICON, PictureGrid, PictureGridModel, ThumbnailLoader
+    from resnet_gui.gui.project.picture_grid import GRID_ICON, PictureGrid, PictureGridModel, ThumbnailLoader
 
     loader = ThumbnailLoader()
     grid = PictureGrid(PictureGridModel(loader))
@@ -94,7 +94,7 @@ def test_the_loss_axis_is_labelled_in_1_2_5_steps_across_the_losses_seen(qtbot):
     """pyqtgraph labels only powers of ten: a loss between 0.3 and 1.1 had no label at all."""
     from types import SimpleNamespace
 
-    from resnet_gui.gui.training_plots import TrainingPlots, log_ticks
+    from resnet_gui.gui.charts.training_plots import TrainingPlots, log_ticks
 
     plots = TrainingPlots()
     qtbot.addWidget(plots)

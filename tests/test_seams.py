@@ -229,6 +229,16 @@ def test_checkpoint_saver_keeps_the_best_and_writes_the_last_state(tmp_path):
 
 
 # ---------------------------------------------------------------- structure
+def test_every_package_is_installed():
+    """pyproject lists the packages a wheel holds: a package left out (the core's subpackages once were) is
+    missing from every install that is not editable, and the app does not start."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11 and later
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "resnet_gui").rglob("__init__.py")}
+    assert found - listed == set() and listed - found == {"resnet_gui.resources"}
+
+
 def test_import_linter_fails_on_a_cycle(tmp_path):
     """The contract is real: a copy of the package with one import added back from core to the cli breaks it."""
     shutil.copytree(ROOT / "resnet_gui", tmp_path / "resnet_gui", ignore=shutil.ignore_patterns("__pycache__"))

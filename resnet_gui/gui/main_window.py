@@ -15,22 +15,19 @@ from resnet_gui.core.inference.options import RunOptions
 from resnet_gui.core.projects.records import is_project_folder
 from resnet_gui.core.text import display_path
 from resnet_gui.gui import dialogs
-from resnet_gui.gui.classify_panel import ClassifyPanel
-from resnet_gui.gui.evaluate_panel import EvaluatePanel
+from resnet_gui.gui.classify.panel import ClassifyPanel
+from resnet_gui.gui.evaluate.panel import EvaluatePanel
 from resnet_gui.gui.icons import app_icon
-from resnet_gui.gui.model_bar import ModelBar
-from resnet_gui.gui.model_panel import ModelPanel
-from resnet_gui.gui.project_panel import ProjectPanel
+from resnet_gui.gui.jobs.job import Job, describe_error
+from resnet_gui.gui.jobs.tasks import Task
+from resnet_gui.gui.model import jobs as model_jobs
+from resnet_gui.gui.model.bar import ModelBar
+from resnet_gui.gui.model.jobs import ModelChoice
+from resnet_gui.gui.model.panel import ModelPanel
+from resnet_gui.gui.project.jobs import write_example_project
+from resnet_gui.gui.project.panel import ProjectPanel
 from resnet_gui.gui.settings import Settings
-from resnet_gui.gui.tasks import Task
 from resnet_gui.gui.widgets import on_click
-from resnet_gui.gui.workers import (
-    ExampleWorker,
-    ModelChoice,
-    ModelLoadWorker,
-    TorchWarmup,
-    describe_error,
-)
 
 DOCUMENTATION_URL = "https://pypi.org/project/resnet-gui/"
 QUICK_START = """Four steps:
@@ -139,7 +136,7 @@ class MainWindow(QMainWindow):
     def _add_train_tab(self) -> None:
         """The Train tab, when the training front end is installed (issue 4)."""
         try:
-            from resnet_gui.gui.train_panel import TrainPanel
+            from resnet_gui.gui.train.panel import TrainPanel
         except ImportError:
             self.train_panel = None
             return
@@ -222,7 +219,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ start-up
     def start(self) -> None:
         """Called once the window is shown: torch loads in a worker thread, then the model."""
-        self.warmup_task.start(TorchWarmup(), returned=self._on_torch_ready, errored=self._on_torch_failed)
+        self.warmup_task.start(Job(model_jobs.list_devices, torch_needed=True), returned=self._on_torch_ready,
+                               errored=self._on_torch_failed)
         self.load_model(self.model_bar.choice(), user_initiated=False)
 
     def _on_torch_failed(self, exc: BaseException) -> None:
@@ -244,7 +242,8 @@ class MainWindow(QMainWindow):
         what = os.path.basename(choice.checkpoint) if choice.checkpoint else f"{choice.arch} ImageNet weights"
         self.model_bar.show_loading(f"Loading {what}…")
         self._load_user_initiated = user_initiated
-        self.model_task.start(ModelLoadWorker(choice), returned=self._on_model_loaded, errored=self._on_model_failed)
+        self.model_task.start(Job(model_jobs.load_model, choice, torch_needed=True), returned=self._on_model_loaded,
+                              errored=self._on_model_failed)
 
     def _on_model_loaded(self, bundle) -> None:
         self.bundle = bundle
@@ -434,7 +433,7 @@ class MainWindow(QMainWindow):
             return
         folder = example_folder()
         self.show_status(f"Making the example pictures in {folder}…")
-        self.example_task.start(ExampleWorker(folder), returned=self._on_example_written,
+        self.example_task.start(Job(write_example_project, folder), returned=self._on_example_written,
                                 errored=self._on_example_failed)
 
     def _on_example_written(self, made) -> None:

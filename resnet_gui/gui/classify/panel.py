@@ -1,7 +1,7 @@
 """The Classify tab: results table, image preview, top-k chart, progress and cancel.
 
-The panel starts `ClassifyWorker`s and draws what they report; decoding,
-inference and thumbnails all happen in the worker's thread.
+The panel starts `classify` jobs (classify/jobs.py) and draws what they report; decoding,
+inference and thumbnails all happen on the job's thread.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_gui.core.text import display_path
-from resnet_gui.gui.formatting import duration, plain_tooltip
-from resnet_gui.gui.image_preview import ImagePreview
-from resnet_gui.gui.results_model import (
+from resnet_gui.gui.charts.topk_chart import TopKChart
+from resnet_gui.gui.classify.jobs import ClassifyJob, ResultRow, classify, explain_picture
+from resnet_gui.gui.classify.results_model import (
     ALL_LABELS,
     CONFIDENCE,
     ERROR,
@@ -45,18 +45,12 @@ from resnet_gui.gui.results_model import (
     LabelFilter,
     ResultsModel,
 )
-from resnet_gui.gui.tasks import Task
-from resnet_gui.gui.topk_chart import TopKChart
+from resnet_gui.gui.formatting import duration, plain_tooltip
+from resnet_gui.gui.image_preview import ImagePreview
+from resnet_gui.gui.jobs.job import Job, describe_error
+from resnet_gui.gui.jobs.pictures import decode_preview, to_qimage
+from resnet_gui.gui.jobs.tasks import Task
 from resnet_gui.gui.widgets import ElidedLabel, on_click, stacked
-from resnet_gui.gui.workers import (
-    ClassifyJob,
-    ClassifyWorker,
-    ExplainWorker,
-    PreviewWorker,
-    ResultRow,
-    describe_error,
-    to_qimage,
-)
 
 THUMBNAIL = 40
 
@@ -309,8 +303,8 @@ class ClassifyPanel(QWidget):
         self.progress.setFormat("Looking for images…")
         self.eta.setText("")
         self.cancel_button.setEnabled(True)
-        self.classify_task.start(ClassifyWorker(self.bundle, job), discovered=self._on_discovered,
-                                 yielded=self._on_batch, returned=self._on_returned,
+        self.classify_task.start(Job(classify, self.bundle, job, torch_needed=True), discovered=self._on_discovered,
+                                 partial=self._on_batch, returned=self._on_returned,
                                  errored=self._on_run_failed, finished=self._on_finished)
 
     def cancel(self) -> None:
@@ -465,7 +459,7 @@ class ClassifyPanel(QWidget):
             self.preview_shown.emit(row.path)
             return
         self.preview.show_message("Loading…")
-        self.preview_task.start(PreviewWorker(row.path), returned=self._on_preview)
+        self.preview_task.start(Job(decode_preview, row.path), returned=self._on_preview)
 
     def _on_preview(self, result) -> None:
         path, image, error = result
@@ -503,8 +497,8 @@ class ClassifyPanel(QWidget):
         if self._explanation is not None and self._explanation[:2] == (row.path, index):
             self._blend_overlay()
             return
-        self.explain_task.start(ExplainWorker(self.bundle, row.path, index), returned=self._on_explained,
-                                errored=self._on_explain_failed)
+        self.explain_task.start(Job(explain_picture, self.bundle, row.path, index, torch_needed=True),
+                                returned=self._on_explained, errored=self._on_explain_failed)
 
     def _on_explain_failed(self, exc: BaseException) -> None:
         self.error.emit("Grad-CAM failed", describe_error(exc))

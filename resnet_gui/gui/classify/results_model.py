@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QApplication, QStyle
 
 from resnet_gui.core.inference.predictions import is_unsure
 from resnet_gui.core.text import display_path
+from resnet_gui.gui.classify.jobs import ResultRow
 from resnet_gui.gui.formatting import plain_tooltip
-from resnet_gui.gui.workers import ResultRow
 
 COLUMNS = ("Image", "File", "Label", "Confidence", "Error")
 IMAGE, FILE, LABEL, CONFIDENCE, ERROR = range(len(COLUMNS))

@@ -16,8 +16,8 @@ from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QListView
 
 from resnet_gui.core.projects.records import Picture
+from resnet_gui.gui.classify.results_model import UNFAMILIAR_TEXT
 from resnet_gui.gui.formatting import plain_tooltip
-from resnet_gui.gui.results_model import UNFAMILIAR_TEXT
 
 GRID_ICON = 128
 MEMORY_THUMBNAILS = 3000

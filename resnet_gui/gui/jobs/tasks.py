@@ -1,6 +1,6 @@
 """One lifecycle for every background job in the window.
 
-A `Task` is one kind of job (classify, preview, train, ...). `start(worker,
+A `Task` is one kind of job (classify, preview, train, ...). `start(Job(function, ...),
 returned=..., errored=...)` cancels the job of that kind that is running,
 so that none of its signals can reach the window any more (a stale preview
 or an old model's answers never arrive), keeps a reference to every worker
@@ -19,9 +19,9 @@ from collections.abc import Callable
 from typing import ClassVar
 
 import shiboken6
-from PySide6.QtCore import QMetaObject, QObject, Qt, QThread
+from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal
 
-from resnet_gui.gui.workers import Worker
+from resnet_gui.gui.jobs.job import Job
 
 SIGNALS = ("started", "yielded", "returned", "errored", "aborted", "finished")
 
@@ -30,7 +30,7 @@ class _Relay(QObject):
     """Receives one signal of one worker on the GUI thread and passes it on only while that worker is
     still its task's current job. Being a QObject of the GUI thread is what makes the connection queued."""
 
-    def __init__(self, task: "Task", worker: Worker, callback: Callable | None, after: Callable | None = None):
+    def __init__(self, task: "Task", worker: Job, callback: Callable | None, after: Callable | None = None):
         super().__init__(task)
         self.task, self.worker, self.callback, self.after = task, worker, callback, after
 
@@ -48,28 +48,37 @@ class Task(QObject):
     def __init__(self, parent: QObject, name: str):
         super().__init__(parent)
         self.name = name
-        self.current: Worker | None = None
+        self.current: Job | None = None
         self._thread: QThread | None = None
         self._quitting = False
-        self._alive: dict[Worker, list[_Relay]] = {}  # every worker started and not yet ended
+        self._alive: dict[Job, list[_Relay]] = {}  # every worker started and not yet ended
         Task._all.add(self)
 
     # ------------------------------------------------------------ starting and stopping
-    def start(self, worker: Worker, **handlers: Callable) -> Worker:
+    def start(self, worker: Job, **handlers: Callable) -> Job:
         """Run `worker` on this task's thread, after cancelling the one before it.
 
-        `handlers` maps a signal name of the worker (`returned`, `errored`, `finished`, or one of its
-        own, like `progress`) to a callable run on the GUI thread while this worker is current.
+        `handlers` maps a signal of the job (`returned`, `errored`, `finished`, `progress`, `status`,
+        `partial`) or the name of an event its function sends (`state.event` or `state.stream`) to a
+        callable run on the GUI thread while this job is current.
         """
         self.cancel()
         thread = self._running_thread()
         worker.moveToThread(thread)
         relays = []
+        by_event = {}
         for name, callback in handlers.items():
             if name == "finished":
                 continue
+            if not isinstance(getattr(type(worker), name, None), Signal):
+                by_event[name] = callback
+                continue
             relay = _Relay(self, worker, callback)
             getattr(worker, name).connect(relay.deliver)
+            relays.append(relay)
+        if by_event:
+            relay = _Relay(self, worker, lambda events: _dispatch(events, by_event))
+            worker.events.connect(relay.deliver)
             relays.append(relay)
         ended = _Relay(self, worker, handlers.get("finished"), after=lambda: self._ended(worker))
         worker.finished.connect(ended.deliver)
@@ -128,7 +137,7 @@ class Task(QObject):
             self._thread.start()
         return self._thread
 
-    def _ended(self, worker: Worker) -> None:
+    def _ended(self, worker: Job) -> None:
         if self.current is worker:
             self.current = None
         for relay in self._alive.pop(worker, []):
@@ -136,3 +145,10 @@ class Task(QObject):
         if not self._alive and self._thread is not None and shiboken6.isValid(self._thread):
             self._thread.quit()
             self._quitting = True
+
+
+def _dispatch(events: list[tuple[str, tuple]], handlers: dict[str, Callable]) -> None:
+    for name, args in events:
+        handler = handlers.get(name)
+        if handler is not None:
+            handler(*args)

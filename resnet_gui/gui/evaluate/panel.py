@@ -25,12 +25,14 @@ from PySide6.QtWidgets import (
 from resnet_gui.core.summaries import describe_tta, describe_unfamiliar
 from resnet_gui.core.text import display_name, display_path, figure
 from resnet_gui.gui import dialogs
-from resnet_gui.gui.confusion_view import ConfusionView
+from resnet_gui.gui.charts.confusion_view import ConfusionView
+from resnet_gui.gui.evaluate.jobs import evaluate
 from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.image_preview import ImagePreview
-from resnet_gui.gui.tasks import Task
+from resnet_gui.gui.jobs.job import Job, describe_error
+from resnet_gui.gui.jobs.pictures import decode_preview
+from resnet_gui.gui.jobs.tasks import Task
 from resnet_gui.gui.widgets import ElidedLabel, never_widens, on_click, stacked
-from resnet_gui.gui.workers import EvaluateWorker, PreviewWorker, describe_error
 
 FIGURES = ("Class", "Precision", "Recall", "F1", "Support", "ROC AUC")
 
@@ -151,8 +153,8 @@ class EvaluatePanel(QWidget):
         self.run_button.setEnabled(False)
         self.progress.setRange(0, 0)
         self.progress.setFormat("Evaluating…")
-        worker = EvaluateWorker(self.bundle, self.folder.text(), self.options.device, self.options.amp,
-                                self.options.tta)
+        worker = Job(evaluate, self.bundle, self.folder.text(), self.options.device, self.options.amp,
+                     self.options.tta, torch_needed=True)
         self.evaluate_task.start(worker, progress=self._on_progress, returned=self._on_evaluated,
                                  errored=self._on_failed, finished=self._on_finished)
 
@@ -226,7 +228,7 @@ class EvaluatePanel(QWidget):
     def _on_image_selected(self, current, previous) -> None:
         if current is None:
             return
-        self.preview_task.start(PreviewWorker(current.data(Qt.ItemDataRole.UserRole)), returned=self._on_preview)
+        self.preview_task.start(Job(decode_preview, current.data(Qt.ItemDataRole.UserRole)), returned=self._on_preview)
 
     def _on_preview(self, result) -> None:
         path, image, error = result

@@ -19,9 +19,10 @@ from PySide6.QtWidgets import (
 from resnet_gui.core.models.architectures import ARCHITECTURES
 from resnet_gui.core.summaries import describe_familiarity, describe_package_checks
 from resnet_gui.gui import dialogs
-from resnet_gui.gui.tasks import Task
+from resnet_gui.gui.jobs.job import Job, describe_error
+from resnet_gui.gui.jobs.tasks import Task
+from resnet_gui.gui.model.jobs import export_model
 from resnet_gui.gui.widgets import never_widens
-from resnet_gui.gui.workers import ExportWorker, describe_error
 
 COLUMNS = ("Stage", "Blocks", "Block type", "Output shape", "Parameters")
 
@@ -83,7 +84,7 @@ class ModelPanel(QWidget):
         for button in self.export_buttons.values():
             button.setEnabled(False)
         self.status_message.emit(f"Exporting {fmt} to {path} and checking it…")
-        self.export_task.start(ExportWorker(self.bundle, fmt, path), returned=self._on_exported,
+        self.export_task.start(Job(export_model, self.bundle, fmt, path, torch_needed=True), returned=self._on_exported,
                                errored=self._on_export_failed, finished=self._on_export_finished)
 
     def _on_exported(self, result) -> None:

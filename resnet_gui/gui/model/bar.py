@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox,
 
 from resnet_gui.core.models.architectures import ARCHITECTURES
 from resnet_gui.gui.formatting import plain_tooltip
+from resnet_gui.gui.model.jobs import ModelChoice
 from resnet_gui.gui.widgets import never_widens
-from resnet_gui.gui.workers import ModelChoice
 
 IMAGENET = "imagenet"
 CHOOSE = "\x00choose"

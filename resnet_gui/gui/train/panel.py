@@ -38,13 +38,14 @@ from resnet_gui.core.text import display_name, display_path
 from resnet_gui.core.training.settings import TrainSettings
 from resnet_gui.core.values import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from resnet_gui.gui import dialogs
-from resnet_gui.gui.confusion_view import ConfusionView
+from resnet_gui.gui.charts.confusion_view import ConfusionView
+from resnet_gui.gui.charts.reliability_view import ReliabilityView
+from resnet_gui.gui.charts.training_plots import LRFinderPlot, TrainingPlots
 from resnet_gui.gui.formatting import duration, plain_tooltip
-from resnet_gui.gui.reliability_view import ReliabilityView
-from resnet_gui.gui.tasks import Task
-from resnet_gui.gui.training_plots import LRFinderPlot, TrainingPlots
+from resnet_gui.gui.jobs.job import Job, describe_error
+from resnet_gui.gui.jobs.tasks import Task
+from resnet_gui.gui.train import jobs
 from resnet_gui.gui.widgets import ElidedLabel, breakable, never_widens, on_click
-from resnet_gui.gui.workers import FolderScanWorker, LRFinderWorker, TrainWorker, describe_error
 
 ECE_TIP = ("How far the stated confidence is off is the expected calibration error (ECE): the gap between the "
            "confidence the model states and how often it is right, on average over the validation pictures.")
@@ -379,7 +380,8 @@ class TrainPanel(QWidget):
             self.clear_run()  # the curves, matrix and model of another folder's run do not belong here
         self.class_table.setRowCount(0)
         self.data_notes.setText("Looking for classes…")
-        self.scan_task.start(FolderScanWorker(folder, resumable_near=self.out.text()), returned=self._on_scanned,
+        self.scan_task.start(Job(jobs.scan_training_folder, folder, resumable_near=self.out.text(),
+                                 torch_needed=True), returned=self._on_scanned,
                              errored=self._on_scan_failed)
 
     def clear_run(self) -> None:
@@ -553,8 +555,8 @@ class TrainPanel(QWidget):
         self.progress.setFormat("Preparing…")
         self._started_at = time.perf_counter()
         self._epoch = self._epochs = 0
-        worker = TrainWorker(settings, project=project, keep_specimens=keep_specimens,
-                             resume_project=resume_project and project is not None)
+        worker = Job(jobs.train, settings, project=project, keep_specimens=keep_specimens,
+                     resume_project=resume_project and project is not None, torch_needed=True)
         self.train_task.start(worker, status=self._on_status, project_run=self.project_trained.emit,
                               data_ready=self._on_data_ready, input_chosen=self._on_input_chosen,
                               epoch_started=self._on_epoch_started, batches=self._on_batches,
@@ -584,8 +586,9 @@ class TrainPanel(QWidget):
         self.stop_button.setEnabled(True)
         self.progress.setRange(0, 0)
         self.progress.setFormat("Preparing the range test…")
-        self.lr_task.start(LRFinderWorker(self.train_settings()), status=self._on_status,
-                           points=self._on_lr_points, returned=self._on_lr_found, errored=self._on_lr_failed,
+        self.lr_task.start(Job(jobs.find_learning_rate, self.train_settings(), torch_needed=True),
+                           status=self._on_status, lr_points=self._on_lr_points, returned=self._on_lr_found,
+                           errored=self._on_lr_failed,
                            finished=self._on_lr_finished)
 
     def _on_lr_points(self, points: list) -> None:
@@ -632,11 +635,11 @@ class TrainPanel(QWidget):
         if worker is None:
             return
         if self._finishing:
-            worker.skip_finishing()
+            worker.request("skip")  # keep the best model as its epoch saved it
             self.stop_button.setEnabled(False)
             self.progress.setFormat("Keeping the best model as it is…")
             return
-        worker.stop_training()
+        worker.request("stop")  # after the current batch
         self.stop_button.setText("Skip finishing")
         self.stop_button.setToolTip(SKIP_TIP)
         self.progress.setFormat("Stopping after this batch…")

@@ -35,12 +35,14 @@ from resnet_gui.core.projects.project import Project
 from resnet_gui.core.projects.records import ProjectClass, ProjectView
 from resnet_gui.core.text import display_path
 from resnet_gui.gui import dialogs
+from resnet_gui.gui.charts.topk_chart import TopKChart
 from resnet_gui.gui.image_preview import ImagePreview
-from resnet_gui.gui.picture_grid import PictureGrid, PictureGridModel, ThumbnailLoader
-from resnet_gui.gui.tasks import Task
-from resnet_gui.gui.topk_chart import TopKChart
+from resnet_gui.gui.jobs.job import Job, describe_error
+from resnet_gui.gui.jobs.pictures import decode_preview
+from resnet_gui.gui.jobs.tasks import Task
+from resnet_gui.gui.project import jobs
+from resnet_gui.gui.project.picture_grid import PictureGrid, PictureGridModel, ThumbnailLoader
 from resnet_gui.gui.widgets import ElidedLabel, never_widens, on_click
-from resnet_gui.gui.workers import PreviewWorker, ProjectJobWorker, describe_error
 
 VIEWS = (("review", "To review (most doubtful first)"), ("unlabelled", "Unlabelled"), ("all", "All pictures"),
          ("excluded", "Excluded"))
@@ -52,52 +54,6 @@ class _Guess:
     label: str
     prob: float
     class_id: int
-
-
-# ---------------------------------------------------------------- jobs (each opens its own connection)
-def _add(folder, paths, label, *, progress, cancelled):
-    with Project.open(folder) as project:
-        return project.add_images(paths, label, progress=progress, cancelled=cancelled)
-
-
-def _import_tree(folder, root, *, progress, cancelled):
-    with Project.open(folder) as project:
-        return project.import_class_tree(root, progress=progress, cancelled=cancelled)
-
-
-def _import_csv(folder, file, *, progress, cancelled):
-    with Project.open(folder) as project:
-        return project.import_csv(file)
-
-
-def _plan_sort(folder, out, *, progress, cancelled):
-    from resnet_gui.core.projects.sort import plan_sort
-
-    with Project.open(folder) as project:
-        return plan_sort(project, out)
-
-
-def _sort(folder, plan, move, *, progress, cancelled):
-    from resnet_gui.core.projects.sort import execute_sort
-
-    with Project.open(folder) as project:
-        return execute_sort(project, plan, move=move, progress=progress, cancelled=cancelled)
-
-
-def _missing(folder, *, progress, cancelled):
-    with Project.open(folder) as project:
-        return project.missing()
-
-
-def _locate(folder, where, *, progress, cancelled):
-    with Project.open(folder) as project:
-        return project.locate(where)
-
-
-def _predict(folder, device, amp, *, progress, cancelled):
-    from resnet_gui.core.projects.training import predict_project
-
-    return predict_project(folder, device=device, amp=amp, progress=progress, cancelled=cancelled)
 
 
 class ClassList(QListWidget):
@@ -335,7 +291,7 @@ class ProjectPanel(QWidget):
         self.review_run = project.latest_predicting_run()
         self.refresh_classes(select=ProjectView("review" if self.review_run else "all"))
         self.refresh_pictures()
-        self.job_task.start(ProjectJobWorker(_missing, str(project.root)), returned=self._on_missing)
+        self.job_task.start(Job(jobs.missing_files, str(project.root)), returned=self._on_missing)
         self.project_opened.emit(str(project.root))
 
     def open_folder(self, folder: str) -> bool:
@@ -497,7 +453,7 @@ class ProjectPanel(QWidget):
         self.chart.show_guesses(guesses)
         self.accept_button.setEnabled(bool(guesses) and picture.class_id is None)
         self.preview.show_message("Loading…")
-        self.preview_task.start(PreviewWorker(str(picture.path)), returned=self._on_preview)
+        self.preview_task.start(Job(decode_preview, str(picture.path)), returned=self._on_preview)
         label = names.get(picture.class_id, "unlabelled") if not picture.excluded else "excluded"
         history = self.project.history(picture.id)
         said = "<br>".join(f"{html.escape(h['source'])}: {html.escape(h['label'] or '-')}"
@@ -638,22 +594,22 @@ class ProjectPanel(QWidget):
         if self.project is None:
             return
         what = f" as {label}" if label else " unlabelled"
-        self._run_job(f"Adding pictures{what}…", ProjectJobWorker(_add, str(self.project.root), paths, label),
+        self._run_job(f"Adding pictures{what}…", Job(jobs.add_pictures, str(self.project.root), paths, label),
                       self._on_added)
 
     def import_tree_dialog(self) -> None:
         folder = dialogs.open_folder(self, "", "A folder with one subfolder of pictures per class")
         if folder:
-            self._run_job("Importing class folders…", ProjectJobWorker(_import_tree, str(self.project.root), folder),
+            self._run_job("Importing class folders…", Job(jobs.import_tree, str(self.project.root), folder),
                           self._on_added)
 
     def import_csv_dialog(self) -> None:
         file = dialogs.open_csv(self, "")
         if file:
-            self._run_job("Importing labels…", ProjectJobWorker(_import_csv, str(self.project.root), file),
+            self._run_job("Importing labels…", Job(jobs.import_csv, str(self.project.root), file),
                           self._on_added)
 
-    def _run_job(self, text: str, worker: ProjectJobWorker, returned) -> None:
+    def _run_job(self, text: str, worker: Job, returned) -> None:
         self.progress.show()
         self.progress.setRange(0, 0)
         self.status_message.emit(text)
@@ -719,7 +675,7 @@ class ProjectPanel(QWidget):
         self.progress.setRange(0, 0)
         self.status_message.emit("The model is labelling the unlabelled pictures…")
         self.predict_task.start(
-            ProjectJobWorker(_predict, str(self.project.root), self.options.device, self.options.amp,
+            Job(jobs.predict, str(self.project.root), self.options.device, self.options.amp,
                              torch_needed=True),
             progress=self._on_progress, returned=self._on_predicted, errored=self._on_failed,
             finished=self.progress.hide)
@@ -735,12 +691,12 @@ class ProjectPanel(QWidget):
     def sort_dialog(self) -> None:
         out = dialogs.open_folder(self, "", "The folder to sort into (one subfolder per class is made)")
         if out:
-            self._run_job("Counting…", ProjectJobWorker(_plan_sort, str(self.project.root), out), self._on_sort_planned)
+            self._run_job("Counting…", Job(jobs.plan_sort, str(self.project.root), out), self._on_sort_planned)
 
     def _on_sort_planned(self, plan) -> None:
         answer = dialogs.ask_sort(self, str(plan.out), plan.counts(), len(plan.missing))
         if answer:
-            self._run_job("Sorting…", ProjectJobWorker(_sort, str(self.project.root), plan, answer == "move"),
+            self._run_job("Sorting…", Job(jobs.sort_pictures, str(self.project.root), plan, answer == "move"),
                           self._on_sorted)
 
     def _on_sorted(self, report) -> None:
@@ -753,13 +709,13 @@ class ProjectPanel(QWidget):
         folder = dialogs.open_folder(self, "", "Where are the missing pictures now?")
         if folder:
             self._run_job("Looking for the missing pictures by their content…",
-                          ProjectJobWorker(_locate, str(self.project.root), folder), self._on_located)
+                          Job(jobs.locate_files, str(self.project.root), folder), self._on_located)
 
     def _on_located(self, found: int) -> None:
         self.status_message.emit(f"Found {found} missing picture(s).")
         # the follow-up job takes the task's place: the locate job's own `finished` (which hid the bar) is
         # no longer delivered, and a full progress bar stayed under the header
-        self.job_task.start(ProjectJobWorker(_missing, str(self.project.root)), returned=self._on_missing,
+        self.job_task.start(Job(jobs.missing_files, str(self.project.root)), returned=self._on_missing,
                             finished=self.progress.hide)
         self.loader.forget_unreadable()  # found files are read again, not shown as "cannot be read"
         self.refresh_pictures()

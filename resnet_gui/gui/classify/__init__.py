@@ -1,0 +1,1 @@
+"""The Classify tab: the results table and its model."""

@@ -1,0 +1,93 @@
+"""The Classify tab's jobs: classifying the dropped files batch by batch, and Grad-CAM for one of them."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from PySide6.QtGui import QImage
+
+from resnet_gui.core.errors import UserError
+from resnet_gui.core.inference.predictions import Prediction
+from resnet_gui.core.text import display_name
+from resnet_gui.gui.jobs.job import JobState
+from resnet_gui.gui.jobs.pictures import to_qimage
+
+
+@dataclass
+class ResultRow:
+    """One classified file as the table shows it: the core's Prediction and a thumbnail made in the job.
+
+    The name, label and confidence are worked out once: sorting a large table asks for them millions of times.
+    """
+
+    prediction: Prediction
+    thumbnail: QImage | None = None
+    name: str = field(init=False)
+    label: str = field(init=False)
+    confidence: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = display_name(self.prediction.path)  # a backslash is part of a Linux file name
+        self.label = self.guesses[0].label if self.guesses else ""
+        self.confidence = self.guesses[0].prob if self.guesses else -1.0
+
+    @property
+    def path(self) -> str:
+        return self.prediction.path
+
+    @property
+    def guesses(self) -> list:
+        return self.prediction.top_k
+
+    @property
+    def error(self) -> str | None:
+        return self.prediction.error
+
+
+@dataclass(frozen=True)
+class ClassifyJob:
+    paths: list[str]
+    device: str = "auto"
+    batch_size: int = 32
+    top_k: int = 10  # the table keeps 10; the chart shows as many as the user asks
+    thumbnail_size: int = 40
+    amp: bool = True  # mixed precision where the device computes it in hardware
+    tta: str | None = None  # test-time augmentation (core/inference/tta.py)
+
+
+def classify(state: JobState, bundle, job: ClassifyJob) -> dict:
+    """Find the images under the dropped paths (event `discovered`: how many, and every file passed over with
+    why) and classify them, one batch of ResultRows per `partial`; returns the run's summary."""
+    from resnet_gui.core.images.files import discover
+    from resnet_gui.core.inference.predictor import Predictor
+
+    found = discover(job.paths)
+    passed_over = [(str(p), why) for p, why in found.skipped] + [(str(p), "does not exist") for p in found.missing]
+    state.event("discovered", len(found.files), passed_over)
+    if not found.files:
+        return {"files": 0, "seconds": 0.0}
+    predictor = Predictor(bundle, device=job.device, batch_size=job.batch_size, top_k=job.top_k,
+                          thumbnail_size=job.thumbnail_size, amp=job.amp, tta=job.tta)
+    started = time.perf_counter()
+    done = 0
+    for batch in predictor.predict(found.files, cancelled=state.cancelled):
+        done += len(batch)
+        state.partial([ResultRow(p, to_qimage(p.thumbnail) if p.thumbnail is not None else None) for p in batch])
+    return {"files": done, "seconds": time.perf_counter() - started, "device": str(predictor.device)}
+
+
+def explain_picture(state: JobState, bundle, path: str, class_index: int, size: int = 1024):
+    """Grad-CAM for one file and class: (path, class index, RGB pixels at display size, heat map)."""
+    import numpy as np
+
+    from resnet_gui.core.images.files import ImageDecodeError, load_rgb
+    from resnet_gui.core.inference.explain import explain
+
+    try:
+        image = load_rgb(path)
+    except ImageDecodeError as exc:
+        raise UserError(f"{path} cannot be explained: {exc}.") from None
+    result = explain(bundle, image, class_index)
+    image.thumbnail((size, size))  # the overlay is blended at display size
+    return path, class_index, np.asarray(image), result.heatmap

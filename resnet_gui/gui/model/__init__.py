@@ -1,0 +1,1 @@
+"""The Model tab and the model bar above every tab."""

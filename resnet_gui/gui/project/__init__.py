@@ -1,0 +1,1 @@
+"""The Project tab: the class list, the picture grid, the review."""
