@@ -70,8 +70,8 @@ def ready_to_train(window, tmp_path, epochs: int):
     """The Train tab with a small folder, a random start and `epochs` set."""
     panel = window.train_panel
     panel.set_data_folder(str(make_shapes_dataset(tmp_path / "d", per_class=4)))
-    panel.epochs.setValue(epochs)
-    panel.weights.setCurrentIndex(panel.weights.findData("none"))
+    panel.form.epochs.setValue(epochs)
+    panel.form.weights.setCurrentIndex(panel.form.weights.findData("none"))
     return panel
 
 

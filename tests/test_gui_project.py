@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 
 from resnet_gui.core.projects.project import Project
 from resnet_gui.gui import dialogs
-from resnet_gui.gui.project.panel import ViewRole
+from resnet_gui.gui.project.class_list import ViewRole
 from resnet_gui.gui.project.picture_grid import PictureGridModel
 from tests.support import make_shapes_dataset, statements_run
 
@@ -26,9 +26,9 @@ def test_the_loop_in_the_window(qtbot, window, tmp_path, monkeypatch):
     folder = make_project(tmp_path)
     panel = window.project_panel
     train = window.train_panel
-    train.epochs.setValue(2)
-    train.weights.setCurrentIndex(train.weights.findData("none"))
-    train.image_size.setValue(32)
+    train.form.epochs.setValue(2)
+    train.form.weights.setCurrentIndex(train.form.weights.findData("none"))
+    train.form.image_size.setValue(32)
     window.open_project(str(folder))
     assert window.tabs.currentWidget() is panel and panel.project is not None
     assert window.settings.get("project/recent")[0] == str(folder)
@@ -67,8 +67,8 @@ def test_the_loop_in_the_window(qtbot, window, tmp_path, monkeypatch):
     shown = [panel.classes.item(r).text() for r in range(panel.classes.count())]
     panel.refresh_classes()  # the counts read afresh are the counts the decisions handed back
     assert [panel.classes.item(r).text() for r in range(panel.classes.count())] == shown
-    panel.chart.bar_clicked.emit(len(panel.chart.guesses) - 1)  # the last bar: its class
-    last_bar = panel.chart.guesses[-1] if panel.chart.guesses else None
+    panel.pane.chart.bar_clicked.emit(len(panel.pane.chart.guesses) - 1)  # the last bar: its class
+    last_bar = panel.pane.chart.guesses[-1] if panel.pane.chart.guesses else None
     assert panel.model.rowCount() == 8
     assert panel.view_title.text().startswith("8 picture(s)")  # the title follows the decisions
     project = panel.project

@@ -110,11 +110,11 @@ def test_the_train_form_shows_train_settings_defaults(window):
 
 
 def test_device_and_precision_have_one_source(qtbot, window):
-    window.train_panel.amp.setChecked(False)  # the Train tab's box...
+    window.train_panel.form.amp.setChecked(False)  # the Train tab's box...
     assert window.options.amp is False and not window.mixed_precision_action.isChecked()  # ...is the menu's
     assert window.classify_panel.options.amp is False and window.evaluate_panel.options.amp is False
     window.mixed_precision_action.trigger()
-    assert window.train_panel.amp.isChecked() and window.train_panel.train_settings().amp is True
+    assert window.train_panel.form.amp.isChecked() and window.train_panel.train_settings().amp is True
     window.model_bar.top_k.setValue(3)
     assert window.options.top_k == 3 == window.classify_panel.top_k
 

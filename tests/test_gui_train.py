@@ -17,12 +17,12 @@ def scanned_panel(qtbot, window, tmp_path, per_class=8):
 
 
 def fill(panel, tmp_path, epochs=2):
-    panel.weights.setCurrentIndex(panel.weights.findData("none"))
-    panel.small_input.setChecked(True)
-    panel.epochs.setValue(epochs)
-    panel.batch_size.setValue(8)
-    panel.lr.setValue(0.002)
-    panel.out.setText(str(tmp_path / "gui-model.pt"))
+    panel.form.weights.setCurrentIndex(panel.form.weights.findData("none"))
+    panel.form.small_input.setChecked(True)
+    panel.form.epochs.setValue(epochs)
+    panel.form.batch_size.setValue(8)
+    panel.form.lr.setValue(0.002)
+    panel.form.out.setText(str(tmp_path / "gui-model.pt"))
 
 
 def test_folder_scan_lists_classes_with_counts(qtbot, window, tmp_path):
@@ -33,7 +33,7 @@ def test_folder_scan_lists_classes_with_counts(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: panel.class_table.rowCount() == 3, timeout=WAIT)
     rows = [(panel.class_table.item(r, 0).text(), panel.class_table.item(r, 1).text()) for r in range(3)]
     assert rows == [("blue", "5"), ("green", "5"), ("red", "5")]
-    assert panel.out.text().endswith("shapes-resnet18.pt")
+    assert panel.form.out.text().endswith("shapes-resnet18.pt")
 
 
 def test_training_from_the_window_plots_every_epoch_and_hands_over_the_model(qtbot, window, tmp_path):
@@ -47,16 +47,16 @@ def test_training_from_the_window_plots_every_epoch_and_hands_over_the_model(qtb
         assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
     result = ended.args[0]
     assert result.stopped == "completed" and result.best_path.exists()
-    assert [e["epoch"] for e in panel.plots.epochs] == [1, 2] == [e.epoch for e in epochs]
-    x, y = panel.plots.val_acc.getData()
+    assert [e["epoch"] for e in panel.results.plots.epochs] == [1, 2] == [e.epoch for e in epochs]
+    x, y = panel.results.plots.val_acc.getData()
     assert list(y) == pytest.approx([e.val_acc for e in epochs])
-    assert len(panel.plots.batch_x) == 2 * (16 // 8)  # every batch reached the plot
+    assert len(panel.results.plots.batch_x) == 2 * (16 // 8)  # every batch reached the plot
     assert panel._estimate > 0 and any(m.startswith("This run will take about") for m in messages)
-    assert panel.confusion.matrix.tolist() == result.metrics["confusion_matrix"]
+    assert panel.results.confusion.matrix.tolist() == result.metrics["confusion_matrix"]
     from resnet_gui.core.summaries import describe_calibration
 
-    assert panel.reliability.calibration == result.calibration
-    assert f"Confidence: {describe_calibration(result.calibration, plain=True)}" in panel.result_text.text()
+    assert panel.results.reliability.calibration == result.calibration
+    assert f"Confidence: {describe_calibration(result.calibration, plain=True)}" in panel.results.result_text.text()
     assert panel.use_button.isEnabled() and panel.start_button.isEnabled()
     with qtbot.waitSignal(window.model_loaded, timeout=WAIT) as loaded:
         panel.use_button.click()
@@ -67,19 +67,19 @@ def test_training_from_the_window_plots_every_epoch_and_hands_over_the_model(qtb
 def test_find_learning_rate_plots_the_sweep_and_puts_its_suggestion_in_the_rate_box(qtbot, window, tmp_path):
     panel = scanned_panel(qtbot, window, tmp_path)
     fill(panel, tmp_path)
-    panel.image_size.setValue(16)  # the sweep's ~100 batches, kept cheap
+    panel.form.image_size.setValue(16)  # the sweep's ~100 batches, kept cheap
     messages = []
     panel.status_message.connect(messages.append)
-    panel.find_lr_button.click()
-    assert panel.curves.currentWidget() is panel.lr_plot and not panel.start_button.isEnabled()
+    panel.form.find_lr_button.click()
+    assert panel.results.curves.currentWidget() is panel.results.lr_plot and not panel.start_button.isEnabled()
     qtbot.waitUntil(lambda: panel.finding is not None and not panel.lr_task.is_running(), timeout=WAIT)
     finding = panel.finding
-    rates, losses = panel.lr_plot.curve.getData()
+    rates, losses = panel.results.lr_plot.curve.getData()
     assert len(rates) == len(finding.rates) >= 10 and list(losses) == pytest.approx(finding.losses)
     assert finding.rates[0] <= finding.suggestion <= finding.rates[-1]
-    assert panel.lr.value() == pytest.approx(finding.suggestion, rel=1e-2)  # the box shows 5 decimals
-    assert panel.lr_plot.marker.isVisible() and "suggested rate" in panel.lr_plot.plot.titleLabel.text
-    assert panel.start_button.isEnabled() and panel.find_lr_button.isEnabled()
+    assert panel.form.lr.value() == pytest.approx(finding.suggestion, rel=1e-2)  # the box shows 5 decimals
+    assert panel.results.lr_plot.marker.isVisible() and "suggested rate" in panel.results.lr_plot.plot.titleLabel.text
+    assert panel.start_button.isEnabled() and panel.form.find_lr_button.isEnabled()
     assert any("Suggested learning rate" in m for m in messages)
     assert not list(tmp_path.glob("*.pt"))  # a range test writes no model
 

@@ -18,8 +18,8 @@ def test_the_example_is_not_in_a_doubled_folder(qapp):
 
 def test_the_train_tab_says_stem_and_calibration_error_in_plain_words(window):
     panel = window.train_panel
-    assert panel.small_input.text() == "Keep the detail of small pictures"
-    assert "small-input stem" in panel.small_input.toolTip()  # the term, on hover
+    assert panel.form.small_input.text() == "Keep the detail of small pictures"
+    assert "small-input stem" in panel.form.small_input.toolTip()  # the term, on hover
 
 
 def test_calibration_in_plain_words():

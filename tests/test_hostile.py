@@ -27,8 +27,9 @@ from resnet_gui.core.images.files import ImageDecodeError, discover, load_rgb
 from resnet_gui.core.images.folders import scan_class_folder
 from resnet_gui.core.inference.predictor import Predictor
 from resnet_gui.core.models.checkpoints import checkpoint_payload, read_checkpoint, write_checkpoint
+from resnet_gui.core.models.files import last_path_for
 from resnet_gui.core.models.resnets import load_checkpoint_bundle
-from resnet_gui.core.training.saver import OutputLock, last_path_for
+from resnet_gui.core.training.saver import OutputLock
 from tests.support import TINY, make_shapes_dataset, save_noise, tiny_model
 
 ROOT = Path(__file__).resolve().parent.parent

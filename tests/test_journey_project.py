@@ -71,9 +71,9 @@ def test_a_project_from_nothing_to_sorted_folders(user, tmp_path, qtbot, setting
     # Train with the Train tab's settings (small and quick), from the Project tab's button.
     train = window.train_panel
     open_tab(user, "Train")
-    choose(user, train.weights, "None (random start)")
-    set_spin(user, train.epochs, 2)
-    set_spin(user, train.image_size, 16)
+    choose(user, train.form.weights, "None (random start)")
+    set_spin(user, train.form.epochs, 2)
+    set_spin(user, train.form.image_size, 16)
     open_tab(user, "Project")
     shown = []
     train.training_started.connect(lambda: shown.append((train.folder_row.isVisible(),
@@ -96,9 +96,9 @@ def test_a_project_from_nothing_to_sorted_folders(user, tmp_path, qtbot, setting
     user.key(panel.grid, Qt.Key.Key_Return)
     assert panel.project.history(first.id)[-1]["source"] == "accepted"
     second = panel.current_picture()
-    user.wait(lambda: bool(panel.chart.guesses), timeout=WAIT)
-    bar_class = panel.chart.guesses[-1].label
-    click_bar(user, panel.chart, len(panel.chart.guesses) - 1)
+    user.wait(lambda: bool(panel.pane.chart.guesses), timeout=WAIT)
+    bar_class = panel.pane.chart.guesses[-1].label
+    click_bar(user, panel.pane.chart, len(panel.pane.chart.guesses) - 1)
     assert names[panel.project.picture(second.id).class_id] == bar_class
     user.shot(SHOTS / f"project-review-after-bar-click-{screen}.png")
     third = panel.current_picture()
@@ -111,10 +111,10 @@ def test_a_project_from_nothing_to_sorted_folders(user, tmp_path, qtbot, setting
     # The buttons under the chart do the same as Enter and Del, and leave the keys with the grid.
     assert panel.model.rowCount() >= 2
     fifth = panel.current_picture()
-    user.click(panel.accept_button)
+    user.click(panel.pane.accept_button)
     assert panel.project.history(fifth.id)[-1]["source"] == "accepted"
     sixth = panel.current_picture()
-    user.click(panel.exclude_button)
+    user.click(panel.pane.exclude_button)
     assert panel.project.history(sixth.id)[-1]["source"] == "excluded"
     assert panel.grid.hasFocus()
     user.fits()
@@ -281,9 +281,9 @@ def test_a_stopped_project_run_resumes_from_the_project_tab(user, tmp_path, qtbo
     user.wait(lambda: panel.project is not None)
     assert not panel.resume_button.isVisible()
     open_tab(user, "Train")
-    choose(user, train.weights, "None (random start)")
-    set_spin(user, train.epochs, 4)
-    set_spin(user, train.image_size, 16)
+    choose(user, train.form.weights, "None (random start)")
+    set_spin(user, train.form.epochs, 4)
+    set_spin(user, train.form.image_size, 16)
     open_tab(user, "Project")
     epochs = []
     train.epoch_ended.connect(lambda event: epochs.append(event.epoch))
@@ -292,7 +292,7 @@ def test_a_stopped_project_run_resumes_from_the_project_tab(user, tmp_path, qtbo
     with qtbot.waitSignal(train.project_trained, timeout=WAIT):
         user.click(train.stop_button)
     user.wait(lambda: not train.is_training())
-    assert "Resume run goes on from epoch" in train.result_text.text()
+    assert "Resume run goes on from epoch" in train.results.result_text.text()
     assert not train.resume_button.isEnabled()  # the Train tab's Resume is for folders, not this project's run
     done = epochs[-1]
     open_tab(user, "Project")

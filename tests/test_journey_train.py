@@ -51,10 +51,10 @@ def test_choose_a_folder_start_stop_resume_and_use_the_model(user, tmp_path, scr
     user.click(choose_button)
     user.wait(lambda: panel.class_table.rowCount() == 3)
     assert [panel.class_table.item(r, 0).text() for r in range(3)] == ["blue", "green", "red"]
-    choose(user, panel.weights, "None (random start)")
-    set_spin(user, panel.epochs, 4)
-    set_spin(user, panel.batch_size, 8)
-    set_spin(user, panel.image_size, 16)
+    choose(user, panel.form.weights, "None (random start)")
+    set_spin(user, panel.form.epochs, 4)
+    set_spin(user, panel.form.batch_size, 8)
+    set_spin(user, panel.form.image_size, 16)
 
     # Start: the button a user presses (the TypeError of round two came from this click).
     first_epoch = []
@@ -62,8 +62,8 @@ def test_choose_a_folder_start_stop_resume_and_use_the_model(user, tmp_path, scr
     user.click(panel.start_button)
     assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
     user.wait(lambda: first_epoch)
-    x, y = panel.plots.val_acc.getData()
-    assert len(y) >= 1 and len(panel.plots.batch_x) >= 2  # the curves fill
+    x, y = panel.results.plots.val_acc.getData()
+    assert len(y) >= 1 and len(panel.results.plots.batch_x) >= 2  # the curves fill
     user.shot(SHOTS / f"train-started-{screen}.png")
 
     # Stop: the best model so far is kept, and the run can go on.
@@ -74,7 +74,7 @@ def test_choose_a_folder_start_stop_resume_and_use_the_model(user, tmp_path, scr
     done = stopped.history[-1]["epoch"]
     assert panel.resume_button.isEnabled() and panel.resume_button.text() == f"Resume (epoch {done + 1})"
     assert str(stopped.last_path.name) in panel.resume_button.toolTip()
-    assert "Resume goes on from epoch" in panel.result_text.text()
+    assert "Resume goes on from epoch" in panel.results.result_text.text()
     assert panel.stop_button.text() == "Stop" and not panel.stop_button.isEnabled()
     user.shot(SHOTS / f"train-stopped-{screen}.png")
 
@@ -88,7 +88,7 @@ def test_choose_a_folder_start_stop_resume_and_use_the_model(user, tmp_path, scr
     assert resumed.stopped == "completed" and resumed.best_path == stopped.best_path
     assert [e.epoch for e in epochs_after] == list(range(done + 1, 5))
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]
-    assert [e["epoch"] for e in panel.plots.epochs] == [1, 2, 3, 4]  # the curves go on from the stopped run
+    assert [e["epoch"] for e in panel.results.plots.epochs] == [1, 2, 3, 4]  # the curves go on from the stopped run
     assert not resumed.last_path  # a finished run needs no resuming
     assert not panel.resume_button.isEnabled()
     user.shot(SHOTS / f"train-resumed-{screen}.png")
@@ -106,9 +106,9 @@ def test_stop_during_the_finishing_steps_skips_them_and_keeps_a_whole_model(user
     panel = open_tab(user, "Train")
     user.type_into(panel.folder, str(data))
     user.wait(lambda: panel.class_table.rowCount() == 3)
-    choose(user, panel.weights, "None (random start)")
-    set_spin(user, panel.epochs, 1)
-    set_spin(user, panel.image_size, 16)
+    choose(user, panel.form.weights, "None (random start)")
+    set_spin(user, panel.form.epochs, 1)
+    set_spin(user, panel.form.image_size, 16)
     finishing = []
     user.click(panel.start_button)
     user.wait(lambda: panel._finishing or not panel.is_training())
@@ -121,7 +121,7 @@ def test_stop_during_the_finishing_steps_skips_them_and_keeps_a_whole_model(user
         result = ended.args[0]
         assert result.best_path.exists()
         if result.finishing_skipped:
-            assert "finishing steps were skipped" in panel.result_text.text()
+            assert "finishing steps were skipped" in panel.results.result_text.text()
             from resnet_gui.core.models.resnets import load_checkpoint_bundle
 
             bundle = load_checkpoint_bundle(result.best_path)
@@ -135,16 +135,16 @@ def test_find_the_learning_rate_then_train_and_save_a_copy(user, tmp_path):
     panel = open_tab(user, "Train")
     user.type_into(panel.folder, str(data))
     user.wait(lambda: panel.class_table.rowCount() == 3)
-    choose(user, panel.weights, "None (random start)")
-    set_spin(user, panel.image_size, 16)
-    set_spin(user, panel.epochs, 1)
-    user.click(panel.advanced)  # toggled(shown) unfolds the advanced settings, and a second click folds them
-    assert panel.advanced_body.isVisible() and panel.out.isVisible()
-    user.click(panel.advanced)
-    assert not panel.advanced_body.isVisible()
-    user.click(panel.find_lr_button)
+    choose(user, panel.form.weights, "None (random start)")
+    set_spin(user, panel.form.image_size, 16)
+    set_spin(user, panel.form.epochs, 1)
+    user.click(panel.form.advanced)  # toggled(shown) unfolds the advanced settings, and a second click folds them
+    assert panel.form.advanced_body.isVisible() and panel.form.out.isVisible()
+    user.click(panel.form.advanced)
+    assert not panel.form.advanced_body.isVisible()
+    user.click(panel.form.find_lr_button)
     user.wait(lambda: panel.finding is not None and panel.start_button.isEnabled())
-    assert abs(panel.lr.value() - panel.finding.suggestion) <= 1e-5 + 0.01 * panel.finding.suggestion
+    assert abs(panel.form.lr.value() - panel.finding.suggestion) <= 1e-5 + 0.01 * panel.finding.suggestion
     with user.qtbot.waitSignal(panel.training_ended, timeout=WAIT) as ended:
         user.click(panel.start_button)
     copy = tmp_path / "kept" / "my model.pt"

@@ -19,7 +19,8 @@ from resnet_gui.core.errors import UserError
 from resnet_gui.core.inference.options import RunOptions
 from resnet_gui.core.inference.predictions import Guess, Prediction, is_unsure
 from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
-from resnet_gui.core.training.saver import CheckpointSaver, last_path_for
+from resnet_gui.core.models.files import last_path_for
+from resnet_gui.core.training.saver import CheckpointSaver
 from resnet_gui.core.training.schedules import make_scheduler, restore_scheduler
 from resnet_gui.core.training.settings import TrainSettings, small_input_for
 from tests.support import TINY, make_shapes_dataset, tiny_model

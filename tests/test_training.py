@@ -267,7 +267,7 @@ def test_a_completed_run_removes_its_resumable_state_unless_kept(tmp_path):
 
 
 def test_without_out_a_run_never_replaces_a_model(tmp_path, monkeypatch):
-    from resnet_gui.core.training.saver import unique_model_path
+    from resnet_gui.core.models.files import unique_model_path
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "model.pt").write_bytes(b"a model made before")

@@ -20,8 +20,6 @@ from resnet_gui.cli.common import (
 from resnet_gui.core.summaries import describe_calibration, describe_threshold, duration
 from resnet_gui.core.training.settings import MAX_LR
 
-SWEEP_STEPS = 100  # core.lr_finder.SWEEP_STEPS, without importing torch to print the help
-
 
 def rate_or_auto(text: str) -> float | str:
     return "auto" if text.strip().lower() == "auto" else finite_float(text)
@@ -29,7 +27,14 @@ def rate_or_auto(text: str) -> float | str:
 
 def add_training_options(parser, archs: list[str]) -> None:
     """The options of a run, shared by `train` and `project train`."""
-    from resnet_gui.core.training.settings import AUGMENTATIONS, BALANCING, OPTIMIZERS, SCHEDULES, TrainSettings
+    from resnet_gui.core.training.settings import (
+        AUGMENTATIONS,
+        BALANCING,
+        OPTIMIZERS,
+        SCHEDULES,
+        SWEEP_STEPS,
+        TrainSettings,
+    )
 
     d = TrainSettings()
     parser.add_argument("--val-split", type=fraction, default=d.val_split, help="share kept for validation (0.2)")

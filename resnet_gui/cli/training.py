@@ -60,8 +60,8 @@ def add_parsers(sub, archs: list[str]) -> None:
 
 def train_command(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
+    from resnet_gui.core.models.files import last_path_for
     from resnet_gui.core.runtime.distributed import world_from_environment
-    from resnet_gui.core.training.saver import last_path_for
     from resnet_gui.core.training.trainer import Trainer
 
     world = world_from_environment()

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+MODEL_FILE = "model.pt"  # what train writes when --out is not given, in the folder it runs in
+WINDOW_MODEL_FILE = "resnet-gui-model.pt"  # the Train tab's first suggestion, in the user's home folder
+
 
 def unique_model_path(path: str | Path) -> Path:
     """`path`, or NAME-2.pt, NAME-3.pt ... beside it: the first name no model (or its resumable state)

@@ -40,7 +40,7 @@ class PredictReport:
 
 
 def _next_model_path(project: Project, run_id: int) -> Path:
-    from resnet_gui.core.training.saver import unique_model_path
+    from resnet_gui.core.models.files import unique_model_path
 
     project.models_dir.mkdir(parents=True, exist_ok=True)
     return unique_model_path(project.models_dir / f"run-{run_id:04d}.pt")

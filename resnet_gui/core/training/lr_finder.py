@@ -17,8 +17,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from resnet_gui.core.training.settings import SWEEP_STEPS
+
 START_LR, END_LR = 1e-7, 10.0
-SWEEP_STEPS = 100
 SMOOTHING = 0.98  # the exponential moving average of the loss fastai plots
 DIVERGED = 4.0  # the sweep stops once the smoothed loss exceeds 4x its lowest: the rate is far too high
 

@@ -19,7 +19,7 @@ import torch
 
 from resnet_gui.core.errors import UserError
 from resnet_gui.core.models.checkpoints import checkpoint_payload, read_checkpoint, write_checkpoint
-from resnet_gui.core.models.files import copy_model, last_path_for, unique_model_path  # noqa: F401  (the trainer's)
+from resnet_gui.core.models.files import last_path_for
 
 
 @dataclass

@@ -10,7 +10,10 @@ from resnet_gui.core.errors import UserError
 from resnet_gui.core.models.architectures import DEFAULT_TRAIN_ARCH, architecture
 from resnet_gui.core.values import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, finite_number, whole_number
 
-AUGMENTATIONS = ("crop", "hflip", "vflip", "rotate", "color")
+# The words of --augment and TrainSettings.augment, with what the window calls them.
+AUGMENTATIONS = {"crop": "Random resized crop", "hflip": "Horizontal flip", "vflip": "Vertical flip",
+                 "rotate": "Rotation (±15°)", "color": "Colour jitter"}
+SWEEP_STEPS = 100  # batches the learning-rate range test tries (core/training/lr_finder.py)
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
 BALANCING = ("none", "loss", "sampler")

@@ -19,6 +19,7 @@ import torch
 
 from resnet_gui.core.images.folders import FolderScan
 from resnet_gui.core.models.checkpoints import CheckpointContents
+from resnet_gui.core.models.files import MODEL_FILE, unique_model_path
 from resnet_gui.core.runtime.allocator import release_freed_memory
 from resnet_gui.core.runtime.distributed import World, end_process_group, start_process_group, world_from_environment
 from resnet_gui.core.training.events import TrainingCallback, TrainResult
@@ -26,7 +27,7 @@ from resnet_gui.core.training.finishing import FinishingSkipped, finish_best
 from resnet_gui.core.training.loop import one_epoch, start_clock, train_step
 from resnet_gui.core.training.lr_finder import LRFinding, sweep
 from resnet_gui.core.training.resume import restore_run, settings_for_run
-from resnet_gui.core.training.saver import CheckpointSaver, OutputLock, unique_model_path
+from resnet_gui.core.training.saver import CheckpointSaver, OutputLock
 from resnet_gui.core.training.schedules import make_scheduler
 from resnet_gui.core.training.settings import TrainSettings
 from resnet_gui.core.training.setup import PreparedRun, make_optimizer, set_up, train_mode
@@ -74,7 +75,7 @@ class Trainer:
         if not world.is_main:
             self.callbacks = []  # one process speaks for a multi-process run
         if not s.out:
-            s = replace(s, out="model.pt" if world.is_distributed else str(unique_model_path("model.pt")))
+            s = replace(s, out=MODEL_FILE if world.is_distributed else str(unique_model_path(MODEL_FILE)))
         start_process_group(world)
         try:
             if not world.is_main:

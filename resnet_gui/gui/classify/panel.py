@@ -8,37 +8,20 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSlider,
-    QSplitter,
-    QStackedWidget,
-    QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
 from resnet_gui.core.text import display_path
-from resnet_gui.gui.charts.topk_chart import TopKChart
-from resnet_gui.gui.classify.jobs import ClassifyJob, ResultRow, classify, explain_picture
+from resnet_gui.gui.classify.grad_cam import GradCamOverlay
+from resnet_gui.gui.classify.jobs import ClassifyJob, ResultRow, classify
+from resnet_gui.gui.classify.layout import THUMBNAIL, build_classify_panel
 from resnet_gui.gui.classify.results_model import (
     ALL_LABELS,
-    CONFIDENCE,
-    ERROR,
     ERRORS_ONLY,
     FILE,
-    IMAGE,
-    LABEL,
     ROW_ROLE,
     UNFAMILIAR_ONLY,
     UNSURE_ONLY,
@@ -46,62 +29,9 @@ from resnet_gui.gui.classify.results_model import (
     ResultsModel,
 )
 from resnet_gui.gui.formatting import duration, plain_tooltip
-from resnet_gui.gui.image_preview import ImagePreview
 from resnet_gui.gui.jobs.job import Job, describe_error
-from resnet_gui.gui.jobs.pictures import decode_preview, to_qimage
+from resnet_gui.gui.jobs.pictures import decode_preview
 from resnet_gui.gui.jobs.tasks import Task
-from resnet_gui.gui.widgets import ElidedLabel, on_click, stacked
-
-THUMBNAIL = 40
-
-
-class EmptyState(QWidget):
-    """What the Classify tab shows before any file: where to drop pictures and, while there is no model
-    (a first start offline, with no ImageNet weights), the three ways to get one. Never a red error."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setObjectName("emptyState")
-        self.setStyleSheet("#emptyState { border: 2px dashed #9aa5b1; border-radius: 10px; background: #fafbfc; }"
-                           " QLabel { color: #3c4650; }")
-        self.drop_hint = QLabel(
-            "<p style='font-size:15pt'>Drop images or folders here</p>"
-            "<p>or use <b>File › Open images…</b> (Ctrl+O) or <b>Open folder…</b> (Ctrl+Shift+O).<br>"
-            "Folders are searched recursively; files that are not images are skipped.</p>")
-        self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.drop_hint.setWordWrap(True)
-        self.no_model = QLabel(
-            "<p style='font-size:13pt'><b>First, a model.</b></p>"
-            "<p>There is no model to classify with yet (the ImageNet weights need the internet once).<br>"
-            "Choose a checkpoint you have, train one on your own pictures, or try the example: it makes "
-            "pictures of four kinds of cells, trains a small model on them in under a minute and "
-            "classifies the rest.</p>")
-        self.no_model.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.no_model.setWordWrap(True)
-        self.choose_checkpoint = QPushButton("Choose a checkpoint…")
-        self.train = QPushButton("Train on your own folder…")
-        self.example = QPushButton("Try the example")
-        self.example.setDefault(True)
-        actions = QHBoxLayout()
-        actions.addStretch(1)
-        for button in (self.choose_checkpoint, self.train, self.example):
-            button.setMinimumHeight(34)
-            actions.addWidget(button)
-        actions.addStretch(1)
-        self.actions = QWidget()
-        self.actions.setLayout(actions)
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
-        layout.addWidget(self.drop_hint)
-        layout.addSpacing(18)
-        layout.addWidget(self.no_model)
-        layout.addWidget(self.actions)
-        layout.addStretch(1)
-        self.show_model_actions(False)
-
-    def show_model_actions(self, shown: bool) -> None:
-        self.no_model.setVisible(shown)
-        self.actions.setVisible(shown)
 
 
 class ClassifyPanel(QWidget):
@@ -126,14 +56,14 @@ class ClassifyPanel(QWidget):
         self._rows_before_run = 0
         self.classify_task = Task(self, "classify")
         self.preview_task = Task(self, "preview")
-        self.explain_task = Task(self, "explain")
         self._total = self._done = 0
         self._started_at = 0.0
         self.shown_path: str | None = None  # the file whose preview is on screen
-        self._explanation = None  # (path, class index, pixels, heat map) of the overlay on screen
-        self._plain_preview = None  # the preview without overlay, to switch back to
         self.preview_shown.connect(lambda path: setattr(self, "shown_path", path))
-        self._build()
+        build_classify_panel(self)
+        self.grad_cam = GradCamOverlay(self)
+        self.grad_cam.explained.connect(self.explained.emit)
+        self.grad_cam.failed.connect(lambda why: self.error.emit("Grad-CAM failed", why))
         self.model.set_threshold(options.unsure_below)
         options.observe(self._on_option_changed)
 
@@ -146,116 +76,6 @@ class ClassifyPanel(QWidget):
             self.set_top_k(value)
         elif name == "unsure_below":
             self.set_threshold(value)
-
-    # ------------------------------------------------------------ layout
-    def _build(self) -> None:
-        self.filter = QComboBox()
-        self.filter.setMinimumContentsLength(12)
-        self.filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.filter.setToolTip("Show the rows of one predicted label, or only the files that failed")
-        self.filter.currentIndexChanged.connect(self._on_filter_changed)
-        self.counts = ElidedLabel("", mode=Qt.TextElideMode.ElideRight)
-        self.export_button = QPushButton("Export shown rows…")
-        self.export_button.setToolTip("Save the rows the Show filter shows as a CSV file (Excel opens it)")
-        self.clear_button = QPushButton("Clear")
-        on_click(self.clear_button.clicked, self.clear)
-        filter_label = QLabel("&Show:")
-        filter_label.setBuddy(self.filter)
-        bar = QHBoxLayout()
-        bar.addWidget(filter_label)
-        bar.addWidget(self.filter)
-        bar.addWidget(self.counts, 1)
-        bar.addWidget(self.export_button)
-        bar.addWidget(self.clear_button)
-
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(THUMBNAIL + 6)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(ERROR, QHeaderView.ResizeMode.Interactive)
-        # the file name gets what is left: on a 1024 px screen a 170 px error column (empty on most rows) left it
-        # 30 px; the label keeps room for "unfamiliar (elongated?)"
-        for column, width in ((IMAGE, THUMBNAIL + 12), (LABEL, 150), (CONFIDENCE, 84), (ERROR, 80)):
-            self.table.setColumnWidth(column, width)
-        self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
-        self.table.setAccessibleName("Results")
-
-        self.placeholder = EmptyState()
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.placeholder)
-        self.stack.addWidget(self.table)
-
-        left = stacked(bar, self.stack)
-
-        self.preview = ImagePreview()
-        self.explain_toggle = QCheckBox("Where it looks")
-        self.explain_toggle.setToolTip("Grad-CAM on the last stage: warm colours mark the regions that "
-                                       "raised the chosen class's score")
-        self.explain_class = QComboBox()
-        self.explain_class.setToolTip("The class to explain, from this image's top-k")
-        self.explain_class.setMinimumContentsLength(6)
-        self.explain_class.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.opacity = QSlider(Qt.Orientation.Horizontal)
-        self.opacity.setRange(10, 90)
-        self.opacity.setValue(50)
-        self.opacity.setToolTip("Opacity of the heat map over the picture")
-        self.opacity.setMaximumWidth(90)
-        explain_row = QHBoxLayout()
-        explain_row.setContentsMargins(0, 0, 0, 0)
-        explain_row.addWidget(self.explain_toggle)
-        explain_row.addWidget(self.explain_class, 1)
-        explain_row.addWidget(self.opacity)
-        self.colour_key = QLabel()  # what the overlay's colours mean: drawn once torch-free numpy is at hand
-        self.colour_key.setToolTip("Grad-CAM: blue, the model barely looks there; red, where it looks most")
-        self.colour_key.setVisible(False)
-        explain_row.addWidget(self.colour_key)
-        self.explain_toggle.toggled.connect(self._on_explain_settings_changed)
-        self.explain_class.activated.connect(self._on_explain_settings_changed)
-        self.opacity.valueChanged.connect(self._blend_overlay)
-        preview_box = stacked(explain_row, self.preview)
-        self.chart = TopKChart()
-        self.chart_title = ElidedLabel("Top classes")  # class and file names: cut short, never widening
-        self.chart_title.setStyleSheet("font-weight: bold;")
-        chart_box = stacked(self.chart_title, self.chart)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(preview_box)
-        right.addWidget(chart_box)
-        right.setSizes([320, 260])
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(left)
-        self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-
-        self.progress = QProgressBar()
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("Idle")
-        self.progress.setValue(0)
-        self.eta = QLabel("")
-        self.eta.setMinimumWidth(220)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        on_click(self.cancel_button.clicked, self.cancel)
-        progress_row = QHBoxLayout()
-        progress_row.addWidget(self.progress, 1)
-        progress_row.addWidget(self.eta)
-        progress_row.addWidget(self.cancel_button)
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.splitter, 1)
-        layout.addLayout(progress_row)
-        self._refresh_filter()
 
     # ------------------------------------------------------------ running
     def set_bundle(self, bundle) -> None:
@@ -325,7 +145,7 @@ class ClassifyPanel(QWidget):
         if passed_over:
             message += f"; skipped {len(passed_over)} file(s) (hover over the file count for the list)"
         self.status_message.emit(message + ".")
-        self._refresh_filter()
+        self.refresh_filter()
 
     def _on_batch(self, rows: list[ResultRow]) -> None:
         first = self.model.rowCount() == self._rows_before_run  # this run's first rows
@@ -336,7 +156,7 @@ class ClassifyPanel(QWidget):
         rate = self._done / elapsed if elapsed > 0 else 0.0
         left = (self._total - self._done) / rate if rate > 0 else 0.0
         self.eta.setText(f"{rate:.1f} images/s · about {duration(left)} left")
-        self._refresh_filter()
+        self.refresh_filter()
         if first:
             # The newest run's first picture is selected and scrolled to: appended below earlier results, it
             # would otherwise arrive out of sight.
@@ -382,9 +202,9 @@ class ClassifyPanel(QWidget):
         self.stack.setCurrentWidget(self.placeholder)
         self.preview.show_message("Select a row to see the image.")
         self.chart.show_guesses([])
-        self._refresh_filter()
+        self.refresh_filter()
 
-    def _refresh_filter(self) -> None:
+    def refresh_filter(self) -> None:
         current = self.filter.currentData()
         labels = self.model.labels()
         errors = self.model.error_count()
@@ -452,8 +272,7 @@ class ClassifyPanel(QWidget):
         if row is None:
             return
         self._show_chart(row)
-        self._fill_explain_classes(row)
-        self._explanation = None
+        self.grad_cam.show_row(row, self.top_k)
         if row.error:
             self.preview.show_message(f"{row.name}\n\nCould not be read: {row.error}")
             self.preview_shown.emit(row.path)
@@ -469,65 +288,8 @@ class ClassifyPanel(QWidget):
         if image is None:
             self.preview.show_message(f"Could not show the image: {error}")
         else:
-            self._plain_preview = image
-            self.preview.show_image(image)
-            if self.explain_toggle.isChecked():
-                self._start_explain()
+            self.grad_cam.show_picture(image)
         self.preview_shown.emit(path)
-
-    # ------------------------------------------------------------ Grad-CAM
-    def _fill_explain_classes(self, row: ResultRow) -> None:
-        self.explain_class.clear()
-        for guess in row.guesses[: max(self.top_k, 1)]:
-            self.explain_class.addItem(f"{guess.label} ({guess.prob:.0%})", guess.index)
-        self.explain_class.setEnabled(bool(row.guesses))
-
-    def _on_explain_settings_changed(self) -> None:
-        self.colour_key.setVisible(self.explain_toggle.isChecked() and not self.colour_key.pixmap().isNull())
-        if self.explain_toggle.isChecked():
-            self._start_explain()
-        elif self._plain_preview is not None:
-            self.preview.show_image(self._plain_preview)
-
-    def _start_explain(self) -> None:
-        row = self.current_row()
-        if row is None or row.error or self.bundle is None or self.explain_class.count() == 0:
-            return
-        index = self.explain_class.currentData()
-        if self._explanation is not None and self._explanation[:2] == (row.path, index):
-            self._blend_overlay()
-            return
-        self.explain_task.start(Job(explain_picture, self.bundle, row.path, index, torch_needed=True),
-                                returned=self._on_explained, errored=self._on_explain_failed)
-
-    def _on_explain_failed(self, exc: BaseException) -> None:
-        self.error.emit("Grad-CAM failed", describe_error(exc))
-
-    def _on_explained(self, result) -> None:
-        row = self.current_row()
-        if row is None or row.path != result[0] or result[1] != self.explain_class.currentData():
-            return  # the user has moved on
-        self._explanation = result
-        self._blend_overlay()
-        self.explained.emit(result[0], result[1])
-
-    def _blend_overlay(self) -> None:
-        if self._explanation is None or not self.explain_toggle.isChecked():
-            return
-        from PIL import Image
-
-        from resnet_gui.core.inference.explain import overlay
-
-        _, _, pixels, heatmap = self._explanation
-        blended = overlay(Image.fromarray(pixels), heatmap, self.opacity.value() / 100)
-        self.preview.show_image(to_qimage(np.asarray(blended)))
-        if self.colour_key.pixmap().isNull():
-            from PySide6.QtGui import QPixmap
-
-            from resnet_gui.core.inference.explain import colour_key
-
-            self.colour_key.setPixmap(QPixmap.fromImage(to_qimage(colour_key(60, 10))))
-        self.colour_key.setVisible(True)
 
     def set_top_k(self, k: int) -> None:
         row = self.proxy.data(self.table.currentIndex(), ROW_ROLE)
@@ -537,7 +299,7 @@ class ClassifyPanel(QWidget):
     def set_threshold(self, threshold: float | None) -> None:
         """'Unsure' below `threshold` (0..1), None for off: the table, chart and export follow."""
         self.model.set_threshold(threshold)
-        self._refresh_filter()
+        self.refresh_filter()
         row = self.current_row()
         if row is not None:
             self._show_chart(row)
@@ -582,5 +344,6 @@ class ClassifyPanel(QWidget):
     def shutdown(self) -> None:
         """Stop every job of this tab and wait for its threads: called before the window closes."""
         self._queue.clear()
-        for task in (self.classify_task, self.preview_task, self.explain_task):
+        self.grad_cam.shutdown()
+        for task in (self.classify_task, self.preview_task):
             task.shutdown()

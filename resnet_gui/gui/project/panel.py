@@ -10,23 +10,9 @@ Reading the project happens here (quick queries); adding, importing, predicting 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QListWidgetItem,
-    QMenu,
-    QProgressBar,
-    QPushButton,
-    QSplitter,
-    QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -35,54 +21,11 @@ from resnet_gui.core.projects.project import Project
 from resnet_gui.core.projects.records import ProjectClass, ProjectView
 from resnet_gui.core.text import display_path
 from resnet_gui.gui import dialogs
-from resnet_gui.gui.charts.topk_chart import TopKChart
-from resnet_gui.gui.image_preview import ImagePreview
 from resnet_gui.gui.jobs.job import Job, describe_error
-from resnet_gui.gui.jobs.pictures import decode_preview
 from resnet_gui.gui.jobs.tasks import Task
-from resnet_gui.gui.project import jobs
-from resnet_gui.gui.project.picture_grid import PictureGrid, PictureGridModel, ThumbnailLoader
-from resnet_gui.gui.widgets import ElidedLabel, never_widens, on_click
-
-VIEWS = (("review", "To review (most doubtful first)"), ("unlabelled", "Unlabelled"), ("all", "All pictures"),
-         ("excluded", "Excluded"))
-ViewRole = Qt.ItemDataRole.UserRole + 1
-
-
-@dataclass(frozen=True)
-class _Guess:
-    label: str
-    prob: float
-    class_id: int
-
-
-class ClassList(QListWidget):
-    """The views and the classes; pictures dropped on a class are added with that label."""
-
-    files_dropped = Signal(list, object)  # paths, class name or None (unlabelled)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setAcceptDrops(True)
-        self.setDropIndicatorShown(True)
-        self.setIconSize(QSize(14, 14))
-
-    def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dragMoveEvent(self, event) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        item = self.itemAt(event.position().toPoint())
-        target = item.data(ViewRole) if item is not None else None
-        label = target.class_name if target is not None and target.kind == "class" else None
-        if paths:
-            event.acceptProposedAction()
-            self.files_dropped.emit(paths, label)
+from resnet_gui.gui.project import class_dialogs, jobs
+from resnet_gui.gui.project.layout import build_project_panel
+from resnet_gui.gui.project.picture_grid import PictureGridModel, ThumbnailLoader
 
 
 class ProjectPanel(QWidget):
@@ -108,165 +51,10 @@ class ProjectPanel(QWidget):
         self._showing = True  # False while a decision changes the current picture: it is shown once
         self.job_task = Task(self, "project-job")
         self.predict_task = Task(self, "project-predict")
-        self.preview_task = Task(self, "project-preview")
         self.loader = ThumbnailLoader(self)
         self.model = PictureGridModel(self.loader, self)
-        self._build()
+        build_project_panel(self)
         self.show_project(None)
-
-    # ------------------------------------------------------------ layout
-    def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        top = QHBoxLayout()
-        self.title = never_widens(QLabel())  # a project's folder can be long: it never widens the window
-        self.title.setTextFormat(Qt.TextFormat.RichText)
-        top.addWidget(self.title, 1)
-        self.add_button = QPushButton("Add pictures…")
-        self.add_button.setToolTip("Add image files; drop files or folders on a class to add them labelled.")
-        on_click(self.add_button.clicked, self.add_pictures_dialog)
-        self.import_button = QToolButton()
-        self.import_button.setText("Import")
-        self.import_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.import_button)
-        menu.addAction("Class folders (labels from folder names)…", self.import_tree_dialog)
-        menu.addAction("A CSV of path,label…", self.import_csv_dialog)
-        menu.addAction("A folder of unlabelled pictures…", self.add_folder_dialog)
-        self.import_button.setMenu(menu)
-        self.keep_specimens = QCheckBox("Keep each subfolder on one side")
-        self.keep_specimens.setToolTip("Pictures of one subfolder (slide, patient) are all trained on or all "
-                                       "validated on, never split between the two.")
-        self.train_button = QPushButton("Train")
-        self.train_button.setToolTip("Train a new model on the labelled pictures with the Train tab's settings.")
-        on_click(self.train_button.clicked, self.request_training)
-        self.resume_button = QPushButton("Resume run")
-        self.resume_button.setProperty("journey_name", "Resume run")
-        on_click(self.resume_button.clicked, self.request_resume)
-        self.resume_button.hide()
-        self.predict_button = QPushButton("Predict")
-        self.predict_button.setToolTip("Let the newest model label the unlabelled pictures, for review.")
-        on_click(self.predict_button.clicked, self.predict)
-        self.sort_button = QPushButton("Sort into folders…")
-        on_click(self.sort_button.clicked, self.sort_dialog)
-        self.missing_button = QPushButton("Find missing…")
-        on_click(self.missing_button.clicked, self.locate_dialog)
-        self.missing_button.hide()
-        for widget in (self.add_button, self.import_button, self.keep_specimens, self.train_button,
-                       self.resume_button, self.predict_button, self.sort_button, self.missing_button):
-            top.addWidget(widget)
-        layout.addLayout(top)
-        self.progress = QProgressBar()
-        self.progress.setMaximumHeight(14)
-        self.progress.setTextVisible(False)
-        self.progress.hide()
-        layout.addWidget(self.progress)
-
-        self.empty = QWidget()
-        empty_layout = QVBoxLayout(self.empty)
-        empty_layout.addStretch(1)
-        intro = QLabel("<h3>Keep your pictures, labels and models together as a project</h3>"
-                       "Make classes, add pictures, train, let the model label new pictures, review the doubtful "
-                       "ones first, correct, train again, and sort the pictures into folders.")
-        intro.setWordWrap(True)
-        intro.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        empty_layout.addWidget(intro)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        for text, signal in (("New project…", self.new_requested), ("Open project…", self.open_requested),
-                             ("Try the example", self.example_requested)):
-            button = QPushButton(text)
-            button.setMinimumHeight(36)
-            on_click(button.clicked, signal.emit)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        empty_layout.addLayout(buttons)
-        empty_layout.addStretch(2)
-        layout.addWidget(self.empty, 1)
-
-        self.body = QSplitter()
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        self.classes = ClassList()
-        self.classes.currentItemChanged.connect(lambda *_: self.refresh_pictures())
-        self.classes.files_dropped.connect(self.add_paths)
-        left_layout.addWidget(self.classes, 1)
-        class_buttons = QHBoxLayout()
-        for text, slot, tip in (("+", self.add_class_dialog, "Add a class"),
-                                ("Rename", self.rename_class_dialog, "Rename the selected class"),
-                                ("Merge…", self.merge_class_dialog, "Move the selected class's pictures into another"),
-                                ("Colour", self.colour_class_dialog, "Choose the selected class's colour"),
-                                ("Delete", self.delete_class_dialog, "Delete the selected class (its pictures stay, "
-                                                                     "unlabelled)")):
-            button = QPushButton(text)
-            button.setToolTip(tip)
-            on_click(button.clicked, slot)
-            class_buttons.addWidget(button)
-        left_layout.addLayout(class_buttons)
-        self.body.addWidget(left)
-
-        middle = QWidget()
-        middle_layout = QVBoxLayout(middle)
-        middle_layout.setContentsMargins(0, 0, 0, 0)
-        order_row = QHBoxLayout()
-        self.view_title = ElidedLabel()
-        order_row.addWidget(self.view_title, 1)
-        self.order = QComboBox()
-        self.order.addItem("Lowest confidence first", "confidence")
-        self.order.addItem("Smallest margin first", "margin")
-        self.order.setToolTip("Margin: the first class's probability minus the second's.")
-        self.order.currentIndexChanged.connect(lambda *_: self.refresh_pictures())
-        order_row.addWidget(self.order)
-        middle_layout.addLayout(order_row)
-        self.grid = PictureGrid(self.model)
-        self.grid.selectionModel().currentChanged.connect(lambda *_: self._showing and self.show_current())
-        middle_layout.addWidget(self.grid, 1)
-        self.body.addWidget(middle)
-
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        self.preview = ImagePreview()
-        self.preview.setMinimumSize(240, 240)
-        right_layout.addWidget(self.preview, 3)
-        self.chart = TopKChart()
-        self.chart.setMinimumHeight(130)
-        self.chart.bar_clicked.connect(self._on_bar_clicked)
-        self.chart.setToolTip("Click a bar to give the picture that class.")
-        right_layout.addWidget(self.chart, 2)
-        self.info = never_widens(QLabel())
-        self.info.setTextFormat(Qt.TextFormat.RichText)
-        right_layout.addWidget(self.info)
-        decide = QHBoxLayout()
-        self.accept_button = QPushButton("Accept (Enter)")
-        on_click(self.accept_button.clicked, self.accept_current)
-        self.exclude_button = QPushButton("Exclude (Del)")
-        on_click(self.exclude_button.clicked, self.exclude_current)
-        decide.addWidget(self.accept_button)
-        decide.addWidget(self.exclude_button)
-        right_layout.addLayout(decide)
-        # The review is done with the keys on the grid: a click on a bar or a button must not take them away
-        # (after a bar click, Enter, the digits and Del used to do nothing, silently).
-        for widget in (self.chart, self.accept_button, self.exclude_button, self.preview):
-            widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.body.addWidget(right)
-        left.setMaximumWidth(300)
-        self.body.setStretchFactor(0, 0)
-        self.body.setStretchFactor(1, 3)
-        self.body.setStretchFactor(2, 1)
-        self.body.setSizes([220, 640, 340])
-        layout.addWidget(self.body, 1)
-
-        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self._shortcut(QKeySequence(key), self.accept_current)
-        for key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            self._shortcut(QKeySequence(key), self.exclude_current)
-        for n in range(1, 10):
-            self._shortcut(QKeySequence(str(n)), lambda n=n: self.assign_number(n))
-
-    def _shortcut(self, keys: QKeySequence, slot) -> None:
-        shortcut = QShortcut(keys, self.grid)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(slot)
 
     # ------------------------------------------------------------ opening
     def show_project(self, project: Project | None) -> None:
@@ -330,54 +118,23 @@ class ProjectPanel(QWidget):
         return self.project.classes() if self.project is not None else []
 
     def refresh_classes(self, select: ProjectView | None = None) -> None:
+        """The views and the classes with their counts, read from the project; `select` (or the view shown)
+        stays selected."""
         if self.project is None:
             return
-        current = select or self.current_view()
         status = self.project.status(check_files=False)
-        review = self.project.count_review(self.review_run)
-        counts = {"review": review, "unlabelled": status.unlabelled, "all": self.project.count_images(),
-                  "excluded": status.excluded}
-        self.classes.blockSignals(True)
-        self.classes.clear()
-        for key, text in VIEWS:
-            item = QListWidgetItem(f"{text}  ({counts[key]})")
-            item.setData(ViewRole, ProjectView(key))
-            self.classes.addItem(item)
-        header = QListWidgetItem("Classes (drop pictures on one)")
-        header.setFlags(Qt.ItemFlag.NoItemFlags)
-        self.classes.addItem(header)
-        for number, c in enumerate(status.classes, 1):
-            key = f"{number}  " if number <= 9 else "   "
-            item = QListWidgetItem(_swatch(c.colour), f"{key}{c.name}  ({c.count})")
-            item.setData(ViewRole, ProjectView.of_class(c))
-            self.classes.addItem(item)
-        for row in range(self.classes.count()):
-            if current.same_as(self.classes.item(row).data(ViewRole)):
-                self.classes.setCurrentRow(row)
-                break
-        else:
-            self.classes.setCurrentRow(2)
-        self.classes.blockSignals(False)  # the counts changed, not the view: the list is not read again
+        counts = {"review": self.project.count_review(self.review_run), "unlabelled": status.unlabelled,
+                  "all": self.project.count_images(), "excluded": status.excluded}
+        self.classes.show_classes(status.classes, counts, select or self.current_view())
         self._status = status
         self._names = {c.id: c.name for c in status.classes}
 
     def show_counts(self, counts) -> None:
-        """New counts (a core.projects.project.ViewCounts) in the list as it stands: no query."""
-        views = {"review": counts.review, "unlabelled": counts.unlabelled, "all": counts.all,
-                 "excluded": counts.excluded}
-        texts = dict(VIEWS)
-        number = 0
-        for row in range(self.classes.count()):
-            item = self.classes.item(row)
-            view = item.data(ViewRole)
-            if view is None:
-                continue
-            if view.kind in views:
-                item.setText(f"{texts[view.kind]}  ({views[view.kind]})")
-            else:
-                number += 1
-                key = f"{number}  " if number <= 9 else "   "
-                item.setText(f"{key}{view.class_name}  ({counts.classes.get(view.class_id, 0)})")
+        """New counts (a core.projects.records.ViewCounts) in the list as it stands: no query."""
+        self.classes.show_counts(counts)
+
+    def current_view(self) -> ProjectView:
+        return self.classes.current_view()
 
     def _run_names(self) -> dict[int, str]:
         """{class id: name} as the reviewed run knew its classes (a class deleted since keeps its name),
@@ -388,7 +145,6 @@ class ProjectPanel(QWidget):
             self._run_names_cache = dict(self.project.run(self.review_run).classes)
             self._run_names_of = self.review_run
         return self._run_names_cache
-        self._update_title()
 
     def _update_title(self) -> None:
         if self.project is None:
@@ -400,11 +156,6 @@ class ProjectPanel(QWidget):
         missing_text = f" · <span style='color:#a33'>{missing} missing</span>" if missing else ""
         self.title.setText(f"<b>{html.escape(self.project.name)}</b> · {sum(s.labelled.values())} labelled, "
                            f"{s.unlabelled} unlabelled · {len(s.runs)} run(s){last}{missing_text}")
-
-    def current_view(self) -> ProjectView:
-        item = self.classes.currentItem()
-        view = item.data(ViewRole) if item is not None else None
-        return view if view is not None else ProjectView("all")
 
     def refresh_pictures(self) -> None:
         if self.project is None:
@@ -443,34 +194,9 @@ class ProjectPanel(QWidget):
     def show_current(self) -> None:
         picture = self.current_picture()
         if picture is None or self.project is None:
-            self.preview.show_message("")
-            self.chart.show_guesses([])
-            self.info.setText("")
+            self.pane.clear()
             return
-        names = self._names
-        run_names = self._run_names()
-        guesses = [_Guess(names.get(c, run_names.get(c, "?")), p, c) for c, p in picture.top_k()]
-        self.chart.show_guesses(guesses)
-        self.accept_button.setEnabled(bool(guesses) and picture.class_id is None)
-        self.preview.show_message("Loading…")
-        self.preview_task.start(Job(decode_preview, str(picture.path)), returned=self._on_preview)
-        label = names.get(picture.class_id, "unlabelled") if not picture.excluded else "excluded"
-        history = self.project.history(picture.id)
-        said = "<br>".join(f"{html.escape(h['source'])}: {html.escape(h['label'] or '-')}"
-                           + (f" (run {h['run']} said {html.escape(h['predicted'] or '?')})" if h["run"] else "")
-                           for h in history[-4:])
-        if picture.unfamiliar and picture.class_id is None and not picture.excluded:
-            label += (" · unfamiliar: unlike the pictures the model was trained on, so its guess is not to be "
-                      "trusted; a sort puts it into _unfamiliar")
-        self.info.setText(f"<b>{html.escape(picture.path.name)}</b> · {html.escape(label)}<br>"
-                          f"<span style='color:#666'>{html.escape(display_path(picture.path))}</span><br>{said}")
-
-    def _on_preview(self, result) -> None:
-        _, image, error = result
-        if image is not None:
-            self.preview.show_image(image)
-        else:
-            self.preview.show_message(f"This picture cannot be shown: {error}.")
+        self.pane.show_picture(picture, self._names, self._run_names(), self.project.history(picture.id))
 
     # ------------------------------------------------------------ decisions
     def _decide(self, decide) -> None:
@@ -517,7 +243,7 @@ class ProjectPanel(QWidget):
         self._decide(lambda p: self.project.exclude(p.id, run_id=self.review_run))
 
     def _on_bar_clicked(self, row: int) -> None:
-        guesses = self.chart.guesses
+        guesses = self.pane.chart.guesses
         if row < len(guesses) and guesses[row].class_id in self._names:
             self.assign_current(self._names[guesses[row].class_id])
         self.grid.setFocus(Qt.FocusReason.MouseFocusReason)  # the next key goes on with the review
@@ -538,46 +264,19 @@ class ProjectPanel(QWidget):
         self.refresh_pictures()
 
     def add_class_dialog(self) -> None:
-        name = dialogs.ask_text(self, "New class", "Name of the class:")
-        if name:
-            self._change(lambda: self.project.add_class(name), f"Added the class {name}.")
+        class_dialogs.add_class(self)
 
     def rename_class_dialog(self) -> None:
-        old = self.selected_class()
-        if old is None:
-            self.status_message.emit("Select a class to rename.")
-            return
-        new = dialogs.ask_text(self, "Rename class", f"New name for {old}:", old)
-        if new and new != old:
-            self._change(lambda: self.project.rename_class(old, new), f"Renamed {old} to {new}.")
+        class_dialogs.rename_class(self)
 
     def merge_class_dialog(self) -> None:
-        source = self.selected_class()
-        others = [c.name for c in self.class_list() if c.name != source]
-        if source is None or not others:
-            self.status_message.emit("Select a class to merge into another.")
-            return
-        into = dialogs.ask_choice(self, "Merge classes", f"Move every picture of {source} into:", others)
-        if into:
-            self._change(lambda: self.project.merge_classes(source, into), f"Merged {source} into {into}.")
+        class_dialogs.merge_class(self)
 
     def colour_class_dialog(self) -> None:
-        name = self.selected_class()
-        if name is None:
-            return
-        current = next(c.colour for c in self.class_list() if c.name == name)
-        colour = dialogs.ask_colour(self, current)
-        if colour:
-            self._change(lambda: self.project.set_colour(name, colour), f"{name} has a new colour.")
+        class_dialogs.colour_class(self)
 
     def delete_class_dialog(self) -> None:
-        name = self.selected_class()
-        if name is None:
-            return
-        count = next(c.count for c in self.class_list() if c.name == name)
-        if dialogs.ask_yes(self, "Delete class", f"Delete the class {name}? Its {count} picture(s) stay in the "
-                                                 "project, unlabelled; their history is kept.", "Delete"):
-            self._change(lambda: self.project.delete_class(name), f"Deleted the class {name}.")
+        class_dialogs.delete_class(self)
 
     # ------------------------------------------------------------ adding
     def add_pictures_dialog(self) -> None:
@@ -721,16 +420,10 @@ class ProjectPanel(QWidget):
         self.refresh_pictures()
 
     def shutdown(self) -> None:
-        for task in (self.job_task, self.predict_task, self.preview_task):
+        for task in (self.job_task, self.predict_task):
             task.shutdown()
+        self.pane.shutdown()
         self.loader.shutdown()
         if self.project is not None:
             self.project.close()
             self.project = None
-
-
-def _swatch(colour: str) -> QIcon:
-    pixmap = QPixmap(14, 14)
-    pixmap.fill(QColor(colour))
-    return QIcon(pixmap)
-

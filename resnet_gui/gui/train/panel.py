@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import os
 import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -22,39 +17,28 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
-    QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from resnet_gui.core.models.architectures import ARCHITECTURES
-from resnet_gui.core.summaries import calibration_in_words, describe_calibration, describe_threshold
+from resnet_gui.core.models.files import WINDOW_MODEL_FILE, unique_model_path
 from resnet_gui.core.text import display_name, display_path
 from resnet_gui.core.training.settings import TrainSettings
-from resnet_gui.core.values import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from resnet_gui.gui import dialogs
-from resnet_gui.gui.charts.confusion_view import ConfusionView
-from resnet_gui.gui.charts.reliability_view import ReliabilityView
-from resnet_gui.gui.charts.training_plots import LRFinderPlot, TrainingPlots
 from resnet_gui.gui.formatting import duration, plain_tooltip
 from resnet_gui.gui.jobs.job import Job, describe_error
 from resnet_gui.gui.jobs.tasks import Task
 from resnet_gui.gui.train import jobs
-from resnet_gui.gui.widgets import ElidedLabel, breakable, never_widens, on_click
+from resnet_gui.gui.train.form import TrainForm
+from resnet_gui.gui.train.results import TrainResults
+from resnet_gui.gui.widgets import ElidedLabel, never_widens, on_click
 
-ECE_TIP = ("How far the stated confidence is off is the expected calibration error (ECE): the gap between the "
-           "confidence the model states and how often it is right, on average over the validation pictures.")
 STOP_TIP = "Stop after the current batch; the best model so far is kept, and Resume goes on later"
 SKIP_TIP = ("Keep the best model as its epoch saved it, without calibrating its confidence or learning what "
             "familiar pictures look like (which can take a while on many pictures)")
-AUTO_SIZE = MIN_IMAGE_SIZE - 1  # the image-size box's "from the pictures"
-AUGMENTATIONS = (("crop", "Random resized crop"), ("hflip", "Horizontal flip"), ("vflip", "Vertical flip"),
-                 ("rotate", "Rotation (±15°)"), ("color", "Colour jitter"))
 
 
 class TrainPanel(QWidget):
@@ -83,11 +67,11 @@ class TrainPanel(QWidget):
         self._project: str | None = None  # the project the running (or last) run trains on
         self.resumable = None  # a core.checkpoint_saver.ResumableRun that Resume goes on with
         self._build()
-        self._apply_defaults(TrainSettings())
-        options.observe(self._on_option_changed)
 
     # ------------------------------------------------------------ layout
     def _build(self) -> None:
+        self.form = TrainForm(self.settings, self.options)
+        on_click(self.form.find_lr_button.clicked, self.find_learning_rate)
         self.folder = QLineEdit()
         self.folder.setPlaceholderText("Drop, choose, type or paste a folder: one subfolder of images per class")
         self.folder.editingFinished.connect(self._on_folder_typed)
@@ -115,107 +99,6 @@ class TrainPanel(QWidget):
         data_layout = QVBoxLayout(data_box)
         data_layout.addWidget(self.class_table, 1)
         data_layout.addWidget(self.data_notes)
-
-        # Basic settings a non-expert can keep as they are.
-        self.arch = QComboBox()
-        for spec in ARCHITECTURES.values():
-            self.arch.addItem(spec.title, spec.name)
-        self.weights = QComboBox()
-        self.weights.addItem("ImageNet (download)", "imagenet")
-        self.weights.addItem("None (random start)", "none")
-        self.weights.addItem("Checkpoint file…", "choose")
-        self.weights.activated.connect(self._on_weights_activated)
-        self.epochs = _spin(1, 1000)
-        self.batch_size = _spin(1, 1024)
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(5)
-        self.lr.setRange(0.00001, 1.0)
-        self.lr.setSingleStep(0.0005)
-        self.find_lr_button = QPushButton("Find…")
-        self.find_lr_button.setToolTip("Try rates from 1e-7 to 10 over about 100 batches, plot the loss, and put the "
-                                       "suggested rate here (the model starts afresh afterwards)")
-        on_click(self.find_lr_button.clicked, self.find_learning_rate)
-        lr_row = QHBoxLayout()
-        lr_row.setContentsMargins(0, 0, 0, 0)
-        lr_row.addWidget(self.lr, 1)
-        lr_row.addWidget(self.find_lr_button)
-        self.image_size = _spin(AUTO_SIZE, MAX_IMAGE_SIZE)
-        self.image_size.setSpecialValueText("from the pictures")
-        self.image_size.setToolTip("The input size. 'From the pictures': their typical size, 32 to 224 px.")
-        basic = QGroupBox("Settings")
-        form = QFormLayout(basic)
-        form.addRow("Architecture", self.arch)
-        form.addRow("Start from", self.weights)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Batch size", self.batch_size)
-        form.addRow("Learning rate", lr_row)
-        form.addRow("Image size (px)", self.image_size)
-
-        # Advanced settings, folded until asked for.
-        self.advanced = QToolButton()
-        self.advanced.setText("Advanced settings")
-        self.advanced.setCheckable(True)
-        self.advanced.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.advanced.setArrowType(Qt.ArrowType.RightArrow)
-        self.advanced.setAutoRaise(True)
-        self.advanced_body = QGroupBox()
-        adv = QFormLayout(self.advanced_body)
-        self.optimizer = _combo([("AdamW", "adamw"), ("SGD with momentum", "sgd")])
-        self.schedule = _combo([("One cycle", "onecycle"), ("Cosine", "cosine"), ("Step (÷10 twice)", "step"),
-                                ("Constant", "constant")])
-        self.schedule.setToolTip("One cycle: the rate rises over the first quarter, then falls to almost 0, as "
-                                 "fastai's fit_one_cycle. Cosine: a short warm-up, then a cosine decay.")
-        self.crop_scale = QDoubleSpinBox()
-        self.crop_scale.setRange(0.05, 1.0)
-        self.crop_scale.setSingleStep(0.05)
-        self.crop_scale.setToolTip("With the random resized crop: the smallest share of the picture a crop keeps. "
-                                   "Lower is stronger augmentation, which pays only in long runs.")
-        self.freeze = QCheckBox("Train the last layer only")
-        self.freeze.setToolTip("Freeze the backbone (its BatchNorm statistics too) and train only the classifier: "
-                               "fast, and enough when your pictures look like photographs.")
-        self.small_input = QCheckBox("Keep the detail of small pictures")
-        self.small_input.setTristate(True)
-        self.small_input.setToolTip("The small-input stem: a 3x3 first layer without early downsampling, for "
-                                    "pictures of 64 px or less (cells cut out of a plate). Half-ticked: used when "
-                                    "the input is 64 px or less (the rule the command line follows too).")
-        self.augment = {name: QCheckBox(text) for name, text in AUGMENTATIONS}
-        augment_box = QWidget()
-        augment_grid = QGridLayout(augment_box)
-        augment_grid.setContentsMargins(0, 0, 0, 0)
-        for i, box in enumerate(self.augment.values()):
-            augment_grid.addWidget(box, i // 2, i % 2)
-        self.augment["crop"].toggled.connect(lambda on: self.crop_scale.setEnabled(on))
-        self.label_smoothing = QDoubleSpinBox()
-        self.label_smoothing.setRange(0.0, 0.5)
-        self.label_smoothing.setSingleStep(0.05)
-        self.balance = _combo([("None", "none"), ("Class-weighted loss", "loss"), ("Balanced sampling", "sampler")])
-        self.val_split = QDoubleSpinBox()
-        self.val_split.setRange(0.05, 0.5)
-        self.val_split.setSingleStep(0.05)
-        self.patience = _spin(0, 1000)
-        self.patience.setSpecialValueText("off")
-        self.seed = _spin(0, 2**31 - 1)
-        self.device = QComboBox()
-        self.device.addItem("Auto", "auto")
-        self.device.setToolTip("The same device as the Classify tab's: changing one changes both.")
-        self.device.currentIndexChanged.connect(self._on_device_chosen)
-        self.amp = QCheckBox("Mixed precision")
-        self.amp.setToolTip("16-bit arithmetic on a GPU, or on a CPU that computes bfloat16 in hardware: about "
-                            "twice as fast. Off: full 32-bit precision everywhere. The same switch as "
-                            "Options › Mixed precision.")
-        self.amp.setChecked(self.options.amp)
-        self.amp.toggled.connect(lambda on: setattr(self.options, "amp", on))
-        self.out = QLineEdit(str(Path.home() / "resnet-gui-model.pt"))
-        for label, widget in [
-            ("Optimizer", self.optimizer), ("Schedule", self.schedule), ("", self.freeze), ("", self.small_input),
-            ("Augmentation", augment_box), ("Crop keeps at least", self.crop_scale),
-            ("Label smoothing", self.label_smoothing), ("Imbalance", self.balance),
-            ("Validation share", self.val_split), ("Early stopping patience", self.patience), ("Seed", self.seed),
-            ("Device", self.device), ("", self.amp), ("Save best model to", self.out),
-        ]:
-            adv.addRow(label, widget)
-        self.advanced_body.setVisible(False)
-        self.advanced.toggled.connect(self._on_advanced_toggled)
 
         self.start_button = QPushButton("Start training")
         self.start_button.setDefault(True)
@@ -245,9 +128,7 @@ class TrainPanel(QWidget):
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
-        side_layout.addWidget(basic)
-        side_layout.addWidget(self.advanced)
-        side_layout.addWidget(self.advanced_body)
+        side_layout.addWidget(self.form)
         side_layout.addLayout(buttons)
         side_layout.addWidget(data_box, 1)
         scroll = QScrollArea()
@@ -255,49 +136,18 @@ class TrainPanel(QWidget):
         scroll.setWidgetResizable(True)
         # Wide enough for the settings with the advanced ones unfolded and a vertical scroll bar, as it
         # starts; on a small screen the column may be narrowed, and scrolls sideways rather than clip.
-        self.advanced_body.setVisible(True)
+        self.form.advanced_body.setVisible(True)
         needed = (side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
                   + 2 * scroll.frameWidth())
-        self.advanced_body.setVisible(False)
+        self.form.advanced_body.setVisible(False)
         scroll.setMinimumWidth(300)
         self._settings_width = max(360, needed)
 
-        self.plots = TrainingPlots()
-        self.lr_plot = LRFinderPlot()
-        self.curves = QTabWidget()
-        self.curves.setDocumentMode(True)
-        self.curves.addTab(self.plots, "Training curves")
-        self.curves.addTab(self.lr_plot, "Learning rate")
-        self.confusion = ConfusionView()
-        self.reliability = ReliabilityView()
-        self.result_text = never_widens(QLabel(""))
-        # A splitter, and the result's words in a scroll area: at 1024 px three fixed thirds cut the matrix's
-        # columns and the end of the result (where the model was saved).
-        self.result_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        result_scroll = QScrollArea()
-        result_scroll.setWidget(self.result_text)
-        result_scroll.setWidgetResizable(True)
-        result_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        result_scroll.setMinimumWidth(200)
-        # The matrix and the reliability diagram take turns (tabs): side by side at 1024 px, each got too
-        # little width for its own title and columns.
-        self.result_charts = QTabWidget()
-        self.result_charts.setDocumentMode(True)
-        self.result_charts.addTab(self.confusion, "Confusion")
-        self.result_charts.addTab(self.reliability, "Reliability")
-        bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.setChildrenCollapsible(False)
-        bottom.addWidget(self.result_charts)
-        bottom.addWidget(result_scroll)
-        bottom.setSizes([520, 340])
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.curves)
-        right.addWidget(bottom)
-        right.setSizes([340, 300])
+        self.results = TrainResults()
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(scroll)
-        splitter.addWidget(right)
+        splitter.addWidget(self.results)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([self._settings_width, 860])
 
@@ -316,48 +166,12 @@ class TrainPanel(QWidget):
         layout.addWidget(splitter, 1)
         layout.addLayout(progress_row)
 
-    def _apply_defaults(self, d: TrainSettings) -> None:
-        """Show `d`'s values: the form never has defaults of its own (TrainSettings owns them)."""
-        self.arch.setCurrentIndex(self.arch.findData(d.arch))
-        self.weights.setCurrentIndex(max(0, self.weights.findData(d.weights)))
-        self.epochs.setValue(d.epochs)
-        self.batch_size.setValue(d.batch_size)
-        self.lr.setValue(d.lr)
-        self.small_input.setCheckState(_stem_state(d.small_input))
-        self.image_size.setValue(d.image_size or AUTO_SIZE)
-        self.optimizer.setCurrentIndex(self.optimizer.findData(d.optimizer))
-        self.schedule.setCurrentIndex(self.schedule.findData(d.schedule))
-        self.freeze.setChecked(d.freeze_backbone)
-        for name, box in self.augment.items():
-            box.setChecked(name in d.augment)
-        self.crop_scale.setValue(d.crop_scale)
-        self.crop_scale.setEnabled("crop" in d.augment)
-        self.label_smoothing.setValue(d.label_smoothing)
-        self.balance.setCurrentIndex(self.balance.findData(d.balance))
-        self.val_split.setValue(d.val_split)
-        self.patience.setValue(d.patience)
-        self.seed.setValue(d.seed)
-
     def use_settings(self, s: TrainSettings) -> None:
         """Show `s` in the form (the example's recipe, say): the data folder, weights and every setting."""
-        self._apply_defaults(s)
+        self.form.show_settings(s)
         self.set_data_folder(s.data_dir)
         if s.out:
-            self.out.setText(s.out)
-
-    def _on_device_chosen(self) -> None:
-        if self.device.count() and self.device.currentData():
-            self.options.device = self.device.currentData()
-
-    def _on_option_changed(self, name: str, value) -> None:
-        if name == "amp" and self.amp.isChecked() != value:
-            self.amp.setChecked(value)
-        elif name == "device" and self.device.findData(value) >= 0:
-            self.device.setCurrentIndex(self.device.findData(value))
-
-    def _on_advanced_toggled(self, shown: bool) -> None:
-        self.advanced_body.setVisible(shown)
-        self.advanced.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+            self.form.out.setText(s.out)
 
     # ------------------------------------------------------------ data folder
     def choose_folder(self) -> None:
@@ -375,22 +189,19 @@ class TrainPanel(QWidget):
         self.folder.setText(folder)
         self.settings.set("train/last_folder", folder)
         stem = Path(folder).name or "model"
-        self.out.setText(str(Path(folder).parent / f"{stem}-{self.arch.currentData()}.pt"))
+        self.form.out.setText(str(Path(folder).parent / f"{stem}-{self.form.arch.currentData()}.pt"))
         if not self.is_training():
             self.clear_run()  # the curves, matrix and model of another folder's run do not belong here
         self.class_table.setRowCount(0)
         self.data_notes.setText("Looking for classes…")
-        self.scan_task.start(Job(jobs.scan_training_folder, folder, resumable_near=self.out.text(),
+        self.scan_task.start(Job(jobs.scan_training_folder, folder, resumable_near=self.form.out.text(),
                                  torch_needed=True), returned=self._on_scanned,
                              errored=self._on_scan_failed)
 
     def clear_run(self) -> None:
         """Forget the last run on screen: curves, matrix, calibration, its model and its Resume."""
-        self.plots.reset()
-        self.confusion.clear_matrix()
-        self.reliability.reset()
+        self.results.reset()
         self.result = None
-        self.result_text.setText("")
         self.use_button.setEnabled(False)
         self.save_as_button.setEnabled(False)
         self.set_resumable(None)
@@ -418,7 +229,7 @@ class TrainPanel(QWidget):
         self.classes = info["classes"]
         self._fill_class_table(info["counts"])
         notes = ["Validation: the val/ folder." if info["has_val"] else
-                 f"Validation: {self.val_split.value():.0%} of each class, kept aside."]
+                 f"Validation: {self.form.val_split.value():.0%} of each class, kept aside."]
         run = info.get("resumable")
         if run is not None and not self.is_training():
             self.set_resumable(run)
@@ -438,59 +249,24 @@ class TrainPanel(QWidget):
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.class_table.setItem(row, 1, item)
 
-    def _on_weights_activated(self, index: int) -> None:
-        if self.weights.itemData(index) != "choose":
-            return
-        path = dialogs.open_checkpoint(self, self.settings.get("files/last_folder"))
-        if path:
-            self.set_start_weights(path)
-        else:
-            self.weights.setCurrentIndex(0)
-
-    def set_start_weights(self, weights: str) -> None:
-        index = self.weights.findData(weights)
-        if index < 0:
-            self.weights.insertItem(2, os.path.basename(weights), weights)
-            index = 2
-        self.weights.setCurrentIndex(index)
+    # ------------------------------------------------------------ settings
+    def train_settings(self) -> TrainSettings:
+        """The form's settings for a run on the data folder shown."""
+        return self.form.train_settings(self.folder.text())
 
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
-        self.device.blockSignals(True)
-        self.device.clear()
-        for spec, name in devices:
-            self.device.addItem(name, spec)
-        self.device.setCurrentIndex(max(0, self.device.findData(self.options.device)))
-        self.device.blockSignals(False)
-
-    # ------------------------------------------------------------ settings
-    def train_settings(self):
-        from resnet_gui.core.training.settings import TrainSettings
-
-        return TrainSettings(
-            data_dir=self.folder.text(), val_split=self.val_split.value(), arch=self.arch.currentData(),
-            weights=self.weights.currentData(), freeze_backbone=self.freeze.isChecked(),
-            epochs=self.epochs.value(), batch_size=self.batch_size.value(), lr=self.lr.value(),
-            optimizer=self.optimizer.currentData(), schedule=self.schedule.currentData(),
-            image_size=None if self.image_size.value() == AUTO_SIZE else self.image_size.value(),
-            small_input={Qt.CheckState.Checked: True, Qt.CheckState.Unchecked: False}.get(
-                self.small_input.checkState()),
-            augment=[name for name, box in self.augment.items() if box.isChecked()],
-            crop_scale=self.crop_scale.value(),
-            label_smoothing=self.label_smoothing.value(), balance=self.balance.currentData(),
-            seed=self.seed.value(), device=self.options.device, amp=self.options.amp,
-            patience=self.patience.value(), out=self.out.text() or None,
-        )
+        self.form.set_devices(devices)
 
     def apply_command_line(self, args) -> None:
         """`resnet-gui gui --train-dir DIR [--arch] [--weights] [--epochs] [--image-size] --start-training`."""
         if args.arch:
-            self.arch.setCurrentIndex(self.arch.findData(args.arch))
+            self.form.arch.setCurrentIndex(self.form.arch.findData(args.arch))
         if args.weights:
-            self.set_start_weights(args.weights)
+            self.form.set_start_weights(args.weights)
         if args.epochs:
-            self.epochs.setValue(args.epochs)
+            self.form.epochs.setValue(args.epochs)
         if args.image_size:
-            self.image_size.setValue(args.image_size)  # the stem follows the size unless set
+            self.form.image_size.setValue(args.image_size)  # the stem follows the size unless set
         self.set_data_folder(args.train_dir)
         window = self.window()
         if hasattr(window, "tabs"):
@@ -514,7 +290,6 @@ class TrainPanel(QWidget):
         if not self.folder.text() and project is None:
             self.error.emit("No data folder", "Choose or drop a folder with one subfolder of images per class first.")
             return
-        from resnet_gui.core.models.files import unique_model_path
 
         settings = self.train_settings()
         self.folder_row.setVisible(project is None)
@@ -523,28 +298,25 @@ class TrainPanel(QWidget):
             settings.resume = str(resume.last_path)
             settings.out = str(resume.out)
             settings.epochs = max(settings.epochs, resume.epochs_done + 1)
-            self.out.setText(settings.out)
+            self.form.out.setText(settings.out)
         elif project is None:
             # Every run in the window gets a file of its own: an earlier model is never replaced.
-            settings.out = str(unique_model_path(settings.out or Path.home() / "resnet-gui-model.pt"))
-            self.out.setText(settings.out)
+            settings.out = str(unique_model_path(settings.out or Path.home() / WINDOW_MODEL_FILE))
+            self.form.out.setText(settings.out)
         else:
             name = Path(project).name
             self.project_note.setText(f"Training on the labelled pictures of the project {name}; the model is kept "
                                       "in its models folder.")
             self.data_notes.setText(f"Training on the labelled pictures of the project {name}.")
-        self.plots.reset()
+        self.results.reset()
         if resume is not None:
-            self.plots.add_history(resume.history)  # the curves go on where the stopped run left them
-        self.curves.setCurrentWidget(self.plots)
-        self.find_lr_button.setEnabled(False)
+            self.results.plots.add_history(resume.history)  # the curves go on where the stopped run left them
+        self.results.curves.setCurrentWidget(self.results.plots)
+        self.form.find_lr_button.setEnabled(False)
         self._estimate = None
         self._training_began = 0.0
-        self.confusion.clear_matrix()
-        self.reliability.reset()
         self.save_as_button.setEnabled(False)
         self.result = None
-        self.result_text.setText("")
         self.use_button.setEnabled(False)
         self.start_button.setEnabled(False)
         self.resume_button.setEnabled(False)
@@ -579,9 +351,9 @@ class TrainPanel(QWidget):
                                               "the learning rate is found on your pictures.")
             return
         self.finding = None
-        self.lr_plot.reset()
-        self.curves.setCurrentWidget(self.lr_plot)
-        self.find_lr_button.setEnabled(False)
+        self.results.lr_plot.reset()
+        self.results.curves.setCurrentWidget(self.results.lr_plot)
+        self.form.find_lr_button.setEnabled(False)
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.progress.setRange(0, 0)
@@ -592,7 +364,7 @@ class TrainPanel(QWidget):
                            finished=self._on_lr_finished)
 
     def _on_lr_points(self, points: list) -> None:
-        self.lr_plot.add_points(points)
+        self.results.lr_plot.add_points(points)
         step, steps, rate, loss = points[-1]
         self.progress.setRange(0, steps)
         self.progress.setValue(step)
@@ -602,9 +374,9 @@ class TrainPanel(QWidget):
         if finding is None:
             return
         self.finding = finding
-        self.lr_plot.show_finding(finding)
-        rate = min(max(finding.suggestion, self.lr.minimum()), self.lr.maximum())
-        self.lr.setValue(rate)
+        self.results.lr_plot.show_finding(finding)
+        rate = min(max(finding.suggestion, self.form.lr.minimum()), self.form.lr.maximum())
+        self.form.lr.setValue(rate)
         notes = " ".join(finding.notes)
         self.status_message.emit(f"Suggested learning rate {finding.suggestion:.1e}, now in the Learning rate box "
                                  f"(from {len(finding.rates)} batches). {notes}".strip())
@@ -613,7 +385,7 @@ class TrainPanel(QWidget):
         self.error.emit("The learning rate was not found", describe_error(exc))
 
     def _on_lr_finished(self) -> None:
-        self.find_lr_button.setEnabled(True)
+        self.form.find_lr_button.setEnabled(True)
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.progress.setRange(0, 1)
@@ -673,11 +445,11 @@ class TrainPanel(QWidget):
         if not self._training_began:
             self._training_began = time.perf_counter()
         if epochs != self._epochs:
-            self.plots.show_epochs(epochs)
+            self.results.plots.show_epochs(epochs)
         self._epoch, self._epochs = epoch, epochs
 
     def _on_batches(self, events: list) -> None:
-        self.plots.add_batches(events)
+        self.results.plots.add_batches(events)
         e = events[-1]
         done = (e.epoch - 1) * e.batches + e.batch
         total = e.batches * self._epochs
@@ -693,53 +465,16 @@ class TrainPanel(QWidget):
         self.rate.setText(f"{e.images_per_second:.0f} images/s · about {duration(left)} left")
 
     def _on_epoch_ended(self, event) -> None:
-        self.plots.add_epoch(event)
+        self.results.plots.add_epoch(event)
         best = "  (best so far)" if event.improved else ""
         self.status_message.emit(f"Epoch {event.epoch}: validation accuracy {event.val_acc:.1%}{best}.")
         self.epoch_ended.emit(event)
 
     def _on_returned(self, result) -> None:
         self.result = result
-        if result is None:
-            self.result_text.setText("Stopped before training began.")
-            return
-        matrix = result.metrics.get("confusion_matrix")
-        if matrix:
-            self.confusion.show_matrix(matrix, result.classes)
-        why = {"completed": "Training finished", "early_stopping": "Stopped early (no improvement)",
-               "cancelled": "Stopped by you"}[result.stopped]
-        if result.best_path:
-            m = result.metrics
-            c = result.calibration
-            calibration = notes = ""
-            if result.finishing_skipped:
-                notes += ("<br>The finishing steps were skipped: the confidence is not calibrated, there is no "
-                          "'unsure below' suggestion, and unfamiliar pictures are not marked.")
-            if result.stopped == "cancelled" and result.last_path and self._project is None:
-                done = result.history[-1]["epoch"] if result.history else 0
-                notes += (f"<br>Resume goes on from epoch {done + 1}; the run's state is kept in "
-                          f"{html.escape(breakable(display_path(result.last_path)))}.")
-            elif result.stopped == "cancelled" and result.last_path:
-                done = result.history[-1]["epoch"] if result.history else 0
-                notes += (f"<br>The project tab's Resume run goes on from epoch {done + 1}; its best model so far "
-                          "is used meanwhile.")
-            if c:
-                self.reliability.show_calibration(c)
-                self.result_text.setToolTip(ECE_TIP)
-                calibration = (f"<br>Confidence: {html.escape(describe_calibration(c, plain=True))}; "
-                               f"<b>{describe_threshold(c['unsure_below'])}</b>. "
-                               f"{html.escape(calibration_in_words(c))}")
-            self.result_text.setText(
-                f"<b>{why}.</b><br>Best validation accuracy <b>{m['val_acc']:.1%}</b> at epoch {m['epoch']} "
-                f"(loss {m['val_loss']:.3f}).{calibration}{notes}<br>Saved to "
-                f"{html.escape(breakable(display_path(result.best_path)))}"
-                "<br><br>"
-                "Press <b>Use this model</b> to classify with it."
-            )
-            self.use_button.setEnabled(True)
-            self.save_as_button.setEnabled(True)
-        else:
-            self.result_text.setText(f"<b>{why}</b> before the first epoch ended; nothing was saved.")
+        saved = self.results.show_result(result, from_project=self._project is not None)
+        self.use_button.setEnabled(saved)
+        self.save_as_button.setEnabled(saved)
 
     def _on_failed(self, exc: BaseException) -> None:
         self.error.emit("Training stopped", describe_error(exc))
@@ -748,7 +483,7 @@ class TrainPanel(QWidget):
         from resnet_gui.core.training.saver import ResumableRun
 
         self.start_button.setEnabled(True)
-        self.find_lr_button.setEnabled(True)
+        self.form.find_lr_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.stop_button.setText("Stop")
         self.stop_button.setToolTip(STOP_TIP)
@@ -756,7 +491,7 @@ class TrainPanel(QWidget):
         r = self.result
         if r is not None and r.stopped == "cancelled" and r.last_path and self._project is None:
             done = r.history[-1]["epoch"] if r.history else 0
-            self.set_resumable(ResumableRun(Path(r.last_path), Path(r.best_path or self.out.text()), done,
+            self.set_resumable(ResumableRun(Path(r.last_path), Path(r.best_path or self.form.out.text()), done,
                                             self._epochs, tuple(r.history)))
         else:
             self.set_resumable(None)
@@ -793,22 +528,3 @@ class TrainPanel(QWidget):
         self.scan_task.shutdown()
         self.lr_task.shutdown()
         self.train_task.shutdown()
-
-
-def _stem_state(small_input: bool | None) -> Qt.CheckState:
-    return {True: Qt.CheckState.Checked, False: Qt.CheckState.Unchecked}.get(small_input,
-                                                                             Qt.CheckState.PartiallyChecked)
-
-
-def _spin(low: int, high: int) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(low, high)
-    return box
-
-
-def _combo(items: list[tuple[str, str]]) -> QComboBox:
-    box = QComboBox()
-    for text, data in items:
-        box.addItem(text, data)
-    return box
-

@@ -1,0 +1,161 @@
+"""How the Project tab is laid out: the project's title and actions on top (or, with no project open, the
+ways to one), then the class list, the picture grid and the picture pane side by side. As Qt Designer's
+`setupUi`: the widgets are made here and connected to the panel's slots."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from resnet_gui.gui.project.class_list import ClassList
+from resnet_gui.gui.project.picture_grid import PictureGrid
+from resnet_gui.gui.project.picture_pane import PicturePane
+from resnet_gui.gui.widgets import ElidedLabel, never_widens, on_click
+
+
+def build_project_panel(panel) -> None:
+    """Make `panel`'s widgets (a ProjectPanel) and connect them to its slots."""
+    layout = QVBoxLayout(panel)
+    top = QHBoxLayout()
+    panel.title = never_widens(QLabel())  # a project's folder can be long: it never widens the window
+    panel.title.setTextFormat(Qt.TextFormat.RichText)
+    top.addWidget(panel.title, 1)
+    panel.add_button = QPushButton("Add pictures…")
+    panel.add_button.setToolTip("Add image files; drop files or folders on a class to add them labelled.")
+    on_click(panel.add_button.clicked, panel.add_pictures_dialog)
+    panel.import_button = QToolButton()
+    panel.import_button.setText("Import")
+    panel.import_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+    menu = QMenu(panel.import_button)
+    menu.addAction("Class folders (labels from folder names)…", panel.import_tree_dialog)
+    menu.addAction("A CSV of path,label…", panel.import_csv_dialog)
+    menu.addAction("A folder of unlabelled pictures…", panel.add_folder_dialog)
+    panel.import_button.setMenu(menu)
+    panel.keep_specimens = QCheckBox("Keep each subfolder on one side")
+    panel.keep_specimens.setToolTip("Pictures of one subfolder (slide, patient) are all trained on or all "
+                                   "validated on, never split between the two.")
+    panel.train_button = QPushButton("Train")
+    panel.train_button.setToolTip("Train a new model on the labelled pictures with the Train tab's settings.")
+    on_click(panel.train_button.clicked, panel.request_training)
+    panel.resume_button = QPushButton("Resume run")
+    panel.resume_button.setProperty("journey_name", "Resume run")
+    on_click(panel.resume_button.clicked, panel.request_resume)
+    panel.resume_button.hide()
+    panel.predict_button = QPushButton("Predict")
+    panel.predict_button.setToolTip("Let the newest model label the unlabelled pictures, for review.")
+    on_click(panel.predict_button.clicked, panel.predict)
+    panel.sort_button = QPushButton("Sort into folders…")
+    on_click(panel.sort_button.clicked, panel.sort_dialog)
+    panel.missing_button = QPushButton("Find missing…")
+    on_click(panel.missing_button.clicked, panel.locate_dialog)
+    panel.missing_button.hide()
+    for widget in (panel.add_button, panel.import_button, panel.keep_specimens, panel.train_button,
+                   panel.resume_button, panel.predict_button, panel.sort_button, panel.missing_button):
+        top.addWidget(widget)
+    layout.addLayout(top)
+    panel.progress = QProgressBar()
+    panel.progress.setMaximumHeight(14)
+    panel.progress.setTextVisible(False)
+    panel.progress.hide()
+    layout.addWidget(panel.progress)
+
+    panel.empty = QWidget()
+    empty_layout = QVBoxLayout(panel.empty)
+    empty_layout.addStretch(1)
+    intro = QLabel("<h3>Keep your pictures, labels and models together as a project</h3>"
+                   "Make classes, add pictures, train, let the model label new pictures, review the doubtful "
+                   "ones first, correct, train again, and sort the pictures into folders.")
+    intro.setWordWrap(True)
+    intro.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    empty_layout.addWidget(intro)
+    buttons = QHBoxLayout()
+    buttons.addStretch(1)
+    for text, signal in (("New project…", panel.new_requested), ("Open project…", panel.open_requested),
+                         ("Try the example", panel.example_requested)):
+        button = QPushButton(text)
+        button.setMinimumHeight(36)
+        on_click(button.clicked, signal.emit)
+        buttons.addWidget(button)
+    buttons.addStretch(1)
+    empty_layout.addLayout(buttons)
+    empty_layout.addStretch(2)
+    layout.addWidget(panel.empty, 1)
+
+    panel.body = QSplitter()
+    left = QWidget()
+    left_layout = QVBoxLayout(left)
+    left_layout.setContentsMargins(0, 0, 0, 0)
+    panel.classes = ClassList()
+    panel.classes.currentItemChanged.connect(lambda *_: panel.refresh_pictures())
+    panel.classes.files_dropped.connect(panel.add_paths)
+    left_layout.addWidget(panel.classes, 1)
+    class_buttons = QHBoxLayout()
+    for text, slot, tip in (("+", panel.add_class_dialog, "Add a class"),
+                            ("Rename", panel.rename_class_dialog, "Rename the selected class"),
+                            ("Merge…", panel.merge_class_dialog, "Move the selected class's pictures into another"),
+                            ("Colour", panel.colour_class_dialog, "Choose the selected class's colour"),
+                            ("Delete", panel.delete_class_dialog, "Delete the selected class (its pictures stay, "
+                                                                 "unlabelled)")):
+        button = QPushButton(text)
+        button.setToolTip(tip)
+        on_click(button.clicked, slot)
+        class_buttons.addWidget(button)
+    left_layout.addLayout(class_buttons)
+    panel.body.addWidget(left)
+
+    middle = QWidget()
+    middle_layout = QVBoxLayout(middle)
+    middle_layout.setContentsMargins(0, 0, 0, 0)
+    order_row = QHBoxLayout()
+    panel.view_title = ElidedLabel()
+    order_row.addWidget(panel.view_title, 1)
+    panel.order = QComboBox()
+    panel.order.addItem("Lowest confidence first", "confidence")
+    panel.order.addItem("Smallest margin first", "margin")
+    panel.order.setToolTip("Margin: the first class's probability minus the second's.")
+    panel.order.currentIndexChanged.connect(lambda *_: panel.refresh_pictures())
+    order_row.addWidget(panel.order)
+    middle_layout.addLayout(order_row)
+    panel.grid = PictureGrid(panel.model)
+    panel.grid.selectionModel().currentChanged.connect(lambda *_: panel._showing and panel.show_current())
+    middle_layout.addWidget(panel.grid, 1)
+    panel.body.addWidget(middle)
+
+    panel.pane = PicturePane()
+    panel.pane.chart.bar_clicked.connect(panel._on_bar_clicked)
+    on_click(panel.pane.accept_button.clicked, panel.accept_current)
+    on_click(panel.pane.exclude_button.clicked, panel.exclude_current)
+    panel.body.addWidget(panel.pane)
+    left.setMaximumWidth(300)
+    panel.body.setStretchFactor(0, 0)
+    panel.body.setStretchFactor(1, 3)
+    panel.body.setStretchFactor(2, 1)
+    panel.body.setSizes([220, 640, 340])
+    layout.addWidget(panel.body, 1)
+
+    for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        _shortcut(panel.grid, QKeySequence(key), panel.accept_current)
+    for key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+        _shortcut(panel.grid, QKeySequence(key), panel.exclude_current)
+    for n in range(1, 10):
+        _shortcut(panel.grid, QKeySequence(str(n)), lambda n=n: panel.assign_number(n))
+
+
+def _shortcut(grid: QWidget, keys: QKeySequence, slot) -> None:
+    """A review key, active while the grid (or a child of it) has the focus."""
+    shortcut = QShortcut(keys, grid)
+    shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    shortcut.activated.connect(slot)

@@ -1,0 +1,89 @@
+"""The Project tab's right side: the picture large (decoded off the GUI thread), the model's top classes as
+bars (a click assigns one), what it is and its last decisions, and the Accept and Exclude buttons."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from resnet_gui.core.projects.records import Picture
+from resnet_gui.core.text import display_path
+from resnet_gui.gui.charts.topk_chart import TopKChart
+from resnet_gui.gui.image_preview import ImagePreview
+from resnet_gui.gui.jobs.job import Job
+from resnet_gui.gui.jobs.pictures import decode_preview
+from resnet_gui.gui.jobs.tasks import Task
+from resnet_gui.gui.widgets import never_widens
+
+
+@dataclass(frozen=True)
+class _Guess:
+    label: str
+    prob: float
+    class_id: int
+
+
+class PicturePane(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.preview_task = Task(self, "project-preview")
+        right_layout = QVBoxLayout(self)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        self.preview = ImagePreview()
+        self.preview.setMinimumSize(240, 240)
+        right_layout.addWidget(self.preview, 3)
+        self.chart = TopKChart()
+        self.chart.setMinimumHeight(130)
+        self.chart.setToolTip("Click a bar to give the picture that class.")
+        right_layout.addWidget(self.chart, 2)
+        self.info = never_widens(QLabel())
+        self.info.setTextFormat(Qt.TextFormat.RichText)
+        right_layout.addWidget(self.info)
+        decide = QHBoxLayout()
+        self.accept_button = QPushButton("Accept (Enter)")
+        self.exclude_button = QPushButton("Exclude (Del)")
+        decide.addWidget(self.accept_button)
+        decide.addWidget(self.exclude_button)
+        right_layout.addLayout(decide)
+        # The review is done with the keys on the grid: a click on a bar or a button must not take them away
+        # (after a bar click, Enter, the digits and Del used to do nothing, silently).
+        for widget in (self.chart, self.accept_button, self.exclude_button, self.preview):
+            widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+    def clear(self) -> None:
+        self.preview_task.cancel()
+        self.preview.show_message("")
+        self.chart.show_guesses([])
+        self.info.setText("")
+
+    def show_picture(self, picture: Picture, names: dict[int, str], run_names: dict[int, str],
+                     history: list[dict]) -> None:
+        """A picture with the reviewed run's guesses (`names`: the project's classes, `run_names`: the run's
+        own, for a class deleted since) and its last decisions."""
+        guesses = [_Guess(names.get(c, run_names.get(c, "?")), p, c) for c, p in picture.top_k()]
+        self.chart.show_guesses(guesses)
+        self.accept_button.setEnabled(bool(guesses) and picture.class_id is None)
+        self.preview.show_message("Loading…")
+        self.preview_task.start(Job(decode_preview, str(picture.path)), returned=self._on_preview)
+        label = names.get(picture.class_id, "unlabelled") if not picture.excluded else "excluded"
+        said = "<br>".join(f"{html.escape(h['source'])}: {html.escape(h['label'] or '-')}"
+                           + (f" (run {h['run']} said {html.escape(h['predicted'] or '?')})" if h["run"] else "")
+                           for h in history[-4:])
+        if picture.unfamiliar and picture.class_id is None and not picture.excluded:
+            label += (" · unfamiliar: unlike the pictures the model was trained on, so its guess is not to be "
+                      "trusted; a sort puts it into _unfamiliar")
+        self.info.setText(f"<b>{html.escape(picture.path.name)}</b> · {html.escape(label)}<br>"
+                          f"<span style='color:#666'>{html.escape(display_path(picture.path))}</span><br>{said}")
+
+    def _on_preview(self, result) -> None:
+        _, image, error = result
+        if image is not None:
+            self.preview.show_image(image)
+        else:
+            self.preview.show_message(f"This picture cannot be shown: {error}.")
+
+    def shutdown(self) -> None:
+        self.preview_task.shutdown()
