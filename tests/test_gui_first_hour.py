@@ -44,7 +44,7 @@ def test_try_the_example_trains_and_classifies(qtbot, window, tmp_path, monkeypa
         window.classify_panel.placeholder.example.click()
     assert window.bundle.classes == ["cluster", "elongated", "empty", "round"]
     assert window.classify_panel.model.rowCount() == 8  # 2 test pictures of each kind
-    assert "small-input stem" in window.train_panel.data_notes.text()  # 40 px pictures: the rule, said
+    assert "small-input stem" in window.train_panel.classes_found.data_notes.text()  # 40 px pictures: the rule, said
 
 
 def test_another_model_classifies_the_table_again(qtbot, window, tmp_path, tiny_checkpoint):
@@ -186,7 +186,7 @@ def test_the_window_fits_the_screen_and_takes_typed_folders(qtbot, window, tmp_p
     train = window.train_panel
     train.folder.setText(str(data))
     train.folder.editingFinished.emit()
-    qtbot.waitUntil(lambda: train.class_table.rowCount() == 3, timeout=WAIT)
+    qtbot.waitUntil(lambda: train.classes_found.class_table.rowCount() == 3, timeout=WAIT)
 
 
 def test_the_model_tab_exports_with_the_golden_check(qtbot, window, colour_model, tmp_path):

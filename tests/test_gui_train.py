@@ -12,7 +12,7 @@ def scanned_panel(qtbot, window, tmp_path, per_class=8):
     data = make_shapes_dataset(tmp_path / "shapes", per_class=per_class)
     panel = window.train_panel
     panel.set_data_folder(str(data))
-    qtbot.waitUntil(lambda: panel.class_table.rowCount() == 3, timeout=WAIT)
+    qtbot.waitUntil(lambda: panel.classes_found.class_table.rowCount() == 3, timeout=WAIT)
     return panel
 
 
@@ -30,8 +30,9 @@ def test_folder_scan_lists_classes_with_counts(qtbot, window, tmp_path):
     panel = window.train_panel
     window.tabs.setCurrentWidget(panel)
     panel.set_data_folder(str(data))
-    qtbot.waitUntil(lambda: panel.class_table.rowCount() == 3, timeout=WAIT)
-    rows = [(panel.class_table.item(r, 0).text(), panel.class_table.item(r, 1).text()) for r in range(3)]
+    qtbot.waitUntil(lambda: panel.classes_found.class_table.rowCount() == 3, timeout=WAIT)
+    table = panel.classes_found.class_table
+    rows = [(table.item(r, 0).text(), table.item(r, 1).text()) for r in range(3)]
     assert rows == [("blue", "5"), ("green", "5"), ("red", "5")]
     assert panel.form.out.text().endswith("shapes-resnet18.pt")
 
@@ -72,8 +73,9 @@ def test_find_learning_rate_plots_the_sweep_and_puts_its_suggestion_in_the_rate_
     panel.status_message.connect(messages.append)
     panel.form.find_lr_button.click()
     assert panel.results.curves.currentWidget() is panel.results.lr_plot and not panel.start_button.isEnabled()
-    qtbot.waitUntil(lambda: panel.finding is not None and not panel.lr_task.is_running(), timeout=WAIT)
-    finding = panel.finding
+    test = panel.range_test
+    qtbot.waitUntil(lambda: test.finding is not None and not test.task.is_running(), timeout=WAIT)
+    finding = panel.range_test.finding
     rates, losses = panel.results.lr_plot.curve.getData()
     assert len(rates) == len(finding.rates) >= 10 and list(losses) == pytest.approx(finding.losses)
     assert finding.rates[0] <= finding.suggestion <= finding.rates[-1]

@@ -35,7 +35,7 @@ def test_first_start_offline_offers_three_ways_to_a_model(user, monkeypatch, tmp
     user.will_choose_path(data)
     user.click(empty.train)
     assert window.tabs.currentWidget() is window.train_panel
-    user.wait(lambda: window.train_panel.class_table.rowCount() == 3)
+    user.wait(lambda: window.train_panel.classes_found.class_table.rowCount() == 3)
     # Choose a checkpoint…: back on the Classify tab, a checkpoint from its dialog.
     open_tab(user, "Classify")
     with user.qtbot.waitSignal(window.model_loaded, timeout=WAIT):

@@ -49,8 +49,8 @@ def test_choose_a_folder_start_stop_resume_and_use_the_model(user, tmp_path, scr
                          if b.text() == "Choose folder…")
     user.will_choose_path(data)
     user.click(choose_button)
-    user.wait(lambda: panel.class_table.rowCount() == 3)
-    assert [panel.class_table.item(r, 0).text() for r in range(3)] == ["blue", "green", "red"]
+    user.wait(lambda: panel.classes_found.class_table.rowCount() == 3)
+    assert [panel.classes_found.class_table.item(r, 0).text() for r in range(3)] == ["blue", "green", "red"]
     choose(user, panel.form.weights, "None (random start)")
     set_spin(user, panel.form.epochs, 4)
     set_spin(user, panel.form.batch_size, 8)
@@ -105,7 +105,7 @@ def test_stop_during_the_finishing_steps_skips_them_and_keeps_a_whole_model(user
     data = make_shapes_dataset(tmp_path / "shapes", per_class=6, size=24)
     panel = open_tab(user, "Train")
     user.type_into(panel.folder, str(data))
-    user.wait(lambda: panel.class_table.rowCount() == 3)
+    user.wait(lambda: panel.classes_found.class_table.rowCount() == 3)
     choose(user, panel.form.weights, "None (random start)")
     set_spin(user, panel.form.epochs, 1)
     set_spin(user, panel.form.image_size, 16)
@@ -134,7 +134,7 @@ def test_find_the_learning_rate_then_train_and_save_a_copy(user, tmp_path):
     data = make_shapes_dataset(tmp_path / "shapes", per_class=6, size=20)
     panel = open_tab(user, "Train")
     user.type_into(panel.folder, str(data))
-    user.wait(lambda: panel.class_table.rowCount() == 3)
+    user.wait(lambda: panel.classes_found.class_table.rowCount() == 3)
     choose(user, panel.form.weights, "None (random start)")
     set_spin(user, panel.form.image_size, 16)
     set_spin(user, panel.form.epochs, 1)
@@ -143,8 +143,9 @@ def test_find_the_learning_rate_then_train_and_save_a_copy(user, tmp_path):
     user.click(panel.form.advanced)
     assert not panel.form.advanced_body.isVisible()
     user.click(panel.form.find_lr_button)
-    user.wait(lambda: panel.finding is not None and panel.start_button.isEnabled())
-    assert abs(panel.form.lr.value() - panel.finding.suggestion) <= 1e-5 + 0.01 * panel.finding.suggestion
+    user.wait(lambda: panel.range_test.finding is not None and panel.start_button.isEnabled())
+    suggestion = panel.range_test.finding.suggestion
+    assert abs(panel.form.lr.value() - suggestion) <= 1e-5 + 0.01 * suggestion
     with user.qtbot.waitSignal(panel.training_ended, timeout=WAIT) as ended:
         user.click(panel.start_button)
     copy = tmp_path / "kept" / "my model.pt"

@@ -77,6 +77,16 @@ def duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def describe_pace(images_per_second: float, done: int, total: int, first_epoch: bool, elapsed: float,
+                  estimate: float | None) -> str:
+    """How fast a run trains and how long it has left: in its first epoch from the estimate said before it
+    began (it knows the validation passes to come), later from the pace so far."""
+    if estimate is None:
+        return f"{images_per_second:.0f} images/s · timing…"
+    left = estimate - elapsed if first_epoch else elapsed / max(done, 1) * (total - done)
+    return f"{images_per_second:.0f} images/s · about {duration(left)} left"
+
+
 def describe_tta(tta: dict | None) -> str:
     """An evaluation's test-time augmentation figures (core.evaluation's report["tta"]) in one sentence."""
     if not tta:

@@ -196,7 +196,7 @@ def run_gui(args) -> GuiOutcome:
 
     training = bool(getattr(args, "train_dir", None)) and window.train_panel is not None
     if training:
-        window.train_panel.apply_command_line(args)
+        _fill_train_tab(window, args)
     if args.paths:
         window.classify_paths(args.paths)
     job = None
@@ -208,4 +208,18 @@ def run_gui(args) -> GuiOutcome:
     return GuiOutcome(code, job.messages if job else [], monitor.max_stall_ms, shown_after * 1000)
 
 
-
+def _fill_train_tab(window, args) -> None:
+    """`resnet-gui gui --train-dir DIR [--arch] [--weights] [--epochs] [--image-size] --start-training`."""
+    panel, form = window.train_panel, window.train_panel.form
+    if args.arch:
+        form.arch.setCurrentIndex(form.arch.findData(args.arch))
+    if args.weights:
+        form.set_start_weights(args.weights)
+    if args.epochs:
+        form.epochs.setValue(args.epochs)
+    if args.image_size:
+        form.image_size.setValue(args.image_size)  # the stem follows the size unless set
+    panel.set_data_folder(args.train_dir)
+    window.tabs.setCurrentWidget(panel)
+    if args.start_training:
+        panel.start_training()

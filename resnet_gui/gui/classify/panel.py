@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_gui.core.summaries import duration
 from resnet_gui.core.text import display_path
 from resnet_gui.gui.classify.grad_cam import GradCamOverlay
 from resnet_gui.gui.classify.jobs import ClassifyJob, ResultRow, classify
@@ -28,7 +29,7 @@ from resnet_gui.gui.classify.results_model import (
     LabelFilter,
     ResultsModel,
 )
-from resnet_gui.gui.formatting import duration, plain_tooltip
+from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.jobs.job import Job, describe_error
 from resnet_gui.gui.jobs.pictures import decode_preview
 from resnet_gui.gui.jobs.tasks import Task

@@ -6,37 +6,23 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QGridLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
 from resnet_gui.core.models.files import WINDOW_MODEL_FILE, unique_model_path
-from resnet_gui.core.text import display_name, display_path
+from resnet_gui.core.summaries import describe_pace, duration
+from resnet_gui.core.text import display_path
 from resnet_gui.core.training.settings import TrainSettings
 from resnet_gui.gui import dialogs
-from resnet_gui.gui.formatting import duration, plain_tooltip
+from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.jobs.job import Job, describe_error
 from resnet_gui.gui.jobs.tasks import Task
 from resnet_gui.gui.train import jobs
-from resnet_gui.gui.train.form import TrainForm
-from resnet_gui.gui.train.results import TrainResults
-from resnet_gui.gui.widgets import ElidedLabel, never_widens, on_click
+from resnet_gui.gui.train.layout import RESUME_TIP, STOP_TIP, build_train_panel
+from resnet_gui.gui.train.range_test import RangeTest
 
-STOP_TIP = "Stop after the current batch; the best model so far is kept, and Resume goes on later"
 SKIP_TIP = ("Keep the best model as its epoch saved it, without calibrating its confidence or learning what "
             "familiar pictures look like (which can take a while on many pictures)")
 
@@ -56,8 +42,6 @@ class TrainPanel(QWidget):
         self.options = options  # device and precision: shown here, shared with the other tabs
         self.scan_task = Task(self, "scan")
         self.train_task = Task(self, "train")
-        self.lr_task = Task(self, "lr")
-        self.finding = None  # the last range test's LRFinding
         self.result = None
         self.classes: list[str] = []
         self._epoch = self._epochs = 0
@@ -66,105 +50,8 @@ class TrainPanel(QWidget):
         self._finishing = False  # the best model's finishing steps run: Stop now skips them
         self._project: str | None = None  # the project the running (or last) run trains on
         self.resumable = None  # a core.checkpoint_saver.ResumableRun that Resume goes on with
-        self._build()
-
-    # ------------------------------------------------------------ layout
-    def _build(self) -> None:
-        self.form = TrainForm(self.settings, self.options)
-        on_click(self.form.find_lr_button.clicked, self.find_learning_rate)
-        self.folder = QLineEdit()
-        self.folder.setPlaceholderText("Drop, choose, type or paste a folder: one subfolder of images per class")
-        self.folder.editingFinished.connect(self._on_folder_typed)
-        choose = QPushButton("Choose folder…")
-        on_click(choose.clicked, self.choose_folder)
-        self.folder_row = QWidget()
-        folder_row = QHBoxLayout(self.folder_row)
-        folder_row.setContentsMargins(0, 0, 0, 0)
-        folder_row.addWidget(QLabel("Data folder:"))
-        folder_row.addWidget(self.folder, 1)
-        folder_row.addWidget(choose)
-        self.project_note = ElidedLabel("")  # instead of the folder row while a project's pictures train
-        self.project_note.setVisible(False)
-
-        self.class_table = QTableWidget(0, 2)
-        self.class_table.setHorizontalHeaderLabels(["Class", "Images"])
-        self.class_table.verticalHeader().setVisible(False)
-        self.class_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.class_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.class_table.setMinimumHeight(90)
-        self.data_notes = never_widens(QLabel(""))
-        self.data_notes.setTextFormat(Qt.TextFormat.PlainText)  # file names and reasons, shown as written
-        self.data_notes.setStyleSheet("color: #8a5300;")
-        data_box = QGroupBox("Classes found")
-        data_layout = QVBoxLayout(data_box)
-        data_layout.addWidget(self.class_table, 1)
-        data_layout.addWidget(self.data_notes)
-
-        self.start_button = QPushButton("Start training")
-        self.start_button.setDefault(True)
-        on_click(self.start_button.clicked, self.start_training)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setEnabled(False)
-        self.stop_button.setToolTip(STOP_TIP)
-        self.resume_button = QPushButton("Resume")
-        self.resume_button.setEnabled(False)
-        self.resume_button.setToolTip("A stopped run on this folder goes on from its last finished epoch")
-        on_click(self.resume_button.clicked, self.resume_training)
-        on_click(self.stop_button.clicked, self.stop_training)
-        self.use_button = QPushButton("Use this model")
-        self.use_button.setEnabled(False)
-        self.use_button.setToolTip("Load the best checkpoint into the Classify tab")
-        on_click(self.use_button.clicked, self._on_use_model)
-        self.save_as_button = QPushButton("Save as…")
-        self.save_as_button.setEnabled(False)
-        self.save_as_button.setToolTip("Keep a copy of the best model under a name and in a folder you choose")
-        on_click(self.save_as_button.clicked, self.save_model_as)
-        buttons = QGridLayout()  # two rows: one of five buttons made the settings column scroll sideways
-        buttons.addWidget(self.start_button, 0, 0)
-        buttons.addWidget(self.stop_button, 0, 1)
-        buttons.addWidget(self.resume_button, 0, 2)
-        buttons.addWidget(self.use_button, 1, 0)
-        buttons.addWidget(self.save_as_button, 1, 1)
-
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.addWidget(self.form)
-        side_layout.addLayout(buttons)
-        side_layout.addWidget(data_box, 1)
-        scroll = QScrollArea()
-        scroll.setWidget(side)
-        scroll.setWidgetResizable(True)
-        # Wide enough for the settings with the advanced ones unfolded and a vertical scroll bar, as it
-        # starts; on a small screen the column may be narrowed, and scrolls sideways rather than clip.
-        self.form.advanced_body.setVisible(True)
-        needed = (side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
-                  + 2 * scroll.frameWidth())
-        self.form.advanced_body.setVisible(False)
-        scroll.setMinimumWidth(300)
-        self._settings_width = max(360, needed)
-
-        self.results = TrainResults()
-
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(scroll)
-        splitter.addWidget(self.results)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([self._settings_width, 860])
-
-        self.progress = QProgressBar()
-        self.progress.setFormat("Not started")
-        self.progress.setValue(0)
-        self.rate = QLabel("")
-        self.rate.setMinimumWidth(260)
-        progress_row = QHBoxLayout()
-        progress_row.addWidget(self.progress, 1)
-        progress_row.addWidget(self.rate)
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.folder_row)
-        layout.addWidget(self.project_note)
-        layout.addWidget(splitter, 1)
-        layout.addLayout(progress_row)
+        build_train_panel(self)
+        self.range_test = RangeTest(self)
 
     def use_settings(self, s: TrainSettings) -> None:
         """Show `s` in the form (the example's recipe, say): the data folder, weights and every setting."""
@@ -192,8 +79,7 @@ class TrainPanel(QWidget):
         self.form.out.setText(str(Path(folder).parent / f"{stem}-{self.form.arch.currentData()}.pt"))
         if not self.is_training():
             self.clear_run()  # the curves, matrix and model of another folder's run do not belong here
-        self.class_table.setRowCount(0)
-        self.data_notes.setText("Looking for classes…")
+        self.classes_found.show_note("Looking for classes…", clear_table=True)
         self.scan_task.start(Job(jobs.scan_training_folder, folder, resumable_near=self.form.out.text(),
                                  torch_needed=True), returned=self._on_scanned,
                              errored=self._on_scan_failed)
@@ -216,7 +102,7 @@ class TrainPanel(QWidget):
         self.resume_button.setEnabled(run is not None and not self.is_training())
         if run is None:
             self.resume_button.setText("Resume")
-            self.resume_button.setToolTip("A stopped run on this folder goes on from its last finished epoch")
+            self.resume_button.setToolTip(RESUME_TIP)
             return
         self.resume_button.setText(f"Resume (epoch {run.epochs_done + 1})")
         self.resume_button.setToolTip(plain_tooltip(
@@ -227,27 +113,14 @@ class TrainPanel(QWidget):
         if info["folder"] != self.folder.text():
             return
         self.classes = info["classes"]
-        self._fill_class_table(info["counts"])
-        notes = ["Validation: the val/ folder." if info["has_val"] else
-                 f"Validation: {self.form.val_split.value():.0%} of each class, kept aside."]
-        run = info.get("resumable")
-        if run is not None and not self.is_training():
+        run = info.get("resumable") if not self.is_training() else None
+        if run is not None:
             self.set_resumable(run)
-            notes.append(f"A stopped run on this folder can go on from epoch {run.epochs_done + 1}: press Resume "
-                         f"(its state is kept in {display_name(run.last_path)}).")
-        self.data_notes.setText("\n".join(notes))
+        self.classes_found.show_scan(info, self.form.val_split.value(), run)
 
     def _on_scan_failed(self, exc: BaseException) -> None:
-        self.data_notes.setText(describe_error(exc))
+        self.classes_found.show_note(describe_error(exc))
         self.classes = []
-
-    def _fill_class_table(self, counts: dict[str, int]) -> None:
-        self.class_table.setRowCount(len(counts))
-        for row, (name, count) in enumerate(counts.items()):
-            self.class_table.setItem(row, 0, QTableWidgetItem(name))
-            item = QTableWidgetItem(str(count))
-            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.class_table.setItem(row, 1, item)
 
     # ------------------------------------------------------------ settings
     def train_settings(self) -> TrainSettings:
@@ -256,23 +129,6 @@ class TrainPanel(QWidget):
 
     def set_devices(self, devices: list[tuple[str, str]]) -> None:
         self.form.set_devices(devices)
-
-    def apply_command_line(self, args) -> None:
-        """`resnet-gui gui --train-dir DIR [--arch] [--weights] [--epochs] [--image-size] --start-training`."""
-        if args.arch:
-            self.form.arch.setCurrentIndex(self.form.arch.findData(args.arch))
-        if args.weights:
-            self.form.set_start_weights(args.weights)
-        if args.epochs:
-            self.form.epochs.setValue(args.epochs)
-        if args.image_size:
-            self.form.image_size.setValue(args.image_size)  # the stem follows the size unless set
-        self.set_data_folder(args.train_dir)
-        window = self.window()
-        if hasattr(window, "tabs"):
-            window.tabs.setCurrentWidget(self)
-        if args.start_training:
-            self.start_training()
 
     # ------------------------------------------------------------ running
     def is_training(self) -> bool:
@@ -283,7 +139,7 @@ class TrainPanel(QWidget):
         """Train on the folder chosen here, or (`project`) on a project's labelled pictures with these settings,
         or go on with a stopped run (`resume`, a ResumableRun; `resume_project`: the project's stopped run,
         with its own settings)."""
-        if self.train_task.is_running() or self.lr_task.is_running():
+        if self.train_task.is_running() or self.range_test.is_running():
             return
         if project is not None and not isinstance(project, (str, os.PathLike)):
             raise TypeError(f"start_training(project=...) takes a folder, not {project!r}")
@@ -307,7 +163,7 @@ class TrainPanel(QWidget):
             name = Path(project).name
             self.project_note.setText(f"Training on the labelled pictures of the project {name}; the model is kept "
                                       "in its models folder.")
-            self.data_notes.setText(f"Training on the labelled pictures of the project {name}.")
+            self.classes_found.show_note(f"Training on the labelled pictures of the project {name}.")
         self.results.reset()
         if resume is not None:
             self.results.plots.add_history(resume.history)  # the curves go on where the stopped run left them
@@ -329,7 +185,7 @@ class TrainPanel(QWidget):
         self._epoch = self._epochs = 0
         worker = Job(jobs.train, settings, project=project, keep_specimens=keep_specimens,
                      resume_project=resume_project and project is not None, torch_needed=True)
-        self.train_task.start(worker, status=self._on_status, project_run=self.project_trained.emit,
+        self.train_task.start(worker, status=self.progress.setFormat, project_run=self.project_trained.emit,
                               data_ready=self._on_data_ready, input_chosen=self._on_input_chosen,
                               epoch_started=self._on_epoch_started, batches=self._on_batches,
                               estimated=self._on_estimated, finishing=self._on_finishing,
@@ -350,47 +206,7 @@ class TrainPanel(QWidget):
             self.error.emit("No data folder", "Choose or drop a folder with one subfolder of images per class first: "
                                               "the learning rate is found on your pictures.")
             return
-        self.finding = None
-        self.results.lr_plot.reset()
-        self.results.curves.setCurrentWidget(self.results.lr_plot)
-        self.form.find_lr_button.setEnabled(False)
-        self.start_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
-        self.progress.setRange(0, 0)
-        self.progress.setFormat("Preparing the range test…")
-        self.lr_task.start(Job(jobs.find_learning_rate, self.train_settings(), torch_needed=True),
-                           status=self._on_status, lr_points=self._on_lr_points, returned=self._on_lr_found,
-                           errored=self._on_lr_failed,
-                           finished=self._on_lr_finished)
-
-    def _on_lr_points(self, points: list) -> None:
-        self.results.lr_plot.add_points(points)
-        step, steps, rate, loss = points[-1]
-        self.progress.setRange(0, steps)
-        self.progress.setValue(step)
-        self.progress.setFormat(f"Range test: rate {rate:.1e}, loss {loss:.3f}")
-
-    def _on_lr_found(self, finding) -> None:
-        if finding is None:
-            return
-        self.finding = finding
-        self.results.lr_plot.show_finding(finding)
-        rate = min(max(finding.suggestion, self.form.lr.minimum()), self.form.lr.maximum())
-        self.form.lr.setValue(rate)
-        notes = " ".join(finding.notes)
-        self.status_message.emit(f"Suggested learning rate {finding.suggestion:.1e}, now in the Learning rate box "
-                                 f"(from {len(finding.rates)} batches). {notes}".strip())
-
-    def _on_lr_failed(self, exc: BaseException) -> None:
-        self.error.emit("The learning rate was not found", describe_error(exc))
-
-    def _on_lr_finished(self) -> None:
-        self.form.find_lr_button.setEnabled(True)
-        self.start_button.setEnabled(True)
-        self.stop_button.setEnabled(False)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1 if self.finding else 0)
-        self.progress.setFormat(f"Suggested rate {self.finding.suggestion:.1e}" if self.finding else "Not started")
+        self.range_test.start(self.train_settings())
 
     def _on_estimated(self, seconds: float, batches_timed: int) -> None:
         self._estimate = seconds
@@ -398,10 +214,8 @@ class TrainPanel(QWidget):
                                  f"{batches_timed} batches).")
 
     def stop_training(self) -> None:
-        if self.lr_task.is_running():
-            self.lr_task.cancel()
-            self.progress.setFormat("Stopped")
-            self._on_lr_finished()
+        if self.range_test.is_running():
+            self.range_test.stop()
             return
         worker = self.train_task.current
         if worker is None:
@@ -423,23 +237,12 @@ class TrainPanel(QWidget):
         self.stop_button.setToolTip(SKIP_TIP)
         self.stop_button.setEnabled(True)
 
-    def _on_status(self, text: str) -> None:
-        self.progress.setFormat(text)
-
     def _on_input_chosen(self, text: str) -> None:
-        lines = self.data_notes.text().split("\n")
-        self.data_notes.setText("\n".join([lines[0], text, *lines[1:]]))  # after the split, before the notes
+        self.classes_found.add_input_choice(text)
 
     def _on_data_ready(self, info: dict) -> None:
         self.classes = info["classes"]
-        self._fill_class_table({c: a + b for c, a, b in zip(info["classes"], info["train"], info["val"], strict=False)})
-        notes = list(info["warnings"])
-        notes += [f"skipped {display_name(p)}: {e}" for p, e in info["skipped"][:5]]
-        if len(info["skipped"]) > 5:
-            notes.append(f"… and {len(info['skipped']) - 5} more skipped (hover for the list).")
-        self.data_notes.setToolTip(plain_tooltip("\n".join(f"{display_path(p)}: {e}" for p, e in info["skipped"])))
-        split = f"{sum(info['train'])} images to train on, {sum(info['val'])} to validate."
-        self.data_notes.setText("\n".join([split, *notes]))
+        self.classes_found.show_data(info)
 
     def _on_epoch_started(self, epoch: int, epochs: int) -> None:
         if not self._training_began:
@@ -457,12 +260,7 @@ class TrainPanel(QWidget):
         self.progress.setValue(done)
         self.progress.setFormat(f"Epoch {e.epoch}/{self._epochs} · batch {e.batch}/{e.batches}")
         elapsed = time.perf_counter() - (self._training_began or self._started_at)
-        if self._estimate is None:
-            self.rate.setText(f"{e.images_per_second:.0f} images/s · timing…")
-            return
-        # In the first epoch, the estimate (it knows the validation passes to come); later, the pace so far.
-        left = self._estimate - elapsed if e.epoch == 1 else elapsed / done * (total - done)
-        self.rate.setText(f"{e.images_per_second:.0f} images/s · about {duration(left)} left")
+        self.rate.setText(describe_pace(e.images_per_second, done, total, e.epoch == 1, elapsed, self._estimate))
 
     def _on_epoch_ended(self, event) -> None:
         self.results.plots.add_epoch(event)
@@ -526,5 +324,5 @@ class TrainPanel(QWidget):
 
     def shutdown(self) -> None:
         self.scan_task.shutdown()
-        self.lr_task.shutdown()
+        self.range_test.shutdown()
         self.train_task.shutdown()

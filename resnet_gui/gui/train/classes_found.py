@@ -1,0 +1,68 @@
+"""The Train tab's "Classes found" box: the classes of the chosen folder with their picture counts, and
+notes in words (how validation is split, what was skipped and why, the input size and stem chosen)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGroupBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
+
+from resnet_gui.core.text import display_name, display_path
+from resnet_gui.gui.formatting import plain_tooltip
+from resnet_gui.gui.widgets import never_widens
+
+
+class ClassesFound(QGroupBox):
+    def __init__(self, parent=None):
+        super().__init__("Classes found", parent)
+        self.class_table = QTableWidget(0, 2)
+        self.class_table.setHorizontalHeaderLabels(["Class", "Images"])
+        self.class_table.verticalHeader().setVisible(False)
+        self.class_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.class_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.class_table.setMinimumHeight(90)
+        self.data_notes = never_widens(QLabel(""))
+        self.data_notes.setTextFormat(Qt.TextFormat.PlainText)  # file names and reasons, shown as written
+        self.data_notes.setStyleSheet("color: #8a5300;")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.class_table, 1)
+        layout.addWidget(self.data_notes)
+
+    def show_note(self, text: str, *, clear_table: bool = False) -> None:
+        """Only `text`: the folder is being read, or it could not be, or a project's pictures train."""
+        if clear_table:
+            self.class_table.setRowCount(0)
+        self.data_notes.setText(text)
+
+    def show_scan(self, info: dict, val_share: float, resumable=None) -> None:
+        """A folder's classes as jobs.scan_training_folder counted them; `resumable`: a stopped run on it."""
+        self.fill(info["counts"])
+        notes = ["Validation: the val/ folder." if info["has_val"] else
+                 f"Validation: {val_share:.0%} of each class, kept aside."]
+        if resumable is not None:
+            notes.append(f"A stopped run on this folder can go on from epoch {resumable.epochs_done + 1}: press "
+                         f"Resume (its state is kept in {display_name(resumable.last_path)}).")
+        self.data_notes.setText("\n".join(notes))
+
+    def show_data(self, info: dict) -> None:
+        """The pictures a run reads, as its data_ready event gives them: the split, warnings and skipped files."""
+        self.fill({c: a + b for c, a, b in zip(info["classes"], info["train"], info["val"], strict=False)})
+        notes = list(info["warnings"])
+        notes += [f"skipped {display_name(p)}: {e}" for p, e in info["skipped"][:5]]
+        if len(info["skipped"]) > 5:
+            notes.append(f"… and {len(info['skipped']) - 5} more skipped (hover for the list).")
+        self.data_notes.setToolTip(plain_tooltip("\n".join(f"{display_path(p)}: {e}" for p, e in info["skipped"])))
+        split = f"{sum(info['train'])} images to train on, {sum(info['val'])} to validate."
+        self.data_notes.setText("\n".join([split, *notes]))
+
+    def add_input_choice(self, text: str) -> None:
+        """The input size and stem chosen, after the split and before the other notes."""
+        lines = self.data_notes.text().split("\n")
+        self.data_notes.setText("\n".join([lines[0], text, *lines[1:]]))
+
+    def fill(self, counts: dict[str, int]) -> None:
+        self.class_table.setRowCount(len(counts))
+        for row, (name, count) in enumerate(counts.items()):
+            self.class_table.setItem(row, 0, QTableWidgetItem(name))
+            item = QTableWidgetItem(str(count))
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.class_table.setItem(row, 1, item)
