@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 
 from resnet_gui.core.projects.project import Project
 from resnet_gui.gui import dialogs
+from resnet_gui.gui.project import class_dialogs
 from resnet_gui.gui.project.class_list import ViewRole
 from resnet_gui.gui.project.picture_grid import PictureGridModel
 from tests.support import make_shapes_dataset, statements_run
@@ -102,15 +103,15 @@ def test_classes_from_the_window_and_a_grid_that_never_waits(qtbot, window, tmp_
     window.open_project(str(folder))
     answers = iter(["violet", "purple"])
     monkeypatch.setattr(dialogs, "ask_text", lambda *a, **k: next(answers))
-    panel.add_class_dialog()
+    class_dialogs.add_class(panel)
     assert [c.name for c in panel.class_list()][-1] == "violet"
     row = next(i for i in range(panel.classes.count())
                if getattr(panel.classes.item(i).data(ViewRole), "class_name", None) == "violet")
     panel.classes.setCurrentRow(row)
-    panel.rename_class_dialog()
+    class_dialogs.rename_class(panel)
     assert "purple" in [c.name for c in panel.class_list()]
     monkeypatch.setattr(dialogs, "ask_yes", lambda *a: True)
-    panel.delete_class_dialog()
+    class_dialogs.delete_class(panel)
     assert "purple" not in [c.name for c in panel.class_list()]
     # The grid answers at once: a thumbnail not loaded yet is a placeholder, then arrives by itself.
     panel.classes.setCurrentRow(2)  # all pictures

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_gui.gui.project import adding, class_dialogs, predicting, sorting
 from resnet_gui.gui.project.class_list import ClassList
 from resnet_gui.gui.project.picture_grid import PictureGrid
 from resnet_gui.gui.project.picture_pane import PicturePane
@@ -35,14 +36,14 @@ def build_project_panel(panel) -> None:
     top.addWidget(panel.title, 1)
     panel.add_button = QPushButton("Add pictures…")
     panel.add_button.setToolTip("Add image files; drop files or folders on a class to add them labelled.")
-    on_click(panel.add_button.clicked, panel.add_pictures_dialog)
+    on_click(panel.add_button.clicked, lambda: adding.add_pictures(panel))
     panel.import_button = QToolButton()
     panel.import_button.setText("Import")
     panel.import_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
     menu = QMenu(panel.import_button)
-    menu.addAction("Class folders (labels from folder names)…", panel.import_tree_dialog)
-    menu.addAction("A CSV of path,label…", panel.import_csv_dialog)
-    menu.addAction("A folder of unlabelled pictures…", panel.add_folder_dialog)
+    menu.addAction("Class folders (labels from folder names)…", lambda: adding.import_tree(panel))
+    menu.addAction("A CSV of path,label…", lambda: adding.import_csv(panel))
+    menu.addAction("A folder of unlabelled pictures…", lambda: adding.add_folder(panel))
     panel.import_button.setMenu(menu)
     panel.keep_specimens = QCheckBox("Keep each subfolder on one side")
     panel.keep_specimens.setToolTip("Pictures of one subfolder (slide, patient) are all trained on or all "
@@ -56,11 +57,11 @@ def build_project_panel(panel) -> None:
     panel.resume_button.hide()
     panel.predict_button = QPushButton("Predict")
     panel.predict_button.setToolTip("Let the newest model label the unlabelled pictures, for review.")
-    on_click(panel.predict_button.clicked, panel.predict)
+    on_click(panel.predict_button.clicked, lambda: predicting.predict(panel))
     panel.sort_button = QPushButton("Sort into folders…")
-    on_click(panel.sort_button.clicked, panel.sort_dialog)
+    on_click(panel.sort_button.clicked, lambda: sorting.sort(panel))
     panel.missing_button = QPushButton("Find missing…")
-    on_click(panel.missing_button.clicked, panel.locate_dialog)
+    on_click(panel.missing_button.clicked, lambda: sorting.locate(panel))
     panel.missing_button.hide()
     for widget in (panel.add_button, panel.import_button, panel.keep_specimens, panel.train_button,
                    panel.resume_button, panel.predict_button, panel.sort_button, panel.missing_button):
@@ -103,15 +104,15 @@ def build_project_panel(panel) -> None:
     panel.classes.files_dropped.connect(panel.add_paths)
     left_layout.addWidget(panel.classes, 1)
     class_buttons = QHBoxLayout()
-    for text, slot, tip in (("+", panel.add_class_dialog, "Add a class"),
-                            ("Rename", panel.rename_class_dialog, "Rename the selected class"),
-                            ("Merge…", panel.merge_class_dialog, "Move the selected class's pictures into another"),
-                            ("Colour", panel.colour_class_dialog, "Choose the selected class's colour"),
-                            ("Delete", panel.delete_class_dialog, "Delete the selected class (its pictures stay, "
-                                                                 "unlabelled)")):
+    for text, action, tip in (("+", class_dialogs.add_class, "Add a class"),
+                              ("Rename", class_dialogs.rename_class, "Rename the selected class"),
+                              ("Merge…", class_dialogs.merge_class, "Move the selected class's pictures into another"),
+                              ("Colour", class_dialogs.colour_class, "Choose the selected class's colour"),
+                              ("Delete", class_dialogs.delete_class, "Delete the selected class (its pictures stay, "
+                                                                     "unlabelled)")):
         button = QPushButton(text)
         button.setToolTip(tip)
-        on_click(button.clicked, slot)
+        on_click(button.clicked, lambda action=action: action(panel))
         class_buttons.addWidget(button)
     left_layout.addLayout(class_buttons)
     panel.body.addWidget(left)

@@ -20,10 +20,9 @@ from resnet_gui.core.errors import UserError
 from resnet_gui.core.projects.project import Project
 from resnet_gui.core.projects.records import ProjectClass, ProjectView
 from resnet_gui.core.text import display_path
-from resnet_gui.gui import dialogs
 from resnet_gui.gui.jobs.job import Job, describe_error
 from resnet_gui.gui.jobs.tasks import Task
-from resnet_gui.gui.project import class_dialogs, jobs
+from resnet_gui.gui.project import adding, jobs, predicting
 from resnet_gui.gui.project.layout import build_project_panel
 from resnet_gui.gui.project.picture_grid import PictureGridModel, ThumbnailLoader
 
@@ -79,7 +78,7 @@ class ProjectPanel(QWidget):
         self.review_run = project.latest_predicting_run()
         self.refresh_classes(select=ProjectView("review" if self.review_run else "all"))
         self.refresh_pictures()
-        self.job_task.start(Job(jobs.missing_files, str(project.root)), returned=self._on_missing)
+        self.job_task.start(Job(jobs.missing_files, str(project.root)), returned=self.show_missing)
         self.project_opened.emit(str(project.root))
 
     def open_folder(self, folder: str) -> bool:
@@ -103,7 +102,7 @@ class ProjectPanel(QWidget):
                                  "folders.")
         return True
 
-    def _on_missing(self, missing: list) -> None:
+    def show_missing(self, missing: list) -> None:
         if self.project is None:
             return
         self.missing = missing
@@ -149,13 +148,7 @@ class ProjectPanel(QWidget):
     def _update_title(self) -> None:
         if self.project is None:
             return
-        s = self._status
-        runs = [r for r in s.runs if r.accuracy is not None]
-        last = f" · last run {runs[-1].accuracy:.1%} on validation" if runs else ""
-        missing = len(getattr(self, "missing", []))
-        missing_text = f" · <span style='color:#a33'>{missing} missing</span>" if missing else ""
-        self.title.setText(f"<b>{html.escape(self.project.name)}</b> · {sum(s.labelled.values())} labelled, "
-                           f"{s.unlabelled} unlabelled · {len(s.runs)} run(s){last}{missing_text}")
+        self.title.setText(_title(self.project.name, self._status, len(self.missing)))
 
     def refresh_pictures(self) -> None:
         if self.project is None:
@@ -177,15 +170,7 @@ class ProjectPanel(QWidget):
             self.show_current()
 
     def _show_view_title(self) -> None:
-        view, count = self.current_view(), self.model.rowCount()
-        if view.kind == "class":
-            title = f"{view.class_name}: {count} picture(s)"
-        elif view.kind == "review":
-            title = (f"{count} picture(s) labelled by run {self.review_run}, most doubtful first"
-                     if self.review_run else "Nothing to review yet: train a model, then press Predict.")
-        else:
-            title = f"{count} picture(s)"
-        self.view_title.setText(title)
+        self.view_title.setText(_view_title(self.current_view(), self.model.rowCount(), self.review_run))
 
     def current_picture(self):
         index = self.grid.currentIndex()
@@ -253,7 +238,8 @@ class ProjectPanel(QWidget):
         view = self.current_view()
         return view.class_name if view.kind == "class" else None
 
-    def _change(self, change, done: str) -> None:
+    def change(self, change, done: str) -> None:
+        """Make one change to the project (a class action); say it, or why it was not possible."""
         try:
             change()
         except UserError as exc:
@@ -263,73 +249,26 @@ class ProjectPanel(QWidget):
         self.refresh_classes()
         self.refresh_pictures()
 
-    def add_class_dialog(self) -> None:
-        class_dialogs.add_class(self)
-
-    def rename_class_dialog(self) -> None:
-        class_dialogs.rename_class(self)
-
-    def merge_class_dialog(self) -> None:
-        class_dialogs.merge_class(self)
-
-    def colour_class_dialog(self) -> None:
-        class_dialogs.colour_class(self)
-
-    def delete_class_dialog(self) -> None:
-        class_dialogs.delete_class(self)
-
     # ------------------------------------------------------------ adding
-    def add_pictures_dialog(self) -> None:
-        paths = dialogs.open_image_files(self, "")
-        if paths:
-            self.add_paths(paths, self.selected_class())
-
-    def add_folder_dialog(self) -> None:
-        folder = dialogs.open_folder(self, "", "A folder of unlabelled pictures")
-        if folder:
-            self.add_paths([folder], None)
-
     def add_paths(self, paths: list[str], label: str | None) -> None:
         if self.project is None:
             return
         what = f" as {label}" if label else " unlabelled"
-        self._run_job(f"Adding pictures{what}…", Job(jobs.add_pictures, str(self.project.root), paths, label),
-                      self._on_added)
+        self.run_job(f"Adding pictures{what}…", Job(jobs.add_pictures, str(self.project.root), paths, label),
+                      lambda report: adding.say_added(self, report))
 
-    def import_tree_dialog(self) -> None:
-        folder = dialogs.open_folder(self, "", "A folder with one subfolder of pictures per class")
-        if folder:
-            self._run_job("Importing class folders…", Job(jobs.import_tree, str(self.project.root), folder),
-                          self._on_added)
-
-    def import_csv_dialog(self) -> None:
-        file = dialogs.open_csv(self, "")
-        if file:
-            self._run_job("Importing labels…", Job(jobs.import_csv, str(self.project.root), file),
-                          self._on_added)
-
-    def _run_job(self, text: str, worker: Job, returned) -> None:
+    def run_job(self, text: str, worker: Job, returned) -> None:
         self.progress.show()
         self.progress.setRange(0, 0)
         self.status_message.emit(text)
-        self.job_task.start(worker, progress=self._on_progress, returned=returned, errored=self._on_failed,
+        self.job_task.start(worker, progress=self.show_progress, returned=returned, errored=self.show_failure,
                             finished=self.progress.hide)
 
-    def _on_progress(self, done: int, total: int) -> None:
+    def show_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
 
-    def _on_added(self, report) -> None:
-        skipped = f"; {len(report.skipped)} skipped (hover the list for why)" if report.skipped else ""
-        labelled = f", {report.labelled} labelled" if report.labelled else ""
-        self.status_message.emit(f"Added {len(report.added)} picture(s){labelled}{skipped}.")
-        if report.skipped:
-            self.classes.setToolTip("Skipped:\n" + "\n".join(f"{display_path(p)}: {why}"
-                                                              for p, why in report.skipped[:20]))
-        self.refresh_classes()
-        self.refresh_pictures()
-
-    def _on_failed(self, exc: BaseException) -> None:
+    def show_failure(self, exc: BaseException) -> None:
         self.error.emit("The project job stopped", describe_error(exc))
 
     # ------------------------------------------------------------ model
@@ -349,9 +288,7 @@ class ProjectPanel(QWidget):
         self.resume_button.setVisible(run is not None)
         if run is not None:
             self.resume_button.setText(f"Resume run {run.id}")
-            why = "its process ended before it finished" if run.status == "interrupted" else "it was stopped"
-            self.resume_button.setToolTip(f"Run {run.id} stopped early ({why}). Go on from its last finished "
-                                          "epoch, with its own settings; its best model so far is used meanwhile.")
+            self.resume_button.setToolTip(_resume_tip(run))
 
     def training_finished(self, run) -> None:
         """A run trained from this project ended: show its comparison, then let it label the pool."""
@@ -365,59 +302,7 @@ class ProjectPanel(QWidget):
                 f"{c['previous']} was validated on (run {c['previous']}: {c['previous_accuracy']:.1%}).")
         self.refresh_classes()
         if self.project.status(check_files=False).unlabelled:
-            self.predict()
-
-    def predict(self) -> None:
-        if self.project is None:
-            return
-        self.progress.show()
-        self.progress.setRange(0, 0)
-        self.status_message.emit("The model is labelling the unlabelled pictures…")
-        self.predict_task.start(
-            Job(jobs.predict, str(self.project.root), self.options.device, self.options.amp,
-                             torch_needed=True),
-            progress=self._on_progress, returned=self._on_predicted, errored=self._on_failed,
-            finished=self.progress.hide)
-
-    def _on_predicted(self, report) -> None:
-        self.review_run = report.run_id
-        self.status_message.emit(f"Run {report.run_id} labelled {report.predicted} picture(s): review the most "
-                                 "doubtful first (Enter accepts, 1-9 assigns, Del excludes).")
-        self.refresh_classes(select=ProjectView("review"))
-        self.refresh_pictures()
-
-    # ------------------------------------------------------------ sorting and finding
-    def sort_dialog(self) -> None:
-        out = dialogs.open_folder(self, "", "The folder to sort into (one subfolder per class is made)")
-        if out:
-            self._run_job("Counting…", Job(jobs.plan_sort, str(self.project.root), out), self._on_sort_planned)
-
-    def _on_sort_planned(self, plan) -> None:
-        answer = dialogs.ask_sort(self, str(plan.out), plan.counts(), len(plan.missing))
-        if answer:
-            self._run_job("Sorting…", Job(jobs.sort_pictures, str(self.project.root), plan, answer == "move"),
-                          self._on_sorted)
-
-    def _on_sorted(self, report) -> None:
-        failed = f"; {len(report.failed)} could not be placed" if report.failed else ""
-        self.status_message.emit(f"Placed {len(report.placed)} picture(s){failed}. The log is "
-                                 f"{display_path(report.log)}.")
-        self.refresh_pictures()
-
-    def locate_dialog(self) -> None:
-        folder = dialogs.open_folder(self, "", "Where are the missing pictures now?")
-        if folder:
-            self._run_job("Looking for the missing pictures by their content…",
-                          Job(jobs.locate_files, str(self.project.root), folder), self._on_located)
-
-    def _on_located(self, found: int) -> None:
-        self.status_message.emit(f"Found {found} missing picture(s).")
-        # the follow-up job takes the task's place: the locate job's own `finished` (which hid the bar) is
-        # no longer delivered, and a full progress bar stayed under the header
-        self.job_task.start(Job(jobs.missing_files, str(self.project.root)), returned=self._on_missing,
-                            finished=self.progress.hide)
-        self.loader.forget_unreadable()  # found files are read again, not shown as "cannot be read"
-        self.refresh_pictures()
+            predicting.predict(self)
 
     def shutdown(self) -> None:
         for task in (self.job_task, self.predict_task):
@@ -427,3 +312,27 @@ class ProjectPanel(QWidget):
         if self.project is not None:
             self.project.close()
             self.project = None
+
+
+def _view_title(view: ProjectView, count: int, review_run: int | None) -> str:
+    if view.kind == "class":
+        return f"{view.class_name}: {count} picture(s)"
+    if view.kind == "review":
+        return (f"{count} picture(s) labelled by run {review_run}, most doubtful first" if review_run
+                else "Nothing to review yet: train a model, then press Predict.")
+    return f"{count} picture(s)"
+
+
+def _title(name: str, status, missing: int) -> str:
+    """The line above the project: its name, what is labelled, its runs, and how many files are missing."""
+    runs = [r for r in status.runs if r.accuracy is not None]
+    last = f" · last run {runs[-1].accuracy:.1%} on validation" if runs else ""
+    missing_text = f" · <span style='color:#a33'>{missing} missing</span>" if missing else ""
+    return (f"<b>{html.escape(name)}</b> · {sum(status.labelled.values())} labelled, {status.unlabelled} unlabelled"
+            f" · {len(status.runs)} run(s){last}{missing_text}")
+
+
+def _resume_tip(run) -> str:
+    why = "its process ended before it finished" if run.status == "interrupted" else "it was stopped"
+    return (f"Run {run.id} stopped early ({why}). Go on from its last finished epoch, with its own settings; its "
+            "best model so far is used meanwhile.")
