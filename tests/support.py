@@ -149,7 +149,7 @@ def small_example(monkeypatch, folder) -> None:
     import dataclasses
 
     from resnet_gui.core.projects import example as example_module
-    from resnet_gui.gui import main_window as main_window_module
+    from resnet_gui.gui import example_flow
 
     write = example_module.write_example
     monkeypatch.setattr(example_module, "write_example",
@@ -157,7 +157,7 @@ def small_example(monkeypatch, folder) -> None:
     settings = example_module.example_settings
     monkeypatch.setattr(example_module, "example_settings",
                         lambda made: dataclasses.replace(settings(made), epochs=1, batch_size=8))
-    monkeypatch.setattr(main_window_module, "example_folder", lambda: folder)
+    monkeypatch.setattr(example_flow, "example_folder", lambda: folder)
 
 
 def statements_run(traced: list[str]) -> list[str]:

@@ -168,3 +168,17 @@ def test_emitting_signals_keeps_pythons_booleans_alive():
     for _ in range(200):
         source.said.emit("x")
     assert sys.getrefcount(True) >= before - 5
+
+
+def test_the_help_menu_opens_the_documentation_and_the_log_folder(window, monkeypatch):
+    """The two Help items that leave the window (no journey presses them): each asks the system to open its
+    place, the web page and the log folder."""
+    from PySide6.QtGui import QDesktopServices
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url.toString()) or True))
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    for action in help_menu.actions():
+        if action.text() in ("Open the &documentation", "Show the &log folder"):
+            action.trigger()
+    assert opened[0].startswith("https://") and opened[1].startswith("file://") and opened[1].endswith("resnet-gui")

@@ -2,7 +2,7 @@
 every picture the app opens, and the example's folder where a user would look."""
 
 from resnet_gui.gui import dialogs
-from resnet_gui.gui.main_window import example_folder
+from resnet_gui.gui.example_flow import example_folder
 
 
 def test_the_open_dialogs_offer_every_format_the_app_reads():

@@ -5,60 +5,22 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QThread, Signal
-from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QByteArray, QThread, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QMainWindow
 
-from resnet_gui import __version__
 from resnet_gui.core.errors import WeightsUnavailableError
 from resnet_gui.core.inference.options import RunOptions
 from resnet_gui.core.projects.records import is_project_folder
 from resnet_gui.core.text import display_path
-from resnet_gui.gui import dialogs
-from resnet_gui.gui.classify.panel import ClassifyPanel
-from resnet_gui.gui.evaluate.panel import EvaluatePanel
+from resnet_gui.gui import dialogs, example_flow
 from resnet_gui.gui.icons import app_icon
 from resnet_gui.gui.jobs.job import Job, describe_error
 from resnet_gui.gui.jobs.tasks import Task
+from resnet_gui.gui.main_window_layout import build_main_window
 from resnet_gui.gui.model import jobs as model_jobs
-from resnet_gui.gui.model.bar import ModelBar
 from resnet_gui.gui.model.jobs import ModelChoice
-from resnet_gui.gui.model.panel import ModelPanel
-from resnet_gui.gui.project.jobs import write_example_project
-from resnet_gui.gui.project.panel import ProjectPanel
 from resnet_gui.gui.settings import Settings
-from resnet_gui.gui.widgets import on_click
-
-DOCUMENTATION_URL = "https://pypi.org/project/resnet-gui/"
-QUICK_START = """Four steps:
-
-1. A model. Choose a checkpoint (File › Open checkpoint…), use ImageNet weights (downloaded once), or
-   train one: Train tab, or Help › Try the example to see it all work on made-up cell pictures.
-2. Classify. Drop pictures or whole folders on the Classify tab; read the top classes in the chart.
-3. Check. Evaluate tab: a folder with one subfolder of labelled pictures per class gives the accuracy
-   and the confusion matrix; click a cell to see its pictures.
-4. Keep. Export the table as CSV (Excel opens it), or the model as ONNX or TorchScript (Model tab).
-
-Everything the window does, the resnet-gui command line does too: resnet-gui --help."""
-
-
-TTA_CHOICES = (
-    (None, "&Off: the centre crop", "Each picture is seen once, cropped in the centre."),
-    ("flip", "&Mirror image too (2x the work)", "The probabilities of the picture and its mirror image, averaged."),
-    ("five-crop", "&Five crops (5x)", "The probabilities of the four corners and the centre, averaged."),
-    ("ten-crop", "&Ten crops, as the ResNet paper tested (10x)",
-     "The five crops and their mirror images, averaged: about 1.8 points of ImageNet accuracy for 10x the work."),
-)
-
-
-def example_folder() -> Path:
-    """Where the window makes the example: the user's data folder for the app."""
-    from PySide6.QtCore import QStandardPaths
-
-    # AppDataLocation is DATA/<organisation>/<application>, both "resnet-gui": the example sat in a doubled
-    # resnet-gui/resnet-gui/ folder. The generic data folder with the app's name once.
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
-    return (Path(base) / "resnet-gui" if base else Path.home() / ".resnet-gui") / "example"
 
 
 class MainWindow(QMainWindow):
@@ -83,138 +45,10 @@ class MainWindow(QMainWindow):
         self.model_task = Task(self, "model")
         self.warmup_task = Task(self, "warmup")
         self.example_task = Task(self, "example")
-        self._example_test_folder = ""
         self._load_user_initiated = False
 
-        self.model_bar = ModelBar(self.options)
-        self.classify_panel = ClassifyPanel(self.options)
-        classify_tab = QWidget()
-        tab_layout = QVBoxLayout(classify_tab)
-        tab_layout.addWidget(self.model_bar)
-        tab_layout.addWidget(self.classify_panel, 1)
-        self.tabs = QTabWidget()
-        self.tabs.setObjectName("main_tabs")
-        self.tabs.addTab(classify_tab, "&Classify")
-        self.project_panel = ProjectPanel(self.options)
-        self.tabs.addTab(self.project_panel, "&Project")
-        self.project_panel.error.connect(self.report_error)
-        self.project_panel.status_message.connect(self.show_status)
-        self.project_panel.new_requested.connect(self.new_project)
-        self.project_panel.open_requested.connect(self.open_project)
-        self.project_panel.example_requested.connect(self.try_example)
-        self.project_panel.project_opened.connect(self._on_project_opened)
-        self.project_panel.train_requested.connect(self.train_project)
-        self.project_panel.resume_requested.connect(lambda folder: self.train_project(folder, False, resume=True))
-        self._add_train_tab()
-        self.evaluate_panel = EvaluatePanel(self.settings, self.options)
-        self.tabs.addTab(self.evaluate_panel, "&Evaluate")
-        self.model_loaded.connect(self.evaluate_panel.set_bundle)
-        self.evaluate_panel.error.connect(self.report_error)
-        self.evaluate_panel.status_message.connect(self.show_status)
-        self.model_panel = ModelPanel()
-        self.tabs.addTab(self.model_panel, "&Model")
-        self.model_loaded.connect(self.model_panel.show_bundle)
-        self.model_panel.error.connect(self.report_error)
-        self.model_panel.status_message.connect(self.show_status)
-        self.setCentralWidget(self.tabs)
-        self.torch_state = QLabel("Loading PyTorch…")
-        self.statusBar().addPermanentWidget(self.torch_state)
-
-        self._build_menus()
-        self._error_from_thread.connect(self.report_error, Qt.ConnectionType.QueuedConnection)
-        self.model_bar.choice_changed.connect(lambda choice: self.load_model(choice, user_initiated=True))
-        self.model_bar.choose_checkpoint_requested.connect(self.choose_checkpoint)
-        self.classify_panel.status_message.connect(self.show_status)
-        self.classify_panel.error.connect(self.report_error)
-        on_click(self.classify_panel.export_button.clicked, self.export_csv)
-        empty = self.classify_panel.placeholder
-        on_click(empty.choose_checkpoint.clicked, self.choose_checkpoint)
-        on_click(empty.train.clicked, self.train_on_own_folder)
-        on_click(empty.example.clicked, self.try_example)
+        build_main_window(self)
         self._restore_settings()
-
-    def _add_train_tab(self) -> None:
-        """The Train tab, when the training front end is installed (issue 4)."""
-        try:
-            from resnet_gui.gui.train.panel import TrainPanel
-        except ImportError:
-            self.train_panel = None
-            return
-        self.train_panel = TrainPanel(self.settings, self.options)
-        self.tabs.addTab(self.train_panel, "&Train")
-        self.train_panel.use_model_requested.connect(self.use_checkpoint)
-        self.train_panel.error.connect(self.report_error)
-        self.train_panel.status_message.connect(self.show_status)
-        self.train_panel.project_trained.connect(self.project_panel.training_finished)
-        self.devices_ready.connect(self.train_panel.set_devices)
-
-    # ------------------------------------------------------------ menus
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "&Open images…", QKeySequence.StandardKey.Open, self.open_images)
-        self._action(file_menu, "Open &folder…", QKeySequence("Ctrl+Shift+O"), self.open_folder)
-        self._action(file_menu, "Open &checkpoint…", QKeySequence("Ctrl+K"), self.choose_checkpoint)
-        file_menu.addSeparator()
-        self._action(file_menu, "&New project…", QKeySequence("Ctrl+Shift+N"), self.new_project)
-        self._action(file_menu, "Open &project…", QKeySequence("Ctrl+Shift+P"), self.open_project)
-        self.recent_projects_menu = file_menu.addMenu("&Recent projects")
-        self.recent_projects_menu.aboutToShow.connect(self._fill_recent_projects)
-        file_menu.addSeparator()
-        self.export_action = self._action(file_menu, "&Export shown results as CSV…", QKeySequence("Ctrl+E"),
-                                          self.export_csv)
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
-        edit_menu = self.menuBar().addMenu("&Edit")
-        self._action(edit_menu, "&Copy selected rows", QKeySequence.StandardKey.Copy, self.copy_selected)
-        self._action(edit_menu, "Select &all", QKeySequence.StandardKey.SelectAll, self.classify_panel.table.selectAll)
-        self._action(edit_menu, "C&lear results", QKeySequence("Ctrl+L"), self.classify_panel.clear)
-        self._action(edit_menu, "Cancel classification", QKeySequence("Esc"), self.classify_panel.cancel)
-        options_menu = self.menuBar().addMenu("&Options")
-        self.mixed_precision_action = self._action(options_menu, "&Mixed precision (faster)", None,
-                                                   self._on_mixed_precision_toggled, checkable=True)
-        self.mixed_precision_action.setChecked(self.options.amp)
-        self.options.observe(self._on_option_changed)
-        self.mixed_precision_action.setStatusTip(
-            "Classify and evaluate in 16-bit floating point on a GPU, or on a CPU that computes bfloat16 in "
-            "hardware: about twice as fast, with probabilities that may differ in the third decimal. "
-            "Off: full 32-bit precision everywhere.")
-        self._add_tta_menu(options_menu.addMenu("&Test-time augmentation"))
-        help_menu = self.menuBar().addMenu("&Help")
-        self._action(help_menu, "&Quick start", QKeySequence.StandardKey.HelpContents, self.show_quick_start)
-        self.example_action = self._action(help_menu, "Try the &example", None, self.try_example)
-        help_menu.addSeparator()
-        self._action(help_menu, "Open the &documentation", None, self.open_documentation)
-        self._action(help_menu, "Show the &log folder", None, self.show_log_folder)
-        help_menu.addSeparator()
-        self._action(help_menu, "&About resnet-gui", None, self.show_about)
-
-    def _add_tta_menu(self, menu) -> None:
-        """One choice of several: the centre crop alone, or the average over 2, 5 or 10 views of each picture."""
-        menu.setToolTipsVisible(True)
-        group = QActionGroup(self)
-        self.tta_actions: dict[str | None, QAction] = {}
-        for mode, text, tip in TTA_CHOICES:
-            action = QAction(text, self, checkable=True)
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-            action.setChecked(mode == self.options.tta)
-            action.triggered.connect(lambda _checked=False, mode=mode: setattr(self.options, "tta", mode))
-            group.addAction(action)
-            menu.addAction(action)
-            self.tta_actions[mode] = action
-
-    def _action(self, menu, text, shortcut, slot, *, checkable: bool = False) -> QAction:
-        """A menu item; a checkable one's slot gets the new state, a plain one's gets no argument."""
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(shortcut)
-        if checkable:
-            action.setCheckable(True)
-            action.triggered.connect(slot)  # triggered(checked): the user's change only
-        else:
-            on_click(action.triggered, slot)
-        menu.addAction(action)
-        return action
 
     # ------------------------------------------------------------ start-up
     def start(self) -> None:
@@ -427,64 +261,7 @@ class MainWindow(QMainWindow):
         self.train_panel.choose_folder()
 
     def try_example(self) -> None:
-        """Make the example pictures, train a small model on them from scratch, then classify the test
-        pictures with it: the whole path, offline, in under a minute on a 2-core laptop."""
-        if self.train_panel is None or self.train_panel.is_training() or self.example_task.is_running():
-            return
-        folder = example_folder()
-        self.show_status(f"Making the example pictures in {folder}…")
-        self.example_task.start(Job(write_example_project, folder), returned=self._on_example_written,
-                                errored=self._on_example_failed)
-
-    def _on_example_written(self, made) -> None:
-        """The example as a project: the training pictures labelled, the test pictures to be labelled by the
-        model and reviewed; trained with the Train tab's settings for the example."""
-        from resnet_gui.core.projects.example import example_project, example_settings
-
-        self.project_panel.open_folder(str(example_project(made)))
-        self.tabs.setCurrentWidget(self.train_panel)
-        settings = example_settings(made)
-        self.train_panel.use_settings(settings)
-        self._example_test_folder = str(made.test)
-        self.train_panel.training_ended.connect(self._on_example_trained, Qt.ConnectionType.SingleShotConnection)
-        self.train_panel.start_training(project=str(example_project(made)))
-        self.show_status("Training a small model on the example pictures; it will then classify the test "
-                         "pictures.")
-
-    def _on_example_failed(self, exc: BaseException) -> None:
-        self.report_error("The example could not be made", describe_error(exc))
-
-    def _on_example_trained(self, result) -> None:
-        if result is None or not result.best_path:
-            return
-        self.use_checkpoint(str(result.best_path))
-        self.classify_paths([self._example_test_folder])
-
-    def show_quick_start(self) -> None:
-        dialogs.show_info(self, "Quick start", QUICK_START)
-
-    def open_documentation(self) -> None:
-        from PySide6.QtCore import QUrl
-        from PySide6.QtGui import QDesktopServices
-
-        QDesktopServices.openUrl(QUrl(DOCUMENTATION_URL))
-
-    def show_log_folder(self) -> None:
-        from PySide6.QtCore import QUrl
-        from PySide6.QtGui import QDesktopServices
-
-        from resnet_gui.crash_log import log_dir
-
-        folder = log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
-            dialogs.show_info(self, "The log folder", f"Logs are written to {folder}.")
-
-    def show_about(self) -> None:
-        dialogs.show_info(
-            self, "About resnet-gui",
-            f"resnet-gui {__version__}\nClassify images and fine-tune ResNets with PyTorch and torchvision.",
-        )
+        example_flow.try_example(self)
 
     # ------------------------------------------------------------ settings
     def _restore_settings(self) -> None:

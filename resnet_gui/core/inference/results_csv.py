@@ -187,3 +187,9 @@ class CsvResultAppender:
     def close(self) -> Path:
         self.stream.close()
         return self.path
+
+
+def predictions_as_tsv(predictions, top_k: int) -> str:
+    """Rows as tab-separated text with the CSV's header: what a spreadsheet takes from the clipboard."""
+    lines = ["\t".join(csv_header(top_k))] + ["\t".join(csv_row(p, top_k)) for p in predictions]
+    return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_gui.gui.charts.topk_chart import TopKChart
-from resnet_gui.gui.classify.results_model import CONFIDENCE, ERROR, FILE, IMAGE, LABEL
+from resnet_gui.gui.classify.results_model import ALL_LABELS, CONFIDENCE, ERROR, FILE, IMAGE, LABEL
 from resnet_gui.gui.image_preview import ImagePreview
 from resnet_gui.gui.widgets import ElidedLabel, on_click, stacked
 
@@ -85,7 +85,7 @@ def build_classify_panel(panel) -> None:
     panel.filter.setMinimumContentsLength(12)
     panel.filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     panel.filter.setToolTip("Show the rows of one predicted label, or only the files that failed")
-    panel.filter.currentIndexChanged.connect(panel._on_filter_changed)
+    panel.filter.currentIndexChanged.connect(lambda *_: panel.proxy.set_label(panel.filter.currentData() or ALL_LABELS))
     panel.counts = ElidedLabel("", mode=Qt.TextElideMode.ElideRight)
     panel.export_button = QPushButton("Export shown rows…")
     panel.export_button.setToolTip("Save the rows the Show filter shows as a CSV file (Excel opens it)")

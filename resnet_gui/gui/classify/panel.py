@@ -21,13 +21,11 @@ from resnet_gui.gui.classify.jobs import ClassifyJob, ResultRow, classify
 from resnet_gui.gui.classify.layout import THUMBNAIL, build_classify_panel
 from resnet_gui.gui.classify.results_model import (
     ALL_LABELS,
-    ERRORS_ONLY,
     FILE,
     ROW_ROLE,
-    UNFAMILIAR_ONLY,
-    UNSURE_ONLY,
     LabelFilter,
     ResultsModel,
+    filter_choices,
 )
 from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.jobs.job import Job, describe_error
@@ -207,17 +205,8 @@ class ClassifyPanel(QWidget):
 
     def refresh_filter(self) -> None:
         current = self.filter.currentData()
-        labels = self.model.labels()
         errors = self.model.error_count()
-        wanted = [("All labels", ALL_LABELS), *[(label, label) for label in labels]]
-        unsure = self.model.unsure_count()
-        if unsure:
-            wanted.append((f"Unsure ({unsure})", UNSURE_ONLY))
-        unfamiliar = self.model.unfamiliar_count()
-        if unfamiliar:
-            wanted.append((f"Unfamiliar ({unfamiliar})", UNFAMILIAR_ONLY))
-        if errors:
-            wanted.append((f"Errors ({errors})", ERRORS_ONLY))
+        wanted = filter_choices(self.model)
         existing = [(self.filter.itemText(i), self.filter.itemData(i)) for i in range(self.filter.count())]
         if existing != wanted:
             self.filter.blockSignals(True)
@@ -228,7 +217,7 @@ class ClassifyPanel(QWidget):
             self.filter.setCurrentIndex(max(index, 0))
             self.filter.blockSignals(False)
             if index < 0:  # the chosen entry is gone (no more unsure rows, say): show everything again
-                self._on_filter_changed()
+                self.proxy.set_label(ALL_LABELS)
         total = self.model.rowCount()
         skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
         self.counts.setText(f"{total} file(s), {errors} failed{skipped}" if total else "")
@@ -237,9 +226,6 @@ class ClassifyPanel(QWidget):
                                if self.skipped else "")
         self.export_button.setEnabled(total > 0)
         self.clear_button.setEnabled(total > 0)
-
-    def _on_filter_changed(self) -> None:
-        self.proxy.set_label(self.filter.currentData() or ALL_LABELS)
 
     def select_row(self, row: int) -> None:
         index = self.proxy.index(row, FILE)
@@ -332,14 +318,11 @@ class ClassifyPanel(QWidget):
 
     def copy_selected(self) -> int:
         """Copy the selected rows as tab-separated text (pastes into a spreadsheet)."""
-        from resnet_gui.core.inference.results_csv import csv_header, csv_row
+        from resnet_gui.core.inference.results_csv import predictions_as_tsv
 
         rows = self.selected_rows()
-        if not rows:
-            return 0
-        lines = ["\t".join(csv_header(self.top_k))]
-        lines += ["\t".join(csv_row(p, self.top_k)) for p in self.model.predictions(rows)]
-        QGuiApplication.clipboard().setText("\n".join(lines) + "\n")
+        if rows:
+            QGuiApplication.clipboard().setText(predictions_as_tsv(self.model.predictions(rows), self.top_k))
         return len(rows)
 
     def shutdown(self) -> None:

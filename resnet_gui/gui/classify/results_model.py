@@ -186,3 +186,15 @@ class LabelFilter(QSortFilterProxyModel):
         if self.label == UNFAMILIAR_ONLY:
             return row.prediction.unfamiliar
         return row.error is None and row.label == self.label
+
+
+def filter_choices(model: ResultsModel) -> list[tuple[str, str]]:
+    """The Show filter's entries for the rows `model` holds: every label, then the unsure, unfamiliar and
+    failed rows when there are any, each with its count."""
+    choices = [("All labels", ALL_LABELS), *[(label, label) for label in model.labels()]]
+    for count, text, data in ((model.unsure_count(), "Unsure", UNSURE_ONLY),
+                              (model.unfamiliar_count(), "Unfamiliar", UNFAMILIAR_ONLY),
+                              (model.error_count(), "Errors", ERRORS_ONLY)):
+        if count:
+            choices.append((f"{text} ({count})", data))
+    return choices
