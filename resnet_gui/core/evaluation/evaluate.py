@@ -19,7 +19,7 @@ from resnet_gui.core.evaluation.metrics import confusion_matrix, one_vs_rest, su
 from resnet_gui.core.evaluation.report import thumbnail_data_uri
 from resnet_gui.core.images.folders import scan_class_folder
 from resnet_gui.core.inference.predictor import Predictor
-from resnet_gui.core.models.checkpoints import default_class_names
+from resnet_gui.core.models.class_names import default_class_names
 from resnet_gui.core.models.resnets import ModelBundle
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 from resnet_gui.core.atomic_write import atomic_write
-from resnet_gui.core.images.files import ImageDecodeError, load_rgb
+from resnet_gui.core.images.files import load_rgb
 
 THUMBNAIL_SIDE = 192
 
@@ -43,5 +43,3 @@ def load_thumbnail(source: str | os.PathLike, cache_dir: str | os.PathLike | Non
             pass
     return image
 
-
-__all__ = ["THUMBNAIL_SIDE", "ImageDecodeError", "load_thumbnail", "thumbnail_path"]

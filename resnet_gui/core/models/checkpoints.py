@@ -8,7 +8,6 @@ names and shapes. Nothing is ever unpickled with weights_only=False.
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import zipfile
@@ -22,6 +21,7 @@ from resnet_gui.core.atomic_write import atomic_write
 from resnet_gui.core.errors import CheckpointError
 from resnet_gui.core.images.transforms import Preprocessing
 from resnet_gui.core.models.architectures import ARCHITECTURES, architecture
+from resnet_gui.core.models.class_names import default_class_names, find_class_names_beside, read_class_names
 from resnet_gui.core.text import display_path, is_text
 from resnet_gui.core.trust.familiarity import METHODS as FAMILIARITY_METHODS
 from resnet_gui.core.values import MAX_IMAGE_SIZE, MAX_RESIZE, MIN_IMAGE_SIZE, finite_number
@@ -386,47 +386,6 @@ def _infer_architecture(state_dict: dict[str, torch.Tensor], name: str) -> tuple
         f"{name} holds a ResNet the app does not offer ({block} blocks, layers {layers}, "
         f"groups {groups}, width {width_per_group}). Supported: {', '.join(ARCHITECTURES)}."
     )
-
-
-def read_class_names(path: Path) -> list[str]:
-    """Class names from class_indices.json ({"0": "daisy", ...} or a list) or a text file, one per line."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise CheckpointError(f"Cannot read the class list {path}: {exc.strerror or exc}.") from None
-    except UnicodeDecodeError:
-        raise CheckpointError(f"The class list {path.name} is not UTF-8 text. Save it as UTF-8 and try again.") \
-            from None
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            raise CheckpointError(f"{path.name} is not valid JSON. Expected {{\"0\": \"daisy\", ...}}.") from None
-        if isinstance(data, list):
-            return [str(v) for v in data]
-        if isinstance(data, dict):
-            try:
-                items = sorted(((int(k), str(v)) for k, v in data.items()))
-            except ValueError:
-                raise CheckpointError(f"{path.name} must map class indices to names, "
-                                      "like {\"0\": \"daisy\"}.") from None
-            if [i for i, _ in items] != list(range(len(items))):
-                raise CheckpointError(f"{path.name} must number its classes 0, 1, 2, ... without gaps.")
-            return [v for _, v in items]
-        raise CheckpointError(f"{path.name} must hold a list of names or an index-to-name mapping.")
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def find_class_names_beside(path: Path) -> Path | None:
-    for name in (f"{path.stem}.classes.txt", f"{path.stem}.class_indices.json", "class_indices.json", "classes.txt"):
-        candidate = path.with_name(name)
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def default_class_names(num_classes: int) -> list[str]:
-    return [f"class {i}" for i in range(num_classes)]
 
 
 def checkpoint_payload(
