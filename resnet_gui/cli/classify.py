@@ -101,9 +101,7 @@ def run_one_process(args: argparse.Namespace) -> int:
 
     bundle = load_bundle(args.checkpoint, arch=args.arch, classes_file=args.classes, image_size=args.image_size)
     unsure_below = bundle.unsure_below if args.unsure_below is None else (args.unsure_below or None)
-    predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size, num_workers=args.workers,
-                          top_k=args.top_k, unsure_below=unsure_below, amp=not args.no_amp, tta=args.tta,
-                          check_familiarity=not args.no_unfamiliar)
+    predictor = Predictor(bundle, predict_options(args, unsure_below))
     from resnet_gui.core.inference.results_csv import CsvResultAppender, merge_parts, part_paths, remove_parts
 
     # The same columns as a fresh CSV: top-k as the predictor has it (no more than the model's classes).
@@ -161,6 +159,15 @@ def run_one_process(args: argparse.Namespace) -> int:
     if out.closed:
         return EXIT_BROKEN_PIPE
     return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def predict_options(args: argparse.Namespace, unsure_below: float | None, **changes):
+    """What `classify`'s arguments ask of the Predictor, one process or many."""
+    from resnet_gui.core.inference.options import PredictOptions
+
+    return PredictOptions(**{"device": args.device, "batch_size": args.batch_size, "num_workers": args.workers,
+                             "top_k": args.top_k, "unsure_below": unsure_below, "amp": not args.no_amp,
+                             "tta": args.tta, "check_familiarity": not args.no_unfamiliar, **changes})
 
 
 def row_text(prediction, as_json: bool) -> str:
@@ -275,9 +282,7 @@ def run_sharded(args: argparse.Namespace, world) -> int:
         bundle = load_bundle(args.checkpoint, arch=args.arch, classes_file=args.classes,
                              image_size=args.image_size)
         unsure_below = bundle.unsure_below if args.unsure_below is None else (args.unsure_below or None)
-        predictor = Predictor(bundle, device=device_for(world, args.device), batch_size=args.batch_size,
-                              num_workers=args.workers, top_k=args.top_k, unsure_below=unsure_below,
-                              amp=not args.no_amp, tta=args.tta, check_familiarity=not args.no_unfamiliar)
+        predictor = Predictor(bundle, predict_options(args, unsure_below, device=device_for(world, args.device)))
         order = [str(f) for f in found.files]
         done: set[str] = set()
         if args.csv and world.is_main:  # before any process writes a part

@@ -1,19 +1,44 @@
-"""How the app runs models right now: device, precision, top-k, the "unsure" threshold, test-time augmentation.
+"""How the app runs models: `PredictOptions`, everything a Predictor is built from (every front end builds
+one: the command line from its arguments, the window from its `RunOptions`), and `RunOptions`, the window's
+choices right now (device, precision, top-k, the "unsure" threshold, test-time augmentation).
 
-One small Qt-free object that emits on change (napari's evented models are the
-idea): the window keeps one, every panel reads it when it starts work and
-observes it to redraw, and each control that edits a field writes it here.
-No panel holds its own copy of any of these.
+`RunOptions` is one small Qt-free object that emits on change (napari's evented models are the idea): the
+window keeps one, every panel reads it when it starts work and observes it to redraw, and each control that
+edits a field writes it here. No panel holds its own copy of any of these.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from resnet_gui.core.inference.tta import MODES as TTA_MODES
 
 Observer = Callable[[str, Any], None]
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """How a Predictor (core/inference/predictor.py) runs.
+
+    `num_workers`: decoders (threads on a CPU, processes beside a GPU; 0 decodes inline; None: as the
+    machine suits). `decode_ahead`: decode in worker processes while the model runs (None: beside a GPU,
+    not on a CPU, where decoding and the model take turns on the same cores). `tta`: test-time augmentation,
+    one of core.inference.tta.MODES (None: the centre crop alone). `check_familiarity`: mark pictures unlike
+    the training pictures, when the checkpoint can tell. `device`: "auto", "cpu", "cuda[:N]", "mps" or a
+    torch.device."""
+
+    device: Any = "auto"
+    batch_size: int = 32
+    num_workers: int | None = None
+    top_k: int = 5
+    amp: bool = True
+    thumbnail_size: int = 0
+    unsure_below: float | None = None
+    decode_ahead: bool | None = None
+    tta: str | None = None
+    check_familiarity: bool = True
 
 
 class RunOptions:

@@ -15,7 +15,8 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from resnet_gui.core.images.files import ImageDecodeError, load_rgb
 from resnet_gui.core.images.transforms import Preprocessing, decode_transform, normalize_batch
+from resnet_gui.core.inference.options import PredictOptions
 from resnet_gui.core.inference.predictions import Guess, Prediction, is_unsure
 from resnet_gui.core.inference.tta import CENTRE_VIEW, VIEWS, check_mode, decoded_size, views
 from resnet_gui.core.models.resnets import ModelBundle
@@ -115,26 +117,13 @@ def decode_in_turn(dataset: DecodingDataset, batch_size: int, threads: int) -> I
 class Predictor:
     """Classifies streams of image files with one model on one device."""
 
-    def __init__(
-        self,
-        bundle: ModelBundle,
-        *,
-        device: str | torch.device = "auto",
-        batch_size: int = 32,
-        num_workers: int | None = None,
-        top_k: int = 5,
-        amp: bool = True,
-        thumbnail_size: int = 0,
-        unsure_below: float | None = None,
-        decode_ahead: bool | None = None,
-        tta: str | None = None,
-        check_familiarity: bool = True,
-    ):
-        """`num_workers`: decoders (threads on a CPU, processes beside a GPU; 0 decodes inline).
-        `decode_ahead`: decode in worker processes while the model runs (default: beside a GPU, not on a
-        CPU, where decoding and the model take turns on the same cores).
-        `tta`: test-time augmentation, one of core.tta.MODES (None: the centre crop alone).
-        `check_familiarity`: mark pictures unlike the training pictures, when the checkpoint can tell."""
+    def __init__(self, bundle: ModelBundle, options: PredictOptions | None = None, **changes: Any):
+        """`options` (PredictOptions: device, batch size, decoders, top-k, precision, threshold, test-time
+        augmentation, familiarity), with `changes` to any of its fields (`Predictor(bundle, device="cpu")`)."""
+        o = replace(options or PredictOptions(), **changes)
+        self.options = o
+        device, amp, batch_size, num_workers, decode_ahead = (o.device, o.amp, o.batch_size, o.num_workers,
+                                                              o.decode_ahead)
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.policy: DevicePolicy = policy_for(self.device, amp=amp)
         self.classes = list(bundle.classes)
@@ -144,12 +133,12 @@ class Predictor:
         if num_workers is None:
             num_workers = default_num_workers(self.device) if self.decode_ahead else default_decode_threads()
         self.num_workers = max(0, num_workers)
-        self.top_k = top_k
-        self.thumbnail_size = thumbnail_size
+        self.top_k = o.top_k
+        self.thumbnail_size = o.thumbnail_size
         self.temperature = float(bundle.temperature)
-        self.unsure_below = unsure_below  # None: every answer is reported as sure
-        self.tta = check_mode(tta)
-        self.familiarity = bundle.familiarity if check_familiarity else None
+        self.unsure_below = o.unsure_below  # None: every answer is reported as sure
+        self.tta = check_mode(o.tta)
+        self.familiarity = bundle.familiarity if o.check_familiarity else None
         model = bundle.model.eval().to(self.device)
         if self.policy.channels_last:
             model = model.to(memory_format=torch.channels_last)

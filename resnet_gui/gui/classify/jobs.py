@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from PySide6.QtGui import QImage
 
 from resnet_gui.core.errors import UserError
+from resnet_gui.core.inference.options import PredictOptions
 from resnet_gui.core.inference.predictions import Prediction
 from resnet_gui.core.text import display_name
 from resnet_gui.gui.jobs.job import JobState
@@ -48,12 +49,7 @@ class ResultRow:
 @dataclass(frozen=True)
 class ClassifyJob:
     paths: list[str]
-    device: str = "auto"
-    batch_size: int = 32
-    top_k: int = 10  # the table keeps 10; the chart shows as many as the user asks
-    thumbnail_size: int = 40
-    amp: bool = True  # mixed precision where the device computes it in hardware
-    tta: str | None = None  # test-time augmentation (core/inference/tta.py)
+    options: PredictOptions  # the table keeps top 10; the chart shows as many as the user asks
 
 
 def classify(state: JobState, bundle, job: ClassifyJob) -> dict:
@@ -67,8 +63,7 @@ def classify(state: JobState, bundle, job: ClassifyJob) -> dict:
     state.event("discovered", len(found.files), passed_over)
     if not found.files:
         return {"files": 0, "seconds": 0.0}
-    predictor = Predictor(bundle, device=job.device, batch_size=job.batch_size, top_k=job.top_k,
-                          thumbnail_size=job.thumbnail_size, amp=job.amp, tta=job.tta)
+    predictor = Predictor(bundle, job.options)
     started = time.perf_counter()
     done = 0
     for batch in predictor.predict(found.files, cancelled=state.cancelled):

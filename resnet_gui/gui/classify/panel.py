@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_gui.core.inference.options import PredictOptions
 from resnet_gui.core.summaries import duration
 from resnet_gui.core.text import display_path
 from resnet_gui.gui.classify.grad_cam import GradCamOverlay
@@ -114,8 +115,8 @@ class ClassifyPanel(QWidget):
         paths = self._queue.pop(0)
         self._running_paths = list(paths)
         self._rows_before_run = self.model.rowCount()
-        job = ClassifyJob(paths, self.options.device, self.batch_size, 10, THUMBNAIL, self.options.amp,
-                          self.options.tta)
+        job = ClassifyJob(paths, PredictOptions(device=self.options.device, batch_size=self.batch_size, top_k=10,
+                                                thumbnail_size=THUMBNAIL, amp=self.options.amp, tta=self.options.tta))
         self._total = self._done = 0
         self._started_at = time.perf_counter()
         self.progress.setRange(0, 0)  # busy until the files are counted
