@@ -205,11 +205,11 @@ def window(qtbot, settings, errors):
 
 @pytest.fixture
 def user(qtbot, window, errors, request):
-    """A person at the window (tests/journey.py), 1366x768 unless the test is marked `small_screen`. The
+    """A person at the window (tests/journeys/journey.py), 1366x768 unless the test is marked `small_screen`. The
     journey fails if it ends with an error dialog shown or a traceback written to the log."""
     from resnet_gui.crash_log import log_dir
-    from tests.journey import PRESSED, User
-    from tests.journey_inventory import CLICKED_BY
+    from tests.journeys.journey import PRESSED, User
+    from tests.journeys.journey_inventory import CLICKED_BY
 
     screen = "small" if request.node.get_closest_marker("small_screen") else "laptop"
     person = User(qtbot, window, screen)
@@ -220,7 +220,7 @@ def user(qtbot, window, errors, request):
     assert left == 0, f"the journey queued {left} answer(s) for dialogs that never opened"
     claimed = CLICKED_BY.get(request.node.originalname, [])
     missed = [name for name in claimed if name not in PRESSED]
-    assert not missed, f"the journey claims to press {missed} (tests/journey_inventory.py) but did not"
+    assert not missed, f"the journey claims to press {missed} (tests/journeys/journey_inventory.py) but did not"
     assert errors == [], f"the journey ended with error dialogs: {errors}"
     log = log_dir() / "errors.log"
     assert not log.exists(), f"a traceback was written to the log:\n{log.read_text()}"

@@ -22,7 +22,7 @@ import sys
 import warnings
 
 from resnet_gui import __version__
-from resnet_gui.cli import classify, example, model, project, training, window
+from resnet_gui.cli import classify, evaluate, example, model, project, training, window
 from resnet_gui.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageParser, say
 from resnet_gui.core.errors import UserError
 from resnet_gui.core.models.architectures import ARCHITECTURES
@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_parser(sub, archs)
     classify.add_parser(sub, archs)
     model.add_parsers(sub, archs)
-    training.add_parsers(sub, archs)
+    training.add_parser(sub, archs)
+    evaluate.add_parser(sub)
     project.add_parser(sub, archs)
     example.add_parser(sub)
     parser.commands = frozenset(sub.choices)  # what a first argument must be to not mean "gui"

@@ -7,9 +7,9 @@ from PySide6.QtGui import QGuiApplication
 
 from resnet_gui.core.errors import WeightsUnavailableError
 from resnet_gui.core.models import resnets as models
-from tests.journey import SHOTS, WAIT
+from tests.journeys.journey import SHOTS, WAIT
+from tests.journeys.test_journey_train import open_tab
 from tests.support import make_shapes_dataset, save_noise, small_example
-from tests.test_journey_train import open_tab
 
 
 def offline(arch):

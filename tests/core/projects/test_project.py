@@ -179,7 +179,7 @@ def test_a_project_killed_mid_write_reopens_with_every_committed_decision(seeded
     before = seeded.db.execute("SELECT COUNT(*) FROM labels").fetchone()[0]
     seeded.close()
     child = subprocess.Popen([sys.executable, "-c", KILLER, str(root)], stdout=subprocess.PIPE, text=True,
-                             cwd=Path(__file__).parent.parent)
+                             cwd=Path(__file__).resolve().parents[3])
     committed = [child.stdout.readline() for _ in range(40)]
     os.kill(child.pid, signal.SIGKILL)
     child.wait()

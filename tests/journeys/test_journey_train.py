@@ -4,7 +4,7 @@ the curves, Stop, Resume, Use this model. Every step is a click on what the user
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.journey import SHOTS, WAIT
+from tests.journeys.journey import SHOTS, WAIT
 from tests.support import make_shapes_dataset
 
 

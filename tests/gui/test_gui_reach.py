@@ -7,8 +7,8 @@ from resnet_gui.core.inference import predictor as inference
 from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
 from resnet_gui.gui.charts.topk_chart import UNFAMILIAR_COLOUR
 from resnet_gui.gui.classify.results_model import LABEL, UNFAMILIAR_ONLY
+from tests.gui.test_gui_classify import classify_and_wait, load
 from tests.support import COLOURS, TINY, tiny_model
-from tests.test_gui_classify import classify_and_wait, load
 
 
 def strict_checkpoint(path):

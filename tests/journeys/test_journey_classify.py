@@ -7,7 +7,7 @@ import csv
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.journey import SHOTS, WAIT
+from tests.journeys.journey import SHOTS, WAIT
 from tests.support import save_noise
 
 LONG_NAME = ("plate 7 " + "very-long-sample-name-from-the-microscope " * 6)[:211] + ".png"  # 215 characters

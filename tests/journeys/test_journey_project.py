@@ -6,9 +6,9 @@ folders through its dialogs, and the project back when the window opens again.""
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from tests.journey import SHOTS, WAIT
+from tests.journeys.journey import SHOTS, WAIT
+from tests.journeys.test_journey_train import choose, open_tab, set_spin
 from tests.support import make_shapes_dataset
-from tests.test_journey_train import choose, open_tab, set_spin
 
 
 def item_named(classes, name):

@@ -12,7 +12,7 @@ from resnet_gui.cli import main
 from resnet_gui.core.runtime.distributed import World, world_from_environment
 from tests.support import save_noise
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the project's folder
 
 
 def test_the_world_comes_from_torchrun_or_slurm():

@@ -32,7 +32,7 @@ from resnet_gui.core.models.resnets import load_checkpoint_bundle
 from resnet_gui.core.training.saver import OutputLock
 from tests.support import TINY, make_shapes_dataset, save_noise, tiny_model
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the project's folder
 POSTSCRIPT = b"%!PS-Adobe-3.0\n%%BoundingBox: 0 0 10 10\n(MARKER) (w) file closefile\nshowpage\n"
 
 

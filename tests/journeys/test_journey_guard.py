@@ -1,10 +1,10 @@
 """Every button and menu item of the main window is pressed by some journey, or listed with the reason it is
-not (tests/journey_inventory.py). A button added without either fails here."""
+not (tests/journeys/journey_inventory.py). A button added without either fails here."""
 
 from PySide6.QtWidgets import QAbstractButton
 
-from tests.journey import button_name, menu_items
-from tests.journey_inventory import CLICKED_BY, NOT_CLICKED
+from tests.journeys.journey import button_name, menu_items
+from tests.journeys.journey_inventory import CLICKED_BY, NOT_CLICKED
 
 
 def test_every_button_and_menu_item_is_clicked_by_a_journey_or_listed_with_a_reason(window):

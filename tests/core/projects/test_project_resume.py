@@ -11,8 +11,8 @@ import sys
 from resnet_gui.cli import main
 from resnet_gui.core.projects.project import Project
 from resnet_gui.core.projects.run_lock import RunLock, is_held
+from tests.cli.test_hostile import cli_env, leftovers
 from tests.support import make_shapes_dataset
-from tests.test_hostile import cli_env, leftovers
 
 
 def _project(tmp_path, per_class=4):
