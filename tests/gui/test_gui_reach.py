@@ -24,8 +24,8 @@ def test_unfamiliar_rows_are_marked_filtered_charted_and_exported(qtbot, window,
     original = inference.Predictor.__init__
 
     def recording_init(self, *args, **kwargs):
-        seen.append(kwargs.get("tta"))
         original(self, *args, **kwargs)
+        seen.append(self.tta)  # what this predictor classifies with, from its options
 
     monkeypatch.setattr(inference.Predictor, "__init__", recording_init)
     load(qtbot, window, strict_checkpoint(tmp_path / "strict.pt"))

@@ -68,7 +68,8 @@ def test_training_from_the_window_plots_every_epoch_and_hands_over_the_model(qtb
 def test_find_learning_rate_plots_the_sweep_and_puts_its_suggestion_in_the_rate_box(qtbot, window, tmp_path):
     panel = scanned_panel(qtbot, window, tmp_path)
     fill(panel, tmp_path)
-    panel.form.image_size.setValue(16)  # the sweep's ~100 batches, kept cheap
+    panel.form.image_size.setValue(16)  # the sweep's ~100 batches, kept cheap:
+    panel.form.freeze.setChecked(True)  # at 16 px, and the last layer only
     messages = []
     panel.status_message.connect(messages.append)
     panel.form.find_lr_button.click()

@@ -25,7 +25,8 @@ CLICKED_BY = {
         "menu/Help/About resnet-gui", "menu/File/Quit"],
     "test_try_the_example_from_the_help_menu": ["menu/Help/Try the example"],
     "test_find_the_learning_rate_then_train_and_save_a_copy": [
-        "Train/Advanced settings", "Train/Find…", "Train/Start training", "Train/Save as…"],
+        "Train/Advanced settings", "Train/Train the last layer only", "Train/Find…", "Train/Start training",
+        "Train/Save as…"],
     "test_the_class_buttons_and_add_pictures": [
         "menu/File/Open project…", "Project/+", "Project/Rename", "Project/Colour", "Project/Add pictures…",
         "Project/Merge…", "Project/Delete"],
@@ -35,25 +36,24 @@ CLICKED_BY = {
 
 NOT_CLICKED = {
     # Each with the reason, and where it is tested instead.
-    "Classify/Cancel": "stops a running classification; clicked in tests/test_gui_classify.py while a run goes",
-    "Classify/Try the example": "trains the example for minutes; tests/test_gui_first_hour.py runs the example",
-    "Project/Try the example": "the same example as Help › Try the example (tests/test_gui_first_hour.py)",
-    "Project/Open project…": "the same dialog as File › Open project…; tests/test_gui_project.py opens projects",
+    "Classify/Cancel": "stops a running classification; clicked in tests/gui/test_gui_classify.py while a run goes",
+    "Classify/Try the example": "trains the example for minutes; tests/gui/test_gui_first_hour.py runs the example",
+    "Project/Try the example": "the same example as Help › Try the example (tests/gui/test_gui_first_hour.py)",
+    "Project/Open project…": "the same dialog as File › Open project…; tests/gui/test_gui_project.py opens projects",
     "menu/File/New project…": "the same as the Project tab's New project…, which the project journey clicks",
-    "menu/File/Recent projects": "a sub-menu filled when it opens; tests/test_journey_project.py reopens a project",
-    "menu/Edit/Cancel classification": "Esc while a run goes; tests/test_gui_classify.py cancels a run",
+    "menu/File/Recent projects": "a sub-menu filled when it opens; tests/journeys/test_journey_project.py reopens a project",
+    "menu/Edit/Cancel classification": "Esc while a run goes; tests/gui/test_gui_classify.py cancels a run",
     "menu/Options/Test-time augmentation/Five crops (5x)": "one of the same group as the two the menu journey clicks",
     "menu/Options/Test-time augmentation/Ten crops, as the ResNet paper tested (10x)":
         "one of the same group as the two the menu journey clicks",
     "menu/Help/Open the documentation": "opens the system's web browser, outside the window",
     "menu/Help/Show the log folder": "opens the system's file manager, outside the window",
-    "Model/bioimage.io package…": "a minute of bioimage.io's own checks; tests/test_reach.py exports a package",
-    "Project/Import": "a menu of two imports; tests/test_project.py imports class folders and CSVs",
+    "Model/bioimage.io package…": "a minute of bioimage.io's own checks; tests/core/trust/test_reach.py exports a package",
+    "Project/Import": "a menu of two imports; tests/core/projects/test_project.py imports class folders and CSVs",
     "Project/Predict": "runs after every project training by itself (the project journey), and in test_gui_project",
-    "Project/Keep each subfolder on one side": "a setting of the split, tested in tests/test_project.py",
+    "Project/Keep each subfolder on one side": "a setting of the split, tested in tests/core/projects/test_project.py",
     "Train/Colour jitter": "a setting (augmentation)", "Train/Horizontal flip": "a setting (augmentation)",
     "Train/Vertical flip": "a setting (augmentation)", "Train/Random resized crop": "a setting (augmentation)",
     "Train/Rotation (±15°)": "a setting (augmentation)", "Train/Mixed precision": "a setting (Options menu too)",
     "Train/Keep the detail of small pictures": "a setting (the stem)",
-    "Train/Train the last layer only": "a setting (freezing)",
 }

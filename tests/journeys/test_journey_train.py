@@ -140,6 +140,8 @@ def test_find_the_learning_rate_then_train_and_save_a_copy(user, tmp_path):
     set_spin(user, panel.form.epochs, 1)
     user.click(panel.form.advanced)  # toggled(shown) unfolds the advanced settings, and a second click folds them
     assert panel.form.advanced_body.isVisible() and panel.form.out.isVisible()
+    user.click(panel.form.freeze)  # the last layer only: the range test's ~100 batches take a second, not twenty
+    assert panel.train_settings().freeze_backbone
     user.click(panel.form.advanced)
     assert not panel.form.advanced_body.isVisible()
     user.click(panel.form.find_lr_button)
