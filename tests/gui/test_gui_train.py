@@ -65,11 +65,13 @@ def test_training_from_the_window_plots_every_epoch_and_hands_over_the_model(qtb
     assert window.tabs.currentIndex() == 0
 
 
-def test_find_learning_rate_plots_the_sweep_and_puts_its_suggestion_in_the_rate_box(qtbot, window, tmp_path):
+def test_find_learning_rate_plots_the_sweep_and_puts_its_suggestion_in_the_rate_box(qtbot, window, tmp_path,
+                                                                                      tiny_checkpoint):
     panel = scanned_panel(qtbot, window, tmp_path)
     fill(panel, tmp_path)
-    panel.form.image_size.setValue(16)  # the sweep's ~100 batches, kept cheap:
-    panel.form.freeze.setChecked(True)  # at 16 px, and the last layer only
+    panel.form.image_size.setValue(16)  # the sweep's ~100 batches, kept cheap: at 16 px, from a checkpoint,
+    panel.form.set_start_weights(str(tiny_checkpoint))
+    panel.form.freeze.setChecked(True)  # and the last layer only
     messages = []
     panel.status_message.connect(messages.append)
     panel.form.find_lr_button.click()
@@ -84,7 +86,7 @@ def test_find_learning_rate_plots_the_sweep_and_puts_its_suggestion_in_the_rate_
     assert panel.results.lr_plot.marker.isVisible() and "suggested rate" in panel.results.lr_plot.plot.titleLabel.text
     assert panel.start_button.isEnabled() and panel.form.find_lr_button.isEnabled()
     assert any("Suggested learning rate" in m for m in messages)
-    assert not list(tmp_path.glob("*.pt"))  # a range test writes no model
+    assert list(tmp_path.glob("*.pt")) == [tiny_checkpoint]  # a range test writes no model: the start weights alone
 
 
 def test_stop_keeps_the_best_so_far(qtbot, window, tmp_path):

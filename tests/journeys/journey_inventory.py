@@ -41,14 +41,16 @@ NOT_CLICKED = {
     "Project/Try the example": "the same example as Help › Try the example (tests/gui/test_gui_first_hour.py)",
     "Project/Open project…": "the same dialog as File › Open project…; tests/gui/test_gui_project.py opens projects",
     "menu/File/New project…": "the same as the Project tab's New project…, which the project journey clicks",
-    "menu/File/Recent projects": "a sub-menu filled when it opens; tests/journeys/test_journey_project.py reopens a project",
+    "menu/File/Recent projects":
+        "a sub-menu filled when it opens; tests/journeys/test_journey_project.py reopens a project",
     "menu/Edit/Cancel classification": "Esc while a run goes; tests/gui/test_gui_classify.py cancels a run",
     "menu/Options/Test-time augmentation/Five crops (5x)": "one of the same group as the two the menu journey clicks",
     "menu/Options/Test-time augmentation/Ten crops, as the ResNet paper tested (10x)":
         "one of the same group as the two the menu journey clicks",
-    "menu/Help/Open the documentation": "opens the system's web browser, outside the window",
-    "menu/Help/Show the log folder": "opens the system's file manager, outside the window",
-    "Model/bioimage.io package…": "a minute of bioimage.io's own checks; tests/core/trust/test_reach.py exports a package",
+    "menu/Help/Open the documentation": "opens the system's web browser (tests/gui/test_gui_seams.py)",
+    "menu/Help/Show the log folder": "opens the system's file manager (tests/gui/test_gui_seams.py)",
+    "Model/bioimage.io package…":
+        "a minute of bioimage.io's own checks; tests/core/trust/test_reach.py exports a package",
     "Project/Import": "a menu of two imports; tests/core/projects/test_project.py imports class folders and CSVs",
     "Project/Predict": "runs after every project training by itself (the project journey), and in test_gui_project",
     "Project/Keep each subfolder on one side": "a setting of the split, tested in tests/core/projects/test_project.py",

@@ -26,8 +26,9 @@ def set_spin(user, box, value) -> None:
     assert box.value() == value
 
 
-def choose(user, combo, text: str) -> None:
-    """Open the drop-down with a click and click the item that reads `text`."""
+def choose(user, combo, text: str, shows: str | None = None) -> None:
+    """Open the drop-down with a click and click the item that reads `text`; the box then shows `shows` (an item
+    that opens a dialog, as Checkpoint file… does, is replaced by what the dialog chose) or `text`."""
     user.click(combo)
     view = combo.view()
     user.wait(lambda: view.isVisible(), timeout=5000)
@@ -38,7 +39,7 @@ def choose(user, combo, text: str) -> None:
     for _ in range(abs(row - combo.currentIndex())):
         user.key(view, step)
     user.key(view, Qt.Key.Key_Return)
-    user.wait(lambda: combo.currentText() == text, timeout=5000)
+    user.wait(lambda: combo.currentText() == (shows or text), timeout=5000)
 
 
 @pytest.mark.parametrize("screen", ["laptop", pytest.param("small", marks=pytest.mark.small_screen)])
@@ -129,19 +130,22 @@ def test_stop_during_the_finishing_steps_skips_them_and_keeps_a_whole_model(user
     assert finishing, "the finishing steps were never offered for skipping"
 
 
-def test_find_the_learning_rate_then_train_and_save_a_copy(user, tmp_path):
-    """Find… (the range test: the rate box takes its suggestion), a short run, Save as… (a name typed)."""
+def test_find_the_learning_rate_then_train_and_save_a_copy(user, tmp_path, tiny_checkpoint):
+    """Find… (the range test: the rate box takes its suggestion), a short run, Save as… (a name typed). It starts
+    from a checkpoint (chosen in its file dialog) and trains the last layer only, so that the range test's ~100
+    batches take a second or two instead of twenty: the journey is about the clicks, not the rate."""
     data = make_shapes_dataset(tmp_path / "shapes", per_class=6, size=20)
     panel = open_tab(user, "Train")
     user.type_into(panel.folder, str(data))
     user.wait(lambda: panel.classes_found.class_table.rowCount() == 3)
-    choose(user, panel.form.weights, "None (random start)")
+    user.will_choose_path(tiny_checkpoint)
+    choose(user, panel.form.weights, "Checkpoint file…", shows=tiny_checkpoint.name)
     set_spin(user, panel.form.image_size, 16)
     set_spin(user, panel.form.epochs, 1)
     user.click(panel.form.advanced)  # toggled(shown) unfolds the advanced settings, and a second click folds them
     assert panel.form.advanced_body.isVisible() and panel.form.out.isVisible()
-    user.click(panel.form.freeze)  # the last layer only: the range test's ~100 batches take a second, not twenty
-    assert panel.train_settings().freeze_backbone
+    user.click(panel.form.freeze)
+    assert panel.train_settings().freeze_backbone and panel.train_settings().weights == str(tiny_checkpoint)
     user.click(panel.form.advanced)
     assert not panel.form.advanced_body.isVisible()
     user.click(panel.form.find_lr_button)
