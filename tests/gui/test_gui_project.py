@@ -32,6 +32,8 @@ def test_the_loop_in_the_window(qtbot, window, tmp_path, monkeypatch):
     train.form.image_size.setValue(32)
     window.open_project(str(folder))
     assert window.tabs.currentWidget() is panel and panel.project is not None
+    labelled = panel.project.status(check_files=False)
+    assert f"{sum(labelled.labelled.values())} labelled, 12 unlabelled · 0 run(s)" in panel.title.text()
     assert window.settings.get("project/recent")[0] == str(folder)
 
     # Train: the Train tab's settings, watched in the Train tab; then the model labels the pool by itself.
@@ -65,9 +67,10 @@ def test_the_loop_in_the_window(qtbot, window, tmp_path, monkeypatch):
     panel.project.db.set_trace_callback(None)
     # each key press: the decision, the changed picture with the new counts, the next picture's history
     assert [len(s) for s in per_key] == [3, 3, 3], per_key
-    shown = [panel.classes.item(r).text() for r in range(panel.classes.count())]
+    shown = [panel.classes.item(r).text() for r in range(panel.classes.count())] + [panel.title.text()]
+    assert "9 unlabelled · 1 run(s)" in panel.title.text()  # three decisions: the title follows them
     panel.refresh_classes()  # the counts read afresh are the counts the decisions handed back
-    assert [panel.classes.item(r).text() for r in range(panel.classes.count())] == shown
+    assert [panel.classes.item(r).text() for r in range(panel.classes.count())] + [panel.title.text()] == shown
     panel.pane.chart.bar_clicked.emit(len(panel.pane.chart.guesses) - 1)  # the last bar: its class
     last_bar = panel.pane.chart.guesses[-1] if panel.pane.chart.guesses else None
     assert panel.model.rowCount() == 8

@@ -44,6 +44,7 @@ class ProjectPanel(QWidget):
         self.review_run: int | None = None
         self.missing: list = []
         self._status = None
+        self._labelled = self._unlabelled = 0  # the title's counts, as the last list or decision gave them
         self._names: dict[int, str] = {}  # class id: name, as the class list shows them
         self._run_names_of: int | None = None
         self._run_names_cache: dict[int, str] = {}
@@ -127,10 +128,14 @@ class ProjectPanel(QWidget):
         self.classes.show_classes(status.classes, counts, select or self.current_view())
         self._status = status
         self._names = {c.id: c.name for c in status.classes}
+        self._labelled, self._unlabelled = sum(status.labelled.values()), status.unlabelled
+        self._update_title()
 
     def show_counts(self, counts) -> None:
-        """New counts (a core.projects.records.ViewCounts) in the list as it stands: no query."""
+        """New counts (a core.projects.records.ViewCounts) in the list and the title as they stand: no query."""
         self.classes.show_counts(counts)
+        self._labelled, self._unlabelled = sum(counts.classes.values()), counts.unlabelled
+        self._update_title()
 
     def current_view(self) -> ProjectView:
         return self.classes.current_view()
@@ -148,7 +153,8 @@ class ProjectPanel(QWidget):
     def _update_title(self) -> None:
         if self.project is None:
             return
-        self.title.setText(_title(self.project.name, self._status, len(self.missing)))
+        self.title.setText(_title(self.project.name, self._labelled, self._unlabelled, self._status.runs,
+                                  len(self.missing)))
 
     def refresh_pictures(self) -> None:
         if self.project is None:
@@ -323,13 +329,13 @@ def _view_title(view: ProjectView, count: int, review_run: int | None) -> str:
     return f"{count} picture(s)"
 
 
-def _title(name: str, status, missing: int) -> str:
+def _title(name: str, labelled: int, unlabelled: int, runs: list, missing: int) -> str:
     """The line above the project: its name, what is labelled, its runs, and how many files are missing."""
-    runs = [r for r in status.runs if r.accuracy is not None]
-    last = f" · last run {runs[-1].accuracy:.1%} on validation" if runs else ""
+    measured = [r for r in runs if r.accuracy is not None]
+    last = f" · last run {measured[-1].accuracy:.1%} on validation" if measured else ""
     missing_text = f" · <span style='color:#a33'>{missing} missing</span>" if missing else ""
-    return (f"<b>{html.escape(name)}</b> · {sum(status.labelled.values())} labelled, {status.unlabelled} unlabelled"
-            f" · {len(status.runs)} run(s){last}{missing_text}")
+    return (f"<b>{html.escape(name)}</b> · {labelled} labelled, {unlabelled} unlabelled · {len(runs)} run(s)"
+            f"{last}{missing_text}")
 
 
 def _resume_tip(run) -> str:
