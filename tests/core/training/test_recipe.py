@@ -2,7 +2,9 @@
 
 import json
 import math
-import time
+import subprocess
+import sys
+import textwrap
 
 import pytest
 import torch
@@ -85,7 +87,7 @@ def test_a_diverging_sweep_stops_early_and_says_so():
     assert finding.stopped == "diverged" and len(finding.rates) < 100
 
 
-def test_the_range_test_on_a_folder_writes_nothing(tmp_path):
+def test_the_range_test_on_a_folder_writes_nothing(tmp_path, tiny_checkpoint):
     data = make_shapes_dataset(tmp_path / "data", per_class=8, size=32)
     out = tmp_path / "model.pt"
     seen = []
@@ -94,19 +96,22 @@ def test_the_range_test_on_a_folder_writes_nothing(tmp_path):
         def on_lr_sweep(self, step, steps, rate, loss):
             seen.append((step, rate))
 
-    settings = TrainSettings(data_dir=str(data), weights="none", image_size=16, batch_size=8, out=str(out))
+    # from a checkpoint, the last layer only: the sweep's 100 batches cost a second, not ten
+    settings = TrainSettings(data_dir=str(data), weights=str(tiny_checkpoint), freeze_backbone=True, image_size=16,
+                             batch_size=8, out=str(out))
     finding = Trainer(settings, [Watch()]).find_learning_rate()
     assert finding.rates and finding.rates[0] <= finding.suggestion <= finding.rates[-1]
     assert [s for s, _ in seen] == list(range(1, len(seen) + 1)) and len(seen) == len(finding.rates)
-    assert not list(tmp_path.glob("*.pt"))  # nothing trained, nothing written
+    assert list(tmp_path.glob("*.pt")) == [tiny_checkpoint]  # nothing trained, nothing written: the start weights alone
     assert settings.lr == 1e-3 and not settings.find_lr
 
 
-def test_lr_auto_trains_at_the_rate_found_and_records_it(tmp_path, capsys):
+def test_lr_auto_trains_at_the_rate_found_and_records_it(tmp_path, capsys, tiny_checkpoint):
     data = make_shapes_dataset(tmp_path / "data", per_class=8, size=32)
     out = tmp_path / "model.pt"
-    code, stdout, _ = run_cli(capsys, "train", str(data), "--weights", "none", "--image-size", "16", "--epochs", "1",
-                              "--batch-size", "8", "--lr", "auto", "--out", str(out), "--json")
+    code, stdout, _ = run_cli(capsys, "train", str(data), "--weights", str(tiny_checkpoint), "--freeze-backbone",
+                              "--image-size", "16", "--epochs", "1", "--batch-size", "8", "--lr", "auto", "--out",
+                              str(out), "--json")
     assert code == 0
     events = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
     found = [e for e in events if e["event"] == "lr_found"]
@@ -171,8 +176,12 @@ def test_the_clock_waits_for_its_timed_batches_and_counts_every_part_of_a_run():
     assert RunClock(epochs=2, batches=1, val_batches=1).batch_done(1, 3.0) == pytest.approx(6.0)
 
 
-def test_the_estimate_said_before_training_is_within_a_quarter_of_the_real_time(tmp_path):
-    data = make_shapes_dataset(tmp_path / "data", per_class=24, size=32)
+ESTIMATE_RUN = textwrap.dedent("""
+    import json, math, sys, time
+    from resnet_gui.core.training.events import TrainingCallback
+    from resnet_gui.core.training.settings import TrainSettings
+    from resnet_gui.core.training.trainer import Trainer
+
     marks = {}
 
     class Watch(TrainingCallback):
@@ -185,17 +194,29 @@ def test_the_estimate_said_before_training_is_within_a_quarter_of_the_real_time(
         def on_finished(self, result):
             marks["end"] = time.perf_counter()
 
+    settings = TrainSettings(data_dir=sys.argv[1], weights="none", image_size=32, epochs=3, batch_size=8,
+                             out=sys.argv[2], workers=0)
+    Trainer(settings, [Watch()]).run()
+    print(json.dumps({"estimate": marks.get("estimate"), "real": marks["end"] - marks["start"]}))
+""")
+
+
+def test_the_estimate_said_before_training_is_within_a_quarter_of_the_real_time(tmp_path):
+    """A run's estimate, said after its first timed batches, is within a quarter of the time the run then takes.
+    Each run is a fresh process, as `resnet-gui train` is: inside the test process, after hundreds of tests, its
+    first batches were timed against the suite's leftovers (33% under and 87% over in three quiet runs)."""
+    data = make_shapes_dataset(tmp_path / "data", per_class=24, size=32)
     # The shared test machine's speed drifts by up to 30% from one minute to the next (DEVELOPERS.md), more
     # than the 25% asked of the estimate: a run that misses is measured once more, against the same bound,
     # and both runs are reported if that one misses too.
     misses = []
     for attempt in range(2):
-        marks.clear()
-        settings = TrainSettings(data_dir=str(data), weights="none", image_size=32, epochs=3, batch_size=8,
-                                 out=str(tmp_path / f"model-{attempt}.pt"), workers=0)
-        Trainer(settings, [Watch()]).run()
-        real = marks["end"] - marks["start"]
-        assert "estimate" in marks and math.isfinite(marks["estimate"])
+        done = subprocess.run([sys.executable, "-c", ESTIMATE_RUN, str(data), str(tmp_path / f"model-{attempt}.pt")],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        marks = json.loads(done.stdout.strip().splitlines()[-1])
+        real = marks["real"]
+        assert marks["estimate"] is not None and math.isfinite(marks["estimate"])
         if abs(marks["estimate"] - real) <= 0.25 * real:
             break
         misses.append((marks["estimate"], real))
