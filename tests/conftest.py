@@ -15,14 +15,23 @@ import pytest
 import torch  # noqa: F401  (import order matters, see above)
 
 from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
-from tests.support import COLOURS, TINY, TRAINING_THREADS, fixed_threads, make_shapes_dataset, save_noise, tiny_model
+from tests.support import (
+    COLOURS,
+    TINY,
+    TRAINING_THREADS,
+    Recorder,
+    fixed_threads,
+    make_shapes_dataset,
+    save_noise,
+    tiny_model,
+)
 
 # What puts a test in the slow groups, read from its own source (and its fixtures' names): a rule instead of
 # a hand-kept list, so a new test is sorted as it is written.
 _STARTS_PROCESSES = ("subprocess.", "Popen(", "torch.distributed.run")
 _TRAINS = ("Trainer(", "train_project(", '"train", ', "find_learning_rate(", "start_button", "train_button",
            "Try the example", "try_example")
-_TRAINED_FIXTURES = {"colour_model", "familiar_and_not", "trained"}
+_TRAINED_FIXTURES = {"colour_model", "colour_run", "familiar_and_not", "trained"}
 
 
 def pytest_collection_modifyitems(items):
@@ -146,18 +155,26 @@ def shapes(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def colour_model(tmp_path_factory):
-    """A resnet18 trained once per test session to tell red, green and blue squares apart
-    (6 epochs at 32 px): (data folder, TrainResult) for the tests that need a model that learned."""
+def colour_run(tmp_path_factory):
+    """A resnet18 trained once per test session to tell red, green and blue squares apart (6 epochs at 32 px,
+    the loss weighted by class, its last state kept): (data folder, TrainResult, the run's events)."""
     from resnet_gui.core.training.settings import TrainSettings
     from resnet_gui.core.training.trainer import Trainer
 
     root = tmp_path_factory.mktemp("colours")
     data = make_shapes_dataset(root / "shapes", per_class=14)
+    recorder = Recorder()
     with fixed_threads(TRAINING_THREADS):
         result = Trainer(TrainSettings(data_dir=str(data), weights="none", small_input=True, image_size=32, epochs=6,
-                                       batch_size=8, lr=2e-3, out=str(root / "colours.pt"))).run()
-    return data, result
+                                       batch_size=8, lr=2e-3, seed=0, balance="loss", keep_last=True,
+                                       out=str(root / "colours.pt")), [recorder]).run()
+    return data, result, recorder
+
+
+@pytest.fixture(scope="session")
+def colour_model(colour_run):
+    """(data folder, TrainResult) of the session's colour run, for the tests that need a model that learned."""
+    return colour_run[:2]
 
 
 # ---------------------------------------------------------------- the window (Qt imported only by the tests that ask)

@@ -10,6 +10,7 @@ from PIL import Image
 
 from resnet_gui.core.images.transforms import Preprocessing
 from resnet_gui.core.models.resnets import build_model
+from resnet_gui.core.training.events import TrainingCallback
 
 TINY = Preprocessing(image_size=32, resize=36)
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
@@ -164,3 +165,22 @@ def statements_run(traced: list[str]) -> list[str]:
     """The statements SQLite ran, from what `set_trace_callback` saw: it reports a statement again, with the
     same text, at the start of each trigger or RETURNING subprogram of it, so repeats in a row are one."""
     return [sql for i, sql in enumerate(traced) if i == 0 or traced[i - 1] != sql]
+
+
+class Recorder(TrainingCallback):
+    """Every event a training run sends, in order."""
+
+    def __init__(self):
+        self.batches, self.epochs, self.finished, self.data = [], [], [], None
+
+    def on_data_ready(self, data):
+        self.data = data
+
+    def on_batch_end(self, event):
+        self.batches.append(event)
+
+    def on_epoch_end(self, event):
+        self.epochs.append(event)
+
+    def on_finished(self, result):
+        self.finished.append(result)

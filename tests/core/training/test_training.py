@@ -19,7 +19,7 @@ from resnet_gui.core.training import setup as training
 from resnet_gui.core.training.events import TrainingCallback
 from resnet_gui.core.training.settings import TrainSettings
 from resnet_gui.core.training.trainer import Trainer
-from tests.support import TRAINING_THREADS, fixed_threads, make_shapes_dataset
+from tests.support import Recorder, make_shapes_dataset
 
 
 def settings_for(data_dir, out, **overrides):
@@ -28,33 +28,10 @@ def settings_for(data_dir, out, **overrides):
     return TrainSettings(**{**base, **overrides})
 
 
-class Recorder(TrainingCallback):
-    def __init__(self):
-        self.batches, self.epochs, self.finished, self.data = [], [], [], None
-
-    def on_data_ready(self, data):
-        self.data = data
-
-    def on_batch_end(self, event):
-        self.batches.append(event)
-
-    def on_epoch_end(self, event):
-        self.epochs.append(event)
-
-    def on_finished(self, result):
-        self.finished.append(result)
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """One real training run shared by the tests that read its outputs."""
-    root = tmp_path_factory.mktemp("train")
-    data = make_shapes_dataset(root / "shapes", per_class=14)
-    recorder = Recorder()
-    with fixed_threads(TRAINING_THREADS):
-        result = Trainer(settings_for(data, root / "model.pt", batch_size=8, balance="loss", epochs=6),
-                         [recorder]).run()
-    return data, result, recorder
+@pytest.fixture
+def trained(colour_run):
+    """The session's real training run (conftest's colour_run), shared by the tests that read its outputs."""
+    return colour_run
 
 
 def test_loss_goes_down_and_accuracy_goes_up(trained):
