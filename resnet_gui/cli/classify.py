@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from dataclasses import replace
 
 from resnet_gui.cli.common import (
     DEVICE_HELP,
@@ -74,7 +72,6 @@ def run(args: argparse.Namespace) -> int:
 
 def run_one_process(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
-    from resnet_gui.core.images.files import discover
 
     if args.csv is not None and not args.csv.strip():  # --csv '' wrote nothing and exited 0
         raise UserError("--csv needs a file name (for example --csv results.csv).")
@@ -82,83 +79,75 @@ def run_one_process(args: argparse.Namespace) -> int:
         raise UserError("--resume goes on with a CSV file: name it with --csv OUT.csv.")
     if args.csv:
         check_writable(args.csv, "the CSV file")  # before any work: a bad target costs nothing
-    found = discover(args.paths)
-    for missing in found.missing:
-        say(f"{shown(missing)} does not exist; skipped.")
-    if found.skipped:
-        say(f"skipped {len(found.skipped)} file(s):")
-        for path, reason in found.skipped:
-            say_plain(f"  {shown(path)}: {reason}")
-    if not found.files:
-        raise UserError(
-            "No images were found in the paths given. Supported: .jpg .jpeg .png .bmp .gif .tif .tiff .webp "
-            ".avif (and .heic with pillow-heif)."
-        )
+    found = discovered(args.paths)
+    run = classification_run(args, found)
+    if run.already is not None:
+        say(f"{run.already} file(s) are in {shown(args.csv)} already; {len(run.to_do)} to go.")
+    out = Output(sys.stdout)
+    progress = ProgressBar(len(run.to_do))
+    if not args.json:
+        out.write(f"{'confidence':>10}  {'label':<24}  file\n")
+    try:
+        for batch in run.batches():
+            for prediction in batch:
+                out.write(row_text(prediction, args.json))
+            out.flush()
+            if out.closed and run.csv is None:
+                break  # the reader left and nothing else wants the results
+            progress.update(run.classified)
+    finally:
+        progress.close()
+    run.finish()
+    say_how_it_went(run, args, out)
+    if out.closed:
+        return EXIT_BROKEN_PIPE
+    return EXIT_SOME_FAILED if run.failed else EXIT_OK
 
-    from resnet_gui.core.inference.predictor import Predictor
-    from resnet_gui.core.inference.results_csv import CsvResultWriter
+
+def discovered(paths, *, speak: bool = True):
+    """The pictures under `paths`; with `speak`, the ones missing or passed over are said first."""
+    from resnet_gui.core.images.files import discover
+    from resnet_gui.core.inference.classification import NO_PICTURES
+
+    found = discover(paths)
+    if speak:
+        for missing in found.missing:
+            say(f"{shown(missing)} does not exist; skipped.")
+        if found.skipped:
+            say(f"skipped {len(found.skipped)} file(s):")
+            for path, reason in found.skipped:
+                say_plain(f"  {shown(path)}: {reason}")
+    if not found.files:
+        raise UserError(NO_PICTURES)
+    return found
+
+
+def classification_run(args: argparse.Namespace, found, world=None, **changes):
+    """The run `classify`'s arguments ask for, in this process (of `world`)."""
+    from resnet_gui.core.inference.classification import ClassificationRun
     from resnet_gui.core.models.resnets import load_bundle
 
     bundle = load_bundle(args.checkpoint, arch=args.arch, classes_file=args.classes, image_size=args.image_size)
     unsure_below = bundle.unsure_below if args.unsure_below is None else (args.unsure_below or None)
-    predictor = Predictor(bundle, predict_options(args, unsure_below))
-    from resnet_gui.core.inference.results_csv import CsvResultAppender, merge_parts, part_paths, remove_parts
+    return ClassificationRun(args.paths, bundle, predict_options(args, unsure_below, **changes), csv=args.csv,
+                             resume=args.resume, world=world, found=found)
 
-    # The same columns as a fresh CSV: top-k as the predictor has it (no more than the model's classes).
-    if args.resume and part_paths(args.csv):  # a stopped multi-process run's parts: into OUT.csv first
-        merge_parts(args.csv, predictor.top_k, [str(f) for f in found.files], keep_existing=True)
-    appender = CsvResultAppender(args.csv, predictor.top_k) if args.resume else None
-    files = found.files
-    if appender is not None:
-        files = [f for f in files if not appender.is_done(f)]
-        say(f"{len(found.files) - len(files)} file(s) are in {shown(args.csv)} already; {len(files)} to go.")
-    out = Output(sys.stdout)
-    progress = ProgressBar(len(files))
-    failed = done = unfamiliar = 0
-    started = time.perf_counter()
-    if not args.json:
-        out.write(f"{'confidence':>10}  {'label':<24}  file\n")
-    csv_writer = CsvResultWriter(args.csv, predictor.top_k) if args.csv and appender is None else None
-    try:
-        for batch in predictor.predict(files):
-            if appender is not None:
-                appender.write_batch(batch)
-            for prediction in batch:
-                done += 1
-                failed += not prediction.ok
-                unfamiliar += prediction.unfamiliar
-                if csv_writer:
-                    csv_writer.write(prediction)
-                out.write(row_text(prediction, args.json))
-            out.flush()
-            if out.closed and csv_writer is None:
-                break  # the reader left and nothing else wants the results
-            progress.update(done)
-    except BaseException:
-        if csv_writer:
-            csv_writer.abort()
-        raise
-    finally:
-        progress.close()
-        if appender is not None:
-            appender.close()
-    if csv_writer:
-        csv_writer.commit()
-        remove_parts(args.csv)  # a stopped multi-process run's parts are older than this CSV
-    seconds = time.perf_counter() - started
-    summary = run_summary(unsure_below, done, failed, len(found.skipped), seconds, predictor, bundle, unfamiliar)
+
+def say_how_it_went(run, args: argparse.Namespace, out: Output) -> None:
+    """The summary line (or JSON object) after the rows, and what the CSV became."""
     if args.json:
-        out.write(json_line({"summary": summary}) + "\n")
+        out.write(json_line({"summary": run.summary()}) + "\n")
         out.flush()
-    else:
-        say_plain(f"{done - failed} of {done} image(s) classified with {bundle.arch} on {predictor.device} "
-                  f"in {seconds:.1f}s" + (f"; {failed} could not be read." if failed else "."))
-        say_unfamiliar(unfamiliar, done - failed)
-        if args.csv:
-            say_plain(f"Results written to {shown(args.csv)}")
-    if out.closed:
-        return EXIT_BROKEN_PIPE
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+    done, failed = run.classified, run.failed
+    by = f"by {run.world.size} processes" if run.world.is_distributed else \
+        f"with {run.bundle.arch} on {run.predictor.device}"
+    if not args.json or run.world.is_distributed:
+        say_plain(f"{done - failed} of {done} image(s) classified {by} in {run.seconds:.1f}s"
+                  + (f"; {failed} could not be read." if failed else "."))
+    if not args.json or run.world.is_distributed:
+        say_unfamiliar(run.unfamiliar, done - failed)
+    if not args.json and args.csv:
+        say_plain(f"Results written to {shown(args.csv)}")
 
 
 def predict_options(args: argparse.Namespace, unsure_below: float | None, **changes):
@@ -189,23 +178,6 @@ def say_unfamiliar(unfamiliar: int, classified: int) -> None:
     if unfamiliar:
         say_plain(f"{unfamiliar} of {classified} picture(s) look unlike anything the model was trained on: marked "
                   "'unfamiliar' (the best guess is kept; do not trust it).")
-
-
-def run_summary(unsure_below, files: int, failed: int, skipped: int, seconds: float, predictor, bundle,
-                unfamiliar: int) -> dict:
-    return {
-        "unsure_below": unsure_below,
-        "unfamiliar": unfamiliar if predictor.familiarity is not None else None,
-        "tta": predictor.tta,
-        "files": files,
-        "classified": files - failed,
-        "failed": failed,
-        "skipped": skipped,
-        "seconds": round(seconds, 3),
-        "images_per_second": round(files / seconds, 2) if seconds > 0 else None,
-        "device": str(predictor.device),
-        "arch": bundle.arch,
-    }
 
 
 class Output:
@@ -243,29 +215,11 @@ class Output:
 
 
 def run_sharded(args: argparse.Namespace, world) -> int:
-    """Under torchrun: each process classifies a fixed, contiguous share of the sorted file list still to
-    do. With --csv, each appends its rows to its own part file beside OUT.csv as it goes (a batch at a time,
-    whole rows only), and the main process merges the parts into OUT.csv at the end: every file once, in
-    the order one process gives. A run stopped on the way leaves its parts; --resume merges them with
-    OUT.csv and goes on with the files in neither, with any number of processes."""
+    """Under torchrun: each process classifies a fixed, contiguous share of the sorted file list still to do
+    and appends its rows to a part file beside OUT.csv; the main process merges them (see
+    core/inference/classification.py) and prints every row in the order one process gives."""
     from resnet_gui.core.atomic_write import check_writable
-    from resnet_gui.core.images.files import discover
-    from resnet_gui.core.inference.predictor import Predictor
-    from resnet_gui.core.inference.results_csv import (
-        CsvResultAppender,
-        merge_parts,
-        part_path,
-        remove_parts,
-        same_file_key,
-    )
-    from resnet_gui.core.models.resnets import load_bundle
-    from resnet_gui.core.runtime.distributed import (
-        device_for,
-        end_process_group,
-        gather_to_main,
-        share_from_main,
-        start_process_group,
-    )
+    from resnet_gui.core.runtime.distributed import device_for, end_process_group, start_process_group
 
     if args.resume and not args.csv:
         raise UserError("--resume goes on with a CSV file: name it with --csv OUT.csv.")
@@ -273,62 +227,22 @@ def run_sharded(args: argparse.Namespace, world) -> int:
         check_writable(args.csv, "the CSV file")
     start_process_group(world)
     try:
-        found = discover(args.paths)
-        if world.is_main:
-            for path, reason in found.skipped:
-                say(f"skipped {shown(path)}: {reason}.")
-        if not found.files:
-            raise UserError("No images were found in the paths given.")
-        bundle = load_bundle(args.checkpoint, arch=args.arch, classes_file=args.classes,
-                             image_size=args.image_size)
-        unsure_below = bundle.unsure_below if args.unsure_below is None else (args.unsure_below or None)
-        predictor = Predictor(bundle, predict_options(args, unsure_below, device=device_for(world, args.device)))
-        order = [str(f) for f in found.files]
-        done: set[str] = set()
-        if args.csv and world.is_main:  # before any process writes a part
-            if args.resume:
-                done = merge_parts(args.csv, predictor.top_k, order, keep_existing=True)
-                say(f"{len(done & set(order))} file(s) are in {shown(args.csv)} already; "
-                    f"{len(set(order) - done)} to go.")
-            else:
-                remove_parts(args.csv)  # a stopped run's parts: this run starts afresh
-        done = share_from_main(world, done)
-        started = time.perf_counter()
-        done_files = {same_file_key(name) for name in done}  # the file, however it was spelled
-        mine = world.shard([f for f in found.files if str(f) not in done and same_file_key(f) not in done_files])
-        part = CsvResultAppender(part_path(args.csv, world.rank, world.size), predictor.top_k) if args.csv else None
-        rows_of_mine = []
-        try:
-            for batch in predictor.predict(mine):
-                if part is not None:
-                    part.write_batch(batch)
-                rows_of_mine.extend(replace(p, thumbnail=None) for p in batch)
-        finally:
-            if part is not None:
-                part.close()
-        shares = gather_to_main(world, rows_of_mine)  # also waits until every part is whole
+        found = discovered(args.paths, speak=world.is_main)
+        run = classification_run(args, found, world, device=device_for(world, args.device))
+        if run.already is not None:
+            say(f"{run.already} file(s) are in {shown(args.csv)} already; {run.left} to go.")
+        for _ in run.batches():
+            pass
+        rows = run.finish()  # also waits until every part is whole
         if not world.is_main:
             return EXIT_OK
-        rows = [p for share in shares for p in share]
-        if args.csv:
-            merge_parts(args.csv, predictor.top_k, order, keep_existing=bool(args.resume))
-        failed = sum(not p.ok for p in rows)
-        seconds = time.perf_counter() - started
         out = Output(sys.stdout)
         if not args.json:
             out.write(f"{'confidence':>10}  {'label':<24}  file\n")
         for prediction in rows:
             out.write(row_text(prediction, args.json))
-        unfamiliar = sum(p.unfamiliar for p in rows)
-        summary = {**run_summary(unsure_below, len(rows), failed, len(found.skipped), seconds, predictor, bundle,
-                                 unfamiliar),
-                   "processes": world.size}
-        if args.json:
-            out.write(json_line({"summary": summary}) + "\n")
+        say_how_it_went(run, args, out)
         out.flush()
-        say_plain(f"{len(rows) - failed} of {len(rows)} image(s) classified by {world.size} processes in "
-                  f"{seconds:.1f}s" + (f"; {failed} could not be read." if failed else "."))
-        say_unfamiliar(unfamiliar, len(rows) - failed)
-        return EXIT_SOME_FAILED if failed else EXIT_OK
+        return EXIT_SOME_FAILED if run.failed else EXIT_OK
     finally:
         end_process_group()

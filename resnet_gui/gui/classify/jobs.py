@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from PySide6.QtGui import QImage
@@ -56,20 +55,18 @@ def classify(state: JobState, bundle, job: ClassifyJob) -> dict:
     """Find the images under the dropped paths (event `discovered`: how many, and every file passed over with
     why) and classify them, one batch of ResultRows per `partial`; returns the run's summary."""
     from resnet_gui.core.images.files import discover
-    from resnet_gui.core.inference.predictor import Predictor
+    from resnet_gui.core.inference.classification import ClassificationRun
 
     found = discover(job.paths)
     passed_over = [(str(p), why) for p, why in found.skipped] + [(str(p), "does not exist") for p in found.missing]
     state.event("discovered", len(found.files), passed_over)
     if not found.files:
         return {"files": 0, "seconds": 0.0}
-    predictor = Predictor(bundle, job.options)
-    started = time.perf_counter()
-    done = 0
-    for batch in predictor.predict(found.files, cancelled=state.cancelled):
-        done += len(batch)
+    run = ClassificationRun(job.paths, bundle, job.options, found=found)
+    for batch in run.batches(cancelled=state.cancelled):
         state.partial([ResultRow(p, to_qimage(p.thumbnail) if p.thumbnail is not None else None) for p in batch])
-    return {"files": done, "seconds": time.perf_counter() - started, "device": str(predictor.device)}
+    run.finish()
+    return {"files": run.classified, "seconds": run.seconds, "device": str(run.predictor.device)}
 
 
 def explain_picture(state: JobState, bundle, path: str, class_index: int, size: int = 1024):
