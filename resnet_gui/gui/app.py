@@ -204,7 +204,10 @@ def run_gui(args) -> GuiOutcome:
         wait_for = "train" if training and args.start_training else "classify" if args.paths else "model"
         job = ScreenshotJob(window, args.screenshot, wait_for)
     code = app.exec()
+    monitor.timer.stop()
     window.shutdown()
+    window.hide()  # a screenshot run ends with the window open; it goes with the Qt application it ran in
+    window.deleteLater()
     return GuiOutcome(code, job.messages if job else [], monitor.max_stall_ms, shown_after * 1000)
 
 

@@ -1,7 +1,6 @@
 """The Classify tab, driven as a user would: drops, model choice, results, chart, export, settings."""
 
 import csv
-import subprocess
 import sys
 import threading
 
@@ -248,20 +247,23 @@ def test_menus_have_the_usual_shortcuts(window):
     assert shortcuts["&Export shown results as CSV…"] == "Ctrl+E" and shortcuts["&Copy selected rows"] == "Ctrl+C"
 
 
-def test_screenshot_command_saves_the_window_and_exits_0(tiny_checkpoint, image_folder, tmp_path):
-    shot = tmp_path / "shot.png"
-    env = {**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
-    done = subprocess.run(
-        [sys.executable, "-m", "resnet_gui", "gui", str(image_folder), "--checkpoint", str(tiny_checkpoint),
-         "--screenshot", str(shot), "--report-stalls"],
-        capture_output=True, text=True, timeout=180, env=env,
-    )
-    assert done.returncode == 0, done.stderr
+def test_screenshot_command_saves_the_window_and_exits_0(qapp, tiny_checkpoint, image_folder, tmp_path, capsys,
+                                                          monkeypatch):
+    """`resnet-gui gui PATHS --screenshot` as the command line runs it, in this process (its Qt application is
+    the tests'); the console script as a process is test_cli.py's."""
     from PySide6.QtGui import QImage
 
+    from resnet_gui.cli import main
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # the window installs its own
+    shot = tmp_path / "shot.png"
+    code = main(["gui", str(image_folder), "--checkpoint", str(tiny_checkpoint), "--screenshot", str(shot),
+                 "--report-stalls"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
     image = QImage(str(shot))
     assert (image.width(), image.height()) == (1280, 800)
-    assert "max_stall_ms=" in done.stdout
+    assert "max_stall_ms=" in out
 
 
 def test_an_unexpected_worker_error_is_a_dialog_and_a_log_not_a_crash(qtbot, window, tiny_checkpoint,

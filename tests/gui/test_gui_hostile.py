@@ -4,7 +4,6 @@ screenshot run instead of hanging it."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 
@@ -46,14 +45,17 @@ def test_class_and_file_names_are_shown_as_written(qtbot, window, tmp_path):
     assert panel.preview.textFormat() == Qt.TextFormat.PlainText
 
 
-def test_a_refused_checkpoint_ends_a_screenshot_run_with_the_picture(tmp_path):
+def test_a_refused_checkpoint_ends_a_screenshot_run_with_the_picture(qapp, tmp_path, capsys, monkeypatch):
+    """`resnet-gui gui --checkpoint BAD --screenshot` as the command line runs it, in this process."""
+    from resnet_gui.cli import main
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # the window installs its own
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"this is not a model")
     shot = tmp_path / "shot.png"
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "resnet_gui", "gui", "--checkpoint", str(bad), "--screenshot",
-                           str(shot)], capture_output=True, text=True, timeout=180, env=env)
-    assert done.returncode == 2 and time.perf_counter() - started < 120
-    assert "bad.pt" in done.stderr and "Traceback" not in done.stderr
+    code = main(["gui", "--checkpoint", str(bad), "--screenshot", str(shot)])
+    err = capsys.readouterr().err
+    assert code == 2 and time.perf_counter() - started < 120
+    assert "bad.pt" in err and "Traceback" not in err
     assert QImage(str(shot)).width() == 1280

@@ -106,21 +106,20 @@ def test_start_without_a_folder_is_a_message(qtbot, window):
     assert "Choose or drop a folder" in blocker.args[1]
 
 
-def test_training_screenshot_command(tmp_path):
-    import os
-    import subprocess
+def test_training_screenshot_command(qapp, tmp_path, capsys, monkeypatch):
+    """`resnet-gui gui --train-dir ... --start-training --screenshot` as the command line runs it, in this process."""
     import sys
 
     from PySide6.QtGui import QImage
 
+    from resnet_gui.cli import main
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # the window installs its own
+    monkeypatch.chdir(tmp_path)
     data = make_shapes_dataset(tmp_path / "shapes", per_class=6)
     shot = tmp_path / "train.png"
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
-    done = subprocess.run(
-        [sys.executable, "-m", "resnet_gui", "gui", "--train-dir", str(data), "--weights", "none", "--epochs", "2",
-         "--image-size", "32", "--start-training", "--screenshot", str(shot)],
-        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
+    code = main(["gui", "--train-dir", str(data), "--weights", "none", "--epochs", "2", "--image-size", "32",
+                 "--start-training", "--screenshot", str(shot)])
+    assert code == 0, capsys.readouterr().err
     assert QImage(str(shot)).width() == 1280
     assert (data.parent / "shapes-resnet18.pt").exists()
