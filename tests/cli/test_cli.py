@@ -144,14 +144,14 @@ def test_unexpected_errors_are_logged_not_shown(capsys, tiny_checkpoint, image_f
 
 def test_console_script_runs_as_a_process(tiny_checkpoint, image_folder):
     """The installed entry point: real exit codes and clean stderr."""
-    command = [sys.executable, "-m", "resnet_gui", "classify", str(image_folder / "noise 0.png"),
-               "--checkpoint", str(tiny_checkpoint), "--json"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.splitlines()[0])["error"] is None
-    bad = subprocess.run([sys.executable, "-m", "resnet_gui", "info", str(image_folder / "noise 0.png")],
-                         capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "not a PyTorch checkpoint" in bad.stderr
+    good = [sys.executable, "-m", "resnet_gui", "classify", str(image_folder / "noise 0.png"),
+            "--checkpoint", str(tiny_checkpoint), "--json"]
+    bad = [sys.executable, "-m", "resnet_gui", "info", str(image_folder / "noise 0.png")]
+    runs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in (good, bad)]
+    (out, err), (_, bad_err) = (run.communicate(timeout=120) for run in runs)  # side by side: each starts torch
+    assert runs[0].returncode == 0, err
+    assert json.loads(out.splitlines()[0])["error"] is None
+    assert runs[1].returncode == 2 and "Traceback" not in bad_err and "not a PyTorch checkpoint" in bad_err
 
 
 def test_the_window_and_the_parser_do_not_import_torch():
