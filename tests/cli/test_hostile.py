@@ -450,19 +450,17 @@ def test_stderr_holds_only_the_apps_sentences(tmp_path, tiny_checkpoint):
     bad_exif = Image.new("RGB", (20, 20))
     bad_exif.save(folder / "e.jpg", exif=b"Exif\x00\x00II*\x00\x08\x00\x00\x00\xff\xff")
     (folder / "x.tif").write_bytes(b"II*\x00" + b"\x00" * 40)
-    done = subprocess.run([sys.executable, "-m", "resnet_gui", "classify", str(folder), "--checkpoint",
-                           str(tiny_checkpoint)], capture_output=True, text=True, timeout=120, env=cli_env(tmp_path))
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert lines and all(line.startswith(("resnet-gui: ", "  ")) or " classified with " in line for line in lines), \
-        done.stderr
     data = make_shapes_dataset(tmp_path / "d", per_class=3)
-    trained = subprocess.run([sys.executable, "-m", "resnet_gui", "train", str(data), "--weights", "none",
-                              "--epochs", "1", "--image-size", "32", "--out", str(tmp_path / "m.pt"), "--json"],
-                             capture_output=True, text=True, timeout=180, env=cli_env(tmp_path))
-    assert trained.returncode == 0 and "leaked" not in trained.stderr and "Warning" not in trained.stderr, \
-        trained.stderr
-
-
+    commands = ([sys.executable, "-m", "resnet_gui", "classify", str(folder), "--checkpoint", str(tiny_checkpoint)],
+                [sys.executable, "-m", "resnet_gui", "train", str(data), "--weights", "none", "--epochs", "1",
+                 "--image-size", "32", "--out", str(tmp_path / "m.pt"), "--json"])
+    runs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(tmp_path))
+            for c in commands]  # side by side: each starts torch
+    (_, classified), (_, trained) = (run.communicate(timeout=180) for run in runs)
+    lines = [line for line in classified.splitlines() if line.strip()]
+    assert lines and all(line.startswith(("resnet-gui: ", "  ")) or " classified with " in line for line in lines), \
+        classified
+    assert runs[1].returncode == 0 and "leaked" not in trained and "Warning" not in trained, trained
 
 
 def test_classify_resume_after_a_kill_finishes_the_csv(tmp_path, capsys, tiny_checkpoint):
