@@ -35,35 +35,32 @@ def test_two_processes_classify_row_for_row_as_one(tmp_path, tiny_checkpoint, ca
                  "--json"]) == 0
     one_json = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "XDG_STATE_HOME": str(tmp_path / "s")}
-    done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "resnet_gui",
-         "classify", str(folder), "--checkpoint", str(tiny_checkpoint), "--csv", str(tmp_path / "two.csv"),
-         "--json", "--workers", "0"],
-        capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stderr
-    assert (tmp_path / "two.csv").read_text(encoding="utf-8") == (tmp_path / "one.csv").read_text(encoding="utf-8")
-    two_json = [json.loads(line) for line in done.stdout.splitlines()]  # printed by one process only
-    assert [r["path"] for r in two_json[:-1]] == [r["path"] for r in one_json[:-1]]
-    assert [r["top_k"][0]["label"] for r in two_json[:-1]] == [r["top_k"][0]["label"] for r in one_json[:-1]]
-    assert two_json[-1]["summary"]["processes"] == 2 and two_json[-1]["summary"]["files"] == 9
-    assert not list(tmp_path.glob("two.csv.part-*"))  # the parts were merged and removed
-
     # What a run of 3 processes leaves when it is killed: OUT.csv from an earlier stop, whole rows in two
     # parts, a row cut short in one. --resume with 2 processes finishes it: every file once, in order.
     header, *rows = (tmp_path / "one.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     (tmp_path / "three.csv").write_text(header + rows[0] + rows[1], encoding="utf-8")
     (tmp_path / "three.csv.part-0-of-3").write_text(header + rows[3], encoding="utf-8")
     (tmp_path / "three.csv.part-2-of-3").write_text(header + rows[7] + rows[8][:20], encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "resnet_gui",
-         "classify", str(folder), "--checkpoint", str(tiny_checkpoint), "--csv", str(tmp_path / "three.csv"),
-         "--json", "--workers", "0", "--resume"],
-        capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stderr
-    assert "4 file(s) are in" in done.stderr and "5 to go" in done.stderr
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
+                "resnet_gui", "classify", str(folder), "--checkpoint", str(tiny_checkpoint), "--json", "--workers", "0"]
+    runs = [subprocess.Popen([*launcher, "--csv", str(tmp_path / name), *more], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env)
+            for name, more in (("two.csv", []), ("three.csv", ["--resume"]))]  # side by side: each starts torch
+    (fresh_out, fresh_err), (resumed_out, resumed_err) = (run.communicate(timeout=300) for run in runs)
+
+    assert runs[0].returncode == 0, fresh_err
+    assert (tmp_path / "two.csv").read_text(encoding="utf-8") == (tmp_path / "one.csv").read_text(encoding="utf-8")
+    two_json = [json.loads(line) for line in fresh_out.splitlines()]  # printed by one process only
+    assert [r["path"] for r in two_json[:-1]] == [r["path"] for r in one_json[:-1]]
+    assert [r["top_k"][0]["label"] for r in two_json[:-1]] == [r["top_k"][0]["label"] for r in one_json[:-1]]
+    assert two_json[-1]["summary"]["processes"] == 2 and two_json[-1]["summary"]["files"] == 9
+    assert not list(tmp_path.glob("two.csv.part-*"))  # the parts were merged and removed
+
+    assert runs[1].returncode == 0, resumed_err
+    assert "4 file(s) are in" in resumed_err and "5 to go" in resumed_err
     assert (tmp_path / "three.csv").read_text(encoding="utf-8") == (tmp_path / "one.csv").read_text(
         encoding="utf-8")
-    resumed = [json.loads(line)["path"] for line in done.stdout.splitlines()[:-1]]
+    resumed = [json.loads(line)["path"] for line in resumed_out.splitlines()[:-1]]
     assert resumed == [one_json[i]["path"] for i in (2, 4, 5, 6, 8)]  # only the files still to do
     assert not list(tmp_path.glob("three.csv.part-*"))
 
