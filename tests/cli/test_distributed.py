@@ -92,13 +92,15 @@ def test_two_processes_train_one_model_that_scores_like_one_process(tmp_path, ca
     data = make_shapes_dataset(tmp_path / "d", per_class=14)
     common = ["--weights", "none", "--image-size", "32", "--batch-size", "16", "--seed", "1"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "XDG_STATE_HOME": str(tmp_path / "s")}
-    two = subprocess.run([sys.executable, "-m", "resnet_gui", "train", str(data), "--epochs", "4", *common,
-                          "--out", str(tmp_path / "two" / "m.pt"), "--keep-last", "--nproc", "2"],
-                         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
-    assert two.returncode == 0, two.stderr
-    assert two.stderr.count("Best checkpoint") == 1 and two.stdout.count("m.pt") == 1  # one process speaks
-    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["m.last.pt", "m.pt"]
+    two = subprocess.Popen([sys.executable, "-m", "resnet_gui", "train", str(data), "--epochs", "4", *common,
+                            "--out", str(tmp_path / "two" / "m.pt"), "--keep-last", "--nproc", "2"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    # the one-process run trains here while the processes start torch
     assert main(["train", str(data), "--epochs", "4", *common, "--out", str(tmp_path / "one" / "m.pt")]) == 0
+    two_out, two_err = two.communicate(timeout=300)
+    assert two.returncode == 0, two_err
+    assert two_err.count("Best checkpoint") == 1 and two_out.count("m.pt") == 1  # one process speaks
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["m.last.pt", "m.pt"]
     capsys.readouterr()
     scores = []
     for run in ("one", "two"):
