@@ -22,7 +22,7 @@ import sys
 import warnings
 
 from resnet_gui import __version__
-from resnet_gui.cli import classify, evaluate, example, model, project, training, window
+from resnet_gui.cli import audit, classify, evaluate, example, model, project, training, window
 from resnet_gui.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageParser, say
 from resnet_gui.core.errors import UserError
 from resnet_gui.core.models.architectures import ARCHITECTURES
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_parsers(sub, archs)
     training.add_parser(sub, archs)
     evaluate.add_parser(sub)
+    audit.add_parser(sub)
     project.add_parser(sub, archs)
     example.add_parser(sub)
     parser.commands = frozenset(sub.choices)  # what a first argument must be to not mean "gui"

@@ -93,6 +93,12 @@ def add_parser(sub, archs: list[str]) -> None:
     status = action("status", "classes, counts, runs and missing files", status_command)
     status.add_argument("--json", action="store_true", help="one JSON object")
 
+    from resnet_gui.cli.audit import add_check_options, project_audit_command
+
+    audit = action("audit", "check the labelled pictures: copies across the stored split, duplicates, likely "
+                            "mislabelled pictures, balance and oddities", project_audit_command)
+    add_check_options(audit, checkpoint_help="a model (.pt) to look at the pictures with (default: the newest run's)")
+
     locate = action("locate", "find missing pictures again in a folder, by their content", locate_command)
     locate.add_argument("folder", metavar="FOLDER", help="where the files are now")
 

@@ -248,5 +248,31 @@ class Predictor:
                                                without_tta=without_tta)
         return [results[i] for i in sorted(results)]
 
+    def features(self, paths: Sequence[str | os.PathLike], cancelled: Callable[[], bool] | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """The model's pooled features (the input of its last layer, the centre view) of each file: float32
+        [N, D], a row of NaN for a file that could not be read (or was not reached before `cancelled`)."""
+        names = [os.fspath(p) for p in paths]
+        found = np.full((len(names), self.model.fc.in_features), np.nan, dtype=np.float32)
+        done = 0
+        try:
+            for batch in self.batches(names) if names else ():
+                if cancelled is not None and cancelled():
+                    break
+                if batch.images is not None:
+                    with torch.inference_mode():
+                        x = normalize_batch(batch.images.to(self.device), self.prep)
+                        if self.policy.channels_last:
+                            x = x.contiguous(memory_format=torch.channels_last)
+                        with self.policy.autocast(), capture_features(self.model) as pooled:
+                            self.model(x)
+                    found[batch.indices] = pooled[0].float().cpu().numpy()
+                done += len(batch.indices) + len(batch.failures)
+                if progress is not None:
+                    progress(done, len(names))
+        finally:
+            release_freed_memory()
+        return found
+
     def predict_all(self, paths: Iterable[str | os.PathLike]) -> list[Prediction]:
         return [p for batch in self.predict(paths) for p in batch]
