@@ -37,6 +37,31 @@ def test_folder_scan_lists_classes_with_counts(qtbot, window, tmp_path):
     assert panel.form.out.text().endswith("shapes-resnet18.pt")
 
 
+def test_the_chosen_folder_is_checked_for_copies_and_small_classes(qtbot, window, tmp_path):
+    """Before a run: a validation picture copied from training and classes of 8 pictures are warned of, in
+    words, under the classes found; the user may still start."""
+    import shutil
+
+    data = tmp_path / "data"
+    make_shapes_dataset(data / "train", per_class=8)
+    make_shapes_dataset(data / "val", per_class=3, seed=5)
+    shutil.copy(data / "train" / "red" / "red_002.png", data / "val" / "red" / "copied.png")
+    panel = window.train_panel
+    window.tabs.setCurrentWidget(panel)
+    panel.set_data_folder(str(data))
+    notes = panel.classes_found.check_notes
+    qtbot.waitUntil(lambda: notes.text().startswith("Check: "), timeout=WAIT)
+    lines = notes.text().splitlines()
+    assert lines[0] == ("Check: 1 validation picture(s) are copies of training pictures: the accuracy measured on "
+                        "them would be too high. Remove one copy of each (hover for the files).")
+    assert lines[1:] == ["Check: too few pictures to learn from in blue (8), green (8) and red (8): 20 or more each.",
+                         "Check: too few pictures to validate with in blue (3), green (3) and red (4): 5 or more each."]
+    assert notes.isVisible() and "copied.png" in notes.toolTip()
+    assert panel.start_button.isEnabled()
+    window.resize(1024, 700)
+    assert window.width() <= 1024  # the sentences wrap, they never widen the window
+
+
 def test_training_from_the_window_plots_every_epoch_and_hands_over_the_model(qtbot, window, tmp_path):
     panel = scanned_panel(qtbot, window, tmp_path)
     fill(panel, tmp_path, epochs=2)

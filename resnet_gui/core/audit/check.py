@@ -83,3 +83,50 @@ def model_features(bundle, paths: list[str], options: CheckOptions, say: Progres
         say("features", done, total, spent / done * (total - done) if done else None)
 
     return predictor.features(paths, cancelled=cancelled, progress=progress)
+
+
+def training_folder_warnings(data_dir, val_dir=None, *, cancelled: Callable[[], bool] | None = None
+                             ) -> tuple[list[str], list[str]]:
+    """The checks that need no model, on a folder about to be trained on, as the Train tab warns of them:
+    (sentences, the files they are about). Without a validation folder the split is made at random, so a
+    copy inside the folder may land on both sides: that is a leak to come."""
+    from resnet_gui.core.audit.findings import IMBALANCE, SMALL_CLASS
+    from resnet_gui.core.audit.pictures import class_folder_pictures, splits_of
+
+    splits = splits_of(data_dir, val_dir)
+    pictures, _ = class_folder_pictures(splits)
+    report = check_pictures(pictures, options=CheckOptions(cheap_only=True), cancelled=cancelled)
+    sentences, files = [], []
+    leaks = report.of_kind(LEAKAGE)
+    if leaks:
+        shared = sum(p.split != "train" for f in leaks for p in f.pictures)
+        sentences.append(f"{shared} validation picture(s) are copies of training pictures: the accuracy measured "
+                         "on them would be too high. Remove one copy of each (hover for the files).")
+    copies = report.of_kind(DUPLICATE)
+    if copies:
+        count = sum(len(f.pictures) - 1 for f in copies)
+        where = "the split may put one copy on each side, and validation would be too kind" if "val" not in \
+            splits else "each counts more than once"
+        sentences.append(f"{count} picture(s) are copies of others in the same class: {where}.")
+    two = report.of_kind(TWO_CLASSES)
+    if two:
+        sentences.append(f"{len(two)} picture(s) have a copy filed under another class: the model is taught both "
+                         "answers. Keep the one in the right class.")
+    small = report.of_kind(SMALL_CLASS)
+    for split, need, what in (("train", "to learn from", "20"), ("val", "to validate with", "5"),
+                              ("test", "to test with", "5")):
+        named = [f"{f.details['class']} ({f.details['pictures']})" for f in small if f.details["split"] == split]
+        if named:
+            sentences.append(f"too few pictures {need} in {_listed(named)}: {what} or more each.")
+    for finding in report.of_kind(IMBALANCE):
+        sentences.append(f"{finding.text}: set Imbalance to Class-weighted loss, or add pictures to the small "
+                         "classes.")
+    for finding in leaks + copies + two:
+        files += [p.path for p in finding.pictures]
+    return sentences, files
+
+
+def _listed(names: list[str], at_most: int = 6) -> str:
+    if len(names) > at_most:
+        return ", ".join(names[:at_most]) + f" and {len(names) - at_most} more"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -102,7 +102,7 @@ ADVICE = {
     SMALL_CLASS: lambda n, p: (f"{n} class(es) have too few pictures to learn or to validate: add pictures to "
                                "them, or merge them with a neighbour."),
     IMBALANCE: lambda n, p: ("The classes are very unequal in size: train with --balance loss (the Train tab's "
-                             "'Balance classes'), or add pictures to the small classes."),
+                             "Imbalance: Class-weighted loss), or add pictures to the small classes."),
     ODD_SIZE: lambda n, p: (f"{n} picture(s) are far from the others in size or shape: check they belong here "
                             "(a whole slide among crops, a thumbnail among photos)."),
     GREY_AMONG_COLOUR: lambda n, p: (f"{n} picture(s) differ from the rest in being grey or in colour: a model can "

@@ -4,7 +4,15 @@ notes in words (how validation is split, what was skipped and why, the input siz
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGroupBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHeaderView,
+    QLabel,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
 from resnet_gui.core.text import display_name, display_path
 from resnet_gui.gui.formatting import plain_tooltip
@@ -23,14 +31,37 @@ class ClassesFound(QGroupBox):
         self.data_notes = never_widens(QLabel(""))
         self.data_notes.setTextFormat(Qt.TextFormat.PlainText)  # file names and reasons, shown as written
         self.data_notes.setStyleSheet("color: #8a5300;")
+        self.check_notes = never_widens(QLabel(""))  # what the check of the data warns of; the user may go on
+        self.check_notes.setTextFormat(Qt.TextFormat.PlainText)
+        self.check_notes.setWordWrap(True)
+        policy = self.check_notes.sizePolicy()
+        policy.setVerticalPolicy(QSizePolicy.Policy.Minimum)  # the table gives way; the sentences never overlap
+        self.check_notes.setSizePolicy(policy)
+        self.check_notes.setStyleSheet("color: #b3261e;")
+        self.check_notes.hide()
         layout = QVBoxLayout(self)
         layout.addWidget(self.class_table, 1)
         layout.addWidget(self.data_notes)
+        layout.addWidget(self.check_notes)
+
+    def show_check(self, warnings: list[str] | None, files: list[str] = ()) -> None:
+        """The check of the data: None while it runs, then its warnings (none: nothing is shown)."""
+        if warnings is None:
+            self.check_notes.setText("Checking the pictures for copies and small classes…")
+            self.check_notes.setStyleSheet("color: gray;")
+            self.check_notes.setToolTip("")
+            self.check_notes.show()
+            return
+        self.check_notes.setStyleSheet("color: #b3261e;")
+        self.check_notes.setText("\n".join(f"Check: {line}" for line in warnings))
+        self.check_notes.setToolTip(plain_tooltip("\n".join(display_path(p) for p in files[:40])) if files else "")
+        self.check_notes.setVisible(bool(warnings))
 
     def show_note(self, text: str, *, clear_table: bool = False) -> None:
         """Only `text`: the folder is being read, or it could not be, or a project's pictures train."""
         if clear_table:
             self.class_table.setRowCount(0)
+            self.check_notes.hide()
         self.data_notes.setText(text)
 
     def show_scan(self, info: dict, val_share: float, resumable=None) -> None:

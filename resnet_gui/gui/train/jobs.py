@@ -23,6 +23,14 @@ def scan_training_folder(state: JobState, folder: str, val_dir: str | None = Non
             "resumable": resumable}
 
 
+def check_training_folder(state: JobState, folder: str) -> dict:
+    """The checks of the data that need no model (copies, small classes), in sentences, with the files."""
+    from resnet_gui.core.audit.check import training_folder_warnings
+
+    sentences, files = training_folder_warnings(folder, cancelled=state.cancelled)
+    return {"folder": folder, "warnings": sentences, "files": files}
+
+
 def _forwarder(state: JobState):
     """The run's callbacks as the job's events: `batches` a stream, the rest one event each."""
     from resnet_gui.core.training.events import TrainingCallback

@@ -41,6 +41,7 @@ class TrainPanel(QWidget):
         self.settings = settings
         self.options = options  # device and precision: shown here, shared with the other tabs
         self.scan_task = Task(self, "scan")
+        self.check_task = Task(self, "check")
         self.train_task = Task(self, "train")
         self.result = None
         self.classes: list[str] = []
@@ -117,6 +118,13 @@ class TrainPanel(QWidget):
         if run is not None:
             self.set_resumable(run)
         self.classes_found.show_scan(info, self.form.val_split.value(), run)
+        self.classes_found.show_check(None)
+        self.check_task.start(Job(jobs.check_training_folder, info["folder"]), returned=self._on_checked,
+                              errored=lambda exc: self.classes_found.show_check([]))
+
+    def _on_checked(self, found: dict) -> None:
+        if found["folder"] == self.folder.text():
+            self.classes_found.show_check(found["warnings"], found["files"])
 
     def _on_scan_failed(self, exc: BaseException) -> None:
         self.classes_found.show_note(describe_error(exc))
