@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from resnet_gui.cli.common import (
@@ -48,6 +49,7 @@ def add_check_options(parser: argparse.ArgumentParser, *, checkpoint_help: str |
 
 
 def audit_command(args) -> int:
+    from resnet_gui.core.audit.check import CheckOptions, check_pictures
     from resnet_gui.core.audit.pictures import class_folder_pictures, splits_of
     from resnet_gui.core.errors import DatasetError
 
@@ -57,38 +59,9 @@ def audit_command(args) -> int:
         raise UserError(str(exc)) from None
     for path, why in passed.skipped:
         say(f"skipped {shown(path)}: {why}")
-    return run_check(args, pictures, title=f"Check of {args.data_dir}")
-
-
-def project_audit_command(args) -> int:
-    from resnet_gui.core.audit.findings import AuditPicture
-    from resnet_gui.core.projects.project import Project
-
-    with Project.open(args.project) as project:
-        names = {c.id: c.name for c in project.classes()}
-        pictures = [AuditPicture(str(path), side or "train", names[class_id])
-                    for _, path, class_id, _, side in project.training_pictures()]
-        if args.checkpoint is None:
-            run = project.latest_run()
-            if run is not None:
-                args.checkpoint = str(run.checkpoint)
-                say(f"the model of run {run.id} looks at the pictures (--checkpoint FILE for another).")
-        title = f"Check of the project {project.name}"
-    if not pictures:
-        raise UserError(f"{shown(args.project)} has no labelled pictures to check yet; label some first.")
-    return run_check(args, pictures, title=title)
-
-
-def run_check(args, pictures, *, title: str) -> int:
-    from resnet_gui.core.audit.check import CheckOptions, check_pictures
-
     if not pictures:
         raise UserError("No pictures were found in the class subfolders given.")
-    if args.report:
-        from resnet_gui.core.atomic_write import check_writable
-        from resnet_gui.core.audit.report_page import PAGE_NAME
-
-        check_writable(f"{args.report}/{PAGE_NAME}", "the report")
+    check_report_target(args)
     bundle = None
     if args.checkpoint and not args.quick:
         from resnet_gui.core.models.resnets import load_checkpoint_bundle
@@ -96,6 +69,38 @@ def run_check(args, pictures, *, title: str) -> int:
         bundle = load_checkpoint_bundle(args.checkpoint)
     say(f"checking {len(pictures)} picture(s)" + (" (copies, balance and oddities only)" if args.quick else "")
         + "…")
+    with progress_bars() as progress:
+        report = check_pictures(pictures, bundle, CheckOptions(cheap_only=args.quick, device=args.device),
+                                progress=progress)
+    return say_report(args, report, f"Check of {args.data_dir}")
+
+
+def project_audit_command(args) -> int:
+    from resnet_gui.core.audit.check import CheckOptions
+    from resnet_gui.core.projects.audit import check_project
+
+    check_report_target(args)
+    say("checking the labelled pictures" + (" (copies, balance and oddities only)" if args.quick else "") + "…")
+    with progress_bars() as progress:
+        report, _, run_id = check_project(args.project, checkpoint=args.checkpoint, progress=progress,
+                                          options=CheckOptions(cheap_only=args.quick, device=args.device),
+                                          write_page=False)
+    if run_id is not None:
+        say(f"the model of run {run_id} looked at the pictures (--checkpoint FILE for another).")
+    return say_report(args, report, f"Check of the project {args.project}")
+
+
+def check_report_target(args) -> None:
+    if args.report:  # before any work: a bad target costs nothing
+        from resnet_gui.core.atomic_write import check_writable
+        from resnet_gui.core.audit.report_page import PAGE_NAME
+
+        check_writable(f"{args.report}/{PAGE_NAME}", "the report")
+
+
+@contextlib.contextmanager
+def progress_bars():
+    """A progress bar per stage of the check, and the time reading will take when it is more than 20 s."""
     bars: dict[str, ProgressBar] = {}
     said_estimate: list[bool] = []
 
@@ -107,14 +112,16 @@ def run_check(args, pictures, *, title: str) -> int:
         bars[stage].update(done)
         if stage == "reading" and left is not None and not said_estimate and left > 20:
             said_estimate.append(True)
-            say(f"reading the pictures will take about {left / 60:.0f} minute(s) more.")
+            say(f"reading the pictures will take about {max(1, round(left / 60))} minute(s) more.")
 
     try:
-        report = check_pictures(pictures, bundle, CheckOptions(cheap_only=args.quick, device=args.device),
-                                progress=progress)
+        yield progress
     finally:
         for bar in bars.values():
             bar.close()
+
+
+def say_report(args, report, title: str) -> int:
     if args.json:
         for finding in report.findings:
             sys.stdout.write(json_line(finding.to_dict()) + "\n")

@@ -150,3 +150,19 @@ def ask_sort(parent: QWidget | None, out: str, counts: dict[str, int], missing: 
     box.setDefaultButton(copy)
     box.exec()
     return {copy: "copy", move: "move"}.get(box.clickedButton())
+
+
+def show_check(parent: QWidget | None, advice: list[str], page: str, looked: str) -> None:
+    """What the check of the data found, one sentence a kind, and a button that opens its page."""
+    box = QMessageBox(QMessageBox.Icon.Information, "Check of the data",
+                      "\n\n".join(advice) + f"\n\n{looked.strip()}\n\nThe pictures of every finding are in {page}.",
+                      QMessageBox.StandardButton.NoButton, parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    open_page = box.addButton("Open the report", QMessageBox.ButtonRole.ActionRole)
+    box.addButton("Close", QMessageBox.ButtonRole.RejectRole)
+    box.exec()
+    if box.clickedButton() is open_page:
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        QDesktopServices.openUrl(QUrl.fromLocalFile(page))

@@ -3,6 +3,8 @@ classes made with +, class folders dropped on their class, a pool of unlabelled 
 labels given with the digit keys, Train, the review with Enter, a click on a bar and the keys again, Sort into
 folders through its dialogs, and the project back when the window opens again."""
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
@@ -136,6 +138,24 @@ def test_a_project_from_nothing_to_sorted_folders(user, tmp_path, qtbot, setting
     user.wait(lambda: not panel.job_task.is_running())
     assert counts and "red:" in counts[0]
     assert sum(1 for _ in (out / "red").iterdir()) >= 5
+    user.fits()
+
+    # Check data: the run's model looks at the labelled pictures; the sentences come in a box, with the page.
+    said = []
+
+    def answer_check(dialog):
+        said.append(dialog.text())
+        close = next(b for b in dialog.buttons() if b.text().replace("&", "") == "Close")
+        from PySide6.QtTest import QTest
+
+        QTest.mouseClick(close, Qt.MouseButton.LeftButton)
+    user.will_answer(answer_check)
+    user.click(panel.check_button)
+    user.wait(lambda: bool(said))
+    user.wait(lambda: not panel.job_task.is_running())
+    page = Path(panel.project.root) / "checks" / "audit.html"
+    assert "The model of run 1 looked at them." in said[0] and str(page) in said[0]
+    assert page.is_file() and "Pictures per class" in page.read_text(encoding="utf-8")
     user.fits()
 
 

@@ -16,6 +16,7 @@ from resnet_gui.core.projects.schema import ProjectError
 DATABASE_NAME = "project.sqlite"
 MODELS_FOLDER = "models"
 CACHE_FOLDER = "cache"  # thumbnails: safe to delete, made again when needed
+CHECKS_FOLDER = "checks"  # the last check of the data, as a page (made again by each check)
 UNSURE_FOLDER = "_unsure"
 UNFAMILIAR_FOLDER = "_unfamiliar"  # pictures unlike anything the model was trained on: no class folder
 # Tableau 10: distinct on screen and for the common colour-vision deficiencies.

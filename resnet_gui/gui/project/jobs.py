@@ -60,3 +60,19 @@ def write_example_project(state: JobState, folder: str):
     made = write_example(folder)
     make_example_project(made)
     return made
+
+
+def check_data(state: JobState, folder: str, device: str):
+    """The check of the project's labelled pictures (with the newest run's model when there is one): the
+    report, the page written into the project, the run that looked."""
+    from resnet_gui.core.audit.check import CheckOptions
+    from resnet_gui.core.projects.audit import check_project
+
+    stages = {"reading": "Reading the pictures…", "features": "Looking at them with the model…",
+              "labels": "Cross-checking the labels…"}
+
+    def progress(stage: str, done: int, total: int, left) -> None:
+        state.status(stages[stage])
+        state.progress(done, total)
+
+    return check_project(folder, options=CheckOptions(device=device), progress=progress, cancelled=state.cancelled)

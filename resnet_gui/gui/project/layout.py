@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_gui.gui.project import adding, class_dialogs, predicting, sorting
+from resnet_gui.gui.project import adding, checking, class_dialogs, predicting, sorting
 from resnet_gui.gui.project.class_list import ClassList
 from resnet_gui.gui.project.picture_grid import PictureGrid
 from resnet_gui.gui.project.picture_pane import PicturePane
@@ -60,11 +60,16 @@ def build_project_panel(panel) -> None:
     on_click(panel.predict_button.clicked, lambda: predicting.predict(panel))
     panel.sort_button = QPushButton("Sort into folders…")
     on_click(panel.sort_button.clicked, lambda: sorting.sort(panel))
+    panel.check_button = QPushButton("Check data…")
+    panel.check_button.setToolTip("Look for copies across the split, duplicates, pictures that look mislabelled, "
+                                  "small classes and odd pictures among the labelled ones.")
+    on_click(panel.check_button.clicked, lambda: checking.check(panel))
     panel.missing_button = QPushButton("Find missing…")
     on_click(panel.missing_button.clicked, lambda: sorting.locate(panel))
     panel.missing_button.hide()
     for widget in (panel.add_button, panel.import_button, panel.keep_specimens, panel.train_button,
-                   panel.resume_button, panel.predict_button, panel.sort_button, panel.missing_button):
+                   panel.resume_button, panel.predict_button, panel.sort_button, panel.check_button,
+                   panel.missing_button):
         top.addWidget(widget)
     layout.addLayout(top)
     panel.progress = QProgressBar()

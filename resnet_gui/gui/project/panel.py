@@ -66,7 +66,7 @@ class ProjectPanel(QWidget):
         self.empty.setVisible(project is None)
         self.body.setVisible(project is not None)
         for widget in (self.add_button, self.import_button, self.keep_specimens, self.train_button,
-                       self.predict_button, self.sort_button):
+                       self.predict_button, self.sort_button, self.check_button):
             widget.setVisible(project is not None)
         self.missing_button.hide()
         self.show_resumable()
