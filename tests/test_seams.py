@@ -264,3 +264,18 @@ def test_json_of_training_settings_round_trips():
 def test_user_errors_are_user_errors():
     with pytest.raises(UserError, match="optimizer"):
         TrainSettings(optimizer="lbfgs").validate()
+
+
+def test_no_class_over_300_lines_and_no_module_over_450():
+    """The house keeps its rooms small (issue 24): a class past 300 lines or a module past 450 is split by job."""
+    import ast
+
+    too_long = []
+    for path in sorted((ROOT / "resnet_gui").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > 450:
+            too_long.append(f"{path.relative_to(ROOT)}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > 300:
+                too_long.append(f"{path.relative_to(ROOT)}:{node.name}: {node.end_lineno - node.lineno + 1} lines")
+    assert not too_long, too_long

@@ -49,7 +49,9 @@ def find_mislabelled(pictures: Sequence[AuditPicture], features: np.ndarray, *, 
     rows = [i for i, (p, ok) in enumerate(zip(pictures, usable, strict=True)) if ok and p.label in index]
     labels = np.array([index[pictures[i].label] for i in rows])
     probabilities = out_of_sample_probabilities(features[rows], labels, seed)
-    ranked = find_label_issues(labels, probabilities, return_indices_ranked_by="self_confidence")
+    # n_jobs=1: cleanlab would fork a pool of processes, and a fork of a process with the window's (or torch's)
+    # threads can hang forever on a lock one of them held; one process takes 15 ms for 10,000 pictures
+    ranked = find_label_issues(labels, probabilities, return_indices_ranked_by="self_confidence", n_jobs=1)
     findings = []
     for r in ranked:
         given = float(probabilities[r, labels[r]])

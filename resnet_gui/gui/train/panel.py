@@ -20,6 +20,7 @@ from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.jobs.job import Job, describe_error
 from resnet_gui.gui.jobs.tasks import Task
 from resnet_gui.gui.train import jobs
+from resnet_gui.gui.train.data_check import check_folder
 from resnet_gui.gui.train.layout import RESUME_TIP, STOP_TIP, build_train_panel
 from resnet_gui.gui.train.range_test import RangeTest
 
@@ -118,13 +119,7 @@ class TrainPanel(QWidget):
         if run is not None:
             self.set_resumable(run)
         self.classes_found.show_scan(info, self.form.val_split.value(), run)
-        self.classes_found.show_check(None)
-        self.check_task.start(Job(jobs.check_training_folder, info["folder"]), returned=self._on_checked,
-                              errored=lambda exc: self.classes_found.show_check([]))
-
-    def _on_checked(self, found: dict) -> None:
-        if found["folder"] == self.folder.text():
-            self.classes_found.show_check(found["warnings"], found["files"])
+        check_folder(self, info["folder"])
 
     def _on_scan_failed(self, exc: BaseException) -> None:
         self.classes_found.show_note(describe_error(exc))
@@ -154,7 +149,6 @@ class TrainPanel(QWidget):
         if not self.folder.text() and project is None:
             self.error.emit("No data folder", "Choose or drop a folder with one subfolder of images per class first.")
             return
-
         settings = self.train_settings()
         self.folder_row.setVisible(project is None)
         self.project_note.setVisible(project is not None)

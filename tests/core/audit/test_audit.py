@@ -123,3 +123,23 @@ def test_near_pairs_compares_every_pair_once_across_blocks():
     pairs = near_pairs(hashes, max_bits=4)
     assert (3, 2400, 2) in pairs and all(i < j for i, j, _ in pairs)
     assert copies._BLOCK < 2500
+
+
+def test_the_quick_models_start_no_process(monkeypatch):
+    """cleanlab forks a pool of processes unless told not to, and a fork of the window's process (with Qt's and
+    torch's threads) hung a journey in CI: the check runs in its own process only."""
+    import multiprocessing.pool
+
+    from resnet_gui.core.audit.findings import AuditPicture
+    from resnet_gui.core.audit.labels import find_mislabelled
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the check started a pool of processes")
+
+    monkeypatch.setattr(multiprocessing.pool.Pool, "__init__", refuse)
+    rng = np.random.default_rng(1)
+    features = np.concatenate([rng.normal(0, 1, (40, 6)), rng.normal(4, 1, (40, 6))]).astype(np.float32)
+    pictures = [AuditPicture(f"{i}.png", "train", "a" if i < 40 else "b") for i in range(80)]
+    pictures[3] = AuditPicture("3.png", "train", "b")  # filed under the other class
+    findings, why = find_mislabelled(pictures, features, source="test")
+    assert why is None and findings[0].pictures[0].path == "3.png"
