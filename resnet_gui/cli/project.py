@@ -99,6 +99,15 @@ def add_parser(sub, archs: list[str]) -> None:
                             "mislabelled pictures, balance and oddities", project_audit_command)
     add_check_options(audit, checkpoint_help="a model (.pt) to look at the pictures with (default: the newest run's)")
 
+    mapping = action("map", "a map of the pictures placed by what the model sees in them (UMAP, or PCA)",
+                     map_command)
+    mapping.add_argument("--out", metavar="MAP.png", help="the picture of the map (PNG)")
+    mapping.add_argument("--csv", metavar="FILE", help="the coordinates: path,label,x,y")
+    mapping.add_argument("--method", choices=("auto", "umap", "pca"), default="auto",
+                         help="UMAP when umap-learn is installed (the [map] extra), else PCA (default: auto)")
+    mapping.add_argument("--checkpoint", metavar="FILE", help="the model to look with (default: the newest run's)")
+    mapping.add_argument("--device", default="auto", help=DEVICE_HELP)
+
     locate = action("locate", "find missing pictures again in a folder, by their content", locate_command)
     locate.add_argument("folder", metavar="FOLDER", help="where the files are now")
 
@@ -367,3 +376,22 @@ def locate_command(args) -> int:
     say(f"found {found} of {before} missing picture(s) in {shown(args.folder)}.")
     return EXIT_OK if found == before else EXIT_SOME_FAILED
 
+
+
+def map_command(args) -> int:
+    from resnet_gui.core.projects.audit import project_map
+
+    if not args.out and not args.csv:
+        raise UserError("Say where the map goes: --out MAP.png, --csv FILE, or both.")
+    for target, what in ((args.out, "the map"), (args.csv, "the coordinates")):
+        if target:
+            from resnet_gui.core.atomic_write import check_writable
+
+            check_writable(target, what)
+    made = project_map(args.project, args.out, csv=args.csv, checkpoint=args.checkpoint, method=args.method,
+                       device=args.device, progress=_progress("looking at the pictures"))
+    by = f"the model of run {made['run']}" if made["run"] is not None else shown(args.checkpoint)
+    say(f"{made['placed']} of {made['pictures']} picture(s) placed by {made['method'].upper()} on what {by} sees"
+        + (f"; the map is {shown(args.out)}" if args.out else "") + (f"; the coordinates are {shown(args.csv)}"
+                                                                    if args.csv else "") + ".")
+    return EXIT_OK if made["placed"] == made["pictures"] else EXIT_SOME_FAILED

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from resnet_gui.core.audit.check import CheckOptions, Progress, check_pictures
 from resnet_gui.core.audit.findings import AuditPicture, AuditReport
 from resnet_gui.core.audit.report_page import write_report_page
@@ -46,3 +48,43 @@ def check_project(folder: str | os.PathLike, *, checkpoint: str | os.PathLike | 
     report = check_pictures(pictures, bundle, options, progress=progress, cancelled=cancelled)
     page = write_report_page(report, root / CHECKS_FOLDER, f"Check of the project {name}") if write_page else None
     return report, page, run_id
+
+
+def project_map(folder: str | os.PathLike, out: str | os.PathLike | None = None, *,
+                csv: str | os.PathLike | None = None, checkpoint: str | os.PathLike | None = None,
+                method: str = "auto", device: str = "auto", progress=None, cancelled=None) -> dict:
+    """Every picture of the project (excluded ones aside) placed by a model's features (the newest run's,
+    or `checkpoint`), coloured by label; the PNG at `out` and the coordinates at `csv` when asked.
+    Returns what was made: the method, the run, the counts, the coordinates."""
+    from resnet_gui.core.audit.map import draw_map, place, write_coordinates
+    from resnet_gui.core.errors import UserError
+    from resnet_gui.core.inference.predictor import Predictor
+    from resnet_gui.core.models.resnets import load_checkpoint_bundle
+    from resnet_gui.core.projects.records import ProjectView
+
+    with Project.open(folder) as project:
+        classes = project.classes()
+        names = {c.id: c.name for c in classes}
+        colours = {c.name: c.colour for c in classes}
+        pictures = [p for p in project.pictures(ProjectView("all")) if not p.excluded]
+        run_id = None
+        if checkpoint is None:
+            run = project.latest_run()
+            if run is None:
+                raise UserError(f"The map places pictures by what a model sees in them: train {project.name} once "
+                                "first (or give a model with --checkpoint FILE).")
+            checkpoint, run_id = run.checkpoint, run.id
+        name = project.name
+    if not pictures:
+        raise UserError(f"{name} has no pictures to map yet; add some first.")
+    paths = [str(p.path) for p in pictures]
+    labels = [names.get(p.class_id) if p.class_id is not None else None for p in pictures]
+    predictor = Predictor(load_checkpoint_bundle(checkpoint), device=device, tta=None, check_familiarity=False)
+    features = predictor.features(paths, cancelled=cancelled, progress=progress)
+    xy, used = place(features, method)
+    if out is not None:
+        draw_map(xy, labels, colours, out, title=f"{name}: {len(paths)} pictures placed by {used.upper()}")
+    if csv is not None:
+        write_coordinates(paths, labels, xy, csv)
+    return {"method": used, "run": run_id, "pictures": len(paths), "placed": int(np.isfinite(xy).all(axis=1).sum()),
+            "paths": paths, "labels": labels, "xy": xy}
