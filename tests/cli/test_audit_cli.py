@@ -51,6 +51,14 @@ def test_a_clean_folder_exits_0_and_a_wrong_one_2(tmp_path, capsys):
     assert "DATA_DIR" in capsys.readouterr().err
 
 
+def test_a_check_that_cannot_run_says_why(tmp_path, capsys):
+    class_folders(tmp_path / "one each", 1, seed=3)
+    assert main(["audit", str(tmp_path / "one each")]) == 1  # three classes too small to learn, too
+    err = capsys.readouterr().err
+    assert ("The check for likely mislabelled pictures did not run: it needs two classes of at least two readable "
+            "pictures each.") in err
+
+
 def test_with_a_model_its_features_find_the_flipped_pictures(colour_model, tmp_path, capsys):
     """The session's model of red, green and blue squares looks at new squares, two of them filed wrong."""
     _, result = colour_model

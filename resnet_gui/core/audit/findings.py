@@ -79,7 +79,7 @@ class AuditReport:
             if n:
                 said.append(ADVICE[kind](n, pictures[kind]))
         for kind, why in self.not_checked.items():
-            said.append(f"{TITLES[kind]} were not looked for: {why}")
+            said.append(f"The check for {TITLES[kind].lower()} pictures did not run: {why}")
         if not self.findings:
             said.append(f"Nothing to fix was found in {self.pictures} picture(s).")
         return said
