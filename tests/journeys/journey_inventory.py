@@ -10,7 +10,7 @@ CLICKED_BY = {
         "menu/File/Open checkpoint…", "Classify/Where it looks", "Classify/Export shown rows…", "Classify/Clear"],
     "test_a_project_from_nothing_to_sorted_folders": [
         "Project/New project…", "Project/+", "Project/Train", "Project/Sort into folders…",
-        "Project/Accept (Enter)", "Project/Exclude (Del)", "Project/Check data…"],
+        "Project/Accept (Enter)", "Project/Exclude (Del)", "Project/Check data…", "Project/Map…"],
     "test_first_start_offline_offers_three_ways_to_a_model": [
         "Classify/Choose a checkpoint…", "Classify/Train on your own folder…"],
     "test_evaluate_a_folder_click_a_cell_and_save_the_report": [

@@ -158,6 +158,20 @@ def test_a_project_from_nothing_to_sorted_folders(user, tmp_path, qtbot, setting
     assert page.is_file() and "Pictures per class" in page.read_text(encoding="utf-8")
     user.fits()
 
+    # Map…: every picture a point, coloured by class; hovering names it, a click keeps its name under the map.
+    user.click(panel.map_button)
+    user.wait(lambda: getattr(panel, "picture_map", None) is not None and panel.picture_map.isVisible())
+    picture_map = panel.picture_map
+    status = panel.project.status()
+    assert picture_map.point_count() == sum(status.labelled.values()) + status.unlabelled
+    scatter = picture_map.scatters["red"]
+    first = scatter.points()[0]
+    scatter.sigClicked.emit(scatter, [first], None)
+    assert picture_map.picked.text().endswith(picture_map.made["paths"][first.data()])
+    assert "(red)" in picture_map.picked.text()
+    picture_map.close()
+    user.fits()
+
 
 def test_the_last_project_opens_with_the_window(qtbot, tmp_path, settings, errors):
     """Closed and opened again, the window shows the project the user was working on."""

@@ -87,4 +87,4 @@ def project_map(folder: str | os.PathLike, out: str | os.PathLike | None = None,
     if csv is not None:
         write_coordinates(paths, labels, xy, csv)
     return {"method": used, "run": run_id, "pictures": len(paths), "placed": int(np.isfinite(xy).all(axis=1).sum()),
-            "paths": paths, "labels": labels, "xy": xy}
+            "paths": paths, "labels": labels, "xy": xy, "colours": colours}

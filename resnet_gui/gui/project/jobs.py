@@ -76,3 +76,12 @@ def check_data(state: JobState, folder: str, device: str):
         state.progress(done, total)
 
     return check_project(folder, options=CheckOptions(device=device), progress=progress, cancelled=state.cancelled)
+
+
+def map_pictures(state: JobState, folder: str, device: str) -> dict:
+    """Every picture placed by what the newest run's model sees in it (PCA: at once, where UMAP would take
+    seconds to compile)."""
+    from resnet_gui.core.projects.audit import project_map
+
+    state.status("Looking at the pictures with the model…")
+    return project_map(folder, method="pca", device=device, progress=state.progress, cancelled=state.cancelled)

@@ -133,7 +133,12 @@ def build_project_panel(panel) -> None:
     panel.order.addItem("Smallest margin first", "margin")
     panel.order.setToolTip("Margin: the first class's probability minus the second's.")
     panel.order.currentIndexChanged.connect(lambda *_: panel.refresh_pictures())
+    panel.map_button = QPushButton("Map…")
+    panel.map_button.setToolTip("Every picture as a point placed by what the newest model sees in it, coloured by "
+                                "class: a picture deep inside another class's cloud is a likely mistake.")
+    on_click(panel.map_button.clicked, lambda: checking.show_map(panel))
     order_row.addWidget(panel.order)
+    order_row.addWidget(panel.map_button)
     middle_layout.addLayout(order_row)
     panel.grid = PictureGrid(panel.model)
     panel.grid.selectionModel().currentChanged.connect(lambda *_: panel._showing and panel.show_current())
