@@ -9,6 +9,7 @@ ranked by the probability of their given label, lowest first. No torch.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,9 +41,8 @@ def find_mislabelled(pictures: Sequence[AuditPicture], features: np.ndarray, *, 
     from cleanlab.filter import find_label_issues
 
     usable = np.isfinite(features).all(axis=1)
-    names = sorted({p.label for p, ok in zip(pictures, usable, strict=True) if ok})
-    per_class = {n: sum(1 for p, ok in zip(pictures, usable, strict=True) if ok and p.label == n) for n in names}
-    names = [n for n in names if per_class[n] >= 2]
+    per_class = Counter(p.label for p, ok in zip(pictures, usable, strict=True) if ok)
+    names = sorted(n for n, count in per_class.items() if count >= 2)
     if len(names) < 2:
         return [], "it needs two classes of at least two readable pictures each."
     index = {n: i for i, n in enumerate(names)}

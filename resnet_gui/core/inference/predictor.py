@@ -165,9 +165,7 @@ class Predictor:
             batch = images.to(self.device, non_blocking=self.policy.pin_memory)
             probabilities, centre, scores = None, None, None
             for index, view in enumerate(views(batch, self.tta, self.prep.image_size)):
-                x = normalize_batch(view, self.prep)
-                if self.policy.channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
+                x = self._model_input(view)
                 is_centre = index == (CENTRE_VIEW[self.tta] if self.tta else 0)
                 scored = is_centre and self.familiarity is not None
                 with self.policy.autocast(), (capture_features(self.model) if scored else nullcontext()) as pooled:
@@ -180,6 +178,11 @@ class Predictor:
                         scores = familiarity_scores(self.familiarity, logits.cpu(), pooled[0].cpu())
             count = VIEWS[self.tta] if self.tta else 1
             return BatchOutputs((probabilities / count).cpu(), centre, scores)
+
+    def _model_input(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 pictures on the device -> the normalised batch, in the memory layout this device runs fastest."""
+        x = normalize_batch(images, self.prep)
+        return x.contiguous(memory_format=torch.channels_last) if self.policy.channels_last else x
 
     def batches(self, paths: Sequence[str]) -> Iterable[DecodedBatch]:
         """The decoded batches of `paths`, in order."""
@@ -261,9 +264,7 @@ class Predictor:
                     break
                 if batch.images is not None:
                     with torch.inference_mode():
-                        x = normalize_batch(batch.images.to(self.device), self.prep)
-                        if self.policy.channels_last:
-                            x = x.contiguous(memory_format=torch.channels_last)
+                        x = self._model_input(batch.images.to(self.device))
                         with self.policy.autocast(), capture_features(self.model) as pooled:
                             self.model(x)
                     found[batch.indices] = pooled[0].float().cpu().numpy()
