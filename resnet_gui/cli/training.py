@@ -43,15 +43,16 @@ def train_command(args: argparse.Namespace) -> int:
     from resnet_gui.core.atomic_write import check_writable
     from resnet_gui.core.models.files import last_path_for
     from resnet_gui.core.runtime.distributed import world_from_environment
-    from resnet_gui.core.training.trainer import Trainer
 
     world = world_from_environment()
-    if args.nproc and args.nproc > 1 and not world.is_distributed:
+    if args.nproc and args.nproc > 1 and not world.is_distributed:  # the launcher needs torch, not torchvision
         out = getattr(args, "out", None)
         return launch_processes(args.argv, args.nproc, after_a_kill=(
             f"The best model so far is kept; to go on: resnet-gui train --resume "
             f"{shlex.quote(shown(last_path_for(out)))} --nproc {args.nproc}" if out else
             "The best model so far is kept; go on with resnet-gui train --resume NAME.last.pt."))
+
+    from resnet_gui.core.training.trainer import Trainer
 
     settings = settings_from_args(args)
     if not settings.resume:  # a resumed run is checked once merged with its saved settings

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from resnet_gui.cli import main
 from resnet_gui.core.runtime.distributed import World, world_from_environment
 from tests.support import save_noise
@@ -114,91 +116,152 @@ def test_two_processes_train_one_model_that_scores_like_one_process(tmp_path, ca
     assert read_checkpoint(tmp_path / "two" / "m.pt").history[: len(first_run)] == first_run
 
 
-def test_an_error_in_one_process_stops_every_process_with_its_sentence(tmp_path):
+# The three failing runs below are started side by side, once, when the first of their tests asks: each spends
+# seconds starting torch in three processes, mostly on one core at a time.
+ERROR_IN_PROCESS_1 = """
+import os
+if os.environ.get("RANK") == "1":  # the test's fault, in process 1 only
+    from resnet_gui.core.training import trainer as training
+    from resnet_gui.core.errors import UserError
+
+    def refuse(*args, **kwargs):
+        raise UserError("Process 1 cannot read the pictures (the test made it so).")
+
+    training.set_up = refuse
+"""
+
+KILL_PROCESS_1 = """
+import os
+import signal
+if os.environ.get("RANK") == "1":  # the test's kill -9, in process 1 once its first epoch is saved
+    from resnet_gui.core.training import saver as checkpoint_saver
+
+    def then_killed(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    checkpoint_saver.CheckpointSaver.save_recovery = then_killed
+"""
+
+
+class FailingRun:
+    """One `resnet-gui ... --nproc 2` process started now; `done()` waits for it (CompletedProcess-like)."""
+
+    def __init__(self, folder: Path, arguments: list[str], hook: str | None = None):
+        import time
+
+        folder.mkdir(parents=True)
+        paths = [str(ROOT)]
+        if hook is not None:
+            (folder / "hook").mkdir()
+            (folder / "hook" / "sitecustomize.py").write_text(hook)
+            paths.insert(0, str(folder / "hook"))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "OMP_NUM_THREADS": "1",
+               "XDG_STATE_HOME": str(folder / "s")}
+        self.folder, self.started = folder, time.perf_counter()
+        self.process = subprocess.Popen([sys.executable, "-m", "resnet_gui", *arguments], stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, env=env)
+        self.result = None
+
+    def done(self) -> subprocess.CompletedProcess:
+        import time
+
+        if self.result is None:
+            out, err = self.process.communicate(timeout=240)
+            self.result = subprocess.CompletedProcess(self.process.args, self.process.returncode, out, err)
+            self.seconds = time.perf_counter() - self.started
+        return self.result
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+
+
+@pytest.fixture(scope="module")
+def failing_runs(tmp_path_factory):
+    from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
+    from tests.support import COLOURS, TINY, make_shapes_dataset, tiny_model
+
+    base = tmp_path_factory.mktemp("failing")
+    data = make_shapes_dataset(base / "d", per_class=4)
+    small = make_shapes_dataset(base / "d20", per_class=4, size=20)
+    folder = base / "imgs"
+    for i in range(4):
+        save_noise(folder / f"{i:02d}.png", seed=i)
+    (folder / "broken.png").write_bytes(b"not a picture")
+    checkpoint = base / "tiny.pt"
+    write_checkpoint(checkpoint, checkpoint_payload(model=tiny_model(), arch="resnet18", classes=list(COLOURS),
+                                                    small_input=True, preprocessing=TINY))
+    runs = {
+        "error": FailingRun(base / "error", ["train", str(data), "--nproc", "2", "--weights", "none", "--image-size",
+                                             "16", "--epochs", "1", "--out", str(base / "error" / "m.pt")],
+                            ERROR_IN_PROCESS_1),
+        "killed": FailingRun(base / "killed", ["train", str(small), "--nproc", "2", "--weights", "none",
+                                               "--image-size", "16", "--epochs", "3", "--out",
+                                               str(base / "killed" / "m.pt")], KILL_PROCESS_1),
+        "unreadable": FailingRun(base / "unreadable", ["classify", str(folder), "--checkpoint", str(checkpoint),
+                                                       "--nproc", "2", "--workers", "0", "--csv",
+                                                       str(base / "unreadable" / "o.csv")]),
+    }
+    yield runs
+    for run in runs.values():
+        run.stop()
+
+
+def test_an_error_in_one_process_stops_every_process_with_its_sentence(failing_runs):
     """train --nproc 2 where process 1 fails after joining the group: process 0 would wait for it in its
     first collective; the launcher stops it instead, and the user reads process 1's sentence, no traceback."""
-    import textwrap
-    import time
-
-    from tests.support import make_shapes_dataset
-
-    data = make_shapes_dataset(tmp_path / "d", per_class=4)
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(textwrap.dedent("""
-        import os
-        if os.environ.get("RANK") == "1":  # the test's fault, in process 1 only
-            from resnet_gui.core.training import trainer as training
-            from resnet_gui.core.errors import UserError
-
-            def refuse(*args, **kwargs):
-                raise UserError("Process 1 cannot read the pictures (the test made it so).")
-
-            training.set_up = refuse
-    """))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)]), "OMP_NUM_THREADS": "1",
-           "XDG_STATE_HOME": str(tmp_path / "s")}
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "resnet_gui", "train", str(data), "--nproc", "2", "--weights", "none",
-                           "--image-size", "16", "--epochs", "1", "--out", str(tmp_path / "m.pt")],
-                          capture_output=True, text=True, timeout=240, env=env)
+    run = failing_runs["error"]
+    done = run.done()
     assert done.returncode == 2, done.stderr
-    assert time.perf_counter() - started < 200  # stopped, not left waiting for the gloo timeout (30 min)
+    assert run.seconds < 200  # stopped, not left waiting for the gloo timeout (30 min)
     assert "Process 1 cannot read the pictures" in done.stderr
     assert "process 1 of 2 stopped (exit status 2); the others were stopped with it" in done.stderr
     assert "Traceback" not in done.stderr and "ChildFailedError" not in done.stderr and "exitcode" not in done.stderr
-    assert not (tmp_path / "m.pt").exists()
+    assert not (run.folder / "m.pt").exists()
 
 
-def test_a_killed_process_is_named_and_the_others_stop_with_a_sentence(tmp_path):
+def test_a_killed_process_is_named_and_the_others_stop_with_a_sentence(failing_runs):
     """train --nproc 2 where process 1 is killed (kill -9) after its first epoch: process 0 lost its peer
     mid-collective and ended in an 'unexpected error', exit 3, with a crash log. Now process 0 says it stops
     because another process ended, and the launcher names the killed one and how to go on."""
-    import textwrap
-
-    from tests.support import make_shapes_dataset
-
-    data = make_shapes_dataset(tmp_path / "d", per_class=4, size=20)
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(textwrap.dedent("""
-        import os
-        import signal
-        if os.environ.get("RANK") == "1":  # the test's kill -9, in process 1 once its first epoch is saved
-            from resnet_gui.core.training import saver as checkpoint_saver
-
-            def then_killed(self, *args, **kwargs):
-                os.kill(os.getpid(), signal.SIGKILL)
-
-            checkpoint_saver.CheckpointSaver.save_recovery = then_killed
-    """))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)]), "OMP_NUM_THREADS": "1",
-           "XDG_STATE_HOME": str(tmp_path / "s")}
-    done = subprocess.run([sys.executable, "-m", "resnet_gui", "train", str(data), "--nproc", "2", "--weights", "none",
-                           "--image-size", "16", "--epochs", "3", "--out", str(tmp_path / "m.pt")],
-                          capture_output=True, text=True, timeout=240, env=env)
+    run = failing_runs["killed"]
+    done = run.done()
     assert done.returncode == 3, done.stderr
     assert "process 1 of 2 was killed (SIGKILL); the others were stopped with it" in done.stderr
     assert "resnet-gui train --resume" in done.stderr and "m.last.pt" in done.stderr
     assert "unexpected error" not in done.stderr and "Traceback" not in done.stderr
-    assert not (tmp_path / "s" / "resnet-gui" / "errors.log").exists()
+    assert not (run.folder / "s" / "resnet-gui" / "errors.log").exists()
 
 
-def test_classify_nproc_with_an_unreadable_file_is_exit_1_without_the_launchers_report(tmp_path, tiny_checkpoint):
+def test_classify_nproc_with_an_unreadable_file_is_exit_1_without_the_launchers_report(failing_runs):
     """Some unreadable files are a normal outcome (exit 1): under torchrun it came with torchrun's
     ChildFailedError traceback. `classify --nproc 2` says it in the run's own words."""
-    folder = tmp_path / "imgs"
-    for i in range(4):
-        save_noise(folder / f"{i:02d}.png", seed=i)
-    (folder / "broken.png").write_bytes(b"not a picture")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "XDG_STATE_HOME": str(tmp_path / "s")}
-    done = subprocess.run([sys.executable, "-m", "resnet_gui", "classify", str(folder), "--checkpoint",
-                           str(tiny_checkpoint), "--nproc", "2", "--workers", "0", "--csv", str(tmp_path / "o.csv")],
-                          capture_output=True, text=True, timeout=240, env=env)
+    run = failing_runs["unreadable"]
+    done = run.done()
     assert done.returncode == 1, done.stderr
     assert "4 of 5 image(s) classified by 2 processes" in done.stderr and "1 could not be read" in done.stderr
     assert "Traceback" not in done.stderr and "ChildFailedError" not in done.stderr and "stopped" not in done.stderr
-    assert len((tmp_path / "o.csv").read_text(encoding="utf-8-sig").splitlines()) == 6
+    assert len((run.folder / "o.csv").read_text(encoding="utf-8-sig").splitlines()) == 6
+
+
+def test_the_launcher_of_train_nproc_starts_torch_but_not_torchvision(tmp_path):
+    """`train --nproc N` is a launcher: it needs torch.distributed.run, and leaves the models to its processes
+    (torchvision costs it 1.3 s of start-up, most of it torch._dynamo)."""
+    from tests.support import make_shapes_dataset
+
+    data = make_shapes_dataset(tmp_path / "d", per_class=2, size=16)
+    probe = ("import sys\n"
+             "from resnet_gui.cli import training\n"
+             "training.launch_processes = lambda *a, **k: print(sorted({'torch', 'torchvision'} & set(sys.modules)))"
+             " or 0\n"
+             "from resnet_gui.cli import main\n"
+             f"sys.exit(main(['train', {str(data)!r}, '--nproc', '2', '--weights', 'none', '--out', "
+             f"{str(tmp_path / 'm.pt')!r}]))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout  # nothing of torch yet: the launcher imports it itself
 
 
 def test_sync_batchnorm_with_several_processes_on_gpus_and_a_sentence_on_cpus():
