@@ -126,15 +126,22 @@ def _isolated_state(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(state / "config"))
 
 
+@pytest.fixture(scope="session")
+def _tiny_checkpoint_made(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny") / "tiny.pt"
+    write_checkpoint(path, checkpoint_payload(model=tiny_model(), arch="resnet18", classes=list(COLOURS),
+                                              small_input=True, preprocessing=TINY))
+    return path
+
+
 @pytest.fixture
-def tiny_checkpoint(tmp_path):
-    """A seeded resnet18 (small-input stem, 32 px) saved in the app's format, with 3 colour classes."""
-    model = tiny_model()
+def tiny_checkpoint(tmp_path, _tiny_checkpoint_made):
+    """A seeded resnet18 (small-input stem, 32 px) saved in the app's format, with 3 colour classes: written
+    once per session (0.2 s) and copied into this test's folder (0.02 s), so a test may change its own."""
+    import shutil
+
     path = tmp_path / "tiny.pt"
-    write_checkpoint(
-        path,
-        checkpoint_payload(model=model, arch="resnet18", classes=list(COLOURS), small_input=True, preprocessing=TINY),
-    )
+    shutil.copyfile(_tiny_checkpoint_made, path)
     return path
 
 
