@@ -119,6 +119,18 @@ def _nothing_left_running():
 
 
 @pytest.fixture(autouse=True)
+def _garbage_collected_on_the_gui_thread(request):
+    """As in the app (gui/app.py): once a test has a QApplication, cycles are collected on the GUI thread only,
+    or a window closed by an earlier test can be freed, and hang, on a later test's training thread."""
+    if "qtbot" in request.fixturenames:
+        from resnet_gui.gui.app import collect_garbage_on_the_gui_thread
+
+        request.getfixturevalue("qapp")
+        collect_garbage_on_the_gui_thread()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _isolated_state(tmp_path_factory, monkeypatch):
     """Logs and settings go to a temporary folder, never the developer's home."""
     state = tmp_path_factory.mktemp("state")

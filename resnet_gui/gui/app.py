@@ -34,12 +34,28 @@ def route_qt_messages() -> None:
     qInstallMessageHandler(handler)
 
 
+_garbage_collector = None
+
+
+def collect_garbage_on_the_gui_thread() -> None:
+    """Python's cycle collector runs on whichever thread allocates when a threshold is crossed: on a training
+    thread it can free a closed dialog's widgets there, and a QWidget destroyed off the GUI thread deadlocks
+    the window (seen: a learning-rate sweep hung in ~QObject, waiting for the GIL). pyqtgraph's collector turns
+    automatic collection off and collects on a GUI-thread timer instead."""
+    global _garbage_collector
+    if _garbage_collector is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _garbage_collector = GarbageCollector(interval=1.0)
+
+
 def make_application() -> QApplication:
     app = QApplication.instance()
     if app is None:
         route_qt_messages()
         QApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         app = QApplication(sys.argv[:1])
+    collect_garbage_on_the_gui_thread()
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("resnet-gui")

@@ -154,6 +154,34 @@ def test_a_superseded_model_load_never_shows(qtbot, window, tmp_path, tiny_check
     assert window.model_problem is None and window.bundle.source == str(tiny_checkpoint)
 
 
+def test_cycles_are_freed_on_the_gui_thread_never_on_a_worker(qtbot):
+    """A worker's allocations must not run Python's cycle collector: it would free whatever garbage is pending
+    there, widgets of a closed window too, and a QWidget destroyed off the GUI thread hung a training job."""
+    import gc
+    import weakref
+
+    from resnet_gui.gui.app import make_application
+
+    make_application()
+    assert not gc.isenabled()
+    freed_on = []
+
+    class Node:
+        pass
+
+    node = Node()
+    node.itself = node
+    weakref.finalize(node, lambda: freed_on.append(threading.current_thread()))
+    del node
+    kept = []
+    worker = threading.Thread(target=lambda: kept.extend([] for _ in range(20_000)))  # 28x gen 0's threshold
+    worker.start()
+    worker.join()
+    assert freed_on == []
+    qtbot.waitUntil(lambda: bool(freed_on), timeout=5000)
+    assert freed_on == [threading.main_thread()]
+
+
 def test_emitting_signals_keeps_pythons_booleans_alive():
     """PySide6 6.12.0's emit returned True without a reference: thousands of emits crashed the app on 3.11."""
     import sys
