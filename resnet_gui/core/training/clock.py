@@ -1,8 +1,8 @@
 """How long a training run will take, said once, early: from a few timed batches of its first epoch.
 
 The run's time is its batches (timed as the loop runs them, loading included), a validation pass per
-epoch (timed on two batches before the first epoch), the checkpoints written after each epoch, and
-the calibration at the end (about one more validation pass). No torch here.
+epoch (timed on two batches before the first epoch), the checkpoints written (the recovery file at most
+a tenth of the time), and the calibration at the end (about one more validation pass). No torch here.
 """
 
 from __future__ import annotations
@@ -10,9 +10,13 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-# Models' worth written after an epoch: the best checkpoint, and the recovery file (the model and the
-# optimizer's state, two moments per weight for AdamW).
-WRITES_PER_EPOCH = 4
+# Models' worth written: the best checkpoint (after an epoch that improved), and the recovery file (the
+# model and the optimizer's state, two moments per weight for AdamW).
+BEST_WRITES = 1
+RECOVERY_WRITES = 3
+# At most this share of a run's time goes to writing its recovery file (CheckpointSaver's policy): after
+# the first epoch, then when the time since the last write is a write's time over this share.
+RECOVERY_SHARE = 0.1
 WARM_UP_BATCHES = 2  # the first batches pay for the loader's start and the kernels' first use
 TIMED_BATCHES = 8
 
@@ -44,6 +48,8 @@ class RunClock:
 
     def estimate(self, seconds_per_batch: float) -> float:
         validation = self.val_batches * self.seconds_per_val_batch
-        per_epoch = self.batches * seconds_per_batch + validation + WRITES_PER_EPOCH * self.seconds_per_write
+        per_epoch = self.batches * seconds_per_batch + validation + BEST_WRITES * self.seconds_per_write
+        recovery_write = RECOVERY_WRITES * self.seconds_per_write
+        recovery = recovery_write + (self.epochs - 1) * min(recovery_write, RECOVERY_SHARE * per_epoch)
         # The end: calibration (one more pass over the validation set) and the best checkpoint written again.
-        return self.epochs * per_epoch + validation + self.seconds_per_write
+        return self.epochs * per_epoch + recovery + validation + self.seconds_per_write

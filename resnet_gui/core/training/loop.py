@@ -114,7 +114,7 @@ def one_epoch(run: PreparedRun, saver: CheckpointSaver, epoch: int, history: lis
         run.sampler.set_epoch(epoch)  # a different shuffle each epoch, the same in every process
     train_loss, train_acc, finished = train_one_epoch(run, epoch, emit=emit, cancelled=cancelled, clock=clock)
     if not finished:
-        return "cancelled"  # the last finished epoch's state is on disk already
+        return "cancelled"  # the last finished epoch's state is kept; the trainer writes it as it stops
     val = evaluate(run)
     metrics = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val["loss"],
                "val_acc": val["accuracy"], "confusion_matrix": val["confusion_matrix"],

@@ -11,6 +11,7 @@ stem, output path, learning rate) comes back in `TrainResult.settings`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -99,10 +100,20 @@ class Trainer:
 
         clock = start_clock(run, s.epochs - start_epoch + 1)
         stopped = "completed"
-        for epoch in range(start_epoch, s.epochs + 1):
-            stopped = one_epoch(run, saver, epoch, history, emit=self._emit, cancelled=self.cancelled, clock=clock)
-            if stopped != "completed":
-                break
+        try:
+            for epoch in range(start_epoch, s.epochs + 1):
+                stopped = one_epoch(run, saver, epoch, history, emit=self._emit, cancelled=self.cancelled,
+                                    clock=clock)
+                if stopped != "completed":
+                    break
+        except BaseException:  # an error, or Ctrl+C: the last finished epoch is what the user resumes from
+            with contextlib.suppress(Exception):
+                saver.flush_recovery()
+            raise
+        discard_recovery = (stopped != "cancelled" and not s.keep_last and saver.best_path is not None
+                            and world.is_main)  # a finished run needs no resuming; a stopped one keeps it
+        if not discard_recovery:
+            saver.flush_recovery()
 
         calibration: dict[str, Any] = {}
         finishing_skipped = False
@@ -116,8 +127,8 @@ class Trainer:
                 finishing_skipped = True  # the checkpoint the epoch wrote stays: complete, uncalibrated
             else:
                 self._emit("on_calibrated", calibration)
-        if stopped != "cancelled" and not s.keep_last and saver.best_path is not None and world.is_main:
-            saver.last.unlink(missing_ok=True)  # a finished run needs no resuming; a stopped one keeps it
+        if discard_recovery:
+            saver.discard_recovery()
         result = TrainResult(saver.best_path, saver.last_if_written(), stopped, best.metrics if best else {},
                              history, run.data.classes, run.data.skipped, calibration,
                              finishing_skipped=finishing_skipped, settings=s)

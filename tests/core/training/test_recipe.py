@@ -174,6 +174,9 @@ def test_the_clock_waits_for_its_timed_batches_and_counts_every_part_of_a_run():
     # 3 x (20 batches of 1 s + 4 validation batches of 0.5 s + 4 models written) + calibration and a last write
     assert said[9] == pytest.approx(3 * (20 + 2 + 1) + 2 + 0.25)
     assert RunClock(epochs=2, batches=1, val_batches=1).batch_done(1, 3.0) == pytest.approx(6.0)
+    # Short epochs beside slow writes: the recovery file is written once, then at most a tenth of the time.
+    short = RunClock(epochs=10, batches=1, val_batches=0, seconds_per_write=0.25)
+    assert short.estimate(0.1) == pytest.approx(10 * (0.1 + 0.25) + 0.75 + 9 * 0.035 + 0.25)
 
 
 ESTIMATE_RUN = textwrap.dedent("""

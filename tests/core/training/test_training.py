@@ -19,7 +19,7 @@ from resnet_gui.core.training import setup as training
 from resnet_gui.core.training.events import TrainingCallback
 from resnet_gui.core.training.settings import TrainSettings
 from resnet_gui.core.training.trainer import Trainer
-from tests.support import Recorder, make_shapes_dataset
+from tests.support import TINY, Recorder, make_shapes_dataset
 
 
 def settings_for(data_dir, out, **overrides):
@@ -276,3 +276,74 @@ def test_skipping_the_finishing_steps_keeps_the_best_epochs_checkpoint_whole(tmp
     assert seen == ["finishing"] and result.finishing_skipped and result.calibration == {}
     bundle = load_checkpoint_bundle(result.best_path)
     assert bundle.classes == ["blue", "green", "red"] and bundle.familiarity is None and bundle.temperature == 1.0
+
+
+
+def test_the_recovery_file_takes_at_most_a_tenth_of_the_time_and_holds_a_copy_of_its_epoch(tmp_path, monkeypatch):
+    """Epochs of 2 s, writes of 1 s: written after epoch 1, then once 10 s have passed since (epochs 6 and 11),
+    and the newest epoch when the run stops; what is written is the epoch as it ended, not as training went on."""
+    from resnet_gui.core.training import saver as checkpoint_saver
+
+    now = {"t": 0.0}
+    written = []
+
+    def slow_write(path, payload):
+        now["t"] += 1.0
+        written.append(payload["resume"]["epoch"])
+        return real_write(path, payload)
+
+    real_write = checkpoint_saver.write_checkpoint
+    monkeypatch.setattr(checkpoint_saver.time, "monotonic", lambda: now["t"])
+    monkeypatch.setattr(checkpoint_saver, "write_checkpoint", slow_write)
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.AdamW(model.parameters())
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)
+    saver = checkpoint_saver.CheckpointSaver(tmp_path / "m.pt")
+    fields = dict(arch="resnet18", classes=["a", "b"], small_input=True, preprocessing=TINY)
+    for epoch in range(1, 13):
+        model(torch.ones(1, 2)).sum().backward()
+        optimizer.step()
+        now["t"] += 2.0
+        saver.save_recovery(fields, model, epoch, optimizer, scheduler)
+    assert written == [1, 6, 11]
+    kept = {k: v.clone() for k, v in model.state_dict().items()}
+    kept_moment = optimizer.state_dict()["state"][0]["exp_avg"].clone()
+    with torch.no_grad():  # training goes on after epoch 12 ends...
+        model.weight.add_(1.0)
+        optimizer.state[model.weight]["exp_avg"].add_(1.0)
+    saver.flush_recovery()  # ...then stops: the file holds epoch 12 as it ended
+    assert written == [1, 6, 11, 12]
+    contents = torch.load(saver.last, weights_only=True)  # a Linear, not a ResNet: read the file as it is
+    assert contents["resume"]["epoch"] == 12
+    assert torch.equal(contents["state_dict"]["weight"], kept["weight"])
+    assert torch.equal(contents["resume"]["optimizer"]["state"][0]["exp_avg"], kept_moment)
+    saver.flush_recovery()
+    assert written == [1, 6, 11, 12]  # nothing newer: not written again
+
+
+@pytest.mark.parametrize("how", ["stop", "error"])
+def test_a_run_that_stops_resumes_from_its_last_finished_epoch_however_seldom_it_was_written(tmp_path, monkeypatch,
+                                                                                              how):
+    from resnet_gui.core.training import saver as checkpoint_saver
+
+    monkeypatch.setattr(checkpoint_saver, "RECOVERY_SHARE", 1e-9)  # after epoch 1, never again while it runs
+    data = make_shapes_dataset(tmp_path / "d", per_class=4, size=16)
+    recorder = Recorder()
+
+    class FailsInEpoch3(TrainingCallback):
+        def on_batch_end(self, event):
+            if how == "error" and event.epoch == 3:
+                raise OSError("the disk went away (the test made it so)")
+
+    def cancelled():
+        return how == "stop" and any(batch.epoch == 3 for batch in recorder.batches)
+
+    settings = settings_for(data, tmp_path / "m.pt", epochs=5, image_size=16, batch_size=4, keep_last=False)
+    trainer = Trainer(settings, [recorder, FailsInEpoch3()], cancelled=cancelled)
+    if how == "error":
+        with pytest.raises(OSError, match="disk went away"):
+            trainer.run()
+    else:
+        assert trainer.run().stopped == "cancelled"
+    assert [event.epoch for event in recorder.epochs] == [1, 2]
+    assert read_checkpoint(last_path_for(tmp_path / "m.pt")).extra["resume"]["epoch"] == 2
