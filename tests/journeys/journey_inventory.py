@@ -32,6 +32,8 @@ CLICKED_BY = {
         "Project/Merge…", "Project/Delete"],
     "test_a_moved_project_fits_the_screen_and_finds_its_missing_files": ["Project/Find missing…"],
     "test_a_stopped_project_run_resumes_from_the_project_tab": ["Project/Train", "Train/Stop", "Project/Resume run"],
+    "test_the_check_of_the_data_lists_what_it_found_and_the_review_keys_act_on_it": [
+        "menu/File/Open project…", "Project/Check data…", "Project/Keep as it is (K)"],
 }
 
 NOT_CLICKED = {

@@ -342,3 +342,71 @@ def test_a_stopped_project_run_resumes_from_the_project_tab(user, tmp_path, qtbo
     open_tab(user, "Project")
     assert not panel.resume_button.isVisible()
     assert [(r.id, r.status) for r in panel.project.runs()] == [(1, "completed")]
+
+
+@pytest.mark.parametrize("screen", ["laptop", pytest.param("small", marks=pytest.mark.small_screen)])
+def test_the_check_of_the_data_lists_what_it_found_and_the_review_keys_act_on_it(user, tmp_path, screen):
+    """Check data… on a project with planted faults: the list gains Likely mislabelled, Duplicates and Leaking into
+    validation; Enter gives a flipped picture the class it looks like, K keeps one as it is, Keep as it is (the
+    button) settles a leak, Del excludes a copy and settles its pair."""
+    from tests.core.audit.planted import planted_project
+
+    folder = planted_project(tmp_path)
+    panel = user.window.project_panel
+    user.will_choose_path(folder)
+    user.menu("File", "Open project…")
+    user.wait(lambda: panel.project is not None)
+    open_tab(user, "Project")
+    said = user.will_press("Close")
+    user.click(panel.check_button)
+    user.wait(lambda: bool(said) and not panel.job_task.is_running())
+    assert "listed on the left, under Likely mislabelled" in said[0].text()
+    texts = [panel.classes.item(r).text() for r in range(panel.classes.count())]
+    assert "From the last check of the data" in texts
+    assert "Duplicates  (2)" in texts and "Leaking into validation  (2)" in texts
+    names = panel.project.class_names()
+
+    # Likely mislabelled, most suspicious first; Enter gives a flipped picture the class it looks like.
+    user.click(panel.classes.viewport(),
+               panel.classes.visualItemRect(item_named(panel.classes, "Likely mislabelled")).center())
+    user.wait(lambda: panel.model.rowCount() >= 3)
+    suspects = panel.model.rowCount()
+    shown = [panel.model.data(panel.model.index(r), panel.model.PictureRole).path.name for r in range(suspects)]
+    assert {"flipped-0.png", "flipped-1.png"} <= set(shown[:4])
+    user.click(panel.grid.viewport(), panel.grid.visualRect(panel.model.index(shown.index("flipped-0.png"))).center())
+    first = panel.current_picture()
+    assert first.path.name == "flipped-0.png" and names[first.suggested] == "slate"
+    assert panel.pane.accept_button.text() == "Make it slate (Enter)" and "Check: filed under amber" in \
+        panel.pane.info.text()
+    user.shot(SHOTS / f"project-check-mislabelled-{screen}.png")
+    user.key(panel.grid, Qt.Key.Key_Return)
+    assert names[panel.project.picture(first.id).class_id] == "slate"
+    assert panel.project.history(first.id)[-1]["label"] == "slate"
+    assert panel.model.rowCount() == suspects - 1
+    assert item_named(panel.classes, "Likely mislabelled").text().endswith(f"({suspects - 1})")
+    second = panel.current_picture()
+    user.key(panel.grid, Qt.Key.Key_K)  # kept as it is: out of the list, its label untouched
+    assert panel.project.picture(second.id).class_id == second.class_id and panel.model.rowCount() == suspects - 2
+
+    # Leaking into validation: the training picture, then its copy; keeping one settles the pair.
+    user.click(panel.classes.viewport(),
+               panel.classes.visualItemRect(item_named(panel.classes, "Leaking into validation")).center())
+    user.wait(lambda: panel.model.rowCount() == 2)
+    assert [panel.model.data(panel.model.index(r), panel.model.PictureRole).path.name for r in range(2)] == \
+        ["amber-3-001.png", "leak.jpg"]
+    user.click(panel.grid.viewport(), panel.grid.visualRect(panel.model.index(1)).center())
+    assert panel.pane.keep_button.isVisible() and panel.pane.accept_button.text() == "Keep (Enter)"
+    assert "Check: the validation copy, in amber" in panel.pane.info.text()
+    user.click(panel.pane.keep_button)
+    assert panel.model.rowCount() == 0 and panel.grid.hasFocus()
+    assert item_named(panel.classes, "Leaking into validation").text().endswith("(0)")
+
+    # Duplicates: Del excludes one copy; its pair is settled with it.
+    user.click(panel.classes.viewport(), panel.classes.visualItemRect(item_named(panel.classes, "Duplicates")).center())
+    user.wait(lambda: panel.model.rowCount() == 2)
+    user.click(panel.grid.viewport(), panel.grid.visualRect(panel.model.index(1)).center())
+    copy = panel.current_picture()
+    user.key(panel.grid, Qt.Key.Key_Delete)
+    assert panel.project.picture(copy.id).excluded and panel.model.rowCount() == 0
+    user.fits()
+    user.shot(SHOTS / f"project-check-views-{screen}.png")

@@ -13,7 +13,15 @@ from PIL import Image
 
 from resnet_gui.core.images.files import discover, readable_formats
 from resnet_gui.core.inference.results_csv import from_spreadsheet_cell
-from resnet_gui.core.projects.records import REVIEW_ORDERS, AddReport, Picture, ProjectView, file_sha256, now
+from resnet_gui.core.projects.records import (
+    CHECK_VIEWS,
+    REVIEW_ORDERS,
+    AddReport,
+    Picture,
+    ProjectView,
+    file_sha256,
+    now,
+)
 from resnet_gui.core.projects.schema import ProjectError
 from resnet_gui.core.text import is_text
 
@@ -179,18 +187,27 @@ class ProjectPictures:
         where = {"review": "i.class_id IS NULL AND i.excluded = 0 AND p.run_id IS NOT NULL",
                  "unlabelled": "i.class_id IS NULL AND i.excluded = 0",
                  "class": "i.class_id = :class_id AND i.excluded = 0",
-                 "excluded": "i.excluded = 1", "all": "1"}[view.kind]
+                 "excluded": "i.excluded = 1", "all": "1"}.get(view.kind, "1")
         review = view.kind == "review"
         join = "JOIN" if review else "LEFT JOIN"
         ordering = f"p.{'margin' if order == 'margin' else 'prob'} ASC, i.id" if review else "i.id"
-        sql = (f"SELECT i.id, i.path, i.class_id, i.excluded, p.prob, p.margin, p.class_id, p.top_k, p.error, "
-               f"i.sha256, COALESCE(p.unfamiliar, 0) FROM images i "
+        found, guesses = "NULL, NULL, NULL", "p.top_k"
+        if view.is_check:  # the check's own guesses where the run predicted nothing (a labelled picture)
+            join = "JOIN check_findings c ON c.image_id = i.id AND c.view = :view LEFT JOIN"
+            ordering, found, guesses = "c.position", "c.reason, c.suggested, c.finding", "COALESCE(p.top_k, c.guesses)"
+        sql = (f"SELECT i.id, i.path, i.class_id, i.excluded, p.prob, p.margin, p.class_id, {guesses}, p.error, "
+               f"i.sha256, COALESCE(p.unfamiliar, 0), {found} FROM images i "
                f"{join} predictions p ON p.image_id = i.id AND p.run_id = :run_id "
                f"WHERE {where} ORDER BY {ordering}" + (" LIMIT :limit" if limit else ""))
         rows = self.db.execute(sql, {"run_id": run_id if run_id is not None else -1, "class_id": view.class_id,
-                                     "limit": limit})
+                                     "limit": limit, "view": view.kind})
         root = self.root
-        return [Picture(r[0], r[1], root, r[2], bool(r[3]), *r[4:10], bool(r[10])) for r in rows]
+        return [Picture(r[0], r[1], root, r[2], bool(r[3]), *r[4:10], bool(r[10]), *r[11:14]) for r in rows]
+
+    def count_checks(self) -> dict[str, int]:
+        """How many pictures each of the last check's views holds (CHECK_VIEWS)."""
+        found = dict(self.db.execute("SELECT view, COUNT(*) FROM check_findings GROUP BY view").fetchall())
+        return {view: found.get(view, 0) for view in CHECK_VIEWS}
 
     def count_review(self, run_id: int | None) -> int:
         """How many unlabelled pictures a run's review holds."""

@@ -33,7 +33,8 @@ from resnet_gui.core.projects.review import ProjectReview
 from resnet_gui.core.projects.runs import ProjectRuns
 from resnet_gui.core.projects.schema import ProjectError, damaged_sentence, migrate
 
-PROJECT_TABLES = frozenset({"meta", "classes", "images", "runs", "run_images", "predictions", "labels"})
+PROJECT_TABLES = frozenset({"meta", "classes", "images", "runs", "run_images", "predictions", "labels",
+                            "check_findings", "check_kept"})
 
 
 def check_project_database(path: Path) -> None:

@@ -23,7 +23,9 @@ UNFAMILIAR_FOLDER = "_unfamiliar"  # pictures unlike anything the model was trai
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#bab0ac")
 REVIEW_ORDERS = ("confidence", "margin")
-VIEW_KINDS = ("review", "unlabelled", "all", "excluded", "class")
+# The review views the last check of the data feeds (core/projects/audit.py), in the order the list shows them.
+CHECK_VIEWS = ("mislabelled", "copies", "leaking")
+VIEW_KINDS = ("review", "unlabelled", "all", "excluded", "class", *CHECK_VIEWS)
 
 
 def is_project_folder(folder: str | os.PathLike) -> bool:
@@ -64,6 +66,9 @@ class Picture:
     error: str | None = None
     sha256: str | None = None
     unfamiliar: bool = False  # the run's familiarity check found it unlike the training pictures
+    note: str | None = None  # in a check's view: why the check put it there
+    suggested: int | None = None  # in the likely mislabelled: the class it looks like
+    finding: int | None = None  # in a check's view: the finding it belongs to (copies share one)
 
     @property
     def path(self) -> Path:
@@ -133,6 +138,7 @@ class ViewCounts:
     excluded: int
     all: int
     review: int
+    checks: dict[str, int] = field(default_factory=dict)  # check view -> pictures in it
 
 
 @dataclass(frozen=True)
@@ -152,7 +158,8 @@ class Decision:
 @dataclass(frozen=True)
 class ProjectView:
     """Which pictures a list shows: "review" (unlabelled with a prediction, most doubtful first), "unlabelled",
-    "all", "excluded", or "class" (the pictures labelled `class_id`, named `class_name` when it was chosen)."""
+    "all", "excluded", "class" (the pictures labelled `class_id`, named `class_name` when it was chosen), or
+    one of the last check's findings (CHECK_VIEWS: likely mislabelled, copies, leaking into validation)."""
 
     kind: str
     class_id: int | None = None
@@ -178,4 +185,10 @@ class ProjectView:
             return picture.class_id == self.class_id and not picture.excluded
         if self.kind in ("review", "unlabelled"):
             return picture.class_id is None and not picture.excluded
+        if self.is_check:
+            return False  # a decision settles the picture's findings
         return picture.excluded if self.kind == "excluded" else True
+
+    @property
+    def is_check(self) -> bool:
+        return self.kind in CHECK_VIEWS

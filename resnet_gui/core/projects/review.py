@@ -7,7 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
-from resnet_gui.core.projects.records import Decision, Picture, ViewCounts, now
+from resnet_gui.core.projects.records import CHECK_VIEWS, Decision, Picture, ViewCounts, now
 from resnet_gui.core.projects.schema import ProjectError
 
 _REVIEWED_RUN = ("COALESCE(:run, (SELECT MAX(pr.run_id) FROM predictions pr JOIN images im ON im.id = pr.image_id "
@@ -98,12 +98,26 @@ class ProjectReview:
             "(SELECT COUNT(*) FROM images WHERE class_id IS NULL AND excluded = 0), "
             "(SELECT COUNT(*) FROM images WHERE excluded = 1), (SELECT COUNT(*) FROM images), "
             "(SELECT COUNT(*) FROM predictions q JOIN images y ON y.id = q.image_id WHERE q.run_id = :run "
-            "AND y.class_id IS NULL AND y.excluded = 0) "
+            "AND y.class_id IS NULL AND y.excluded = 0), "
+            "(SELECT json_group_object(view, n) FROM (SELECT view, COUNT(*) AS n FROM check_findings GROUP BY view)) "
             "FROM images i LEFT JOIN predictions p ON p.image_id = i.id AND p.run_id = :run WHERE i.id = :image",
             {"run": run_id if run_id is not None else -1, "image": image_id}).fetchone()
         picture = Picture(r[0], r[1], self.root, r[2], bool(r[3]), *r[4:10], bool(r[10]))
         per_class = {int(k): v for k, v in json.loads(r[11] or "{}").items()}
-        return picture, ViewCounts(per_class, r[12], r[13], r[14], r[15])
+        found = json.loads(r[16] or "{}")
+        return picture, ViewCounts(per_class, r[12], r[13], r[14], r[15], {v: found.get(v, 0) for v in CHECK_VIEWS})
+
+    def keep(self, image_id: int, view: str, *, run_id: int | None = None) -> Decision:
+        """In one of the last check's views: the picture is right as it is (its label, or this copy), so it
+        leaves that view, a group of copies left with one picture goes with it, and the next check does not
+        list it there again until its label changes. Its label is not touched."""
+        if view not in CHECK_VIEWS:
+            raise ProjectError(f"Only the check's views ({', '.join(CHECK_VIEWS)}) have pictures to keep.")
+        # one statement: the kept_settles_findings trigger takes it (and a lone copy) out of the view
+        self.db.execute("INSERT OR REPLACE INTO check_kept(image_id, view, made_at) VALUES (?, ?, ?)",
+                        (image_id, view, now()))
+        picture, counts = self._picture_and_counts(image_id, run_id)
+        return Decision(None, "kept", picture, counts)
 
     def unlabel(self, image_id: int) -> None:
         with self.transaction():

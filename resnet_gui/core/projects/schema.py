@@ -106,6 +106,43 @@ def _version_5(db: sqlite3.Connection) -> None:
                "WHERE id = NEW.image_id; END")
 
 
+def _version_6(db: sqlite3.Connection) -> None:
+    """What the last check of the data found, picture by picture, for the review views it feeds (likely
+    mislabelled, copies, leaking into validation). A decision on a picture settles its findings (a trigger,
+    so a decision stays one statement), and a group of copies down to one picture is settled with it."""
+    db.execute("""CREATE TABLE check_findings (
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        view TEXT NOT NULL CHECK (view IN ('mislabelled', 'copies', 'leaking')),
+        position INTEGER NOT NULL,        -- the check's order: most telling first, a group's copies together
+        finding INTEGER NOT NULL,         -- the pictures one finding names together
+        reason TEXT NOT NULL,             -- why the check put it here, in a line
+        suggested INTEGER REFERENCES classes(id) ON DELETE SET NULL,  -- the class it looks like
+        guesses TEXT,                     -- JSON [[class id, probability], ...] as the check's quick models saw it
+        PRIMARY KEY (view, image_id))""")
+    db.execute("CREATE INDEX check_findings_by_position ON check_findings(view, position)")
+    # Pictures the user kept as they are in a view (the label is right; this copy stays): the next check does
+    # not list them there again, until the picture's label changes.
+    db.execute("""CREATE TABLE check_kept (
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        view TEXT NOT NULL,
+        made_at TEXT NOT NULL,
+        PRIMARY KEY (view, image_id))""")
+    db.execute("CREATE TRIGGER labels_settle_findings AFTER INSERT ON labels BEGIN "
+               "DELETE FROM check_findings WHERE image_id = NEW.image_id; "
+               f"DELETE FROM check_kept WHERE image_id = NEW.image_id; {SETTLE_LONE_COPIES}; END")
+    db.execute("CREATE TRIGGER kept_settles_findings AFTER INSERT ON check_kept BEGIN "
+               "DELETE FROM check_findings WHERE image_id = NEW.image_id AND view = NEW.view; "
+               f"{SETTLE_LONE_COPIES}; END")
+
+
+# A group of copies left with one picture (the others decided on, or kept) is settled with them, and so is a
+# leak left on one side of the split.
+SETTLE_LONE_COPIES = (
+    "DELETE FROM check_findings WHERE view <> 'mislabelled' AND finding IN (SELECT c.finding FROM check_findings c "
+    "JOIN images i ON i.id = c.image_id WHERE c.view <> 'mislabelled' GROUP BY c.finding HAVING COUNT(*) < 2 "
+    "OR (MAX(c.view) = 'leaking' AND COUNT(DISTINCT COALESCE(i.split, 'train')) < 2))")
+
+
 def _version_1(db: sqlite3.Connection) -> None:
     for statement in _VERSION_1:
         db.execute(statement)
@@ -113,7 +150,7 @@ def _version_1(db: sqlite3.Connection) -> None:
 
 # MIGRATIONS[n] takes a database from version n to n + 1.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _version_1, _version_2, _version_3, _version_4, _version_5)
+    _version_1, _version_2, _version_3, _version_4, _version_5, _version_6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,11 +1,13 @@
 """The Project tab's *Check data…* and *Map…*: the check of the labelled pictures as a job, then what it found in words,
-with its page (thumbnails of every finding) a click away."""
+with its page (thumbnails of every finding) a click away, and the review views it feeds (what Enter does there)."""
 
 from __future__ import annotations
 
+from resnet_gui.core.projects.records import ProjectView
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.jobs.job import Job
 from resnet_gui.gui.project import jobs
+from resnet_gui.gui.project.class_list import CHECK_VIEW_TITLES
 
 
 def check(panel) -> None:
@@ -21,7 +23,49 @@ def _on_checked(panel, found) -> None:
         " No run has a model yet, so the pictures themselves at 8 x 8 pixels were compared; train once for a " \
         "better check."
     panel.status_message.emit(f"Checked {report.pictures} picture(s): {len(report.findings)} finding(s).")
+    if panel.project is None:
+        return
+    counts = panel.project.count_checks()
+    listed = [f"{CHECK_VIEW_TITLES[view]} ({n})" for view, n in counts.items() if n]
+    if listed:
+        looked += (f" The pictures it found are listed on the left, under {', '.join(listed)}: the review keys act on "
+                   "them (K keeps one as it is).")
+    first = next((view for view, n in counts.items() if n), None)
+    panel.refresh_classes(ProjectView(first) if first else None)
+    panel.refresh_pictures()
     dialogs.show_check(panel, report.advice(), str(page), looked)
+
+
+def take_proposal(panel, picture):
+    """Enter in a check's view: a likely mislabelled picture gets the class it looks like; a copy is kept."""
+    view = panel.current_view()
+    suggested = panel._names.get(picture.suggested) if picture.suggested is not None else None
+    if view.kind == "mislabelled" and suggested is not None and picture.suggested != picture.class_id:
+        return panel.project.assign(picture.id, suggested, run_id=panel.review_run)
+    return keep(panel, picture)
+
+
+def keep(panel, picture):
+    """K in a check's view: the check was wrong about this picture."""
+    return panel.project.keep(picture.id, panel.current_view().kind, run_id=panel.review_run)
+
+
+def reload(panel) -> None:
+    """The check's view read again after a decision (it may have settled a whole group of copies), the
+    selection staying where it was."""
+    view = panel.current_view()
+    names = panel.project.class_names()
+    colours = {c.id: c.colour for c in panel.class_list()}
+    panel.model.set_pictures(panel.project.pictures(view, run_id=panel.review_run), names, colours)
+    panel._show_view_title()
+
+
+def view_title(view, count: int) -> str:
+    """Short: beside the Map… button it must fit a 1024 px screen."""
+    if not count:
+        return "Nothing left here: all settled"
+    return {"mislabelled": f"{count} likely mislabelled, most suspicious first",
+            "copies": f"{count} in groups of copies", "leaking": f"{count} in copies across the split"}[view.kind]
 
 
 def show_map(panel) -> None:

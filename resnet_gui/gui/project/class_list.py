@@ -1,5 +1,6 @@
-"""The Project tab's list on the left: the views (to review, unlabelled, all, excluded) and the classes, each
-a drop target for pictures."""
+"""The Project tab's list on the left: the views (to review, unlabelled, all, excluded), the views the last
+check of the data feeds (likely mislabelled, duplicates, leaking into validation) while they hold pictures,
+and the classes, each a drop target for pictures."""
 
 from __future__ import annotations
 
@@ -7,10 +8,20 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
-from resnet_gui.core.projects.records import ProjectClass, ProjectView, ViewCounts
+from resnet_gui.core.projects.records import CHECK_VIEWS, ProjectClass, ProjectView, ViewCounts
 
 VIEWS = (("review", "To review (most doubtful first)"), ("unlabelled", "Unlabelled"), ("all", "All pictures"),
          ("excluded", "Excluded"))
+CHECK_VIEW_TITLES = {"mislabelled": "Likely mislabelled", "copies": "Duplicates",
+                     "leaking": "Leaking into validation"}
+CHECK_VIEW_TIPS = {
+    "mislabelled": "Pictures that look like another class than the one they are filed under, most suspicious first. "
+                   "Enter gives the class they look like, K keeps the label, 1-9 assign, Del excludes.",
+    "copies": "The same picture, or a near copy, more than once (or under two classes). Del excludes a copy, K "
+              "keeps it as it is.",
+    "leaking": "Copies of training pictures on the validation side: the accuracy measured on them is too high. Del "
+               "excludes a copy, K keeps it.",
+}
 ViewRole = Qt.ItemDataRole.UserRole + 1
 
 
@@ -51,6 +62,17 @@ class ClassList(QListWidget):
             item = QListWidgetItem(f"{text}  ({counts[key]})")
             item.setData(ViewRole, ProjectView(key))
             self.addItem(item)
+        checks = {view: counts.get(view, 0) for view in CHECK_VIEWS}
+        shown = [view for view, n in checks.items() if n or view == current.kind]
+        if shown:
+            header = QListWidgetItem("From the last check of the data")
+            header.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.addItem(header)
+            for view in shown:
+                item = QListWidgetItem(f"{CHECK_VIEW_TITLES[view]}  ({checks[view]})")
+                item.setData(ViewRole, ProjectView(view))
+                item.setToolTip(CHECK_VIEW_TIPS[view])
+                self.addItem(item)
         header = QListWidgetItem("Classes (drop pictures on one)")
         header.setFlags(Qt.ItemFlag.NoItemFlags)
         self.addItem(header)
@@ -80,6 +102,8 @@ class ClassList(QListWidget):
                 continue
             if view.kind in views:
                 item.setText(f"{texts[view.kind]}  ({views[view.kind]})")
+            elif view.is_check:
+                item.setText(f"{CHECK_VIEW_TITLES[view.kind]}  ({counts.checks.get(view.kind, 0)})")
             else:
                 number += 1
                 key = f"{number}  " if number <= 9 else "   "

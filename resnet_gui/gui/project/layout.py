@@ -149,6 +149,7 @@ def build_project_panel(panel) -> None:
     panel.pane.chart.bar_clicked.connect(panel._on_bar_clicked)
     on_click(panel.pane.accept_button.clicked, panel.accept_current)
     on_click(panel.pane.exclude_button.clicked, panel.exclude_current)
+    on_click(panel.pane.keep_button.clicked, panel.keep_current)
     panel.body.addWidget(panel.pane)
     left.setMaximumWidth(300)
     panel.body.setStretchFactor(0, 0)
@@ -161,6 +162,7 @@ def build_project_panel(panel) -> None:
         _shortcut(panel.grid, QKeySequence(key), panel.accept_current)
     for key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
         _shortcut(panel.grid, QKeySequence(key), panel.exclude_current)
+    _shortcut(panel.grid, QKeySequence(Qt.Key.Key_K), panel.keep_current)  # in the check's views
     for n in range(1, 10):
         _shortcut(panel.grid, QKeySequence(str(n)), lambda n=n: panel.assign_number(n))
 

@@ -1,6 +1,7 @@
 """The Project tab: classes, pictures and review in one place, over core.project.
 
-Left, the views (to review, unlabelled, all, excluded) and the classes, each a drop target for pictures.
+Left, the views (to review, unlabelled, all, excluded; those the last check of the data feeds) and the
+classes, each a drop target for pictures.
 In the middle, the pictures as a thumbnail grid; to review, most doubtful first. Right, the picture
 large, the model's top classes as bars, and its history. Enter accepts the prediction, 1-9 or a click
 on a bar assigns a class, Del excludes: every decision is one transaction, recorded with its source.
@@ -22,7 +23,7 @@ from resnet_gui.core.projects.records import ProjectClass, ProjectView
 from resnet_gui.core.text import display_path
 from resnet_gui.gui.jobs.job import Job, describe_error
 from resnet_gui.gui.jobs.tasks import Task
-from resnet_gui.gui.project import adding, jobs, predicting
+from resnet_gui.gui.project import adding, checking, jobs, predicting
 from resnet_gui.gui.project.layout import build_project_panel
 from resnet_gui.gui.project.picture_grid import PictureGridModel, ThumbnailLoader
 
@@ -124,7 +125,7 @@ class ProjectPanel(QWidget):
             return
         status = self.project.status(check_files=False)
         counts = {"review": self.project.count_review(self.review_run), "unlabelled": status.unlabelled,
-                  "all": self.project.count_images(), "excluded": status.excluded}
+                  "all": self.project.count_images(), "excluded": status.excluded, **self.project.count_checks()}
         self.classes.show_classes(status.classes, counts, select or self.current_view())
         self._status = status
         self._names = {c.id: c.name for c in status.classes}
@@ -203,11 +204,14 @@ class ProjectPanel(QWidget):
         except UserError as exc:
             self.error.emit("Not possible", exc.for_window())
             return
-        said = {"excluded": "excluded"}.get(decision.source, f"{decision.label} ({decision.source})")
+        said = {"excluded": "excluded", "kept": "kept as it is"}.get(decision.source) or \
+            f"{decision.label} ({decision.source})"
         self.status_message.emit(f"{picture.path.name}: {said}.")
         self._showing = False  # the current picture changes below: it is shown once, at the end
         try:
-            if self.current_view().holds(decision.picture):
+            if self.current_view().is_check:  # the decision may settle the picture's copies too
+                checking.reload(self)
+            elif self.current_view().holds(decision.picture):
                 self.model.replace_row(row, decision.picture)
             else:
                 self.model.remove_row(row)
@@ -220,7 +224,13 @@ class ProjectPanel(QWidget):
         self.show_current()
 
     def accept_current(self) -> None:
+        if self.current_view().is_check:  # the check's proposal: the class it looks like, or keep it
+            return self._decide(lambda p: checking.take_proposal(self, p))
         self._decide(lambda p: self.project.accept(p.id, run_id=self.review_run))
+
+    def keep_current(self) -> None:
+        if self.current_view().is_check:
+            self._decide(lambda p: checking.keep(self, p))
 
     def assign_current(self, class_name: str) -> None:
         self._decide(lambda p: self.project.assign(p.id, class_name, run_id=self.review_run))
@@ -321,6 +331,8 @@ class ProjectPanel(QWidget):
 
 
 def _view_title(view: ProjectView, count: int, review_run: int | None) -> str:
+    if view.is_check:
+        return checking.view_title(view, count)
     if view.kind == "class":
         return f"{view.class_name}: {count} picture(s)"
     if view.kind == "review":

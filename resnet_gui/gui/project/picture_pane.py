@@ -44,13 +44,19 @@ class PicturePane(QWidget):
         right_layout.addWidget(self.info)
         decide = QHBoxLayout()
         self.accept_button = QPushButton("Accept (Enter)")
+        self.accept_button.setProperty("journey_name", "Accept (Enter)")  # its text says what Enter does now
+        self.keep_button = QPushButton("Keep as it is (K)")
+        self.keep_button.setToolTip("The check was wrong about this picture: it leaves this list, and the next check "
+                                    "does not list it here again unless its label changes.")
+        self.keep_button.hide()
         self.exclude_button = QPushButton("Exclude (Del)")
         decide.addWidget(self.accept_button)
+        decide.addWidget(self.keep_button)
         decide.addWidget(self.exclude_button)
         right_layout.addLayout(decide)
         # The review is done with the keys on the grid: a click on a bar or a button must not take them away
         # (after a bar click, Enter, the digits and Del used to do nothing, silently).
-        for widget in (self.chart, self.accept_button, self.exclude_button, self.preview):
+        for widget in (self.chart, self.accept_button, self.keep_button, self.exclude_button, self.preview):
             widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
     def clear(self) -> None:
@@ -58,6 +64,8 @@ class PicturePane(QWidget):
         self.preview.show_message("")
         self.chart.show_guesses([])
         self.info.setText("")
+        for button in (self.accept_button, self.keep_button, self.exclude_button):
+            button.setEnabled(False)  # nothing to decide on
 
     def show_picture(self, picture: Picture, names: dict[int, str], run_names: dict[int, str],
                      history: list[dict]) -> None:
@@ -65,7 +73,7 @@ class PicturePane(QWidget):
         own, for a class deleted since) and its last decisions."""
         guesses = [_Guess(names.get(c, run_names.get(c, "?")), p, c) for c, p in picture.top_k()]
         self.chart.show_guesses(guesses)
-        self.accept_button.setEnabled(bool(guesses) and picture.class_id is None)
+        self.show_decisions(picture, names)
         self.preview.show_message("Loading…")
         self.preview_task.start(Job(decode_preview, str(picture.path)), returned=self._on_preview)
         label = names.get(picture.class_id, "unlabelled") if not picture.excluded else "excluded"
@@ -75,8 +83,25 @@ class PicturePane(QWidget):
         if picture.unfamiliar and picture.class_id is None and not picture.excluded:
             label += (" · unfamiliar: unlike the pictures the model was trained on, so its guess is not to be "
                       "trusted; a sort puts it into _unfamiliar")
-        self.info.setText(f"<b>{html.escape(picture.path.name)}</b> · {html.escape(label)}<br>"
+        found = f"<span style='color:#a33'>Check: {html.escape(picture.note)}</span><br>" if picture.note else ""
+        self.info.setText(f"<b>{html.escape(picture.path.name)}</b> · {html.escape(label)}<br>{found}"
                           f"<span style='color:#666'>{html.escape(display_path(picture.path))}</span><br>{said}")
+
+    def show_decisions(self, picture: Picture, names: dict[int, str]) -> None:
+        """What Enter does for this picture, on its button: accept the model's guess, or in a check's view
+        (a picture with a note) give the class it looks like, or keep it as it is."""
+        in_check = picture.note is not None
+        self.keep_button.setVisible(in_check)
+        self.keep_button.setEnabled(in_check)
+        self.exclude_button.setEnabled(True)
+        if not in_check:
+            self.accept_button.setText("Accept (Enter)")
+            self.accept_button.setEnabled(bool(picture.top_k_json) and picture.class_id is None)
+            return
+        suggested = names.get(picture.suggested) if picture.suggested is not None else None
+        relabel = suggested is not None and picture.suggested != picture.class_id
+        self.accept_button.setText(f"Make it {suggested} (Enter)" if relabel else "Keep (Enter)")
+        self.accept_button.setEnabled(True)
 
     def _on_preview(self, result) -> None:
         _, image, error = result

@@ -73,3 +73,21 @@ def plant_faults(root: Path) -> Path:
         shutil.move(train["slate"][10 + i], root / "train" / "amber" / f"flipped-{i}.png")
     (root / "train" / "amber" / "broken.png").write_bytes(b"not a picture")
     return root
+
+
+def planted_project(tmp_path: Path) -> Path:
+    """Three tints of 20; a moss picture filed again under slate (re-encoded: a project takes an exact copy in
+    once), a near copy of an amber one (to be put on the validation side), two slate pictures filed under amber."""
+    from resnet_gui.core.projects.project import Project
+
+    tree = class_folders(tmp_path / "tree", 20, seed=3)
+    jpeg_again(Image.open(tree["moss"][0]).convert("RGB")).save(tmp_path / "tree" / "slate" / "two-classes.jpg")
+    jpeg_again(Image.open(tree["amber"][1]).convert("RGB")).save(tmp_path / "tree" / "amber" / "leak.jpg")
+    for i in range(2):
+        shutil.move(tree["slate"][5 + i], tmp_path / "tree" / "amber" / f"flipped-{i}.png")
+
+    project, _ = Project.create_from_class_tree(tmp_path / "P", tmp_path / "tree")
+    with project:  # the split as a first training stores it: the copy on the validation side
+        project.db.execute("UPDATE images SET split = 'train'")
+        project.db.execute("UPDATE images SET split = 'val' WHERE path LIKE '%leak.jpg'")
+    return tmp_path / "P"

@@ -302,7 +302,7 @@ def test_a_version_2_project_gains_the_unfamiliar_mark_as_familiar(tmp_path):
     db.close()
     (tmp_path / "models").mkdir()
     with Project.open(tmp_path) as project:
-        assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         columns = [row[1] for row in project.db.execute("PRAGMA table_info(predictions)")]
         assert "unfamiliar" in columns
 
