@@ -390,8 +390,8 @@ def map_command(args) -> int:
             check_writable(target, what)
     made = project_map(args.project, args.out, csv=args.csv, checkpoint=args.checkpoint, method=args.method,
                        device=args.device, progress=_progress("looking at the pictures"))
-    by = f"the model of run {made['run']}" if made["run"] is not None else shown(args.checkpoint)
-    say(f"{made['placed']} of {made['pictures']} picture(s) placed by {made['method'].upper()} on what {by} sees"
+    by = f"the model of run {made.run}" if made.run is not None else shown(args.checkpoint)
+    say(f"{made.placed} of {len(made.paths)} picture(s) placed by {made.method.upper()} on what {by} sees"
         + (f"; the map is {shown(args.out)}" if args.out else "") + (f"; the coordinates are {shown(args.csv)}"
                                                                     if args.csv else "") + ".")
-    return EXIT_OK if made["placed"] == made["pictures"] else EXIT_SOME_FAILED
+    return EXIT_OK if made.placed == len(made.paths) else EXIT_SOME_FAILED

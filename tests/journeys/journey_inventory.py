@@ -7,7 +7,8 @@ CLICKED_BY = {
         "Train/Choose folder…", "Train/Start training", "Train/Stop", "Train/Resume", "Train/Use this model"],
     "test_stop_during_the_finishing_steps_skips_them_and_keeps_a_whole_model": ["Train/Start training"],
     "test_drop_a_folder_read_a_long_name_export_and_clear": [
-        "menu/File/Open checkpoint…", "Classify/Where it looks", "Classify/Export shown rows…", "Classify/Clear"],
+        "menu/File/Open checkpoint…", "Classify/Where it looks", "Classify/Export shown rows…", "Classify/Map…",
+        "Classify/Clear"],
     "test_a_project_from_nothing_to_sorted_folders": [
         "Project/New project…", "Project/+", "Project/Train", "Project/Sort into folders…",
         "Project/Accept (Enter)", "Project/Exclude (Del)", "Project/Check data…", "Project/Map…"],

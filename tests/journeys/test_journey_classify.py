@@ -66,6 +66,15 @@ def test_drop_a_folder_read_a_long_name_export_and_clear(user, tiny_checkpoint, 
     assert list(rows[0])[-3:] == ["label_3", "prob_3", "error"]  # top-k 5 of a 3-class model: 3 label columns
     assert len(rows) == 5 and any(r["path"].endswith(LONG_NAME) for r in rows)
     assert all(r["label_1"] in ("red", "green", "blue") for r in rows)
+    # Map…: the pictures the table shows, placed by the model and coloured by its guess.
+    user.click(panel.map_button)
+    user.wait(lambda: getattr(panel, "picture_map", None) is not None and panel.picture_map.isVisible())
+    picture_map = panel.picture_map
+    readable = [r for r in panel.visible_rows() if not r.prediction.error]
+    assert picture_map.point_count() == picture_map.made.placed == len(readable)
+    assert picture_map.colour_by.currentData() == "prediction"  # a folder has no labels to colour by
+    assert set(picture_map.scatters) == {r.label for r in readable}
+    picture_map.close()
     # Clear empties the table; the window is as wide as it was.
     user.click(panel.clear_button)
     assert panel.model.rowCount() == 0

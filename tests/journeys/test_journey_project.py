@@ -162,13 +162,39 @@ def test_a_project_from_nothing_to_sorted_folders(user, tmp_path, qtbot, setting
     user.click(panel.map_button)
     user.wait(lambda: getattr(panel, "picture_map", None) is not None and panel.picture_map.isVisible())
     picture_map = panel.picture_map
+    # where umap-learn is installed, the points move once more when UMAP has placed them: click after that
+    user.wait(lambda: "placing by UMAP" not in picture_map.method_note.text())
+    user.qtbot.wait(50)  # the plot fits its range to the points as it paints
     status = panel.project.status()
     assert picture_map.point_count() == sum(status.labelled.values()) + status.unlabelled
     scatter = picture_map.scatters["red"]
     first = scatter.points()[0]
-    scatter.sigClicked.emit(scatter, [first], None)
-    assert picture_map.picked.text().endswith(picture_map.made["paths"][first.data()])
-    assert "(red)" in picture_map.picked.text()
+    from PySide6.QtTest import QTest  # the map is a window of its own: the hands of `user` are for the main one
+
+    QTest.mouseClick(picture_map.plot.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     picture_map.plot.mapFromScene(scatter.mapToScene(first.pos())))
+    assert picture_map.shown == first.data()
+    assert picture_map.picked.text().startswith(Path(picture_map.made.paths[first.data()]).name + "\nred · guess ")
+    user.wait(lambda: picture_map.thumbnail.pixmap() is not None and not picture_map.thumbnail.pixmap().isNull())
+    picture_map.colour_by.setCurrentIndex(picture_map.colour_by.findText("Confidence"))
+    assert set(picture_map.scatters) <= {"under 50%", "50-80%", "80-95%", "95% or more"}
+    assert picture_map.point_count() == sum(status.labelled.values()) + status.unlabelled
+    # A loop drawn around every point, then Label the selection as blue: the project labels them all at once.
+    from tests.gui.test_gui_map import drag
+
+    QTest.mouseClick(picture_map.draw_button, Qt.MouseButton.LeftButton)
+    box = picture_map.view
+    left, right = box.viewRange()
+    corners = [(left[0], right[0]), (left[1], right[0]), (left[1], right[1]), (left[0], right[1])]
+    inset = [(x * 0.98 + sum(left) / 2 * 0.02, y * 0.98 + sum(right) / 2 * 0.02) for x, y in corners]
+    drag(picture_map.plot.viewport(), [picture_map.plot.mapFromScene(box.mapViewToScene(QPointF(x, y)))
+                                       for x, y in inset + inset[:1]])
+    user.wait(lambda: len(picture_map.selected) == picture_map.point_count())
+    picture_map.class_choice.setCurrentText("blue")
+    QTest.mouseClick(picture_map.label_button, Qt.MouseButton.LeftButton)
+    after = panel.project.status()
+    assert after.unlabelled == 0 and after.labelled["blue"] == picture_map.point_count()
+    assert item_named(panel.classes, "blue").text().endswith(f"({picture_map.point_count()})")
     picture_map.close()
     user.fits()
 

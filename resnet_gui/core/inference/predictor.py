@@ -70,6 +70,15 @@ class DecodingDataset(Dataset):
 
 
 @dataclass(frozen=True)
+class LookedAt:
+    """Per file: the pooled features [N, D], the probabilities [N, C] (NaN rows: not read), unfamiliar [N]."""
+
+    features: np.ndarray
+    probabilities: np.ndarray
+    unfamiliar: np.ndarray
+
+
+@dataclass(frozen=True)
 class BatchOutputs:
     probabilities: torch.Tensor  # [N, C], averaged over the test-time views
     centre: torch.Tensor  # [N, C], the centre crop's alone (the same tensor without test-time augmentation)
@@ -255,8 +264,17 @@ class Predictor:
                  progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """The model's pooled features (the input of its last layer, the centre view) of each file: float32
         [N, D], a row of NaN for a file that could not be read (or was not reached before `cancelled`)."""
+        return self.look(paths, cancelled, progress).features
+
+    def look(self, paths: Sequence[str | os.PathLike], cancelled: Callable[[], bool] | None = None,
+             progress: Callable[[int, int], None] | None = None) -> "LookedAt":
+        """What the model sees in each file, from one forward pass of the centre view: its pooled features,
+        its (calibrated) probabilities, and whether the familiarity check finds it unlike the training
+        pictures. Rows of NaN (and familiar) for a file that could not be read or was not reached."""
         names = [os.fspath(p) for p in paths]
-        found = np.full((len(names), self.model.fc.in_features), np.nan, dtype=np.float32)
+        features = np.full((len(names), self.model.fc.in_features), np.nan, dtype=np.float32)
+        probabilities = np.full((len(names), len(self.classes)), np.nan, dtype=np.float32)
+        unfamiliar = np.zeros(len(names), dtype=bool)
         done = 0
         try:
             for batch in self.batches(names) if names else ():
@@ -266,14 +284,18 @@ class Predictor:
                     with torch.inference_mode():
                         x = self._model_input(batch.images.to(self.device))
                         with self.policy.autocast(), capture_features(self.model) as pooled:
-                            self.model(x)
-                    found[batch.indices] = pooled[0].float().cpu().numpy()
+                            logits = self.model(x).float()
+                        features[batch.indices] = pooled[0].float().cpu().numpy()
+                        probabilities[batch.indices] = torch.softmax(logits / self.temperature, 1).cpu().numpy()
+                        if self.familiarity is not None:
+                            scores = familiarity_scores(self.familiarity, logits.cpu(), pooled[0].cpu())
+                            unfamiliar[batch.indices] = (scores > self.familiarity["threshold"]).numpy()
                 done += len(batch.indices) + len(batch.failures)
                 if progress is not None:
                     progress(done, len(names))
         finally:
             release_freed_memory()
-        return found
+        return LookedAt(features, probabilities, unfamiliar)
 
     def predict_all(self, paths: Iterable[str | os.PathLike]) -> list[Prediction]:
         return [p for batch in self.predict(paths) for p in batch]

@@ -8,10 +8,9 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
-
 from resnet_gui.core.audit.check import CheckOptions, Progress, check_pictures
 from resnet_gui.core.audit.findings import DUPLICATE, LEAKAGE, MISLABELLED, TWO_CLASSES, AuditPicture, AuditReport
+from resnet_gui.core.audit.map import PictureMap, draw_map, look_and_place, write_coordinates
 from resnet_gui.core.audit.report_page import write_report_page
 from resnet_gui.core.projects.project import Project
 from resnet_gui.core.projects.records import CHECKS_FOLDER
@@ -97,13 +96,11 @@ def check_project(folder: str | os.PathLike, *, checkpoint: str | os.PathLike | 
 
 def project_map(folder: str | os.PathLike, out: str | os.PathLike | None = None, *,
                 csv: str | os.PathLike | None = None, checkpoint: str | os.PathLike | None = None,
-                method: str = "auto", device: str = "auto", progress=None, cancelled=None) -> dict:
+                method: str = "auto", device: str = "auto", progress=None, cancelled=None) -> PictureMap:
     """Every picture of the project (excluded ones aside) placed by a model's features (the newest run's,
-    or `checkpoint`), coloured by label; the PNG at `out` and the coordinates at `csv` when asked.
-    Returns what was made: the method, the run, the counts, the coordinates."""
-    from resnet_gui.core.audit.map import draw_map, place, write_coordinates
+    or `checkpoint`), with its label, the model's guess, its confidence and familiarity; the PNG at `out` and
+    the coordinates at `csv` when asked."""
     from resnet_gui.core.errors import UserError
-    from resnet_gui.core.inference.predictor import Predictor
     from resnet_gui.core.models.resnets import load_checkpoint_bundle
     from resnet_gui.core.projects.records import ProjectView
 
@@ -117,19 +114,21 @@ def project_map(folder: str | os.PathLike, out: str | os.PathLike | None = None,
             run = project.latest_run()
             if run is None:
                 raise UserError(f"The map places pictures by what a model sees in them: train {project.name} once "
-                                "first (or give a model with --checkpoint FILE).")
+                                "first (or give a model with --checkpoint FILE).",
+                                in_window=f"The map places pictures by what a model sees in them: train "
+                                          f"{project.name} once first.")
             checkpoint, run_id = run.checkpoint, run.id
         name = project.name
     if not pictures:
         raise UserError(f"{name} has no pictures to map yet; add some first.")
     paths = [str(p.path) for p in pictures]
     labels = [names.get(p.class_id) if p.class_id is not None else None for p in pictures]
-    predictor = Predictor(load_checkpoint_bundle(checkpoint), device=device, tta=None, check_familiarity=False)
-    features = predictor.features(paths, cancelled=cancelled, progress=progress)
-    xy, used = place(features, method)
+    made = look_and_place(paths, labels, load_checkpoint_bundle(checkpoint), method=method, colours=colours,
+                          device=device, progress=progress, cancelled=cancelled)
+    made.image_ids, made.run = [p.id for p in pictures], run_id
+    made.title = f"{name}: {len(paths)} pictures"
     if out is not None:
-        draw_map(xy, labels, colours, out, title=f"{name}: {len(paths)} pictures placed by {used.upper()}")
+        draw_map(made.xy, labels, made.colours, out, title=f"{made.title} placed by {made.method.upper()}")
     if csv is not None:
-        write_coordinates(paths, labels, xy, csv)
-    return {"method": used, "run": run_id, "pictures": len(paths), "placed": int(np.isfinite(xy).all(axis=1).sum()),
-            "paths": paths, "labels": labels, "xy": xy, "colours": colours}
+        write_coordinates(paths, labels, made.xy, csv)
+    return made

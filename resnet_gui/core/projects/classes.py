@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from resnet_gui.core.projects.records import PALETTE, ProjectClass, now
+from resnet_gui.core.projects.records import ProjectClass, now
 from resnet_gui.core.projects.schema import ProjectError
 from resnet_gui.core.text import display_path, is_text
+from resnet_gui.core.values import CLASS_COLOURS
 
 
 def check_class_name(name: str) -> str:
@@ -56,7 +57,7 @@ class ProjectClasses:
         if self.db.execute("SELECT 1 FROM classes WHERE name = ?", (name,)).fetchone():
             raise ProjectError(f"The project already has a class named '{name}'.")
         count = self.db.execute("SELECT COUNT(*), COALESCE(MAX(position), -1) FROM classes").fetchone()
-        colour = colour or PALETTE[count[0] % len(PALETTE)]
+        colour = colour or CLASS_COLOURS[count[0] % len(CLASS_COLOURS)]
         cursor = self.db.execute("INSERT INTO classes(name, colour, position) VALUES (?, ?, ?)",
                                  (name, colour, count[1] + 1))
         return ProjectClass(cursor.lastrowid, name, colour, count[1] + 1)

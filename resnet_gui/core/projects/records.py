@@ -19,9 +19,6 @@ CACHE_FOLDER = "cache"  # thumbnails: safe to delete, made again when needed
 CHECKS_FOLDER = "checks"  # the last check of the data, as a page (made again by each check)
 UNSURE_FOLDER = "_unsure"
 UNFAMILIAR_FOLDER = "_unfamiliar"  # pictures unlike anything the model was trained on: no class folder
-# Tableau 10: distinct on screen and for the common colour-vision deficiencies.
-PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-           "#9c755f", "#bab0ac")
 REVIEW_ORDERS = ("confidence", "margin")
 # The review views the last check of the data feeds (core/projects/audit.py), in the order the list shows them.
 CHECK_VIEWS = ("mislabelled", "copies", "leaking")

@@ -66,6 +66,28 @@ class ProjectReview:
             raise ProjectError(f"Picture {image_id} could not be labelled {class_name!r}.")
         return decision
 
+    def assign_many(self, image_ids: list[int], class_name: str) -> int:
+        """Label every picture of `image_ids` (a selection drawn on the map) in one transaction: all or none.
+        Recorded as `assign` records each; returns how many were labelled."""
+        class_id = self.class_named(class_name).id  # raises with the list of classes
+        with self.transaction():
+            for image_id in image_ids:
+                self.db.execute(
+                    "INSERT INTO labels(image_id, class_id, class_name, source, run_id, predicted_class, "
+                    "predicted_prob, made_at) SELECT :image, c.id, c.name, CASE WHEN p.run_id IS NULL THEN 'typed' "
+                    f"WHEN p.class_id = c.id THEN 'accepted' ELSE 'corrected' END, p.run_id, {_PREDICTED_NAME}, "
+                    f"p.prob, :now FROM classes c LEFT JOIN predictions p ON p.image_id = :image AND p.run_id = "
+                    f"{_REVIEWED_RUN} WHERE c.id = :class",
+                    {"image": image_id, "class": class_id, "run": None, "now": now()})
+        return len(image_ids)
+
+    def exclude_many(self, image_ids: list[int]) -> int:
+        """Exclude every picture of `image_ids` in one transaction; returns how many."""
+        with self.transaction():
+            for image_id in image_ids:
+                self._record_label(image_id, None, None, "excluded")
+        return len(image_ids)
+
     def accept(self, image_id: int, *, run_id: int | None = None) -> Decision:
         """Take the reviewed prediction as the label."""
         decision = self._decide(image_id, (

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_gui.gui.charts.topk_chart import TopKChart
+from resnet_gui.gui.classify import mapping
 from resnet_gui.gui.classify.results_model import ALL_LABELS, CONFIDENCE, ERROR, FILE, IMAGE, LABEL
 from resnet_gui.gui.image_preview import ImagePreview
 from resnet_gui.gui.widgets import ElidedLabel, on_click, stacked
@@ -91,6 +92,11 @@ def build_classify_panel(panel) -> None:
     panel.export_button.setToolTip("Save the rows the Show filter shows as a CSV file (Excel opens it)")
     panel.clear_button = QPushButton("Clear")
     on_click(panel.clear_button.clicked, panel.clear)
+    panel.map_button = QPushButton("Map…")
+    panel.map_button.setToolTip("Place the pictures the table shows by what the model sees in them: pictures it "
+                                "sees alike lie close together")
+    panel.map_button.setEnabled(False)
+    on_click(panel.map_button.clicked, lambda: mapping.show_map(panel))
     filter_label = QLabel("&Show:")
     filter_label.setBuddy(panel.filter)
     bar = QHBoxLayout()
@@ -98,6 +104,7 @@ def build_classify_panel(panel) -> None:
     bar.addWidget(panel.filter)
     bar.addWidget(panel.counts, 1)
     bar.addWidget(panel.export_button)
+    bar.addWidget(panel.map_button)
     bar.addWidget(panel.clear_button)
 
     panel.table = QTableView()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 from resnet_gui.core.inference.options import PredictOptions
 from resnet_gui.core.summaries import duration
 from resnet_gui.core.text import display_path
+from resnet_gui.gui.classify import mapping
 from resnet_gui.gui.classify.grad_cam import GradCamOverlay
 from resnet_gui.gui.classify.jobs import ClassifyJob, ResultRow, classify
 from resnet_gui.gui.classify.layout import THUMBNAIL, build_classify_panel
@@ -225,8 +226,8 @@ class ClassifyPanel(QWidget):
         self.counts.setToolTip(plain_tooltip("Skipped:\n" + "\n".join(f"{display_path(p)}: {why}"
                                                                        for p, why in self.skipped))
                                if self.skipped else "")
-        self.export_button.setEnabled(total > 0)
-        self.clear_button.setEnabled(total > 0)
+        for button in (self.export_button, self.map_button, self.clear_button):
+            button.setEnabled(total > 0)
 
     def select_row(self, row: int) -> None:
         index = self.proxy.index(row, FILE)
@@ -330,5 +331,6 @@ class ClassifyPanel(QWidget):
         """Stop every job of this tab and wait for its threads: called before the window closes."""
         self._queue.clear()
         self.grad_cam.shutdown()
+        mapping.shutdown(self)
         for task in (self.classify_task, self.preview_task):
             task.shutdown()

@@ -76,10 +76,27 @@ def show_map(panel) -> None:
                   lambda made: _on_mapped(panel, made))
 
 
-def _on_mapped(panel, made: dict) -> None:
-    from resnet_gui.gui.project.map_view import PictureMap
+def _on_mapped(panel, made) -> None:
+    from resnet_gui.gui.map.window import PictureMapWindow
 
-    panel.picture_map = PictureMap(made, panel)  # not modal: the review goes on beside it
+    if getattr(panel, "picture_map", None) is not None:
+        panel.picture_map.close()  # a map of the project as it was
+    panel.picture_map = PictureMapWindow(made, panel)  # not modal: the review goes on beside it
+    panel.picture_map.label_requested.connect(lambda ids, name: _label_from_map(panel, ids, name))
+    panel.picture_map.exclude_requested.connect(lambda ids: _label_from_map(panel, ids, None))
     panel.picture_map.show()
-    panel.status_message.emit(f"{made['placed']} of {made['pictures']} picture(s) placed by what the model of run "
-                              f"{made['run']} sees in them.")
+    panel.status_message.emit(f"{made.placed} of {len(made.paths)} picture(s) placed by what the model of run "
+                              f"{made.run} sees in them.")
+
+
+def _label_from_map(panel, ids: list[int], name: str | None) -> None:
+    """A selection drawn on the map, labelled `name` (None: excluded) in one transaction."""
+    if panel.project is None or not ids:
+        return
+    if name is None:
+        done = panel.change(lambda: panel.project.exclude_many(ids), f"{len(ids)} picture(s) excluded on the map.")
+    else:
+        done = panel.change(lambda: panel.project.assign_many(ids, name),
+                            f"{len(ids)} picture(s) labelled {name} on the map.")
+    if done and getattr(panel, "picture_map", None) is not None:
+        panel.picture_map.labelled(name)

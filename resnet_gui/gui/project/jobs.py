@@ -78,9 +78,9 @@ def check_data(state: JobState, folder: str, device: str):
     return check_project(folder, options=CheckOptions(device=device), progress=progress, cancelled=state.cancelled)
 
 
-def map_pictures(state: JobState, folder: str, device: str) -> dict:
-    """Every picture placed by what the newest run's model sees in it (PCA: at once, where UMAP would take
-    seconds to compile)."""
+def map_pictures(state: JobState, folder: str, device: str):
+    """Every picture placed by what the newest run's model sees in it (PCA: at once; the map's window places
+    them again by UMAP on a worker of its own)."""
     from resnet_gui.core.projects.audit import project_map
 
     state.status("Looking at the pictures with the model…")

@@ -254,16 +254,17 @@ class ProjectPanel(QWidget):
         view = self.current_view()
         return view.class_name if view.kind == "class" else None
 
-    def change(self, change, done: str) -> None:
+    def change(self, change, done: str) -> bool:
         """Make one change to the project (a class action); say it, or why it was not possible."""
         try:
             change()
         except UserError as exc:
             self.error.emit("Not possible", exc.for_window())
-            return
+            return False
         self.status_message.emit(done)
         self.refresh_classes()
         self.refresh_pictures()
+        return True
 
     # ------------------------------------------------------------ adding
     def add_paths(self, paths: list[str], label: str | None) -> None:
@@ -321,10 +322,9 @@ class ProjectPanel(QWidget):
             predicting.predict(self)
 
     def shutdown(self) -> None:
-        for task in (self.job_task, self.predict_task):
-            task.shutdown()
-        self.pane.shutdown()
-        self.loader.shutdown()
+        picture_map = getattr(self, "picture_map", None)  # the map's window, with its workers, if it was opened
+        for part in (self.job_task, self.predict_task, self.pane, self.loader, *filter(None, [picture_map])):
+            part.shutdown()
         if self.project is not None:
             self.project.close()
             self.project = None

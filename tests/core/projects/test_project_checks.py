@@ -3,6 +3,7 @@ What the check found about pictures is stored; a decision settles it, and a kept
 
 from __future__ import annotations
 
+import pytest
 from PIL import Image
 
 from resnet_gui.core.projects.audit import check_project
@@ -79,3 +80,20 @@ def test_a_leak_left_on_one_side_is_settled(tmp_path):
         assert set(names_in(project, "leaking")) == {"amber-3-001.png", "leak-2.png"}
         project.exclude(leaking["leak-2.png"].id)
         assert names_in(project, "leaking") == []
+
+
+def test_a_selection_is_labelled_or_excluded_in_one_transaction(tmp_path):
+    from resnet_gui.core.projects.schema import ProjectError
+
+    folder = planted_project(tmp_path)
+    with Project.open(folder) as project:
+        amber = [p.id for p in project.pictures(ProjectView("all")) if "flipped" in p.path.name]
+        assert project.assign_many(amber, "slate") == 2
+        names = project.class_names()
+        assert {names[project.picture(i).class_id] for i in amber} == {"slate"}
+        assert [h["source"] for h in project.history(amber[0])] == ["imported", "typed"]
+        before = [project.picture(i).class_id for i in amber]
+        with pytest.raises(ProjectError, match="no class"):
+            project.assign_many(amber, "no such class")
+        assert [project.picture(i).class_id for i in amber] == before
+        assert project.exclude_many(amber) == 2 and all(project.picture(i).excluded for i in amber)
