@@ -23,7 +23,7 @@ from resnet_gui.cli.common import (
 )
 from resnet_gui.cli.train_options import add_training_options, settings_from_args, train_report
 from resnet_gui.core.errors import UserError
-from resnet_gui.core.projects.records import ProjectView
+from resnet_gui.core.projects.records import REVIEW_ORDERS, ProjectView
 
 
 def add_parser(sub, archs: list[str]) -> None:
@@ -77,8 +77,9 @@ def add_parser(sub, archs: list[str]) -> None:
 
     review = action("review", "unlabelled pictures with their predictions, most doubtful first", review_command)
     review.add_argument("--limit", type=positive_int, metavar="N", help="at most N pictures")
-    review.add_argument("--order", choices=("confidence", "margin"), default="confidence",
-                        help="lowest confidence first, or smallest margin between the first two classes")
+    review.add_argument("--order", choices=tuple(REVIEW_ORDERS), default="confidence",
+                        help="lowest confidence first, smallest margin between the first two classes, highest "
+                             "entropy first, or random (default confidence)")
     review.add_argument("--run", type=positive_int, help="the run whose predictions to review (default: newest)")
     review.add_argument("--json", action="store_true", help="JSON Lines: path, label, prob, margin, top_k")
 

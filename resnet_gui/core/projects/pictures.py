@@ -28,6 +28,13 @@ from resnet_gui.core.text import is_text
 _CHUNK = 256  # pictures added per transaction: a kill loses at most the chunk being added
 
 
+_REVIEW_ORDERING = {
+    "confidence": "p.prob ASC", "margin": "p.margin ASC", "entropy": "p.entropy DESC",
+    # a shuffle by a multiplicative hash of the picture and the run: the same order at every key press
+    "random": "(i.id * 2654435761 + p.run_id * 40503) % 4294967296",
+}
+
+
 class ProjectPictures:
     """The picture half of `Project` (core/projects/project.py), over its connection and transactions."""
 
@@ -181,7 +188,7 @@ class ProjectPictures:
         """Pictures for a list or grid: those `view` names; a review's (unlabelled with a prediction of
         `run_id`, or of the newest run that predicted) most doubtful first by `order`."""
         if order not in REVIEW_ORDERS:
-            raise ProjectError(f"Unknown review order '{order}'. Use confidence or margin.")
+            raise ProjectError(f"Unknown review order '{order}'. Use {', '.join(REVIEW_ORDERS)}.")
         if view.kind == "review" and run_id is None:
             run_id = self.latest_predicting_run()
         where = {"review": "i.class_id IS NULL AND i.excluded = 0 AND p.run_id IS NOT NULL",
@@ -190,7 +197,7 @@ class ProjectPictures:
                  "excluded": "i.excluded = 1", "all": "1"}.get(view.kind, "1")
         review = view.kind == "review"
         join = "JOIN" if review else "LEFT JOIN"
-        ordering = f"p.{'margin' if order == 'margin' else 'prob'} ASC, i.id" if review else "i.id"
+        ordering = f"{_REVIEW_ORDERING[order]}, i.id" if review else "i.id"
         found, guesses = "NULL, NULL, NULL", "p.top_k"
         if view.is_check:  # the check's own guesses where the run predicted nothing (a labelled picture)
             join = "JOIN check_findings c ON c.image_id = i.id AND c.view = :view LEFT JOIN"

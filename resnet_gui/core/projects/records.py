@@ -19,7 +19,13 @@ CACHE_FOLDER = "cache"  # thumbnails: safe to delete, made again when needed
 CHECKS_FOLDER = "checks"  # the last check of the data, as a page (made again by each check)
 UNSURE_FOLDER = "_unsure"
 UNFAMILIAR_FOLDER = "_unfamiliar"  # pictures unlike anything the model was trained on: no class folder
-REVIEW_ORDERS = ("confidence", "margin")
+# The review's orders, each with what it puts first (the window's list and `project review --order` say it).
+REVIEW_ORDERS = {
+    "confidence": "Lowest confidence first",
+    "margin": "Smallest margin first",
+    "entropy": "Most uncertain first (entropy)",
+    "random": "Random order",  # the same for a run at every key press
+}
 # The review views the last check of the data feeds (core/projects/audit.py), in the order the list shows them.
 CHECK_VIEWS = ("mislabelled", "copies", "leaking")
 VIEW_KINDS = ("review", "unlabelled", "all", "excluded", "class", *CHECK_VIEWS)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from resnet_gui.core.projects.records import RunRecord, now
-from resnet_gui.core.projects.schema import ProjectError, damaged_sentence
+from resnet_gui.core.projects.schema import ProjectError, damaged_sentence, top_k_entropy
 
 
 class ProjectRuns:
@@ -130,12 +130,13 @@ class ProjectRuns:
             if top_k:
                 margin = top_k[0][1] - (top_k[1][1] if len(top_k) > 1 else 0.0)
                 values.append((run_id, image_id, top_k[0][0], top_k[0][1], margin,
-                               json.dumps([[c, round(p, 6)] for c, p in top_k]), None, now(), unfamiliar))
+                               json.dumps([[c, round(p, 6)] for c, p in top_k]), None, now(), unfamiliar,
+                               top_k_entropy(top_k)))
             else:
-                values.append((run_id, image_id, None, None, None, None, error, now(), 0))
+                values.append((run_id, image_id, None, None, None, None, error, now(), 0, None))
         with self.transaction():
             self.db.executemany("INSERT OR REPLACE INTO predictions(run_id, image_id, class_id, prob, margin, top_k, "
-                                "error, made_at, unfamiliar) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+                                "error, made_at, unfamiliar, entropy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
 
     def compare_runs(self, new: int, old: int) -> dict[str, Any]:
         """Both runs' accuracy on the validation pictures they share, against the labels of today."""

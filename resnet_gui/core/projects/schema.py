@@ -8,6 +8,8 @@ upgraded, a copy of its database is kept beside it (`project.sqlite.vN.bak`).
 
 from __future__ import annotations
 
+import json
+import math
 import posixpath
 import sqlite3
 from collections.abc import Callable
@@ -135,6 +137,26 @@ def _version_6(db: sqlite3.Connection) -> None:
                f"{SETTLE_LONE_COPIES}; END")
 
 
+def top_k_entropy(top_k: list) -> float:
+    """The entropy (nats) of a stored top-k, the probability left over counted as one more class: exact up to
+    k classes, a lower bound beyond (a review order, not a measurement)."""
+    probs = [float(p) for _, p in top_k if float(p) > 0]
+    rest = 1.0 - sum(probs)
+    if rest > 1e-9:
+        probs.append(rest)
+    return -sum(p * math.log(p) for p in probs)
+
+
+def _version_7(db: sqlite3.Connection) -> None:
+    """Each prediction's entropy, for the review order "most uncertain first" (computed from its stored top
+    classes, so the predictions made before get one too)."""
+    db.execute("ALTER TABLE predictions ADD COLUMN entropy REAL")
+    rows = db.execute("SELECT run_id, image_id, top_k FROM predictions WHERE top_k IS NOT NULL").fetchall()
+    db.executemany("UPDATE predictions SET entropy = ? WHERE run_id = ? AND image_id = ?",
+                   [(top_k_entropy(json.loads(top_k)), run, image) for run, image, top_k in rows])
+    db.execute("CREATE INDEX predictions_by_entropy ON predictions(run_id, entropy)")
+
+
 # A group of copies left with one picture (the others decided on, or kept) is settled with them, and so is a
 # leak left on one side of the split.
 SETTLE_LONE_COPIES = (
@@ -150,7 +172,7 @@ def _version_1(db: sqlite3.Connection) -> None:
 
 # MIGRATIONS[n] takes a database from version n to n + 1.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _version_1, _version_2, _version_3, _version_4, _version_5, _version_6)
+    _version_1, _version_2, _version_3, _version_4, _version_5, _version_6, _version_7)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_gui.core.projects.records import REVIEW_ORDERS
 from resnet_gui.gui.project import adding, checking, class_dialogs, predicting, sorting
 from resnet_gui.gui.project.class_list import ClassList
 from resnet_gui.gui.project.picture_grid import PictureGrid
@@ -129,9 +130,12 @@ def build_project_panel(panel) -> None:
     panel.view_title = ElidedLabel()
     order_row.addWidget(panel.view_title, 1)
     panel.order = QComboBox()
-    panel.order.addItem("Lowest confidence first", "confidence")
-    panel.order.addItem("Smallest margin first", "margin")
-    panel.order.setToolTip("Margin: the first class's probability minus the second's.")
+    for order, text in REVIEW_ORDERS.items():
+        panel.order.addItem(text, order)
+    panel.order.setMinimumContentsLength(16)  # the longest order's name would squeeze the title beside it
+    panel.order.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    panel.order.setToolTip("Margin: the first class's probability minus the second's. Entropy: how evenly the "
+                           "probability is spread over the classes.")
     panel.order.currentIndexChanged.connect(lambda *_: panel.refresh_pictures())
     panel.map_button = QPushButton("Map…")
     panel.map_button.setToolTip("Every picture as a point placed by what the newest model sees in it, coloured by "

@@ -336,7 +336,7 @@ def _view_title(view: ProjectView, count: int, review_run: int | None) -> str:
     if view.kind == "class":
         return f"{view.class_name}: {count} picture(s)"
     if view.kind == "review":
-        return (f"{count} picture(s) labelled by run {review_run}, most doubtful first" if review_run
+        return (f"{count} picture(s) labelled by run {review_run}" if review_run  # the order: in the box beside
                 else "Nothing to review yet: train a model, then press Predict.")
     return f"{count} picture(s)"
 

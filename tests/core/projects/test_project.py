@@ -302,7 +302,7 @@ def test_a_version_2_project_gains_the_unfamiliar_mark_as_familiar(tmp_path):
     db.close()
     (tmp_path / "models").mkdir()
     with Project.open(tmp_path) as project:
-        assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
         columns = [row[1] for row in project.db.execute("PRAGMA table_info(predictions)")]
         assert "unfamiliar" in columns
 
@@ -345,3 +345,34 @@ def test_a_decision_is_one_statement_and_hands_back_the_picture_and_the_counts(s
     with pytest.raises(ProjectError, match="no prediction to accept"):
         seeded.accept(pool[2].id)
     assert seeded.picture(pool[2].id).class_id is None  # a refused decision records nothing
+
+
+def test_the_review_orders_entropy_and_random_and_older_predictions_get_their_entropy(seeded, tmp_path):
+    """Two doubts that confidence and entropy rank apart: 60% blue against red, and 70% red with the rest
+    spread over three more classes. Older projects' predictions are given their entropy when opened."""
+    import math
+
+    pool = seeded.pictures(ProjectView("unlabelled"))
+    red, blue, green = (seeded.class_named(n).id for n in ("red", "green", "blue"))
+    run = seeded.begin_run({}, [(red, "red"), (blue, "blue"), (green, "green")], [], [], {})
+    seeded.store_predictions(run, [(pool[0].id, [(blue, 0.6), (red, 0.4)], None),
+                                   (pool[1].id, [(red, 0.7), (blue, 0.1), (green, 0.1)], None)])
+    in_order = {order: [p.id for p in seeded.pictures(ProjectView("review"), run_id=run, order=order)]
+                for order in ("confidence", "entropy", "random")}
+    assert in_order["confidence"] == [pool[0].id, pool[1].id]
+    assert in_order["entropy"] == [pool[1].id, pool[0].id]  # 0.94 nats (the 10% left counted) against 0.67
+    assert sorted(in_order["random"]) == sorted(in_order["confidence"])
+    assert [p.id for p in seeded.pictures(ProjectView("review"), run_id=run, order="random")] == in_order["random"]
+    with pytest.raises(ProjectError, match="Use confidence, margin, entropy, random"):
+        seeded.pictures(ProjectView("review"), run_id=run, order="sideways")
+    stored = dict(seeded.db.execute("SELECT image_id, entropy FROM predictions WHERE run_id = ?", (run,)).fetchall())
+    assert stored[pool[1].id] == pytest.approx(-(0.7 * math.log(0.7) + 3 * 0.1 * math.log(0.1)))
+    # a project from before version 7: the column comes back, filled from the stored top classes
+    seeded.db.execute("DROP INDEX predictions_by_entropy")
+    seeded.db.execute("ALTER TABLE predictions DROP COLUMN entropy")
+    seeded.db.execute("PRAGMA user_version = 6")
+    root = seeded.root
+    seeded.close()
+    with Project.open(root) as again:
+        filled = dict(again.db.execute("SELECT image_id, entropy FROM predictions WHERE run_id = ?", (run,)).fetchall())
+        assert filled == pytest.approx(stored)
