@@ -232,14 +232,16 @@ class MainWindow(QMainWindow):
         if not recent:
             menu.addAction("No recent projects").setEnabled(False)
 
-    def train_project(self, folder: str, keep_specimens: bool, resume: bool = False) -> None:
-        """Train on a project's labelled pictures with the Train tab's settings, watched in the Train tab
-        (`resume`: go on with its run that stopped early, with that run's settings)."""
+    def train_project(self, folder: str, keep_specimens: bool, from_run: int | None = None,
+                      resume: bool = False) -> None:
+        """Train on a project's labelled pictures with the Train tab's settings (`from_run`: from that run's
+        model), watched in the Train tab (`resume`: go on with its run that stopped early, as it was)."""
         if self.train_panel is None or self.train_panel.is_training():
             self.show_status("A model is training already; wait for it or stop it in the Train tab.")
             return
         self.tabs.setCurrentWidget(self.train_panel)
-        self.train_panel.start_training(project=folder, keep_specimens=keep_specimens, resume_project=resume)
+        self.train_panel.start_training(project=folder, keep_specimens=keep_specimens, resume_project=resume,
+                                        from_run=from_run)
 
     # ------------------------------------------------------------ messages
     def show_status(self, text: str) -> None:

@@ -130,3 +130,30 @@ def test_a_folder_that_is_not_a_project_gets_a_sentence(qtbot, window, tmp_path,
     window.open_project(str(tmp_path))
     assert window.project_panel.project is None
     assert "not a resnet-gui project" in errors[-1] and "Choose the project" in errors[-1]
+
+
+def test_train_continues_from_the_run_chosen_beside_it(qtbot, window, tmp_path, tiny_checkpoint, monkeypatch):
+    """With a run that has a model, the box beside Train offers it; chosen, Train hands it to the Train tab."""
+    import shutil
+
+    from PySide6.QtTest import QTest
+
+    folder = make_project(tmp_path)
+    with Project.open(folder) as project:
+        classes = [(c.id, c.name) for c in project.classes()]
+        run = project.begin_run({}, classes, [], [], {})
+        model = folder / "models" / "run-0001.pt"
+        shutil.copyfile(tiny_checkpoint, model)
+        project.finish_run(run, "completed", model, {"val_acc": 0.75}, [], {})
+    panel = window.project_panel
+    asked = []
+    monkeypatch.setattr(window.train_panel, "start_training", lambda **kwargs: asked.append(kwargs))
+    window.open_project(str(folder))
+    box = panel.start_from
+    assert box.isVisible() and [box.itemText(i) for i in range(box.count())] == ["From scratch", "From run 1"]
+    QTest.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    box.setCurrentIndex(1)
+    QTest.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    assert [a["from_run"] for a in asked] == [None, 1] and asked[1]["project"] == str(folder)
+    panel.refresh_classes()  # the list is read again: the choice stays
+    assert box.currentData() == 1

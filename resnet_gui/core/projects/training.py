@@ -53,15 +53,22 @@ class _PlannedRun:
     scan: FolderScan
     val: list[tuple[int, str]]  # (image id, file) of its validation pictures, predicted after training
     keep_specimens: bool
+    from_run: int | None = None  # the run whose model it started from
+
+    def record(self, settings: TrainSettings) -> dict:
+        """The run's settings as the project keeps them: the Trainer's, and the project's own."""
+        return settings.to_dict() | {"keep_specimens": self.keep_specimens, "from_run": self.from_run}
 
 
 def train_project(folder: str | os.PathLike, settings: TrainSettings, *, keep_specimens: bool = False,
                   callbacks: Sequence[TrainingCallback] = (), cancelled: Callable[[], bool] | None = None,
                   skip_finishing: Callable[[], bool] | None = None,
-                  device: str | None = None, resume: bool = False) -> ProjectRun:
+                  device: str | None = None, resume: bool = False, from_run: int | None = None) -> ProjectRun:
     """Train a new run on the project's labelled pictures; `settings` are the Train tab's (or train's).
     `resume`: go on instead with the newest run that stopped early (`Project.resumable_run`), with its own
-    settings and split, from its last finished epoch."""
+    settings and split, from its last finished epoch. `from_run`: start from that run's model (its
+    architecture, stem and input size) instead of the start `settings` name, with the labels of today and
+    the stored split."""
     from resnet_gui.core.projects.run_lock import RunLock
 
     with Project.open(folder) as project:
@@ -72,11 +79,27 @@ def train_project(folder: str | os.PathLike, settings: TrainSettings, *, keep_sp
             if resume:
                 planned = _resumed_run(project, lock.name)
             else:
-                planned = _new_run(project, settings, keep_specimens, lock.name)
+                if from_run is not None:
+                    settings = _continuing(project, settings, from_run)
+                planned = _new_run(project, settings, keep_specimens, lock.name, from_run)
         return _train_planned(folder, planned, callbacks, cancelled, skip_finishing, device)
 
 
-def _new_run(project: Project, settings: TrainSettings, keep_specimens: bool, lock: str) -> _PlannedRun:
+def _continuing(project: Project, settings: TrainSettings, run_id: int) -> TrainSettings:
+    """The settings of a run that starts from run `run_id`'s model: its weights, and the model's shape."""
+    run = project.run(run_id)
+    if run.status == "running" or run.checkpoint is None or not run.checkpoint.is_file():
+        why = "is still training" if run.status == "running" else "has no model file"
+        raise ProjectError(f"Run {run_id} {why}, so there is nothing to continue from. Train from scratch, or "
+                           "continue from another run (resnet-gui project status lists them).",
+                           in_window=f"Run {run_id} {why}, so there is nothing to continue from. Train from "
+                                     "scratch, or continue from another run.")
+    shape = {key: run.settings[key] for key in ("arch", "small_input", "image_size") if key in run.settings}
+    return replace(settings, weights=str(run.checkpoint), **shape)
+
+
+def _new_run(project: Project, settings: TrainSettings, keep_specimens: bool, lock: str,
+             from_run: int | None = None) -> _PlannedRun:
     settings = replace(settings, data_dir="", val_dir=None, resume=None, out=None, augment=list(settings.augment))
     settings.validate()
     pictures = project.training_pictures()
@@ -94,7 +117,7 @@ def _new_run(project: Project, settings: TrainSettings, keep_specimens: bool, lo
         raise ProjectError("There are too few labelled pictures to keep some for validation. Label more "
                            "pictures (two or more per class).")
     labels = {i: c for i, _, c, _, _ in present}
-    record = settings.to_dict() | {"keep_specimens": keep_specimens}
+    record = settings.to_dict() | {"keep_specimens": keep_specimens, "from_run": from_run}
     run_id = project.begin_run(record, classes, train_ids, val_ids, labels, lock=lock)
     settings.out = str(_next_model_path(project, run_id))
     settings.data_dir = str(project.root)
@@ -104,7 +127,7 @@ def _new_run(project: Project, settings: TrainSettings, keep_specimens: bool, lo
     scan = FolderScan(project.root, [name for _, name in classes],
                       [(files[i], position[labels[i]]) for i in train_ids],
                       [(files[i], position[labels[i]]) for i in val_ids], skipped)
-    return _PlannedRun(run_id, settings, scan, [(i, files[i]) for i in val_ids], keep_specimens)
+    return _PlannedRun(run_id, settings, scan, [(i, files[i]) for i in val_ids], keep_specimens, from_run)
 
 
 def _resumed_run(project: Project, lock: str) -> _PlannedRun:
@@ -119,6 +142,7 @@ def _resumed_run(project: Project, lock: str) -> _PlannedRun:
                            in_window="The project has no stopped run to go on with. Press Train for a new run.")
     record = dict(run.settings)
     keep_specimens = bool(record.pop("keep_specimens", False))
+    from_run = record.pop("from_run", None)
     settings = TrainSettings.from_dict(record)
     settings.out = str(run.checkpoint)
     settings.resume = str(last_path_for(run.checkpoint))
@@ -136,12 +160,12 @@ def _resumed_run(project: Project, lock: str) -> _PlannedRun:
     scan = FolderScan(project.root, [name for _, name in run.classes], [(f, y) for _, f, y in kept["train"]],
                       [(f, y) for _, f, y in kept["val"]], skipped)
     project.restart_run(run.id, lock)
-    return _PlannedRun(run.id, settings, scan, [(i, f) for i, f, _ in kept["val"]], keep_specimens)
+    return _PlannedRun(run.id, settings, scan, [(i, f) for i, f, _ in kept["val"]], keep_specimens, from_run)
 
 
 def _train_planned(folder, planned: _PlannedRun, callbacks, cancelled, skip_finishing, device) -> ProjectRun:
     settings, run_id = planned.settings, planned.run_id
-    recorded = settings.to_dict() | {"keep_specimens": planned.keep_specimens}
+    recorded = planned.record(settings)
     try:
         result = Trainer(settings, callbacks, cancelled, scan=planned.scan, skip_finishing=skip_finishing).run()
     except BaseException:
@@ -155,7 +179,7 @@ def _train_planned(folder, planned: _PlannedRun, callbacks, cancelled, skip_fini
             metrics["unsure_below"] = result.calibration.get("unsure_below")
             metrics["temperature"] = result.calibration.get("temperature")
         if result.settings is not None:  # as the run resolved them: the input size and rate it trained with
-            recorded = result.settings.to_dict() | {"keep_specimens": planned.keep_specimens}
+            recorded = planned.record(result.settings)
         project.finish_run(run_id, result.stopped, result.best_path, metrics, result.history, recorded)
         if result.best_path:
             _predict(project, project.run(run_id), planned.val, device or settings.device, settings.amp)

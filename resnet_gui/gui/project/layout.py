@@ -34,7 +34,8 @@ def build_project_panel(panel) -> None:
     top = QHBoxLayout()
     panel.title = never_widens(QLabel())  # a project's folder can be long: it never widens the window
     panel.title.setTextFormat(Qt.TextFormat.RichText)
-    top.addWidget(panel.title, 1)
+    layout.addWidget(panel.title)  # a line of its own: beside the buttons it was squeezed into a column at 1024 px
+    top.addStretch(1)
     panel.add_button = QPushButton("Add pictures…")
     panel.add_button.setToolTip("Add image files; drop files or folders on a class to add them labelled.")
     on_click(panel.add_button.clicked, lambda: adding.add_pictures(panel))
@@ -49,6 +50,13 @@ def build_project_panel(panel) -> None:
     panel.keep_specimens = QCheckBox("Keep each subfolder on one side")
     panel.keep_specimens.setToolTip("Pictures of one subfolder (slide, patient) are all trained on or all "
                                    "validated on, never split between the two.")
+    panel.start_from = QComboBox()
+    panel.start_from.setToolTip("Train a new model from random weights (or the Train tab's start), or continue "
+                                "from an earlier run's model with the labels of today: fewer epochs needed.")
+    panel.start_from.addItem("From scratch", None)
+    panel.start_from.setMinimumContentsLength(10)
+    panel.start_from.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    panel.start_from.hide()  # until a run has a model
     panel.train_button = QPushButton("Train")
     panel.train_button.setToolTip("Train a new model on the labelled pictures with the Train tab's settings.")
     on_click(panel.train_button.clicked, panel.request_training)
@@ -68,7 +76,7 @@ def build_project_panel(panel) -> None:
     panel.missing_button = QPushButton("Find missing…")
     on_click(panel.missing_button.clicked, lambda: sorting.locate(panel))
     panel.missing_button.hide()
-    for widget in (panel.add_button, panel.import_button, panel.keep_specimens, panel.train_button,
+    for widget in (panel.add_button, panel.import_button, panel.keep_specimens, panel.start_from, panel.train_button,
                    panel.resume_button, panel.predict_button, panel.sort_button, panel.check_button,
                    panel.missing_button):
         top.addWidget(widget)

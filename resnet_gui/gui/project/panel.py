@@ -23,7 +23,7 @@ from resnet_gui.core.projects.records import ProjectClass, ProjectView
 from resnet_gui.core.text import display_path
 from resnet_gui.gui.jobs.job import Job, describe_error
 from resnet_gui.gui.jobs.tasks import Task
-from resnet_gui.gui.project import adding, checking, jobs, predicting
+from resnet_gui.gui.project import adding, checking, jobs, predicting, starting
 from resnet_gui.gui.project.layout import build_project_panel
 from resnet_gui.gui.project.picture_grid import PictureGridModel, ThumbnailLoader
 
@@ -31,7 +31,7 @@ from resnet_gui.gui.project.picture_grid import PictureGridModel, ThumbnailLoade
 class ProjectPanel(QWidget):
     error = Signal(str, str)
     status_message = Signal(str)
-    train_requested = Signal(str, bool)  # project folder, keep specimens on one side
+    train_requested = Signal(str, bool, object)  # project folder, keep specimens on one side, run to start from
     resume_requested = Signal(str)  # project folder: go on with its run that stopped early
     project_opened = Signal(str)
     new_requested = Signal()
@@ -142,8 +142,7 @@ class ProjectPanel(QWidget):
         return self.classes.current_view()
 
     def _run_names(self) -> dict[int, str]:
-        """{class id: name} as the reviewed run knew its classes (a class deleted since keeps its name),
-        read once per run."""
+        """{class id: name} as the reviewed run knew its classes (a class deleted since keeps its name)."""
         if not self.review_run:
             return {}
         if self._run_names_of != self.review_run:
@@ -156,6 +155,7 @@ class ProjectPanel(QWidget):
             return
         self.title.setText(_title(self.project.name, self._labelled, self._unlabelled, self._status.runs,
                                   len(self.missing)))
+        starting.offer_start_runs(self, self._status.runs)
 
     def refresh_pictures(self) -> None:
         if self.project is None:
@@ -204,9 +204,7 @@ class ProjectPanel(QWidget):
         except UserError as exc:
             self.error.emit("Not possible", exc.for_window())
             return
-        said = {"excluded": "excluded", "kept": "kept as it is"}.get(decision.source) or \
-            f"{decision.label} ({decision.source})"
-        self.status_message.emit(f"{picture.path.name}: {said}.")
+        self.status_message.emit(f"{picture.path.name}: {_said(decision)}.")
         self._showing = False  # the current picture changes below: it is shown once, at the end
         try:
             if self.current_view().is_check:  # the decision may settle the picture's copies too
@@ -290,8 +288,9 @@ class ProjectPanel(QWidget):
 
     # ------------------------------------------------------------ model
     def request_training(self) -> None:
-        if self.project is not None:
-            self.train_requested.emit(str(self.project.root), self.keep_specimens.isChecked())
+        if self.project is not None:  # the run to start from: the box beside Train (gui/project/starting.py)
+            self.train_requested.emit(str(self.project.root), self.keep_specimens.isChecked(),
+                                      self.start_from.currentData())
 
     def request_resume(self) -> None:
         if self.project is not None:
@@ -328,6 +327,11 @@ class ProjectPanel(QWidget):
         if self.project is not None:
             self.project.close()
             self.project = None
+
+
+def _said(decision) -> str:
+    return {"excluded": "excluded", "kept": "kept as it is"}.get(decision.source) or \
+        f"{decision.label} ({decision.source})"
 
 
 def _view_title(view: ProjectView, count: int, review_run: int | None) -> str:

@@ -31,3 +31,4 @@ def _on_predicted(panel, report) -> None:
     )
     panel.refresh_classes(select=ProjectView("review"))
     panel.refresh_pictures()
+

@@ -73,11 +73,11 @@ def _forwarder(state: JobState):
 
 
 def train(state: JobState, settings, *, project: str | None = None, keep_specimens: bool = False,
-          resume_project: bool = False):
+          resume_project: bool = False, from_run: int | None = None):
     """A Trainer's run; `state.requested("stop")` ends it after the current batch and it still returns its
     result (the best checkpoint so far), `state.requested("skip")` skips the finishing steps. For a project
-    (`project`: its folder), the event `project_run` carries the ProjectRun. None when it stopped before
-    training began."""
+    (`project`: its folder; `from_run`: a run whose model it starts from), the event `project_run` carries the
+    ProjectRun. None when it stopped before training began."""
     from resnet_gui.core.training.trainer import Trainer
 
     stop, skip = (lambda: state.requested("stop")), (lambda: state.requested("skip"))
@@ -87,7 +87,7 @@ def train(state: JobState, settings, *, project: str | None = None, keep_specime
         from resnet_gui.core.projects.training import train_project
 
         run = train_project(project, settings, keep_specimens=keep_specimens, callbacks=[_forwarder(state)],
-                            cancelled=stop, skip_finishing=skip, resume=resume_project)
+                            cancelled=stop, skip_finishing=skip, resume=resume_project, from_run=from_run)
         state.event("project_run", run)
         return run.result
     except InterruptedError:

@@ -138,10 +138,10 @@ class TrainPanel(QWidget):
         return self.train_task.is_running()
 
     def start_training(self, project: str | None = None, keep_specimens: bool = False, resume=None,
-                       resume_project: bool = False) -> None:
-        """Train on the folder chosen here, or (`project`) on a project's labelled pictures with these settings,
-        or go on with a stopped run (`resume`, a ResumableRun; `resume_project`: the project's stopped run,
-        with its own settings)."""
+                       resume_project: bool = False, from_run: int | None = None) -> None:
+        """Train on the folder chosen here, or (`project`) on a project's labelled pictures with these settings
+        (`from_run`: from that run's model), or go on with a stopped run (`resume`, a ResumableRun;
+        `resume_project`: the project's stopped run, with its own settings)."""
         if self.train_task.is_running() or self.range_test.is_running():
             return
         if project is not None and not isinstance(project, (str, os.PathLike)):
@@ -185,7 +185,7 @@ class TrainPanel(QWidget):
         self.progress.setFormat("Preparing…")
         self._started_at = time.perf_counter()
         self._epoch = self._epochs = 0
-        worker = Job(jobs.train, settings, project=project, keep_specimens=keep_specimens,
+        worker = Job(jobs.train, settings, project=project, keep_specimens=keep_specimens, from_run=from_run,
                      resume_project=resume_project and project is not None, torch_needed=True)
         self.train_task.start(worker, status=self.progress.setFormat, project_run=self.project_trained.emit,
                               data_ready=self._on_data_ready, input_chosen=self._on_input_chosen,

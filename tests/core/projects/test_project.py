@@ -376,3 +376,30 @@ def test_the_review_orders_entropy_and_random_and_older_predictions_get_their_en
     with Project.open(root) as again:
         filled = dict(again.db.execute("SELECT image_id, entropy FROM predictions WHERE run_id = ?", (run,)).fetchall())
         assert filled == pytest.approx(stored)
+
+
+def test_a_run_continues_from_an_earlier_runs_model(tmp_path, capsys):
+    """--from-run 1: run 2 starts from run 1's weights (with a learning rate too small to move them, its first
+    layer is still run 1's), in run 1's shape, and says so in its settings; what cannot be continued is a
+    sentence."""
+    import torch
+
+    make_shapes_dataset(tmp_path / "seed", per_class=4, seed=1, size=16)
+    project = str(tmp_path / "P")
+    assert main(["project", "new", project, "--from", str(tmp_path / "seed")]) == 0
+    tiny = ["--weights", "none", "--image-size", "16", "--batch-size", "4", "--epochs", "1"]
+    assert main(["project", "train", project, *tiny]) == 0
+    assert main(["project", "train", project, "--from-run", "1", "--epochs", "1", "--batch-size", "4",
+                 "--lr", "1e-12", "--arch", "resnet34"]) == 0
+    with Project.open(project) as p:
+        first, second = p.run(1), p.run(2)
+    assert second.settings["from_run"] == 1 and second.settings["weights"] == str(first.checkpoint)
+    assert second.settings["arch"] == "resnet18" and second.settings["image_size"] == 16  # run 1's shape
+    start = torch.load(first.checkpoint, weights_only=True)["state_dict"]["conv1.weight"]
+    after = torch.load(second.checkpoint, weights_only=True)["state_dict"]["conv1.weight"]
+    assert torch.allclose(start, after, atol=1e-6)
+    capsys.readouterr()
+    assert main(["project", "train", project, "--from-run", "9"]) == 2
+    assert "has no run 9" in capsys.readouterr().err
+    assert main(["project", "train", project, "--from-run", "1", "--resume"]) == 2
+    assert "not both" in capsys.readouterr().err
