@@ -2,7 +2,8 @@
 
 The run's time is its batches (timed as the loop runs them, loading included), a validation pass per
 epoch (timed on two batches before the first epoch), the checkpoints written (the recovery file at most
-a tenth of the time), and the calibration at the end (about one more validation pass). No torch here.
+a tenth of the time), and the finishing (calibration: about one more validation pass; the familiarity
+fit: a pass over training pictures at the validation pace). No torch here.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ class RunClock:
     epochs: int  # epochs this run has left
     batches: int  # training batches per epoch
     val_batches: int
+    fit_batches: int = 0  # batches the finishing's familiarity fit passes over (training pictures, no learning)
     seconds_per_val_batch: float = 0.0
     seconds_per_write: float = 0.0  # one model written to the disk, flushed
     _times: list[float] = field(default_factory=list)
+    _warm_up: list[float] = field(default_factory=list)  # the first batches' times: they count once, as they were
     _said: bool = False
 
     @property
@@ -38,7 +41,10 @@ class RunClock:
     def batch_done(self, batch: int, seconds: float) -> float | None:
         """Record batch `batch` (1-based, of the first epoch) and its time since the one before; the
         estimate of the whole run in seconds, once, as soon as enough batches are timed."""
-        if self._said or batch <= min(WARM_UP_BATCHES, self.batches - 1):
+        if self._said:
+            return None
+        if batch <= min(WARM_UP_BATCHES, self.batches - 1):
+            self._warm_up.append(seconds)
             return None
         self._times.append(seconds)
         if len(self._times) < self.timed_needed:
@@ -51,5 +57,9 @@ class RunClock:
         per_epoch = self.batches * seconds_per_batch + validation + BEST_WRITES * self.seconds_per_write
         recovery_write = RECOVERY_WRITES * self.seconds_per_write
         recovery = recovery_write + (self.epochs - 1) * min(recovery_write, RECOVERY_SHARE * per_epoch)
-        # The end: calibration (one more pass over the validation set) and the best checkpoint written again.
-        return self.epochs * per_epoch + recovery + validation + self.seconds_per_write
+        # The first batches took what they took: the loader's start and the kernels' first use.
+        warm_up = sum(self._warm_up) - len(self._warm_up) * seconds_per_batch
+        # The end: calibration (one more pass over the validation set), the familiarity fit (a pass over
+        # training pictures at the validation pace) and the best checkpoint written again.
+        finishing = validation + self.fit_batches * self.seconds_per_val_batch + self.seconds_per_write
+        return self.epochs * per_epoch + recovery + max(0.0, warm_up) + finishing
