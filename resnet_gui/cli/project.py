@@ -84,6 +84,7 @@ def add_parser(sub, archs: list[str]) -> None:
                         help="lowest confidence first, smallest margin between the first two classes, highest "
                              "entropy first, or random (default confidence)")
     review.add_argument("--run", type=positive_int, help="the run whose predictions to review (default: newest)")
+    review.add_argument("--predicted", metavar="CLASS", help="only the pictures the run predicted as CLASS")
     review.add_argument("--json", action="store_true", help="JSON Lines: path, label, prob, margin, top_k")
 
     sort = action("sort", "copy (or move) pictures into OUT/<class>/, unsure ones into OUT/_unsure/", sort_command)
@@ -305,7 +306,9 @@ def review_command(args) -> int:
             return EXIT_OK
         names = project.class_names()
         run_names = dict(project.run(run_id).classes)
-        pictures = project.pictures(ProjectView("review"), run_id=run_id, order=args.order, limit=args.limit)
+        predicted = project.class_named(args.predicted).id if args.predicted else None  # a sentence if unknown
+        pictures = project.pictures(ProjectView("review"), run_id=run_id, order=args.order, limit=args.limit,
+                                    predicted=predicted)
         for picture in pictures:
             if picture.error:
                 continue

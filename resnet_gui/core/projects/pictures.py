@@ -184,9 +184,10 @@ class ProjectPictures:
         return self.db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
 
     def pictures(self, view: ProjectView, *, run_id: int | None = None, order: str = "confidence",
-                 limit: int | None = None) -> list[Picture]:
+                 limit: int | None = None, predicted: int | None = None) -> list[Picture]:
         """Pictures for a list or grid: those `view` names; a review's (unlabelled with a prediction of
-        `run_id`, or of the newest run that predicted) most doubtful first by `order`."""
+        `run_id`, or of the newest run that predicted) most doubtful first by `order`, only those the run
+        predicted as class `predicted` when it is given."""
         if order not in REVIEW_ORDERS:
             raise ProjectError(f"Unknown review order '{order}'. Use {', '.join(REVIEW_ORDERS)}.")
         if view.kind == "review" and run_id is None:
@@ -196,6 +197,8 @@ class ProjectPictures:
                  "class": "i.class_id = :class_id AND i.excluded = 0",
                  "excluded": "i.excluded = 1", "all": "1"}.get(view.kind, "1")
         review = view.kind == "review"
+        if review and predicted is not None:
+            where += " AND p.class_id = :predicted"
         join = "JOIN" if review else "LEFT JOIN"
         ordering = f"{_REVIEW_ORDERING[order]}, i.id" if review else "i.id"
         found, guesses = "NULL, NULL, NULL", "p.top_k"
@@ -207,7 +210,7 @@ class ProjectPictures:
                f"{join} predictions p ON p.image_id = i.id AND p.run_id = :run_id "
                f"WHERE {where} ORDER BY {ordering}" + (" LIMIT :limit" if limit else ""))
         rows = self.db.execute(sql, {"run_id": run_id if run_id is not None else -1, "class_id": view.class_id,
-                                     "limit": limit, "view": view.kind})
+                                     "limit": limit, "view": view.kind, "predicted": predicted})
         root = self.root
         return [Picture(r[0], r[1], root, r[2], bool(r[3]), *r[4:10], bool(r[10]), *r[11:14]) for r in rows]
 

@@ -403,3 +403,21 @@ def test_a_run_continues_from_an_earlier_runs_model(tmp_path, capsys):
     assert "has no run 9" in capsys.readouterr().err
     assert main(["project", "train", project, "--from-run", "1", "--resume"]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_review_only_what_the_run_predicted_as_one_class(seeded, capsys):
+    pool = seeded.pictures(ProjectView("unlabelled"))
+    red, blue = seeded.class_named("red").id, seeded.class_named("blue").id
+    run = seeded.begin_run({}, [(red, "red"), (blue, "blue")], [], [], {})
+    seeded.store_predictions(run, [(pool[0].id, [(blue, 0.6), (red, 0.4)], None),
+                                   (pool[1].id, [(red, 0.7), (blue, 0.3)], None),
+                                   (pool[2].id, [(blue, 0.9), (red, 0.1)], None)])
+    assert [p.id for p in seeded.pictures(ProjectView("review"), run_id=run, predicted=blue)] == \
+        [pool[0].id, pool[2].id]
+    root = str(seeded.root)
+    seeded.close()
+    assert main(["project", "review", root, "--predicted", "Blue", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["label"] for r in rows] == ["blue", "blue"] and [r["prob"] for r in rows] == [0.6, 0.9]
+    assert main(["project", "review", root, "--predicted", "mauve"]) == 2
+    assert "has no class 'mauve'" in capsys.readouterr().err
