@@ -98,6 +98,11 @@ def add_parser(sub, archs: list[str]) -> None:
     status = action("status", "classes, counts, runs and missing files", status_command)
     status.add_argument("--json", action="store_true", help="one JSON object")
 
+    history = action("history", "every decision on one picture: who or which run labelled it, when, and what it "
+                                "was before", history_command)
+    history.add_argument("path", metavar="PATH", help="the picture, as the project has it (a file path)")
+    history.add_argument("--json", action="store_true", help="JSON Lines: one decision a line, oldest first")
+
     from resnet_gui.cli.audit import add_check_options, project_audit_command
 
     audit = action("audit", "check the labelled pictures: copies across the stored split, duplicates, likely "
@@ -348,6 +353,25 @@ def sort_command(args) -> int:
                 f"the log is {shown(report.log)}.")
             if report.failed:
                 return EXIT_SOME_FAILED
+    return EXIT_OK
+
+
+def history_command(args) -> int:
+    with _open(args) as project:
+        decisions = project.history(project.image_id(args.path))
+    before = None
+    for decision in decisions:
+        if args.json:
+            print(json_line(decision))
+            continue
+        now = "excluded" if decision["source"] == "excluded" else decision["label"] or "unlabelled"
+        said = f"; run {decision['run']} said {decision['predicted']} ({decision['prob']:.0%})" \
+            if decision["run"] is not None and decision["predicted"] and decision["prob"] is not None else ""
+        was = f" (was {before})" if before is not None and before != now else ""
+        print(f"{decision['made_at']}  {decision['source']:<10} {shown(now)}{was}{said}")
+        before = now
+    if not decisions:
+        say(f"{shown(args.path)} has no decisions yet: it was added unlabelled.")
     return EXIT_OK
 
 

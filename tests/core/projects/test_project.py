@@ -421,3 +421,24 @@ def test_review_only_what_the_run_predicted_as_one_class(seeded, capsys):
     assert [r["label"] for r in rows] == ["blue", "blue"] and [r["prob"] for r in rows] == [0.6, 0.9]
     assert main(["project", "review", root, "--predicted", "mauve"]) == 2
     assert "has no class 'mauve'" in capsys.readouterr().err
+
+
+def test_a_pictures_history_from_the_command_line(seeded, capsys):
+    pool = seeded.pictures(ProjectView("unlabelled"))
+    red, blue = seeded.class_named("red").id, seeded.class_named("blue").id
+    seeded.assign(pool[0].id, "red")
+    run = seeded.begin_run({}, [(red, "red"), (blue, "blue")], [], [], {})
+    seeded.store_predictions(run, [(pool[0].id, [(blue, 0.8), (red, 0.2)], None)])
+    seeded.assign(pool[0].id, "blue", run_id=run)
+    seeded.exclude(pool[0].id)
+    root, path = str(seeded.root), str(pool[0].path)
+    seeded.close()
+    assert main(["project", "history", root, path]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[1:3] for line in lines] == [["typed", "red"], ["accepted", "blue"], ["excluded", "excluded"]]
+    assert "blue (was red); run 1 said blue (80%)" in lines[1] and "(was blue)" in lines[2]
+    assert main(["project", "history", root, path, "--json"]) == 0
+    assert [json.loads(line)["source"] for line in capsys.readouterr().out.splitlines()] == \
+        ["typed", "accepted", "excluded"]
+    assert main(["project", "history", root, str(seeded.root / "nowhere.png")]) == 2
+    assert "is not in the project" in capsys.readouterr().err
