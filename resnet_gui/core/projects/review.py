@@ -15,7 +15,13 @@ _REVIEWED_RUN = ("COALESCE(:run, (SELECT MAX(pr.run_id) FROM predictions pr JOIN
 _PREDICTED_NAME = ("COALESCE((SELECT pc.name FROM classes pc WHERE pc.id = p.class_id), (SELECT json_extract(e.value, "
                    "'$[1]') FROM runs r, json_each(r.classes) e WHERE r.id = p.run_id "
                    "AND json_extract(e.value, '$[0]') = p.class_id))")
-
+_LABEL_INSERT = ("INSERT INTO labels(image_id, class_id, class_name, source, run_id, predicted_class, predicted_prob, "
+                 "made_at)")
+# A class given to picture :image, recorded as `accepted` when the reviewed prediction said the same, `corrected`
+# when it said otherwise, `typed` without one; a WHERE on `c` after it chooses the class.
+_ASSIGNED = ("SELECT :image, c.id, c.name, CASE WHEN p.run_id IS NULL THEN 'typed' WHEN p.class_id = c.id "
+             f"THEN 'accepted' ELSE 'corrected' END, p.run_id, {_PREDICTED_NAME}, p.prob, :now FROM classes c "
+             f"LEFT JOIN predictions p ON p.image_id = :image AND p.run_id = {_REVIEWED_RUN}")
 
 
 class ProjectReview:
@@ -45,9 +51,7 @@ class ProjectReview:
         in SQL) RETURNING what was recorded, then the changed picture with the new counts in one more. None
         when `select` finds nothing (no such class, no prediction): the caller says why."""
         values = {"image": image_id, "run": run_id, "now": now(), **values}
-        row = self.db.execute(
-            "INSERT INTO labels(image_id, class_id, class_name, source, run_id, predicted_class, predicted_prob, "
-            f"made_at) {select} RETURNING class_name, source", values).fetchone()
+        row = self.db.execute(f"{_LABEL_INSERT} {select} RETURNING class_name, source", values).fetchone()
         if row is None:
             return None
         picture, counts = self._picture_and_counts(image_id, run_id)
@@ -56,11 +60,8 @@ class ProjectReview:
     def assign(self, image_id: int, class_name: str, *, run_id: int | None = None) -> Decision:
         """Label a picture. Recorded as `accepted` when the reviewed prediction said the same, `corrected`
         when it said otherwise, `typed` without one."""
-        decision = self._decide(image_id, (
-            "SELECT :image, c.id, c.name, CASE WHEN p.run_id IS NULL THEN 'typed' WHEN p.class_id = c.id "
-            f"THEN 'accepted' ELSE 'corrected' END, p.run_id, {_PREDICTED_NAME}, p.prob, :now FROM classes c "
-            f"LEFT JOIN predictions p ON p.image_id = :image AND p.run_id = {_REVIEWED_RUN} WHERE c.name = :name"),
-            {"name": (class_name or "").strip()}, run_id)
+        decision = self._decide(image_id, f"{_ASSIGNED} WHERE c.name = :name", {"name": (class_name or "").strip()},
+                                run_id)
         if decision is None:
             self.class_named(class_name)  # raises with the list of classes
             raise ProjectError(f"Picture {image_id} could not be labelled {class_name!r}.")
@@ -71,14 +72,8 @@ class ProjectReview:
         Recorded as `assign` records each; returns how many were labelled."""
         class_id = self.class_named(class_name).id  # raises with the list of classes
         with self.transaction():
-            for image_id in image_ids:
-                self.db.execute(
-                    "INSERT INTO labels(image_id, class_id, class_name, source, run_id, predicted_class, "
-                    "predicted_prob, made_at) SELECT :image, c.id, c.name, CASE WHEN p.run_id IS NULL THEN 'typed' "
-                    f"WHEN p.class_id = c.id THEN 'accepted' ELSE 'corrected' END, p.run_id, {_PREDICTED_NAME}, "
-                    f"p.prob, :now FROM classes c LEFT JOIN predictions p ON p.image_id = :image AND p.run_id = "
-                    f"{_REVIEWED_RUN} WHERE c.id = :class",
-                    {"image": image_id, "class": class_id, "run": None, "now": now()})
+            self.db.executemany(f"{_LABEL_INSERT} {_ASSIGNED} WHERE c.id = :class",
+                                [{"image": i, "class": class_id, "run": None, "now": now()} for i in image_ids])
         return len(image_ids)
 
     def exclude_many(self, image_ids: list[int]) -> int:
