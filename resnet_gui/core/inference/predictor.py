@@ -83,6 +83,7 @@ class BatchOutputs:
     probabilities: torch.Tensor  # [N, C], averaged over the test-time views
     centre: torch.Tensor  # [N, C], the centre crop's alone (the same tensor without test-time augmentation)
     scores: torch.Tensor | None  # [N] familiarity scores (higher: less familiar), when the model has a fit
+    features: torch.Tensor | None = None  # [N, D] the centre view's pooled features, when asked for
 
 
 @dataclass
@@ -167,26 +168,30 @@ class Predictor:
         """uint8 [N, 3, S, S] (any device) -> float32 softmax probabilities on the CPU."""
         return self.outputs(images).probabilities
 
-    def outputs(self, images: torch.Tensor) -> "BatchOutputs":
+    def outputs(self, images: torch.Tensor, *, with_features: bool = False) -> "BatchOutputs":
         """uint8 [N, 3, R, R] decoded pictures (any device) -> probabilities (averaged over the test-time
-        views), the centre view's alone, and the familiarity scores, on the CPU."""
+        views), the centre view's alone, the familiarity scores and (`with_features`) the centre view's
+        pooled features, on the CPU."""
         with torch.inference_mode():
             batch = images.to(self.device, non_blocking=self.policy.pin_memory)
-            probabilities, centre, scores = None, None, None
+            probabilities, centre, scores, features = None, None, None, None
             for index, view in enumerate(views(batch, self.tta, self.prep.image_size)):
                 x = self._model_input(view)
                 is_centre = index == (CENTRE_VIEW[self.tta] if self.tta else 0)
-                scored = is_centre and self.familiarity is not None
-                with self.policy.autocast(), (capture_features(self.model) if scored else nullcontext()) as pooled:
+                pooled_needed = is_centre and (self.familiarity is not None or with_features)
+                capture = capture_features(self.model) if pooled_needed else nullcontext()
+                with self.policy.autocast(), capture as pooled:
                     logits = self.model(x).float()
                 probs = torch.softmax(logits / self.temperature, dim=1)
                 probabilities = probs if probabilities is None else probabilities + probs
                 if is_centre:
                     centre = probs.cpu()
-                    if scored:
-                        scores = familiarity_scores(self.familiarity, logits.cpu(), pooled[0].cpu())
+                    if pooled_needed:
+                        features = pooled[0].cpu()
+                    if self.familiarity is not None:
+                        scores = familiarity_scores(self.familiarity, logits.cpu(), features)
             count = VIEWS[self.tta] if self.tta else 1
-            return BatchOutputs((probabilities / count).cpu(), centre, scores)
+            return BatchOutputs((probabilities / count).cpu(), centre, scores, features if with_features else None)
 
     def _model_input(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 pictures on the device -> the normalised batch, in the memory layout this device runs fastest."""
@@ -268,9 +273,9 @@ class Predictor:
 
     def look(self, paths: Sequence[str | os.PathLike], cancelled: Callable[[], bool] | None = None,
              progress: Callable[[int, int], None] | None = None) -> "LookedAt":
-        """What the model sees in each file, from one forward pass of the centre view: its pooled features,
-        its (calibrated) probabilities, and whether the familiarity check finds it unlike the training
-        pictures. Rows of NaN (and familiar) for a file that could not be read or was not reached."""
+        """What the model sees in each file, from the forward pass that classifies it (`outputs`): the centre
+        view's pooled features and (calibrated) probabilities, and whether the familiarity check finds it unlike
+        the training pictures. Rows of NaN (and familiar) for a file that could not be read or was not reached."""
         names = [os.fspath(p) for p in paths]
         features = np.full((len(names), self.model.fc.in_features), np.nan, dtype=np.float32)
         probabilities = np.full((len(names), len(self.classes)), np.nan, dtype=np.float32)
@@ -281,15 +286,11 @@ class Predictor:
                 if cancelled is not None and cancelled():
                     break
                 if batch.images is not None:
-                    with torch.inference_mode():
-                        x = self._model_input(batch.images.to(self.device))
-                        with self.policy.autocast(), capture_features(self.model) as pooled:
-                            logits = self.model(x).float()
-                        features[batch.indices] = pooled[0].float().cpu().numpy()
-                        probabilities[batch.indices] = torch.softmax(logits / self.temperature, 1).cpu().numpy()
-                        if self.familiarity is not None:
-                            scores = familiarity_scores(self.familiarity, logits.cpu(), pooled[0].cpu())
-                            unfamiliar[batch.indices] = (scores > self.familiarity["threshold"]).numpy()
+                    out = self.outputs(batch.images, with_features=True)
+                    features[batch.indices] = out.features.numpy()
+                    probabilities[batch.indices] = out.centre.numpy()
+                    if out.scores is not None:
+                        unfamiliar[batch.indices] = (out.scores > self.familiarity["threshold"]).numpy()
                 done += len(batch.indices) + len(batch.failures)
                 if progress is not None:
                     progress(done, len(names))
