@@ -118,7 +118,6 @@ def test_the_finer_placement_arrives_from_a_worker(qtbot, made, monkeypatch):
     points: what matters here is that the map takes the worker's answer and says which method placed it)."""
     import threading
 
-    from resnet_gui.core.audit import map as picture_map
     from resnet_gui.gui.map import window as map_window
 
     threads = []
@@ -127,7 +126,7 @@ def test_the_finer_placement_arrives_from_a_worker(qtbot, made, monkeypatch):
         threads.append(threading.current_thread() is threading.main_thread())
         return np.asarray(features[:, :2], dtype=np.float32), "umap"
 
-    monkeypatch.setattr(picture_map, "umap_available", lambda: True)
+    monkeypatch.setattr(map_window, "umap_available", lambda: True)
     monkeypatch.setattr(map_window, "place_by_umap", stand_in)
     window = map_window.PictureMapWindow(made)
     qtbot.addWidget(window, before_close_func=lambda w: w.shutdown())

@@ -36,12 +36,9 @@ def _task(panel) -> Task:
 
 
 def _on_mapped(panel, made) -> None:
-    from resnet_gui.gui.map.window import PictureMapWindow
+    from resnet_gui.gui.map.window import open_map
 
-    if getattr(panel, "picture_map", None) is not None:
-        panel.picture_map.close()
-    panel.picture_map = PictureMapWindow(made, panel)
-    panel.picture_map.show()
+    open_map(panel, made)
     panel.status_message.emit(f"{made.placed} of {len(made.paths)} picture(s) placed by what the model sees in them.")
 
 

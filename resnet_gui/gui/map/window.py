@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from resnet_gui.core.audit.map import COLOUR_BY, PictureMap, colour_groups, points_inside
+from resnet_gui.core.audit.map import COLOUR_BY, PictureMap, colour_groups, points_inside, umap_available
 from resnet_gui.core.text import display_name, display_path
 from resnet_gui.gui.jobs.job import Job
 from resnet_gui.gui.jobs.pictures import decode_preview
@@ -57,8 +57,6 @@ class PictureMapWindow(QDialog):
         self._build()
         self.draw_points()
         self.resize(980, 660)
-        from resnet_gui.core.audit.map import umap_available
-
         if finer and made.method != "umap" and umap_available() and made.placed > 15:
             self.place_finer()
         else:
@@ -301,8 +299,6 @@ class PictureMapWindow(QDialog):
         self._say_method()
 
     def _say_method(self, extra: str = "") -> None:
-        from resnet_gui.core.audit.map import umap_available
-
         how = {"umap": "UMAP", "pca": "PCA"}.get(self.made.method, self.made.method)
         hint = "" if self.made.method == "umap" or umap_available() else \
             " (pip install \"resnet-gui[map]\" for UMAP, which keeps neighbours closer)"
@@ -318,3 +314,12 @@ class PictureMapWindow(QDialog):
         # freeze the window for seconds. Its answer reaches the hidden map; the panel's shutdown waits for it.
         self.hover_task.cancel()
         super().closeEvent(event)
+
+
+def open_map(owner, made: PictureMap) -> PictureMapWindow:
+    """A map in its own window, as `owner.picture_map` (a tab's panel), in place of the one it showed before."""
+    if getattr(owner, "picture_map", None) is not None:
+        owner.picture_map.close()  # a map of the pictures as they were
+    owner.picture_map = PictureMapWindow(made, owner)
+    owner.picture_map.show()
+    return owner.picture_map

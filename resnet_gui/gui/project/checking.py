@@ -50,16 +50,6 @@ def keep(panel, picture):
     return panel.project.keep(picture.id, panel.current_view().kind, run_id=panel.review_run)
 
 
-def reload(panel) -> None:
-    """The check's view read again after a decision (it may have settled a whole group of copies), the
-    selection staying where it was."""
-    view = panel.current_view()
-    names = panel.project.class_names()
-    colours = {c.id: c.colour for c in panel.class_list()}
-    panel.model.set_pictures(panel.project.pictures(view, run_id=panel.review_run), names, colours)
-    panel._show_view_title()
-
-
 def view_title(view, count: int) -> str:
     """Short: beside the Map… button it must fit a 1024 px screen."""
     if not count:
@@ -77,11 +67,9 @@ def show_map(panel) -> None:
 
 
 def _on_mapped(panel, made) -> None:
-    from resnet_gui.gui.map.window import PictureMapWindow
+    from resnet_gui.gui.map.window import open_map
 
-    if getattr(panel, "picture_map", None) is not None:
-        panel.picture_map.close()  # a map of the project as it was
-    panel.picture_map = PictureMapWindow(made, panel)  # not modal: the review goes on beside it
+    open_map(panel, made)  # not modal: the review goes on beside it
     panel.picture_map.label_requested.connect(lambda ids, name: _label_from_map(panel, ids, name))
     panel.picture_map.exclude_requested.connect(lambda ids: _label_from_map(panel, ids, None))
     panel.picture_map.show()

@@ -207,8 +207,8 @@ class ProjectPanel(QWidget):
         self.status_message.emit(f"{picture.path.name}: {_said(decision)}.")
         self._showing = False  # the current picture changes below: it is shown once, at the end
         try:
-            if self.current_view().is_check:  # the decision may settle the picture's copies too
-                checking.reload(self)
+            if self.current_view().is_check:  # the decision may settle the picture's copies too: read again
+                self.refresh_pictures()
             elif self.current_view().holds(decision.picture):
                 self.model.replace_row(row, decision.picture)
             else:
