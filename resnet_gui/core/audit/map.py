@@ -94,9 +94,10 @@ def look_and_place(paths: Sequence[str], labels: Sequence[str | None], bundle, *
     predictor = Predictor(bundle, device=device, tta=None, check_familiarity=True, thumbnail_size=0)
     looked = predictor.look(list(paths), cancelled=cancelled, progress=progress)
     read = np.isfinite(looked.probabilities).all(axis=1)
-    best = np.where(read, np.nan_to_num(looked.probabilities).argmax(axis=1), -1)
+    probabilities = np.nan_to_num(looked.probabilities)
+    best = np.where(read, probabilities.argmax(axis=1), -1)
     predicted = [bundle.classes[b] if b >= 0 else None for b in best.tolist()]
-    confidence = np.where(read, np.nan_to_num(looked.probabilities).max(axis=1), np.nan).astype(np.float32)
+    confidence = np.where(read, probabilities.max(axis=1), np.nan).astype(np.float32)
     xy, used = place(looked.features, method)
     names = list(bundle.classes) + sorted({label for label in labels if label and label not in bundle.classes})
     colours = dict(colours or {})

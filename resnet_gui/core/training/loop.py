@@ -19,6 +19,7 @@ from resnet_gui.core.training.clock import RunClock
 from resnet_gui.core.training.events import BatchEvent, EpochEvent
 from resnet_gui.core.training.saver import CheckpointSaver
 from resnet_gui.core.training.setup import PreparedRun, train_mode
+from resnet_gui.core.trust.familiarity import DEFAULT_METHOD as DEFAULT_FAMILIARITY
 from resnet_gui.core.trust.familiarity import MAX_FIT_PICTURES
 
 
@@ -142,9 +143,10 @@ def one_epoch(run: PreparedRun, saver: CheckpointSaver, epoch: int, history: lis
 def start_clock(run: PreparedRun, epochs: int) -> RunClock:
     """A clock for the estimate, with the validation pass and the checkpoints timed beforehand (the
     batches are timed as the first epoch runs)."""
-    # the finishing's familiarity fit looks at up to MAX_FIT_PICTURES training pictures, in validation batches
-    fitted = min(len(run.data.train), MAX_FIT_PICTURES)
-    fit_batches = -(-fitted // max(1, run.val_loader.batch_size or 1))
+    # the finishing's familiarity fit (Mahalanobis) looks at up to MAX_FIT_PICTURES training pictures, in
+    # validation batches
+    fitted = min(len(run.data.train), MAX_FIT_PICTURES) if DEFAULT_FAMILIARITY == "mahalanobis" else 0
+    fit_batches = -(-fitted // run.val_loader.batch_size)
     clock = RunClock(epochs, len(run.train_loader), len(run.val_loader), fit_batches=fit_batches)
     if not run.world.is_main:
         return clock
