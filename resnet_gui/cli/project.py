@@ -23,7 +23,7 @@ from resnet_gui.cli.common import (
 )
 from resnet_gui.cli.train_options import add_training_options, settings_from_args, train_report
 from resnet_gui.core.errors import UserError
-from resnet_gui.core.projects.records import REVIEW_ORDERS, ProjectView
+from resnet_gui.core.projects.records import DEFAULT_REVIEW_ORDER, REVIEW_ORDERS, ProjectView
 
 
 def add_parser(sub, archs: list[str]) -> None:
@@ -80,12 +80,14 @@ def add_parser(sub, archs: list[str]) -> None:
 
     review = action("review", "unlabelled pictures with their predictions, most doubtful first", review_command)
     review.add_argument("--limit", type=positive_int, metavar="N", help="at most N pictures")
-    review.add_argument("--order", choices=tuple(REVIEW_ORDERS), default="confidence",
+    review.add_argument("--order", choices=tuple(REVIEW_ORDERS), default=DEFAULT_REVIEW_ORDER,
                         help="lowest confidence first, smallest margin between the first two classes, highest "
-                             "entropy first, or random (default confidence)")
+                             "entropy first, most unlike the labelled pictures and each other (diverse), the "
+                             "most doubtful spread out (mixed), each predicted class in turn (quota), or random "
+                             f"(default {DEFAULT_REVIEW_ORDER}, measured: benchmarks/review_orders.py)")
     review.add_argument("--run", type=positive_int, help="the run whose predictions to review (default: newest)")
     review.add_argument("--predicted", metavar="CLASS", help="only the pictures the run predicted as CLASS")
-    review.add_argument("--json", action="store_true", help="JSON Lines: path, label, prob, margin, top_k")
+    review.add_argument("--json", action="store_true", help="JSON Lines: path, label, prob, margin, top_k, why")
 
     sort = action("sort", "copy (or move) pictures into OUT/<class>/, unsure ones into OUT/_unsure/", sort_command)
     sort.add_argument("out", metavar="OUT", help="the folder to sort into (never overwritten: clashes get a suffix)")
@@ -320,10 +322,10 @@ def review_command(args) -> int:
             top_k = [{"label": names.get(c, run_names.get(c)), "prob": round(p, 6)} for c, p in picture.top_k()]
             if args.json:
                 print(json_line({"path": str(picture.path), "label": top_k[0]["label"], "prob": round(picture.prob, 6),
-                                 "margin": round(picture.margin, 6), "top_k": top_k}))
+                                 "margin": round(picture.margin, 6), "top_k": top_k, "why": picture.why}))
             else:
                 print(f"{picture.prob:6.1%}  margin {picture.margin:5.2f}  {shown(top_k[0]['label']):<16}  "
-                      f"{shown(picture.path)}")
+                      f"{shown(picture.path)}  ({shown(picture.why)})")
     return EXIT_OK
 
 

@@ -47,6 +47,16 @@ def test_the_loop_in_the_window(qtbot, window, tmp_path, monkeypatch):
     grid = panel.grid
     probs = [p.prob for p in panel.model.pictures]
     assert len(probs) == 12 and probs == sorted(probs)  # most doubtful first
+    assert "Why here: doubt: " in panel.pane.info.text()
+    # "predicted as": the first class chosen from the keyboard shows only its pictures, then any again
+    first_class, first_name = next(iter(panel.project.class_names().items()))
+    predicted_first = sum(p.predicted == first_class for p in panel.model.pictures)
+    panel.predicted.setFocus()
+    qtbot.keyClick(panel.predicted, Qt.Key.Key_Down)
+    assert panel.predicted.currentText() == f"Predicted {first_name}"
+    assert [p.predicted for p in panel.model.pictures] == [first_class] * predicted_first
+    qtbot.keyClick(panel.predicted, Qt.Key.Key_Up)
+    assert panel.model.rowCount() == 12
     grid.setFocus()
     statements: list[str] = []
     panel.project.db.set_trace_callback(statements.append)

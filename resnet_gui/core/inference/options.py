@@ -26,7 +26,8 @@ class PredictOptions:
     machine suits). `decode_ahead`: decode in worker processes while the model runs (None: beside a GPU,
     not on a CPU, where decoding and the model take turns on the same cores). `tta`: test-time augmentation,
     one of core.inference.tta.MODES (None: the centre crop alone). `check_familiarity`: mark pictures unlike
-    the training pictures, when the checkpoint can tell. `device`: "auto", "cpu", "cuda[:N]", "mps" or a
+    the training pictures, when the checkpoint can tell. `keep_features`: each prediction carries the centre
+    view's pooled features. `device`: "auto", "cpu", "cuda[:N]", "mps" or a
     torch.device."""
 
     device: Any = "auto"
@@ -39,6 +40,7 @@ class PredictOptions:
     decode_ahead: bool | None = None
     tta: str | None = None
     check_familiarity: bool = True
+    keep_features: bool = False  # hand each prediction its pooled features (a project keeps a sketch of them)
 
 
 class RunOptions:

@@ -36,6 +36,8 @@ class Prediction:
     unfamiliar: bool = False
     # With test-time augmentation: the best guess of the centre crop alone, for "with and without" figures.
     without_tta: Guess | None = field(default=None, compare=False)
+    # The centre view's pooled features (float32 [D]), when the Predictor was asked to keep them.
+    features: Any = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:

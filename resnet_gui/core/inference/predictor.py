@@ -149,6 +149,7 @@ class Predictor:
         self.unsure_below = o.unsure_below  # None: every answer is reported as sure
         self.tta = check_mode(o.tta)
         self.familiarity = bundle.familiarity if o.check_familiarity else None
+        self.keep_features = o.keep_features
         model = bundle.model.eval().to(self.device)
         if self.policy.channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -240,7 +241,7 @@ class Predictor:
     def _predict_batch(self, names: list[str], batch: DecodedBatch) -> list[Prediction]:
         results: dict[int, Prediction] = {i: Prediction(names[i], [], reason) for i, reason in batch.failures}
         if batch.images is not None:
-            out = self.outputs(batch.images)
+            out = self.outputs(batch.images, with_features=self.keep_features)
             probs = out.probabilities
             finite = torch.isfinite(probs).all(dim=1).tolist()
             values, indices = torch.topk(probs, self.top_k, dim=1)
@@ -262,7 +263,8 @@ class Predictor:
                     without_tta = Guess(self.classes[c], c, float(out.centre[row, c]))
                 results[position] = Prediction(names[position], guesses, None, unsure,
                                                batch.thumbnails.get(position), unfamiliar=unfamiliar[row],
-                                               without_tta=without_tta)
+                                               without_tta=without_tta,
+                                               features=out.features[row].numpy() if self.keep_features else None)
         return [results[i] for i in sorted(results)]
 
     def features(self, paths: Sequence[str | os.PathLike], cancelled: Callable[[], bool] | None = None,

@@ -22,6 +22,7 @@ from resnet_gui.core.projects.records import (
     file_sha256,
     now,
 )
+from resnet_gui.core.projects.review_order import SPREAD_ORDERS, spread_order, why_here
 from resnet_gui.core.projects.schema import ProjectError
 from resnet_gui.core.text import is_text
 
@@ -30,6 +31,9 @@ _CHUNK = 256  # pictures added per transaction: a kill loses at most the chunk b
 
 _REVIEW_ORDERING = {
     "confidence": "p.prob ASC", "margin": "p.margin ASC", "entropy": "p.entropy DESC",
+    "diverse": "p.margin ASC", "mixed": "p.margin ASC",  # most doubtful first, then spread out in Python
+    # the most doubtful of each predicted class, then the second of each ...
+    "quota": "ROW_NUMBER() OVER (PARTITION BY p.class_id ORDER BY p.prob, i.id), p.prob",
     # a shuffle by a multiplicative hash of the picture and the run: the same order at every key press
     "random": "(i.id * 2654435761 + p.run_id * 40503) % 4294967296",
 }
@@ -201,18 +205,41 @@ class ProjectPictures:
             where += " AND p.class_id = :predicted"
         join = "JOIN" if review else "LEFT JOIN"
         ordering = f"{_REVIEW_ORDERING[order]}, i.id" if review else "i.id"
-        found, guesses = "NULL, NULL, NULL", "p.top_k"
+        found, guesses, extra = "NULL, NULL, NULL", "p.top_k", "NULL"
+        if review and order in SPREAD_ORDERS:
+            extra = "p.features"
+        elif review and order == "quota":
+            extra = "ROW_NUMBER() OVER (PARTITION BY p.class_id ORDER BY p.prob, i.id)"
         if view.is_check:  # the check's own guesses where the run predicted nothing (a labelled picture)
             join = "JOIN check_findings c ON c.image_id = i.id AND c.view = :view LEFT JOIN"
             ordering, found, guesses = "c.position", "c.reason, c.suggested, c.finding", "COALESCE(p.top_k, c.guesses)"
+        spread = review and order in SPREAD_ORDERS  # ordered here, so the limit is applied after
         sql = (f"SELECT i.id, i.path, i.class_id, i.excluded, p.prob, p.margin, p.class_id, {guesses}, p.error, "
-               f"i.sha256, COALESCE(p.unfamiliar, 0), {found} FROM images i "
+               f"i.sha256, COALESCE(p.unfamiliar, 0), {found}, {extra} FROM images i "
                f"{join} predictions p ON p.image_id = i.id AND p.run_id = :run_id "
-               f"WHERE {where} ORDER BY {ordering}" + (" LIMIT :limit" if limit else ""))
+               f"WHERE {where} ORDER BY {ordering}" + (" LIMIT :limit" if limit and not spread else ""))
         rows = self.db.execute(sql, {"run_id": run_id if run_id is not None else -1, "class_id": view.class_id,
-                                     "limit": limit, "view": view.kind, "predicted": predicted})
+                                     "limit": limit, "view": view.kind, "predicted": predicted}).fetchall()
         root = self.root
-        return [Picture(r[0], r[1], root, r[2], bool(r[3]), *r[4:10], bool(r[10]), *r[11:14]) for r in rows]
+        pictures = [Picture(r[0], r[1], root, r[2], bool(r[3]), *r[4:10], bool(r[10]), *r[11:14]) for r in rows]
+        return self._explained(pictures, [r[14] for r in rows], order, run_id)[:limit] if review else pictures
+
+    def _explained(self, pictures: list[Picture], extra: list, order: str, run_id: int) -> list[Picture]:
+        """A review's pictures in `order` with why each is there (`extra`: each one's sketch for the spread-out
+        orders, its place among its predicted class for the per-class order)."""
+        distances: dict[int, float] = {}
+        if order in SPREAD_ORDERS:
+            labelled = [row[0] for row in self.db.execute(
+                "SELECT p.features FROM predictions p JOIN images i ON i.id = p.image_id WHERE p.run_id = ? "
+                "AND p.features IS NOT NULL AND i.class_id IS NOT NULL AND i.excluded = 0", (run_id,))]
+            placed, distances = spread_order(order, extra, labelled)
+            pictures = [pictures[i] for i in placed]
+            distances = {pictures[n].id: d for n, i in enumerate(placed) if (d := distances.get(i)) is not None}
+        names = dict(self.db.execute("SELECT id, name FROM classes").fetchall())
+        for n, picture in enumerate(pictures):
+            picture.why = why_here(order, picture.top_k(), names, distance=distances.get(picture.id),
+                                   rank_in_class=extra[n] if order == "quota" else None)
+        return pictures
 
     def count_checks(self) -> dict[str, int]:
         """How many pictures each of the last check's views holds (CHECK_VIEWS)."""

@@ -24,8 +24,13 @@ REVIEW_ORDERS = {
     "confidence": "Lowest confidence first",
     "margin": "Smallest margin first",
     "entropy": "Most uncertain first (entropy)",
+    "diverse": "Most unlike the labelled first (diverse)",
+    "mixed": "Doubtful, then spread out (mixed)",
+    "quota": "Each predicted class in turn (per-class quota)",
     "random": "Random order",  # the same for a run at every key press
 }
+# The order a review starts in: chosen by benchmarks/review_orders.py (RESULTS.md), labels saved against random.
+DEFAULT_REVIEW_ORDER = "confidence"
 # The review views the last check of the data feeds (core/projects/audit.py), in the order the list shows them.
 CHECK_VIEWS = ("mislabelled", "copies", "leaking")
 VIEW_KINDS = ("review", "unlabelled", "all", "excluded", "class", *CHECK_VIEWS)
@@ -72,6 +77,7 @@ class Picture:
     note: str | None = None  # in a check's view: why the check put it there
     suggested: int | None = None  # in the likely mislabelled: the class it looks like
     finding: int | None = None  # in a check's view: the finding it belongs to (copies share one)
+    why: str | None = None  # in the review: why the order put it where it is (core/projects/review_order.py)
 
     @property
     def path(self) -> Path:

@@ -123,20 +123,22 @@ class ProjectRuns:
 
     def store_predictions(self, run_id: int, rows: Iterable[tuple]) -> None:
         """Keep a batch of a run's answers: (image id, [(class id, probability), ...] best first, error[,
-        unfamiliar])."""
+        unfamiliar[, sketch]]); a sketch is what review_order.sketch makes of the picture's features."""
         values = []
         for image_id, top_k, error, *rest in rows:
             unfamiliar = int(bool(rest and rest[0]))
+            features = rest[1] if len(rest) > 1 else None
             if top_k:
                 margin = top_k[0][1] - (top_k[1][1] if len(top_k) > 1 else 0.0)
                 values.append((run_id, image_id, top_k[0][0], top_k[0][1], margin,
                                json.dumps([[c, round(p, 6)] for c, p in top_k]), None, now(), unfamiliar,
-                               top_k_entropy(top_k)))
+                               top_k_entropy(top_k), features))
             else:
-                values.append((run_id, image_id, None, None, None, None, error, now(), 0, None))
+                values.append((run_id, image_id, None, None, None, None, error, now(), 0, None, None))
         with self.transaction():
             self.db.executemany("INSERT OR REPLACE INTO predictions(run_id, image_id, class_id, prob, margin, top_k, "
-                                "error, made_at, unfamiliar, entropy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+                                "error, made_at, unfamiliar, entropy, features) "
+                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
 
     def compare_runs(self, new: int, old: int) -> dict[str, Any]:
         """Both runs' accuracy on the validation pictures they share, against the labels of today."""

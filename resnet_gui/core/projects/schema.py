@@ -157,6 +157,12 @@ def _version_7(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX predictions_by_entropy ON predictions(run_id, entropy)")
 
 
+def _version_8(db: sqlite3.Connection) -> None:
+    """A sketch of what the model saw in each picture it predicted, for the review order "diverse"
+    (core/projects/review_order.py); predictions made before have none, and keep their place by doubt."""
+    db.execute("ALTER TABLE predictions ADD COLUMN features BLOB")
+
+
 # A group of copies left with one picture (the others decided on, or kept) is settled with them, and so is a
 # leak left on one side of the split.
 SETTLE_LONE_COPIES = (
@@ -172,7 +178,7 @@ def _version_1(db: sqlite3.Connection) -> None:
 
 # MIGRATIONS[n] takes a database from version n to n + 1.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _version_1, _version_2, _version_3, _version_4, _version_5, _version_6, _version_7)
+    _version_1, _version_2, _version_3, _version_4, _version_5, _version_6, _version_7, _version_8)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -14,9 +14,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from resnet_gui.core.images.folders import FolderScan
 from resnet_gui.core.projects.project import Project
 from resnet_gui.core.projects.records import ProjectView, RunRecord
+from resnet_gui.core.projects.review_order import sketch
 from resnet_gui.core.projects.schema import ProjectError
 from resnet_gui.core.projects.split import SplitCandidate, split_pictures
 from resnet_gui.core.training.events import TrainingCallback, TrainResult
@@ -218,14 +221,17 @@ def _predict(project: Project, run: RunRecord, pictures: list[tuple[int, str]], 
     ids = [class_id for class_id, _ in run.classes]
     if len(ids) != bundle.num_classes:
         raise ProjectError(f"The model of run {run.id} does not match the classes recorded for it.")
-    predictor = Predictor(bundle, device=device, amp=amp, top_k=min(5, len(ids)), batch_size=batch_size)
+    predictor = Predictor(bundle, device=device, amp=amp, top_k=min(5, len(ids)), batch_size=batch_size,
+                          keep_features=True)
     order = [image_id for image_id, _ in pictures]
     done, failed = 0, []
     for batch in predictor.predict([path for _, path in pictures], cancelled=cancelled):
         chunk = order[done:done + len(batch)]
+        sketches = sketch(np.stack([p.features if p.features is not None else np.full(
+            predictor.model.fc.in_features, np.nan, dtype=np.float32) for p in batch]))
         project.store_predictions(run.id, [
-            (image_id, [(ids[g.index], g.prob) for g in p.top_k] if p.ok else None, p.error, p.unfamiliar)
-            for image_id, p in zip(chunk, batch, strict=False)])
+            (image_id, [(ids[g.index], g.prob) for g in p.top_k] if p.ok else None, p.error, p.unfamiliar, s)
+            for image_id, p, s in zip(chunk, batch, sketches, strict=False)])
         failed += [(p.path, p.error) for p in batch if not p.ok]
         done += len(batch)
         if progress is not None:

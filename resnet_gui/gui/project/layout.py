@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_gui.core.projects.records import REVIEW_ORDERS
+from resnet_gui.core.projects.records import DEFAULT_REVIEW_ORDER, REVIEW_ORDERS
 from resnet_gui.gui.project import adding, checking, class_dialogs, predicting, sorting
 from resnet_gui.gui.project.class_list import ClassList
 from resnet_gui.gui.project.picture_grid import PictureGrid
@@ -142,14 +142,21 @@ def build_project_panel(panel) -> None:
         panel.order.addItem(text, order)
     panel.order.setMinimumContentsLength(16)  # the longest order's name would squeeze the title beside it
     panel.order.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    panel.order.setCurrentIndex(list(REVIEW_ORDERS).index(DEFAULT_REVIEW_ORDER))
     panel.order.setToolTip("Margin: the first class's probability minus the second's. Entropy: how evenly the "
-                           "probability is spread over the classes.")
+                           "probability is spread over the classes. Diverse: pictures unlike those labelled and "
+                           "unlike each other, so a batch holds no copies of one doubt. Mixed: the most doubtful "
+                           "quarter, spread out. Per-class quota: the most doubtful of each predicted class in "
+                           "turn, so a rare class is seen early.")
     panel.order.currentIndexChanged.connect(lambda *_: panel.refresh_pictures())
+    panel.predicted = PredictedFilter()
+    panel.predicted.currentIndexChanged.connect(lambda *_: panel.refresh_pictures())
     panel.map_button = QPushButton("Map…")
     panel.map_button.setToolTip("Every picture as a point placed by what the newest model sees in it, coloured by "
                                 "class: a picture deep inside another class's cloud is a likely mistake.")
     on_click(panel.map_button.clicked, lambda: checking.show_map(panel))
     order_row.addWidget(panel.order)
+    order_row.addWidget(panel.predicted)
     order_row.addWidget(panel.map_button)
     middle_layout.addLayout(order_row)
     panel.grid = PictureGrid(panel.model)
@@ -184,3 +191,37 @@ def _shortcut(grid: QWidget, keys: QKeySequence, slot) -> None:
     shortcut = QShortcut(keys, grid)
     shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
     shortcut.activated.connect(slot)
+
+
+def show_review_boxes(panel, shown: bool, names: dict[int, str]) -> None:
+    """The review's order and "predicted as" boxes, shown in the review only, offering today's classes."""
+    for box in (panel.order, panel.predicted):
+        box.setVisible(shown)
+    panel.predicted.offer(names)
+
+
+class PredictedFilter(QComboBox):
+    """The review's "predicted as" box: every picture, or only those the run predicted as one class."""
+
+    def __init__(self):
+        super().__init__()
+        self.addItem("Any prediction", None)
+        self.setToolTip("Only the pictures the model predicted as this class: to check one class's answers "
+                        "together.")
+        self.setMinimumContentsLength(12)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+
+    def offer(self, names: dict[int, str]) -> None:
+        """The project's classes now (a rename shows, a deleted class's choice goes back to any), without a
+        signal: the list it filters is being shown."""
+        chosen = self.currentData()
+        if [self.itemData(i) for i in range(1, self.count())] == list(names) and all(
+                self.itemText(i + 1) == f"Predicted {name}" for i, name in enumerate(names.values())):
+            return
+        self.blockSignals(True)
+        self.clear()
+        self.addItem("Any prediction", None)
+        for class_id, name in names.items():
+            self.addItem(f"Predicted {name}", class_id)
+        self.setCurrentIndex(max(0, self.findData(chosen)) if chosen is not None else 0)
+        self.blockSignals(False)

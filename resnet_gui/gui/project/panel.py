@@ -24,7 +24,7 @@ from resnet_gui.core.text import display_path
 from resnet_gui.gui.jobs.job import Job, describe_error
 from resnet_gui.gui.jobs.tasks import Task
 from resnet_gui.gui.project import adding, checking, jobs, predicting, starting
-from resnet_gui.gui.project.layout import build_project_panel
+from resnet_gui.gui.project.layout import build_project_panel, show_review_boxes
 from resnet_gui.gui.project.picture_grid import PictureGridModel, ThumbnailLoader
 
 
@@ -162,13 +162,14 @@ class ProjectPanel(QWidget):
             return
         view = self.current_view()
         order = self.order.currentData()
-        self.order.setVisible(view.kind == "review")
         names = self.project.class_names()
+        show_review_boxes(self, view.kind == "review", names)
         colours = {c.id: c.colour for c in self.class_list()}
         if view.kind == "review" and not self.review_run:
             pictures = []
         else:
-            pictures = self.project.pictures(view, run_id=self.review_run, order=order)
+            pictures = self.project.pictures(view, run_id=self.review_run, order=order,
+                                             predicted=self.predicted.currentData())
         self.model.set_pictures(pictures, names, colours)
         self._show_view_title()
         if pictures:

@@ -84,6 +84,8 @@ class PicturePane(QWidget):
             label += (" · unfamiliar: unlike the pictures the model was trained on, so its guess is not to be "
                       "trusted; a sort puts it into _unfamiliar")
         found = f"<span style='color:#a33'>Check: {html.escape(picture.note)}</span><br>" if picture.note else ""
+        if picture.why:
+            found += f"<span style='color:#555'>Why here: {html.escape(picture.why)}</span><br>"
         self.info.setText(f"<b>{html.escape(picture.path.name)}</b> · {html.escape(label)}<br>{found}"
                           f"<span style='color:#666'>{html.escape(display_path(picture.path))}</span><br>{said}")
 

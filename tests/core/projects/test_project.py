@@ -302,7 +302,7 @@ def test_a_version_2_project_gains_the_unfamiliar_mark_as_familiar(tmp_path):
     db.close()
     (tmp_path / "models").mkdir()
     with Project.open(tmp_path) as project:
-        assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+        assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
         columns = [row[1] for row in project.db.execute("PRAGMA table_info(predictions)")]
         assert "unfamiliar" in columns
 
@@ -363,7 +363,7 @@ def test_the_review_orders_entropy_and_random_and_older_predictions_get_their_en
     assert in_order["entropy"] == [pool[1].id, pool[0].id]  # 0.94 nats (the 10% left counted) against 0.67
     assert sorted(in_order["random"]) == sorted(in_order["confidence"])
     assert [p.id for p in seeded.pictures(ProjectView("review"), run_id=run, order="random")] == in_order["random"]
-    with pytest.raises(ProjectError, match="Use confidence, margin, entropy, random"):
+    with pytest.raises(ProjectError, match="Use confidence, margin, entropy, diverse, mixed, quota, random"):
         seeded.pictures(ProjectView("review"), run_id=run, order="sideways")
     stored = dict(seeded.db.execute("SELECT image_id, entropy FROM predictions WHERE run_id = ?", (run,)).fetchall())
     assert stored[pool[1].id] == pytest.approx(-(0.7 * math.log(0.7) + 3 * 0.1 * math.log(0.1)))
