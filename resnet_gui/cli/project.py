@@ -73,7 +73,8 @@ def add_parser(sub, archs: list[str]) -> None:
                             "with the labels of today and the stored split: fewer epochs reach the same accuracy")
 
     predict = action("predict", "let a run label the unlabelled pictures", predict_command)
-    predict.add_argument("--run", type=positive_int, help="the run to use (default: the newest with a model)")
+    predict.add_argument("--run", type=positive_int,
+                         help="the run to use (default: the pinned run, or the newest with a model)")
     predict.add_argument("--device", default="auto", help=DEVICE_HELP)
     predict.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
     predict.add_argument("--no-amp", action="store_true", help=NO_AMP_HELP)
@@ -119,6 +120,10 @@ def add_parser(sub, archs: list[str]) -> None:
                          help="UMAP when umap-learn is installed (the [map] extra), else PCA (default: auto)")
     mapping.add_argument("--checkpoint", metavar="FILE", help="the model to look with (default: the newest run's)")
     mapping.add_argument("--device", default="auto", help=DEVICE_HELP)
+
+    from resnet_gui.cli.project_runs import add_run_actions
+
+    add_run_actions(action)
 
     locate = action("locate", "find missing pictures again in a folder, by their content", locate_command)
     locate.add_argument("folder", metavar="FOLDER", help="where the files are now")

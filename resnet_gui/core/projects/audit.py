@@ -76,7 +76,7 @@ def check_project(folder: str | os.PathLike, *, checkpoint: str | os.PathLike | 
         pictures, ids = project_pictures(project)
         run_id = None
         if checkpoint is None and not options.cheap_only:
-            run = project.latest_run()
+            run = project.model_run()
             if run is not None:
                 checkpoint, run_id = run.checkpoint, run.id
         name, root = project.name, project.root
@@ -111,7 +111,7 @@ def project_map(folder: str | os.PathLike, out: str | os.PathLike | None = None,
         pictures = [p for p in project.pictures(ProjectView("all")) if not p.excluded]
         run_id = None
         if checkpoint is None:
-            run = project.latest_run()
+            run = project.model_run()
             if run is None:
                 raise UserError(f"The map places pictures by what a model sees in them: train {project.name} once "
                                 "first (or give a model with --checkpoint FILE).",

@@ -87,11 +87,12 @@ class ProjectRuns:
                             (lock, run_id))
 
     def latest_predicting_run(self) -> int | None:
-        """The newest run that predicted unlabelled pictures: the one a review shows."""
+        """The run a review shows: the pinned run when it predicted unlabelled pictures, else the newest run
+        that did."""
         row = self.db.execute(
-            "SELECT MAX(p.run_id) FROM predictions p JOIN images i ON i.id = p.image_id "
-            "WHERE i.class_id IS NULL").fetchone()
-        return row[0]
+            "SELECT MAX(p.run_id), MAX(p.run_id = :pinned) FROM predictions p JOIN images i ON i.id = p.image_id "
+            "WHERE i.class_id IS NULL", {"pinned": self.pinned_run_id() or -1}).fetchone()
+        return self.pinned_run_id() if row[1] else row[0]
 
     def begin_run(self, settings: dict[str, Any], classes: list[tuple[int, str]],
                   train: Sequence[int], val: Sequence[int], labels: dict[int, int], lock: str | None = None) -> int:
@@ -142,15 +143,41 @@ class ProjectRuns:
 
     def compare_runs(self, new: int, old: int) -> dict[str, Any]:
         """Both runs' accuracy on the validation pictures they share, against the labels of today."""
-        rows = self.db.execute(
-            "SELECT i.class_id, a.class_id, b.class_id FROM run_images ra "
-            "JOIN run_images rb ON rb.image_id = ra.image_id AND rb.run_id = :old AND rb.part = 'val' "
-            "JOIN images i ON i.id = ra.image_id AND i.class_id IS NOT NULL AND i.excluded = 0 "
-            "JOIN predictions a ON a.run_id = :new AND a.image_id = ra.image_id "
-            "JOIN predictions b ON b.run_id = :old AND b.image_id = ra.image_id "
-            "WHERE ra.run_id = :new AND ra.part = 'val'", {"new": new, "old": old}).fetchall()
-        n = len(rows)
-        return {"run": new, "previous": old, "pictures": n,
-                "accuracy": sum(t == a for t, a, _ in rows) / n if n else None,
-                "previous_accuracy": sum(t == b for t, _, b in rows) / n if n else None}
+        from resnet_gui.core.projects.compare import compare_two_runs
+
+        compared = compare_two_runs(self, new, old)
+        return {"run": new, "previous": old, "pictures": compared.pictures, "accuracy": compared.accuracy[0],
+                "previous_accuracy": compared.accuracy[1]}
+
+    # ------------------------------------------------------------ the project's model
+    def pinned_run_id(self) -> int | None:
+        """The run pinned as the project's model (Predict, Sort, the check and the Classify tab use it), or None:
+        the newest run with a model."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'pinned_run'").fetchone()
+        return int(row[0]) if row and str(row[0]).isdigit() else None
+
+    def pin_run(self, run_id: int | None) -> None:
+        """Pin run `run_id` as the project's model (None: the newest run again). A run with no model file, or
+        one still training, cannot be pinned."""
+        if run_id is not None:
+            run = self.run(run_id)
+            if run.status == "running" or run.checkpoint is None or not run.checkpoint.is_file():
+                why = "is still training" if run.status == "running" else "has no model file"
+                raise ProjectError(f"Run {run_id} {why}, so it cannot be the project's model. Pin a finished run "
+                                   "(resnet-gui project runs lists them).",
+                                   in_window=f"Run {run_id} {why}, so it cannot be the project's model.")
+        with self.transaction():
+            self.db.execute("DELETE FROM meta WHERE key = 'pinned_run'")
+            if run_id is not None:
+                self.db.execute("INSERT INTO meta(key, value) VALUES ('pinned_run', ?)", (str(run_id),))
+
+    def model_run(self) -> RunRecord | None:
+        """The project's model: the pinned run while its model file is there, else the newest run with one."""
+        pinned = self.pinned_run_id()
+        if pinned is not None:
+            run = self.db.execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id = ?", (pinned,)).fetchone()
+            if run is not None and (record := self._run_from_row(run)).checkpoint is not None \
+                    and record.checkpoint.is_file():
+                return record
+        return self.latest_run()
 

@@ -198,7 +198,7 @@ def predict_project(folder: str | os.PathLike, run_id: int | None = None, *, dev
                     cancelled: Callable[[], bool] | None = None) -> PredictReport:
     """Let a run (the newest with a model, by default) label the project's unlabelled pictures."""
     with Project.open(folder) as project:
-        run = project.run(run_id) if run_id is not None else project.latest_run()
+        run = project.run(run_id) if run_id is not None else project.model_run()
         if run is None:
             raise ProjectError("The project has no trained model yet. Train one first: resnet-gui project train.",
                                in_window="The project has no trained model yet. Press Train first.")
