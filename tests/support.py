@@ -184,3 +184,44 @@ class Recorder(TrainingCallback):
 
     def on_finished(self, result):
         self.finished.append(result)
+
+
+def make_two_runs(tmp_path, model=None):
+    """A project (tmp_path/proj) with two runs made by hand, no training: run 1 (5 epochs) gets one of its three
+    validation pictures wrong, run 2 (10 epochs, started from run 1's model) none; on the six unlabelled pictures
+    they disagree on two. Each run's model file is a copy of `model` (a checkpoint), or a few bytes."""
+    import shutil
+
+    from resnet_gui.core.projects.project import Project
+    from resnet_gui.core.projects.records import ProjectView
+
+    make_shapes_dataset(tmp_path / "seed", per_class=3, seed=1)
+    make_shapes_dataset(tmp_path / "pool", per_class=2, seed=2)
+    with Project.create(tmp_path / "proj") as project:
+        project.import_class_tree(tmp_path / "seed")
+        project.add_images([tmp_path / "pool"])
+        labelled = [p for p in project.pictures(ProjectView("all")) if p.class_id is not None]
+        pool = project.pictures(ProjectView("unlabelled"))
+        classes = [(c.id, c.name) for c in project.classes()]
+        ids = [c for c, _ in classes]
+        labels = {p.id: p.class_id for p in labelled}
+        val = [p for p in labelled if p.class_id == ids[0]][:2] + [p for p in labelled if p.class_id == ids[1]][:1]
+        train = [p.id for p in labelled if p not in val]
+        other = {c: ids[(ids.index(c) + 1) % len(ids)] for c in ids}
+        for number, (settings, wrong, changed) in enumerate(
+                (({"epochs": 5, "lr": 0.001, "data_dir": "/a"}, {val[0].id}, set()),
+                 ({"epochs": 10, "lr": 0.001, "data_dir": "/b", "weights": str(project.models_dir / "run-0001.pt")},
+                  set(), {pool[0].id, pool[1].id})), 1):
+            run = project.begin_run(settings, classes, train, [p.id for p in val], labels)
+            rows = [(p.id, [(other[p.class_id] if p.id in wrong else p.class_id, 0.8), (ids[2], 0.1)], None)
+                    for p in val]
+            rows += [(p.id, [(other[ids[0]] if p.id in changed else ids[0], 0.6 + 0.01 * n), (ids[2], 0.2)], None)
+                     for n, p in enumerate(pool)]
+            project.store_predictions(run, rows)
+            path = project.models_dir / f"run-{number:04d}.pt"
+            if model is not None:
+                shutil.copyfile(model, path)
+            else:
+                path.write_bytes(b"a model")
+            project.finish_run(run, "completed", path, {"val_acc": 1 - len(wrong) / 3}, [], settings)
+    return tmp_path / "proj"

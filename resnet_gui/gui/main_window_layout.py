@@ -44,6 +44,7 @@ def build_main_window(window) -> None:
     window.project_panel.example_requested.connect(window.try_example)
     window.project_panel.project_opened.connect(window._on_project_opened)
     window.project_panel.train_requested.connect(window.train_project)
+    window.project_panel.use_model_requested.connect(window.use_checkpoint)
     window.project_panel.resume_requested.connect(lambda folder: window.train_project(folder, False, resume=True))
     _add_train_tab(window)
     window.evaluate_panel = EvaluatePanel(window.settings, window.options)

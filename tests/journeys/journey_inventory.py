@@ -33,6 +33,7 @@ CLICKED_BY = {
         "Project/Merge…", "Project/Delete"],
     "test_a_moved_project_fits_the_screen_and_finds_its_missing_files": ["Project/Find missing…"],
     "test_a_stopped_project_run_resumes_from_the_project_tab": ["Project/Train", "Train/Stop", "Project/Resume run"],
+    "test_two_runs_side_by_side_and_one_pinned_as_the_model": ["menu/File/Open project…", "Project/Runs…"],
     "test_the_check_of_the_data_lists_what_it_found_and_the_review_keys_act_on_it": [
         "menu/File/Open project…", "Project/Check data…", "Project/Keep as it is (K)"],
 }
@@ -56,7 +57,7 @@ NOT_CLICKED = {
         "a minute of bioimage.io's own checks; tests/core/trust/test_reach.py exports a package",
     "Project/Import": "a menu of two imports; tests/core/projects/test_project.py imports class folders and CSVs",
     "Project/Predict": "runs after every project training by itself (the project journey), and in test_gui_project",
-    "Project/Keep each subfolder on one side": "a setting of the split, tested in tests/core/projects/test_project.py",
+    "Project/One side per subfolder": "a setting of the split, tested in tests/core/projects/test_project.py",
     "Train/Colour jitter": "a setting (augmentation)", "Train/Horizontal flip": "a setting (augmentation)",
     "Train/Vertical flip": "a setting (augmentation)", "Train/Random resized crop": "a setting (augmentation)",
     "Train/Rotation (±15°)": "a setting (augmentation)", "Train/Mixed precision": "a setting (Options menu too)",

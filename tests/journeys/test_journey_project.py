@@ -436,3 +436,58 @@ def test_the_check_of_the_data_lists_what_it_found_and_the_review_keys_act_on_it
     assert panel.project.picture(copy.id).excluded and panel.model.rowCount() == 0
     user.fits()
     user.shot(SHOTS / f"project-check-views-{screen}.png")
+
+
+@pytest.mark.parametrize("screen", ["laptop", pytest.param("small", marks=pytest.mark.small_screen)])
+def test_two_runs_side_by_side_and_one_pinned_as_the_model(user, tmp_path, tiny_checkpoint, screen):
+    """Runs… lists both runs with what changed; two rows clicked compare them (per class, both confusion matrices,
+    the labelled disagreement first); one row pinned becomes the project's model (the title says so, the review
+    follows it), opened in the Classify tab, and Use the newest run unpins it."""
+    from PySide6.QtTest import QTest
+
+    from tests.support import make_two_runs
+
+    folder = make_two_runs(tmp_path, model=tiny_checkpoint)
+    window = user.window
+    panel = window.project_panel
+    user.will_choose_path(folder)
+    user.menu("File", "Open project…")
+    user.wait(lambda: panel.project is not None)
+    open_tab(user, "Project")
+    user.click(panel.runs_button)
+    runs = panel.runs_window
+    user.wait(runs.isVisible)
+    assert runs.width() <= user.screen[0] and runs.height() <= user.screen[1]
+    assert [runs.runs.item(r, 0).text() for r in range(2)] == ["1", "2"]
+    assert runs.runs.item(1, 6).text() == "epochs 5 → 10; weights – → run-0001.pt"
+
+    def click_row(row: int) -> None:  # the runs window is a window of its own: QTest's hands, as on the map
+        QTest.mouseClick(runs.runs.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         runs.runs.visualItemRect(runs.runs.item(row, 2)).center())
+
+    click_row(0)
+    assert runs.pin_button.isEnabled() and runs.comparison_title.text() == ""
+    click_row(1)
+    assert "Run 1 (A) against run 2 (B)" in runs.comparison_title.text()
+    assert "66.7% against 100.0% (+33.3 points)" in runs.comparison_title.text()
+    assert runs.per_class.rowCount() == 2 and runs.per_class.item(0, 7).text() == "+50 points"
+    assert [[runs.confusions[0].item(r, c).text() for c in range(2)] for r in range(2)] == [["1", "1"], ["0", "1"]]
+    assert runs.disagreements.rowCount() == 3 and runs.disagreements.item(0, 0).text() != "unlabelled"
+    runs.grab().save(str(SHOTS / f"project-runs-compared-{screen}.png"))
+
+    click_row(1)  # a second click takes run 2 out of the selection: run 1 alone, to pin
+    assert runs.selected_runs() == [1]
+    QTest.mouseClick(runs.pin_button, Qt.MouseButton.LeftButton)
+    assert panel.project.pinned_run_id() == 1 and runs.runs.item(0, 0).text() == "1 ★ pinned"
+    assert "run 1 pinned as the model" in panel.title.text() and panel.review_run == 1
+    assert panel.view_title.text().endswith("labelled by run 1")
+    assert {p.predicted for p in panel.model.pictures} == {panel.project.class_named("blue").id}  # run 1's guesses
+    user.shot(SHOTS / f"project-run-pinned-{screen}.png")
+    assert runs.selected_runs() == [1] and runs.classify_button.isEnabled()  # the choice stays after a pin
+    QTest.mouseClick(runs.classify_button, Qt.MouseButton.LeftButton)
+    user.wait(lambda: (window.model_bar.choice().checkpoint or "").endswith("run-0001.pt"))
+    assert window.tabs.currentIndex() == 0
+    QTest.mouseClick(runs.unpin_button, Qt.MouseButton.LeftButton)
+    assert panel.project.pinned_run_id() is None and panel.review_run == 2
+    runs.close()
+    user.fits()

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_gui.core.projects.records import DEFAULT_REVIEW_ORDER, REVIEW_ORDERS
-from resnet_gui.gui.project import adding, checking, class_dialogs, predicting, sorting
+from resnet_gui.gui.project import adding, checking, class_dialogs, predicting, runs_window, sorting
 from resnet_gui.gui.project.class_list import ClassList
 from resnet_gui.gui.project.picture_grid import PictureGrid
 from resnet_gui.gui.project.picture_pane import PicturePane
@@ -47,7 +47,7 @@ def build_project_panel(panel) -> None:
     menu.addAction("A CSV of path,label…", lambda: adding.import_csv(panel))
     menu.addAction("A folder of unlabelled pictures…", lambda: adding.add_folder(panel))
     panel.import_button.setMenu(menu)
-    panel.keep_specimens = QCheckBox("Keep each subfolder on one side")
+    panel.keep_specimens = QCheckBox("One side per subfolder")
     panel.keep_specimens.setToolTip("Pictures of one subfolder (slide, patient) are all trained on or all "
                                    "validated on, never split between the two.")
     panel.start_from = QComboBox()
@@ -65,7 +65,8 @@ def build_project_panel(panel) -> None:
     on_click(panel.resume_button.clicked, panel.request_resume)
     panel.resume_button.hide()
     panel.predict_button = QPushButton("Predict")
-    panel.predict_button.setToolTip("Let the newest model label the unlabelled pictures, for review.")
+    panel.predict_button.setToolTip("Let the project's model (the pinned run, or the newest) label the unlabelled "
+                                    "pictures, for review.")
     on_click(panel.predict_button.clicked, lambda: predicting.predict(panel))
     panel.sort_button = QPushButton("Sort into folders…")
     on_click(panel.sort_button.clicked, lambda: sorting.sort(panel))
@@ -73,12 +74,16 @@ def build_project_panel(panel) -> None:
     panel.check_button.setToolTip("Look for copies across the split, duplicates, pictures that look mislabelled, "
                                   "small classes and odd pictures among the labelled ones.")
     on_click(panel.check_button.clicked, lambda: checking.check(panel))
+    panel.runs_button = QPushButton("Runs…")
+    panel.runs_button.setToolTip("Every run side by side: what changed, per-class figures, where two runs "
+                                 "disagree; pin one as the project's model.")
+    on_click(panel.runs_button.clicked, lambda: runs_window.show_runs(panel))
     panel.missing_button = QPushButton("Find missing…")
     on_click(panel.missing_button.clicked, lambda: sorting.locate(panel))
     panel.missing_button.hide()
     for widget in (panel.add_button, panel.import_button, panel.keep_specimens, panel.start_from, panel.train_button,
-                   panel.resume_button, panel.predict_button, panel.sort_button, panel.check_button,
-                   panel.missing_button):
+                   panel.resume_button, panel.predict_button, panel.runs_button, panel.sort_button,
+                   panel.check_button, panel.missing_button):
         top.addWidget(widget)
     layout.addLayout(top)
     panel.progress = QProgressBar()
@@ -136,7 +141,7 @@ def build_project_panel(panel) -> None:
     middle_layout.setContentsMargins(0, 0, 0, 0)
     order_row = QHBoxLayout()
     panel.view_title = ElidedLabel()
-    order_row.addWidget(panel.view_title, 1)
+    middle_layout.addWidget(panel.view_title)  # a line of its own: beside the review's boxes it had no room at 1024 px
     panel.order = QComboBox()
     for order, text in REVIEW_ORDERS.items():
         panel.order.addItem(text, order)
@@ -155,8 +160,9 @@ def build_project_panel(panel) -> None:
     panel.map_button.setToolTip("Every picture as a point placed by what the newest model sees in it, coloured by "
                                 "class: a picture deep inside another class's cloud is a likely mistake.")
     on_click(panel.map_button.clicked, lambda: checking.show_map(panel))
-    order_row.addWidget(panel.order)
-    order_row.addWidget(panel.predicted)
+    order_row.addWidget(panel.order, 1)
+    order_row.addWidget(panel.predicted, 1)
+    order_row.addStretch(0)
     order_row.addWidget(panel.map_button)
     middle_layout.addLayout(order_row)
     panel.grid = PictureGrid(panel.model)

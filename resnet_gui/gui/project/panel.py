@@ -31,6 +31,7 @@ from resnet_gui.gui.project.picture_grid import PictureGridModel, ThumbnailLoade
 class ProjectPanel(QWidget):
     error = Signal(str, str)
     status_message = Signal(str)
+    use_model_requested = Signal(str)  # a run's model file, for the Classify tab (Runs…)
     train_requested = Signal(str, bool, object)  # project folder, keep specimens on one side, run to start from
     resume_requested = Signal(str)  # project folder: go on with its run that stopped early
     project_opened = Signal(str)
@@ -154,7 +155,7 @@ class ProjectPanel(QWidget):
         if self.project is None:
             return
         self.title.setText(_title(self.project.name, self._labelled, self._unlabelled, self._status.runs,
-                                  len(self.missing)))
+                                  len(self.missing), self.project.pinned_run_id()))
         starting.offer_start_runs(self, self._status.runs)
 
     def refresh_pictures(self) -> None:
@@ -323,7 +324,8 @@ class ProjectPanel(QWidget):
 
     def shutdown(self) -> None:
         picture_map = getattr(self, "picture_map", None)  # the map's window, with its workers, if it was opened
-        for part in (self.job_task, self.predict_task, self.pane, self.loader, *filter(None, [picture_map])):
+        windows = filter(None, [picture_map, getattr(self, "runs_window", None)])  # opened with Map…, Runs…
+        for part in (self.job_task, self.predict_task, self.pane, self.loader, *windows):
             part.shutdown()
         if self.project is not None:
             self.project.close()
@@ -346,10 +348,12 @@ def _view_title(view: ProjectView, count: int, review_run: int | None) -> str:
     return f"{count} picture(s)"
 
 
-def _title(name: str, labelled: int, unlabelled: int, runs: list, missing: int) -> str:
-    """The line above the project: its name, what is labelled, its runs, and how many files are missing."""
+def _title(name: str, labelled: int, unlabelled: int, runs: list, missing: int, pinned: int | None) -> str:
+    """The line above the project: its name, what is labelled, its runs (the pinned one), how many files are
+    missing."""
     measured = [r for r in runs if r.accuracy is not None]
     last = f" · last run {measured[-1].accuracy:.1%} on validation" if measured else ""
+    last += f" · run {pinned} pinned as the model" if pinned is not None else ""
     missing_text = f" · <span style='color:#a33'>{missing} missing</span>" if missing else ""
     return (f"<b>{html.escape(name)}</b> · {labelled} labelled, {unlabelled} unlabelled · {len(runs)} run(s)"
             f"{last}{missing_text}")

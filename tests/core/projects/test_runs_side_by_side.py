@@ -12,40 +12,15 @@ from resnet_gui.core.projects.compare import compare_two_runs, run_summaries
 from resnet_gui.core.projects.project import Project
 from resnet_gui.core.projects.records import ProjectView
 from resnet_gui.core.projects.schema import ProjectError
-from tests.support import make_shapes_dataset
+from tests.support import make_two_runs
 
 
 @pytest.fixture
 def two_runs(tmp_path):
-    """Run 1 (5 epochs) gets one of the three validation pictures wrong, run 2 (10 epochs, from run 1) none;
-    on the unlabelled pictures they disagree on two."""
-    make_shapes_dataset(tmp_path / "seed", per_class=3, seed=1)
-    make_shapes_dataset(tmp_path / "pool", per_class=2, seed=2)
-    project = Project.create(tmp_path / "proj")
-    project.import_class_tree(tmp_path / "seed")
-    project.add_images([tmp_path / "pool"])
+    project = Project.open(make_two_runs(tmp_path))
     labelled = [p for p in project.pictures(ProjectView("all")) if p.class_id is not None]
-    pool = project.pictures(ProjectView("unlabelled"))
-    classes = [(c.id, c.name) for c in project.classes()]
-    ids = [c for c, _ in classes]
-    labels = {p.id: p.class_id for p in labelled}
-    val = [p for p in labelled if p.class_id == ids[0]][:2] + [p for p in labelled if p.class_id == ids[1]][:1]
-    train = [p.id for p in labelled if p not in val]
-    other = {c: ids[(ids.index(c) + 1) % len(ids)] for c in ids}
-    for run_number, (settings, wrong, changed) in enumerate(
-            (({"epochs": 5, "lr": 0.001, "data_dir": "/a"}, {val[0].id}, set()),
-             ({"epochs": 10, "lr": 0.001, "data_dir": "/b", "weights": str(tmp_path / "proj/models/run-0001.pt")},
-              set(), {pool[0].id, pool[1].id})), 1):
-        run = project.begin_run(settings, classes, train, [p.id for p in val], labels)
-        rows = [(p.id, [(other[p.class_id] if p.id in wrong else p.class_id, 0.8), (ids[2], 0.1)], None)
-                for p in val]
-        rows += [(p.id, [(other[ids[0]] if p.id in changed else ids[0], 0.6 + 0.01 * n), (ids[2], 0.2)], None)
-                 for n, p in enumerate(pool)]
-        project.store_predictions(run, rows)
-        model = project.models_dir / f"run-{run_number:04d}.pt"
-        model.write_bytes(b"a model")
-        project.finish_run(run, "completed", model, {"val_acc": 1 - len(wrong) / 3}, [], settings)
-    yield project, val, pool, classes
+    val = [p for p in labelled if p.id in dict(project.run_images(1, "val"))]
+    yield project, val, project.pictures(ProjectView("unlabelled")), [(c.id, c.name) for c in project.classes()]
     project.close()
 
 
