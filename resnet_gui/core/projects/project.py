@@ -204,5 +204,5 @@ class Project(ProjectClasses, ProjectPictures, ProjectReview, ProjectRuns):
             "SELECT COALESCE(SUM(class_id IS NULL AND excluded = 0), 0), COALESCE(SUM(excluded), 0) FROM images"
         ).fetchone()
         missing = [str(self.file_path(p)) for _, p in self.missing()] if check_files else []
-        return ProjectStatus(self.classes(), unlabelled, excluded, self.runs(), missing)
+        return ProjectStatus(self.classes(), unlabelled, excluded, self.runs(), missing, self.pinned_run_id())
 

@@ -120,6 +120,7 @@ class ProjectStatus:
     excluded: int
     runs: list[RunRecord]
     missing: list[str]
+    pinned: int | None = None  # the run pinned as the project's model
 
     @property
     def labelled(self) -> dict[str, int]:
@@ -135,6 +136,7 @@ class ProjectStatus:
                       "checkpoint": str(r.checkpoint) if r.checkpoint else None,
                       "val_samples": r.metrics.get("val_samples")} for r in self.runs],
             "missing": self.missing,
+            "pinned": self.pinned,
         }
 
 

@@ -154,8 +154,7 @@ class ProjectPanel(QWidget):
     def _update_title(self) -> None:
         if self.project is None:
             return
-        self.title.setText(_title(self.project.name, self._labelled, self._unlabelled, self._status.runs,
-                                  len(self.missing), self.project.pinned_run_id()))
+        self.title.setText(_title(self.project.name, self._labelled, self._unlabelled, self._status, len(self.missing)))
         starting.offer_start_runs(self, self._status.runs)
 
     def refresh_pictures(self) -> None:
@@ -323,8 +322,7 @@ class ProjectPanel(QWidget):
             predicting.predict(self)
 
     def shutdown(self) -> None:
-        picture_map = getattr(self, "picture_map", None)  # the map's window, with its workers, if it was opened
-        windows = filter(None, [picture_map, getattr(self, "runs_window", None)])  # opened with Map…, Runs…
+        windows = filter(None, [getattr(self, n, None) for n in ("picture_map", "runs_window")])  # Map…, Runs…
         for part in (self.job_task, self.predict_task, self.pane, self.loader, *windows):
             part.shutdown()
         if self.project is not None:
@@ -348,9 +346,10 @@ def _view_title(view: ProjectView, count: int, review_run: int | None) -> str:
     return f"{count} picture(s)"
 
 
-def _title(name: str, labelled: int, unlabelled: int, runs: list, missing: int, pinned: int | None) -> str:
+def _title(name: str, labelled: int, unlabelled: int, status, missing: int) -> str:
     """The line above the project: its name, what is labelled, its runs (the pinned one), how many files are
     missing."""
+    runs, pinned = status.runs, status.pinned
     measured = [r for r in runs if r.accuracy is not None]
     last = f" · last run {measured[-1].accuracy:.1%} on validation" if measured else ""
     last += f" · run {pinned} pinned as the model" if pinned is not None else ""

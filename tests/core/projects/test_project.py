@@ -237,7 +237,7 @@ def test_the_loop_from_the_command_line_learns_from_reviewed_pictures(tmp_path, 
     capsys.readouterr()
     assert main(["project", "review", "P", "--json", "--limit", "30"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(rows) == 30 and set(rows[0]) == {"path", "label", "prob", "margin", "top_k"}
+    assert len(rows) == 30 and set(rows[0]) == {"path", "label", "prob", "margin", "top_k", "why"}
     assert [r["prob"] for r in rows] == sorted(r["prob"] for r in rows)
     pairs = [x for r in rows for x in (os.path.relpath(r["path"]), Path(r["path"]).parent.name)]
     assert main(["project", "label", "P", *pairs]) == 0
@@ -370,6 +370,7 @@ def test_the_review_orders_entropy_and_random_and_older_predictions_get_their_en
     # a project from before version 7: the column comes back, filled from the stored top classes
     seeded.db.execute("DROP INDEX predictions_by_entropy")
     seeded.db.execute("ALTER TABLE predictions DROP COLUMN entropy")
+    seeded.db.execute("ALTER TABLE predictions DROP COLUMN features")  # version 8's
     seeded.db.execute("PRAGMA user_version = 6")
     root = seeded.root
     seeded.close()
