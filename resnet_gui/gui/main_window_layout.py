@@ -12,6 +12,7 @@ from resnet_gui.gui.classify.panel import ClassifyPanel
 from resnet_gui.gui.evaluate.panel import EvaluatePanel
 from resnet_gui.gui.model.bar import ModelBar
 from resnet_gui.gui.model.panel import ModelPanel
+from resnet_gui.gui.project import undoing
 from resnet_gui.gui.project.panel import ProjectPanel
 from resnet_gui.gui.widgets import on_click
 
@@ -106,6 +107,15 @@ def _build_menus(window) -> None:
     file_menu.addSeparator()
     _action(window, file_menu, "&Quit", QKeySequence.StandardKey.Quit, window.close)
     edit_menu = window.menuBar().addMenu("&Edit")
+    panel = window.project_panel
+    window.undo_action = _action(window, edit_menu, "&Undo", QKeySequence.StandardKey.Undo,
+                                 lambda: undoing.undo(panel))
+    window.redo_action = _action(window, edit_menu, "&Redo", QKeySequence("Ctrl+Shift+Z"),
+                                 lambda: undoing.undo(panel, redo=True))
+    for action, name in ((window.undo_action, "Undo"), (window.redo_action, "Redo")):
+        action.setProperty("journey_name", name)  # its words change with what it undoes
+    edit_menu.aboutToShow.connect(lambda: undoing.name_actions(panel, window.undo_action, window.redo_action))
+    edit_menu.addSeparator()
     _action(window, edit_menu, "&Copy selected rows", QKeySequence.StandardKey.Copy, window.copy_selected)
     _action(window, edit_menu, "Select &all", QKeySequence.StandardKey.SelectAll, window.classify_panel.table.selectAll)
     _action(window, edit_menu, "C&lear results", QKeySequence("Ctrl+L"), window.classify_panel.clear)

@@ -135,7 +135,8 @@ class User:
             item = next((a for a in menu.actions() if a.text().replace("&", "") == name), None)
             assert item is not None, f"no item {name!r} in {[a.text() for a in menu.actions()]}"
             assert item.isEnabled(), f"menu item {name!r} is greyed out"
-            PRESSED.add("menu/" + "/".join(path[: path.index(name) + 1]))
+            named = item.property("journey_name") or name  # an item whose words change: by its first words
+            PRESSED.add("menu/" + "/".join([*path[: path.index(name)], named]))
             QTest.mouseClick(menu, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                              menu.actionGeometry(item).center())
             if item.menu() is not None:
@@ -250,7 +251,7 @@ def menu_items(window) -> list[str]:
         for action in menu.actions():
             if action.isSeparator() or not action.text():
                 continue
-            path = prefix + [action.text().replace("&", "")]
+            path = prefix + [action.property("journey_name") or action.text().replace("&", "")]
             if action.menu() is not None:
                 if action.menu() is window.recent_projects_menu:
                     names.append("menu/" + "/".join(path))  # filled when it opens

@@ -35,7 +35,8 @@ CLICKED_BY = {
     "test_a_stopped_project_run_resumes_from_the_project_tab": ["Project/Train", "Train/Stop", "Project/Resume run"],
     "test_two_runs_side_by_side_and_one_pinned_as_the_model": ["menu/File/Open project…", "Project/Runs…"],
     "test_the_check_of_the_data_lists_what_it_found_and_the_review_keys_act_on_it": [
-        "menu/File/Open project…", "Project/Check data…", "Project/Keep as it is (K)"],
+        "menu/File/Open project…", "Project/Check data…", "Project/Keep as it is (K)", "menu/Edit/Undo",
+        "menu/Edit/Redo"],
 }
 
 NOT_CLICKED = {

@@ -437,6 +437,15 @@ def test_the_check_of_the_data_lists_what_it_found_and_the_review_keys_act_on_it
     user.fits()
     user.shot(SHOTS / f"project-check-views-{screen}.png")
 
+    # Ctrl+Z: the copy is back, and so is its pair; Edit › Redo names the exclusion and makes it again.
+    user.key(panel.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not panel.project.picture(copy.id).excluded and panel.model.rowCount() == 2
+    assert item_named(panel.classes, "Duplicates").text().endswith("(2)")
+    user.menu("Edit", f"Redo Exclude {copy.path.name}")
+    assert panel.project.picture(copy.id).excluded and panel.model.rowCount() == 0
+    user.menu("Edit", f"Undo Exclude {copy.path.name}")
+    assert not panel.project.picture(copy.id).excluded and panel.model.rowCount() == 2
+
 
 @pytest.mark.parametrize("screen", ["laptop", pytest.param("small", marks=pytest.mark.small_screen)])
 def test_two_runs_side_by_side_and_one_pinned_as_the_model(user, tmp_path, tiny_checkpoint, screen):

@@ -15,6 +15,7 @@ from resnet_gui.core.audit.report_page import write_report_page
 from resnet_gui.core.projects.project import Project
 from resnet_gui.core.projects.records import CHECKS_FOLDER
 from resnet_gui.core.projects.schema import SETTLE_LONE_COPIES
+from resnet_gui.core.projects.undo import undo_paused
 
 # Which of the review views each kind of finding feeds.
 _VIEW_OF = {MISLABELLED: "mislabelled", DUPLICATE: "copies", TWO_CLASSES: "copies", LEAKAGE: "leaking"}
@@ -55,7 +56,9 @@ def store_findings(project: Project, report: AuditReport, ids: dict[str, int]) -
             position += 1
     kept = set(project.db.execute("SELECT image_id, view FROM check_kept").fetchall())
     rows = [row for row in rows if (row[0], row[1]) not in kept]
-    with project.transaction() as db:
+    with project.transaction() as db, undo_paused(db):
+        # a new check's findings: the ones an undo would bring back are the last check's, gone now
+        db.execute("DELETE FROM undo_log WHERE kind IN ('finding-', 'kept+', 'kept-')")
         db.execute("DELETE FROM check_findings")
         db.executemany("INSERT OR IGNORE INTO check_findings(image_id, view, position, finding, reason, suggested, "
                        "guesses) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)

@@ -49,8 +49,11 @@ class ProjectClasses:
         return dict(self.db.execute("SELECT id, name FROM classes ORDER BY position, id"))
 
     def add_class(self, name: str, colour: str | None = None) -> ProjectClass:
-        with self.transaction():
-            return self._add_class(name, colour)
+        name = check_class_name(name)  # a sentence for a name that cannot be one, before anything is written
+        with self.transaction(), self._undoable(f"Add the class {name}"):
+            made = self._add_class(name, colour)
+            self._log("class+", self._class_row(made.id))
+            return made
 
     def _add_class(self, name: str, colour: str | None = None) -> ProjectClass:
         name = check_class_name(name)
@@ -77,39 +80,52 @@ class ProjectClasses:
         if clash and clash[0] != target.id:
             raise ProjectError(f"The project already has a class named '{new}'. To put the pictures of "
                                f"'{target.name}' into it, merge the two classes.")
-        with self.transaction():
+        with self.transaction(), self._undoable(f"Rename {target.name} to {new}"):
+            before = self._class_row(target.id)
             self.db.execute("UPDATE classes SET name = ? WHERE id = ?", (new, target.id))
+            self._log("class~", {"before": before, "after": self._class_row(target.id)})
 
     def set_colour(self, name: str, colour: str) -> None:
         target = self.class_named(name)
-        with self.transaction():
+        with self.transaction(), self._undoable(f"Recolour {target.name}"):
+            before = self._class_row(target.id)
             self.db.execute("UPDATE classes SET colour = ? WHERE id = ?", (colour, target.id))
+            self._log("class~", {"before": before, "after": self._class_row(target.id)})
 
     def merge_classes(self, source: str, into: str) -> int:
         """Move every picture of `source` into `into` (each move recorded), then remove `source`."""
         a, b = self.class_named(source), self.class_named(into)
         if a.id == b.id:
             raise ProjectError("Choose two different classes to merge.")
-        with self.transaction():
+        with self.transaction(), self._undoable(f"Merge {a.name} into {b.name}"):
             ids = [r[0] for r in self.db.execute("SELECT id FROM images WHERE class_id = ?", (a.id,))]
+            self._log_class_removal(a.id)
             self.db.executemany(
                 "INSERT INTO labels(image_id, class_id, class_name, source, made_at) VALUES (?, ?, ?, 'typed', ?)",
                 [(i, b.id, b.name, now()) for i in ids])
             self.db.execute("UPDATE images SET class_id = ? WHERE class_id = ?", (b.id, a.id))
+            self._log("class-", self._class_row(a.id))
             self.db.execute("DELETE FROM classes WHERE id = ?", (a.id,))
         return len(ids)
 
     def delete_class(self, name: str) -> int:
         """Remove a class; its pictures become unlabelled (recorded), never removed."""
         target = self.class_named(name)
-        with self.transaction():
+        with self.transaction(), self._undoable(f"Delete the class {target.name}"):
             ids = [r[0] for r in self.db.execute("SELECT id FROM images WHERE class_id = ?", (target.id,))]
+            self._log_class_removal(target.id)
             self.db.executemany(
                 "INSERT INTO labels(image_id, class_id, class_name, source, made_at) VALUES (?, NULL, ?, "
                 "'unlabelled', ?)", [(i, target.name, now()) for i in ids])
             self.db.execute("UPDATE images SET class_id = NULL WHERE class_id = ?", (target.id,))
+            self._log("class-", self._class_row(target.id))
             self.db.execute("DELETE FROM classes WHERE id = ?", (target.id,))
         return len(ids)
+
+    def _log_class_removal(self, class_id: int) -> None:
+        """Before a class goes: the decisions that name it (their class id becomes NULL), so undo gives it back."""
+        ids = [r[0] for r in self.db.execute("SELECT id FROM labels WHERE class_id = ?", (class_id,))]
+        self._log("labels~", {"class_id": class_id, "ids": ids})
 
     def move_class(self, name: str, position: int) -> None:
         order = [c.id for c in self.classes()]

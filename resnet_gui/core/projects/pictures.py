@@ -24,6 +24,7 @@ from resnet_gui.core.projects.records import (
 )
 from resnet_gui.core.projects.review_order import SPREAD_ORDERS, spread_order, why_here
 from resnet_gui.core.projects.schema import ProjectError
+from resnet_gui.core.projects.undo import undo_paused
 from resnet_gui.core.text import is_text
 
 _CHUNK = 256  # pictures added per transaction: a kill loses at most the chunk being added
@@ -74,7 +75,7 @@ class ProjectPictures:
             if cancelled is not None and cancelled():
                 break
             chunk = [(path, group, _describe_file(path)) for path, group in entries[start:start + _CHUNK]]
-            with self.transaction():
+            with self.transaction(), undo_paused(self.db):
                 for path, group, described in chunk:
                     self._add_one(path, group, described, class_id, label, source, split, report)
             if progress is not None:
@@ -126,7 +127,7 @@ class ProjectPictures:
                     return report
                 chunk = pairs[start:start + _CHUNK]
                 described = [(Path(p), y, _describe_file(p)) for p, y in chunk]
-                with self.transaction():
+                with self.transaction(), undo_paused(self.db):
                     for path, y, info in described:
                         name = scan.classes[y]
                         class_folder = path.parent
@@ -171,7 +172,7 @@ class ProjectPictures:
                 report.added += part.added
                 report.skipped += part.skipped
             else:
-                with self.transaction():
+                with self.transaction(), undo_paused(self.db):
                     class_id = self._class_for(row[1].strip(), create=True)
                     self._record_label(known[0], class_id, row[1].strip(), "imported")
                 report.labelled += 1

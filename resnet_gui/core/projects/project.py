@@ -32,9 +32,10 @@ from resnet_gui.core.projects.records import (
 from resnet_gui.core.projects.review import ProjectReview
 from resnet_gui.core.projects.runs import ProjectRuns
 from resnet_gui.core.projects.schema import ProjectError, damaged_sentence, migrate
+from resnet_gui.core.projects.undo import ProjectUndo
 
 PROJECT_TABLES = frozenset({"meta", "classes", "images", "runs", "run_images", "predictions", "labels",
-                            "check_findings", "check_kept"})
+                            "check_findings", "check_kept", "undo_steps", "undo_log"})
 
 
 def check_project_database(path: Path) -> None:
@@ -61,7 +62,7 @@ def check_project_database(path: Path) -> None:
         raise ProjectError(damaged_sentence(path, "it holds no resnet-gui project"))
 
 
-class Project(ProjectClasses, ProjectPictures, ProjectReview, ProjectRuns):
+class Project(ProjectClasses, ProjectPictures, ProjectReview, ProjectRuns, ProjectUndo):
     """An open project. Use as a context manager, or call `close()`. One connection per thread."""
 
     def __init__(self, root: Path, db: sqlite3.Connection):

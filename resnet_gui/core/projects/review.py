@@ -70,15 +70,16 @@ class ProjectReview:
     def assign_many(self, image_ids: list[int], class_name: str) -> int:
         """Label every picture of `image_ids` (a selection drawn on the map) in one transaction: all or none.
         Recorded as `assign` records each; returns how many were labelled."""
-        class_id = self.class_named(class_name).id  # raises with the list of classes
-        with self.transaction():
+        found = self.class_named(class_name)  # raises with the list of classes
+        class_id = found.id
+        with self.transaction(), self._undoable(f"Label {len(image_ids)} picture(s) as {found.name}"):
             self.db.executemany(f"{_LABEL_INSERT} {_ASSIGNED} WHERE c.id = :class",
                                 [{"image": i, "class": class_id, "run": None, "now": now()} for i in image_ids])
         return len(image_ids)
 
     def exclude_many(self, image_ids: list[int]) -> int:
         """Exclude every picture of `image_ids` in one transaction; returns how many."""
-        with self.transaction():
+        with self.transaction(), self._undoable(f"Exclude {len(image_ids)} picture(s)"):
             for image_id in image_ids:
                 self._record_label(image_id, None, None, "excluded")
         return len(image_ids)

@@ -163,6 +163,52 @@ def _version_8(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE predictions ADD COLUMN features BLOB")
 
 
+# Undo: what each edit changed, logged by triggers in the statement that makes it (a review decision stays one
+# statement), replayed backwards to undo and forwards to redo (core/projects/undo.py). Not while the project
+# itself replays, or adds pictures (meta rows 'undo_replaying', 'undo_paused').
+UNDO_LOGGING = ("NOT EXISTS (SELECT 1 FROM meta WHERE key IN ('undo_replaying', 'undo_paused'))")
+_OPEN_STEP = "(SELECT MAX(id) FROM undo_steps)"
+_NO_OPEN_STEP = "NOT EXISTS (SELECT 1 FROM undo_steps WHERE open = 1)"
+_LABEL_ROW = ("json_object('id', NEW.id, 'image_id', NEW.image_id, 'class_id', NEW.class_id, 'class_name', "
+              "NEW.class_name, 'source', NEW.source, 'run_id', NEW.run_id, 'predicted_class', NEW.predicted_class, "
+              "'predicted_prob', NEW.predicted_prob, 'made_at', NEW.made_at)")
+
+
+def _version_9(db: sqlite3.Connection) -> None:
+    """Undo and redo that outlive the session: the edits (a step: one decision, or one rename, merge ...) and
+    what each changed (a row of the log: what it added, removed or changed, as JSON)."""
+    db.execute("""CREATE TABLE undo_steps (
+        id INTEGER PRIMARY KEY,
+        what TEXT,                        -- the edit, as Edit > Undo names it (NULL: a decision, named from its row)
+        made_at TEXT NOT NULL,
+        open INTEGER NOT NULL DEFAULT 0,  -- an edit of several statements being made
+        undone INTEGER NOT NULL DEFAULT 0)""")
+    db.execute("""CREATE TABLE undo_log (
+        id INTEGER PRIMARY KEY,
+        step_id INTEGER NOT NULL REFERENCES undo_steps(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,               -- label+, kept+, kept-, finding-, class+, class-, class~, labels~
+        row TEXT NOT NULL)                -- JSON""")
+    db.execute("CREATE INDEX undo_log_by_step ON undo_log(step_id)")
+    # a decision outside an edit of several statements is a step of its own; a new step drops what was undone
+    for table, made in (("labels", "NEW.made_at"), ("check_kept", "NEW.made_at")):
+        db.execute(f"CREATE TRIGGER {table}_begin_step BEFORE INSERT ON {table} WHEN {UNDO_LOGGING} AND "
+                   f"{_NO_OPEN_STEP} BEGIN DELETE FROM undo_steps WHERE undone = 1; "
+                   f"INSERT INTO undo_steps(made_at) VALUES ({made}); END")
+    db.execute(f"CREATE TRIGGER labels_log AFTER INSERT ON labels WHEN {UNDO_LOGGING} BEGIN "
+               f"INSERT INTO undo_log(step_id, kind, row) VALUES ({_OPEN_STEP}, 'label+', {_LABEL_ROW}); END")
+    db.execute(f"CREATE TRIGGER kept_log AFTER INSERT ON check_kept WHEN {UNDO_LOGGING} BEGIN "
+               f"INSERT INTO undo_log(step_id, kind, row) VALUES ({_OPEN_STEP}, 'kept+', json_object('image_id', "
+               "NEW.image_id, 'view', NEW.view, 'made_at', NEW.made_at)); END")
+    db.execute(f"CREATE TRIGGER kept_unlog AFTER DELETE ON check_kept WHEN {UNDO_LOGGING} AND EXISTS "
+               f"(SELECT 1 FROM undo_steps) BEGIN INSERT INTO undo_log(step_id, kind, row) VALUES ({_OPEN_STEP}, "
+               "'kept-', json_object('image_id', OLD.image_id, 'view', OLD.view, 'made_at', OLD.made_at)); END")
+    db.execute(f"CREATE TRIGGER findings_log AFTER DELETE ON check_findings WHEN {UNDO_LOGGING} AND EXISTS "
+               f"(SELECT 1 FROM undo_steps) BEGIN INSERT INTO undo_log(step_id, kind, row) VALUES ({_OPEN_STEP}, "
+               "'finding-', json_object('image_id', OLD.image_id, 'view', OLD.view, 'position', OLD.position, "
+               "'finding', OLD.finding, 'reason', OLD.reason, 'suggested', OLD.suggested, 'guesses', OLD.guesses)); "
+               "END")
+
+
 # A group of copies left with one picture (the others decided on, or kept) is settled with them, and so is a
 # leak left on one side of the split.
 SETTLE_LONE_COPIES = (
@@ -178,7 +224,7 @@ def _version_1(db: sqlite3.Connection) -> None:
 
 # MIGRATIONS[n] takes a database from version n to n + 1.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _version_1, _version_2, _version_3, _version_4, _version_5, _version_6, _version_7, _version_8)
+    _version_1, _version_2, _version_3, _version_4, _version_5, _version_6, _version_7, _version_8, _version_9)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

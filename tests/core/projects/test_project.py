@@ -302,7 +302,7 @@ def test_a_version_2_project_gains_the_unfamiliar_mark_as_familiar(tmp_path):
     db.close()
     (tmp_path / "models").mkdir()
     with Project.open(tmp_path) as project:
-        assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
+        assert project.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 9
         columns = [row[1] for row in project.db.execute("PRAGMA table_info(predictions)")]
         assert "unfamiliar" in columns
 
@@ -371,6 +371,11 @@ def test_the_review_orders_entropy_and_random_and_older_predictions_get_their_en
     seeded.db.execute("DROP INDEX predictions_by_entropy")
     seeded.db.execute("ALTER TABLE predictions DROP COLUMN entropy")
     seeded.db.execute("ALTER TABLE predictions DROP COLUMN features")  # version 8's
+    for trigger in ("labels_begin_step", "check_kept_begin_step", "labels_log", "kept_log", "kept_unlog",
+                    "findings_log"):  # version 9's
+        seeded.db.execute(f"DROP TRIGGER {trigger}")
+    seeded.db.execute("DROP TABLE undo_log")
+    seeded.db.execute("DROP TABLE undo_steps")
     seeded.db.execute("PRAGMA user_version = 6")
     root = seeded.root
     seeded.close()
