@@ -36,6 +36,9 @@ def add_parser(sub, archs: list[str]) -> None:
                        help="with several processes on GPUs: BatchNorm statistics over the whole global batch "
                             "(SyncBatchNorm) instead of each process's share; worth it below about 16 pictures "
                             "per process"),
+    train.add_argument("--preview-augment", metavar="OUT.png",
+                       help="write a grid of what the chosen augmentation makes of a few training pictures (the "
+                            "first column as validation sees them) and stop, before any training")
     train.set_defaults(handler=train_command)
 
 
@@ -55,6 +58,8 @@ def train_command(args: argparse.Namespace) -> int:
     from resnet_gui.core.training.trainer import Trainer
 
     settings = settings_from_args(args)
+    if args.preview_augment:
+        return _preview_augment(settings, args.preview_augment)
     if not settings.resume:  # a resumed run is checked once merged with its saved settings
         settings.validate()  # every option checked before any image is read
     if settings.out and world.is_main:
@@ -104,3 +109,16 @@ def train_command(args: argparse.Namespace) -> int:
         else:
             print(f"No checkpoint was written{why}.", file=sys.stderr)
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def _preview_augment(settings, out: str) -> int:
+    from resnet_gui.core.atomic_write import atomic_write, check_writable
+    from resnet_gui.core.training.augment_preview import preview_augmentation
+
+    check_writable(out, "the preview")
+    grid = preview_augmentation(settings)
+    with atomic_write(out) as stream:
+        grid.save(stream, format="PNG")
+    say(f"wrote {shown(out)}: augmentation {', '.join(settings.augment) or 'none'} on a few training pictures, "
+        "the first column as validation sees them.")
+    return EXIT_OK

@@ -87,3 +87,22 @@ def test_evaluate_rejects_classes_the_model_does_not_know(capsys, data, tiny_che
     save_noise(data / "purple" / "p.png")
     assert main(["evaluate", str(data), "--checkpoint", str(tiny_checkpoint)]) == 2
     assert "classes the model does not know: purple" in capsys.readouterr().err
+
+
+def test_preview_augment_writes_the_grid_and_trains_nothing(capsys, data, tmp_path):
+    """One row per picture (a class each first), the picture as validation sees it and five draws; the same
+    seed draws the same grid, a flip changes it."""
+    from PIL import Image
+
+    out = tmp_path / "grid.png"
+    assert main(["train", str(data), "--augment", "crop", "--image-size", "32", "--preview-augment", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().err and not list(tmp_path.glob("*.pt"))
+    grid = Image.open(out)
+    again = tmp_path / "again.png"
+    main(["train", str(data), "--augment", "crop", "--image-size", "32", "--preview-augment", str(again)])
+    flipped = tmp_path / "flipped.png"
+    main(["train", str(data), "--augment", "crop", "vflip", "--image-size", "32", "--preview-augment", str(flipped)])
+    assert grid.size == (6 * 116 + 4, 4 * 130 + 4)
+    assert grid.tobytes() == Image.open(again).tobytes() != Image.open(flipped).tobytes()
+    assert main(["train", "--preview-augment", str(out)]) != 0
+    assert "Name the training folder" in capsys.readouterr().err

@@ -148,3 +148,27 @@ def test_training_screenshot_command(qapp, tmp_path, capsys, monkeypatch):
     assert code == 0, capsys.readouterr().err
     assert QImage(str(shot)).width() == 1280
     assert (data.parent / "shapes-resnet18.pt").exists()
+
+
+def test_the_advanced_settings_show_what_the_augmentation_makes_and_draw_it_again(qtbot, window, tmp_path):
+    """Advanced settings opened by a click: the grid of a few training pictures appears; ticking Vertical flip
+    draws it again, from the form's settings."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    make_shapes_dataset(tmp_path / "data", per_class=3, size=48)
+    panel = window.train_panel
+    window.tabs.setCurrentWidget(panel)
+    panel.set_data_folder(str(tmp_path / "data"))
+    preview = panel.form.augment_preview
+    drawn = []
+    QTest.mouseClick(panel.form.advanced, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: preview.pixmap() is not None and not preview.pixmap().isNull(), timeout=60_000)
+    first = preview.pixmap().toImage()
+    assert first.width() == 230 and first.height() > 150 and preview.height() == first.height()  # four rows
+    original = preview._show
+    preview._show = lambda image: (drawn.append(image), original(image))
+    QTest.mouseClick(panel.form.augment["vflip"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(drawn), timeout=60_000)
+    assert panel.form.train_settings("x").augment.count("vflip") == 1
+    assert drawn[0].width() > 230  # the grid as made, before it is scaled to the column

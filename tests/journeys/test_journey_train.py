@@ -146,6 +146,10 @@ def test_find_the_learning_rate_then_train_and_save_a_copy(user, tmp_path, tiny_
     assert panel.form.advanced_body.isVisible() and panel.form.out.isVisible()
     user.click(panel.form.freeze)
     assert panel.train_settings().freeze_backbone and panel.train_settings().weights == str(tiny_checkpoint)
+    preview = panel.form.augment_preview  # what the augmentation makes of the folder's pictures, shown unfolded
+    user.wait(lambda: preview.pixmap() is not None and not preview.pixmap().isNull())
+    user.fits()
+    user.shot(SHOTS / "train-augmentation-preview.png")
     user.click(panel.form.advanced)
     assert not panel.form.advanced_body.isVisible()
     user.click(panel.form.find_lr_button)

@@ -28,6 +28,7 @@ from resnet_gui.core.models.files import WINDOW_MODEL_FILE
 from resnet_gui.core.training.settings import AUGMENTATIONS, SWEEP_STEPS, TrainSettings
 from resnet_gui.core.values import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from resnet_gui.gui import dialogs
+from resnet_gui.gui.train.augment_preview import AugmentPreview
 
 AUTO_SIZE = MIN_IMAGE_SIZE - 1  # the image-size box's "from the pictures"
 
@@ -113,6 +114,7 @@ class TrainForm(QWidget):
         for i, box in enumerate(self.augment.values()):
             augment_grid.addWidget(box, i // 2, i % 2)
         self.augment["crop"].toggled.connect(lambda on: self.crop_scale.setEnabled(on))
+        self.augment_preview = AugmentPreview(self)
         self.label_smoothing = QDoubleSpinBox()
         self.label_smoothing.setRange(0.0, 0.5)
         self.label_smoothing.setSingleStep(0.05)
@@ -137,6 +139,7 @@ class TrainForm(QWidget):
         for label, widget in [
             ("Optimizer", self.optimizer), ("Schedule", self.schedule), ("", self.freeze), ("", self.small_input),
             ("Augmentation", augment_box), ("Crop keeps at least", self.crop_scale),
+            ("What it makes", self.augment_preview),
             ("Label smoothing", self.label_smoothing), ("Imbalance", self.balance),
             ("Validation share", self.val_split), ("Early stopping patience", self.patience), ("Seed", self.seed),
             ("Device", self.device), ("", self.amp), ("Save best model to", self.out),
@@ -144,6 +147,7 @@ class TrainForm(QWidget):
             adv.addRow(label, widget)
         self.advanced_body.setVisible(False)
         self.advanced.toggled.connect(self._on_advanced_toggled)
+        self.augment_preview.form_ready()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -103,3 +103,14 @@ def find_learning_rate(state: JobState, settings):
         return Trainer(settings, [_forwarder(state)], cancelled=state.cancelled).find_learning_rate()
     except InterruptedError:
         return None
+
+
+def preview_augmentation(state: JobState, settings):
+    """The grid of what the augmentation makes of a few of the folder's pictures (core/training/augment_preview.py),
+    as a QImage for the window."""
+    import numpy as np
+
+    from resnet_gui.core.training.augment_preview import preview_augmentation as make_grid
+    from resnet_gui.gui.jobs.pictures import to_qimage
+
+    return to_qimage(np.asarray(make_grid(settings)))

@@ -34,6 +34,7 @@ def build_train_panel(panel) -> None:
     panel.folder = QLineEdit()
     panel.folder.setPlaceholderText("Drop, choose, type or paste a folder: one subfolder of images per class")
     panel.folder.editingFinished.connect(panel._on_folder_typed)
+    panel.folder.textChanged.connect(panel.form.augment_preview.set_folder)
     choose = QPushButton("Choose folder…")
     on_click(choose.clicked, panel.choose_folder)
     panel.folder_row = QWidget()

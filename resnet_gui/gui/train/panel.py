@@ -325,6 +325,5 @@ class TrainPanel(QWidget):
             self.use_model_requested.emit(str(self.result.best_path))
 
     def shutdown(self) -> None:
-        self.scan_task.shutdown()
-        self.range_test.shutdown()
-        self.train_task.shutdown()
+        for part in (self.scan_task, self.range_test, self.train_task, self.form.augment_preview):
+            part.shutdown()
