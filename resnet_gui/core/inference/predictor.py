@@ -241,7 +241,8 @@ class Predictor:
     def _predict_batch(self, names: list[str], batch: DecodedBatch) -> list[Prediction]:
         results: dict[int, Prediction] = {i: Prediction(names[i], [], reason) for i, reason in batch.failures}
         if batch.images is not None:
-            out = self.outputs(batch.images, with_features=self.keep_features)
+            # Only ask for features when kept: `outputs` keeps its one-argument form for callers that wrap it.
+            out = self.outputs(batch.images, with_features=True) if self.keep_features else self.outputs(batch.images)
             probs = out.probabilities
             finite = torch.isfinite(probs).all(dim=1).tolist()
             values, indices = torch.topk(probs, self.top_k, dim=1)
