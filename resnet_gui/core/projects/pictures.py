@@ -22,7 +22,7 @@ from resnet_gui.core.projects.records import (
     file_sha256,
     now,
 )
-from resnet_gui.core.projects.review_order import SPREAD_ORDERS, spread_order, why_here
+from resnet_gui.core.projects.review_order import SPREAD_ORDERS, spread_order
 from resnet_gui.core.projects.schema import ProjectError
 from resnet_gui.core.projects.undo import undo_paused
 from resnet_gui.core.text import is_text
@@ -238,8 +238,7 @@ class ProjectPictures:
             distances = {pictures[n].id: d for n, i in enumerate(placed) if (d := distances.get(i)) is not None}
         names = dict(self.db.execute("SELECT id, name FROM classes").fetchall())
         for n, picture in enumerate(pictures):
-            picture.why = why_here(order, picture.top_k(), names, distance=distances.get(picture.id),
-                                   rank_in_class=extra[n] if order == "quota" else None)
+            picture.placed = (order, names, distances.get(picture.id), extra[n] if order == "quota" else None)
         return pictures
 
     def count_checks(self) -> dict[str, int]:

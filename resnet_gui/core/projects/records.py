@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from resnet_gui.core.projects.review_order import why_here
 from resnet_gui.core.projects.schema import ProjectError
 
 DATABASE_NAME = "project.sqlite"
@@ -77,13 +78,23 @@ class Picture:
     note: str | None = None  # in a check's view: why the check put it there
     suggested: int | None = None  # in the likely mislabelled: the class it looks like
     finding: int | None = None  # in a check's view: the finding it belongs to (copies share one)
-    why: str | None = None  # in the review: why the order put it where it is (core/projects/review_order.py)
+    # In the review: what the order knew when it placed it (order, class names, distance, rank in its class);
+    # `why` makes the line from it only when asked, so a refresh of thousands parses no top-k it never shows.
+    placed: tuple | None = None
 
     @property
     def path(self) -> Path:
         """Where the file is expected, absolute (made when asked: a list of 100,000 needs few)."""
         path = Path(self.stored)
         return path if path.is_absolute() else self.root / path
+
+    @property
+    def why(self) -> str | None:
+        """In the review: why the order put it where it is (core/projects/review_order.py)."""
+        if self.placed is None:
+            return None
+        order, names, distance, rank = self.placed
+        return why_here(order, self.top_k(), names, distance=distance, rank_in_class=rank)
 
     def top_k(self) -> list[tuple[int, float]]:
         """[(class id, probability), ...], best first (parsed when asked: a grid of 100,000 needs none)."""
