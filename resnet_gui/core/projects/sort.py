@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import csv
 import os
-import secrets
-import shutil
-import stat
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 
 from resnet_gui.core.atomic_write import check_writable
+from resnet_gui.core.errors import UserError
+from resnet_gui.core.images.placing import folder_inside, place_file
 from resnet_gui.core.inference.predictions import is_unsure
 from resnet_gui.core.inference.results_csv import CSV_ENCODING, spreadsheet_row
 from resnet_gui.core.projects.classes import check_class_name
@@ -105,84 +104,10 @@ def plan_sort(project: Project, out: str | os.PathLike, *, run_id: int | None = 
 
 
 def destination_folder(out: Path, name: str) -> Path:
-    """OUT/<name>, made if needed, and only if it is a real folder directly inside OUT: never a link (a link
-    planted at OUT/cluster sent the pictures wherever it pointed), never outside OUT."""
+    """OUT/<name> for a class name (checked) or one of the sort's own folders (core/images/placing.py)."""
     if name not in (UNSURE_FOLDER, UNFAMILIAR_FOLDER):
         check_class_name(name)
-    out = out.resolve()
-    folder = out / name
-    try:
-        os.mkdir(folder)
-    except FileExistsError:
-        pass
-    info = os.lstat(folder)
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-        raise ProjectError(f"{folder} is a link or a file, not a folder: the pictures of {name!r} are not put "
-                           "through it. Remove it, or sort into a new folder.")
-    if folder.resolve().parent != out:
-        raise ProjectError(f"{folder} is not inside {out}; nothing is sorted there.")
-    return folder
-
-
-def _copy_to_new_file(source: Path, folder: Path) -> Path:
-    """A copy of `source` in `folder` under a hidden name no other file has: created with O_EXCL and
-    O_NOFOLLOW, so a link planted at a predictable name is never written through."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        partial = folder / f".{source.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
-        try:
-            fd = os.open(partial, flags, 0o600)
-        except FileExistsError:
-            continue
-        try:
-            with os.fdopen(fd, "wb") as target, open(source, "rb") as original:
-                shutil.copyfileobj(original, target, 1024 * 1024)
-            shutil.copystat(source, partial, follow_symlinks=False)
-        except BaseException:
-            partial.unlink(missing_ok=True)
-            raise
-        return partial
-    raise ProjectError(f"{folder} has too many files named like .{source.name}.partial-…; remove them.")
-
-
-def place_file(source: Path, folder: Path, *, move: bool) -> Path:
-    """Copy (or move) `source` into `folder` under its own name, or `stem-2.ext`, ... when that is taken.
-    `folder` comes from `destination_folder`."""
-    partial = None
-    if not move or not _same_device(source, folder):
-        partial = _copy_to_new_file(source, folder)
-    try:
-        for n in range(1, 100_000):
-            target = folder / (source.name if n == 1 else f"{source.stem}-{n}{source.suffix}")
-            try:
-                _claim(partial or source, target)
-                return target
-            except FileExistsError:
-                continue
-        raise ProjectError(f"{folder} has too many files named like {source.name}.")
-    finally:
-        if partial is not None:
-            partial.unlink(missing_ok=True)
-
-
-def _claim(candidate: Path, target: Path) -> None:
-    """Give `target` the content of `candidate` only if `target` does not exist (FileExistsError if it does)."""
-    try:
-        os.link(candidate, target)  # atomic, and never replaces
-    except FileExistsError:
-        raise
-    except OSError:
-        # No hard links here (FAT, some network drives): reserve the name, then rename over the reservation.
-        with open(target, "xb"):
-            pass
-        os.replace(candidate, target)
-
-
-def _same_device(a: Path, b: Path) -> bool:
-    try:
-        return a.stat().st_dev == b.stat().st_dev
-    except OSError:
-        return False
+    return folder_inside(out, name)
 
 
 def execute_sort(project: Project, plan: SortPlan, *, move: bool = False,
@@ -215,7 +140,7 @@ def execute_sort(project: Project, plan: SortPlan, *, move: bool = False,
             except OSError as exc:
                 failed.append((item, exc.strerror or str(exc)))
                 continue
-            except ProjectError as exc:
+            except UserError as exc:
                 failed.append((item, str(exc)))
                 continue
             if move:
