@@ -5,7 +5,7 @@ not be classified (their rows are still written), 2 for a usage error or an
 unusable input (a message on stderr), 3 for an unexpected internal error
 (details in the log file named on stderr), 130 when interrupted.
 
-One module per group of commands (`classify`, `model`: info / explain /
+One module per group of commands (`classify`, `watch`, `model`: info / explain /
 export, `training`: train / evaluate, `example`, `window`: gui); each registers its
 parsers and a handler, and shares only `common`. torch is imported inside
 the handlers, so `resnet-gui --help` and the window start without waiting for it.
@@ -22,7 +22,7 @@ import sys
 import warnings
 
 from resnet_gui import __version__
-from resnet_gui.cli import audit, classify, evaluate, example, model, project, training, window
+from resnet_gui.cli import audit, classify, evaluate, example, model, project, training, watch, window
 from resnet_gui.cli.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageParser, say
 from resnet_gui.core.errors import UserError
 from resnet_gui.core.models.architectures import ARCHITECTURES
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     archs = list(ARCHITECTURES)
     window.add_parser(sub, archs)
     classify.add_parser(sub, archs)
+    watch.add_parser(sub, archs)
     model.add_parsers(sub, archs)
     training.add_parser(sub, archs)
     evaluate.add_parser(sub)

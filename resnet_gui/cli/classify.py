@@ -6,18 +6,17 @@ import argparse
 import sys
 
 from resnet_gui.cli.common import (
-    DEVICE_HELP,
     EXIT_BROKEN_PIPE,
     EXIT_OK,
     EXIT_SOME_FAILED,
-    NO_AMP_HELP,
     ProgressBar,
     add_model_options,
+    add_predict_options,
     add_tta_option,
-    confidence,
     json_line,
-    non_negative_int,
     positive_int,
+    predict_options,
+    row_text,
     say,
     say_plain,
     shown,
@@ -30,19 +29,8 @@ def add_parser(sub, archs: list[str]) -> None:
     classify = sub.add_parser("classify", help="classify images and folders")
     classify.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
     add_model_options(classify, archs, DEFAULT_ARCH)
-    classify.add_argument("--top-k", type=positive_int, default=5, help="how many classes to report (default 5)")
-    classify.add_argument("--device", default="auto", help=DEVICE_HELP)
-    classify.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
-    classify.add_argument("--workers", type=non_negative_int, default=None,
-                          help="decoders: threads on a CPU, processes beside a GPU (default: by device)")
-    classify.add_argument("--no-amp", action="store_true", help=NO_AMP_HELP)
-    classify.add_argument("--unsure-below", type=confidence, metavar="P",
-                          help="report 'unsure' below this confidence, like 80%% (default: the checkpoint's "
-                               "suggestion from its validation set; 0 turns it off)")
+    add_predict_options(classify)
     add_tta_option(classify)
-    classify.add_argument("--no-unfamiliar", action="store_true",
-                          help="do not mark pictures unlike the training pictures as 'unfamiliar' (checkpoints "
-                               "trained by this version can tell; the best guess is kept either way)")
     classify.add_argument("--csv", metavar="OUT.csv", help="also write the results to this CSV file")
     classify.add_argument("--resume", action="store_true",
                           help="with --csv: skip the files already in OUT.csv (and in the parts a stopped "
@@ -148,30 +136,6 @@ def say_how_it_went(run, args: argparse.Namespace, out: Output) -> None:
         say_unfamiliar(run.unfamiliar, done - failed)
     if not args.json and args.csv:
         say_plain(f"Results written to {shown(args.csv)}")
-
-
-def predict_options(args: argparse.Namespace, unsure_below: float | None, **changes):
-    """What `classify`'s arguments ask of the Predictor, one process or many."""
-    from resnet_gui.core.inference.options import PredictOptions
-
-    return PredictOptions(**{"device": args.device, "batch_size": args.batch_size, "num_workers": args.workers,
-                             "top_k": args.top_k, "unsure_below": unsure_below, "amp": not args.no_amp,
-                             "tta": args.tta, "check_familiarity": not args.no_unfamiliar, **changes})
-
-
-def row_text(prediction, as_json: bool) -> str:
-    """One file's line: JSON, or the table's `confidence  label  file`."""
-    if as_json:
-        return json_line(prediction.to_dict()) + "\n"
-    if prediction.ok:
-        best = prediction.best
-        name = shown(best.label)
-        if prediction.unfamiliar:
-            label = f"unfamiliar ({name}?)"
-        else:
-            label = f"unsure ({name}?)" if prediction.unsure else name
-        return f"{best.prob:>10.1%}  {label:<24}  {shown(prediction.path)}\n"
-    return f"{'failed':>10}  {'-':<24}  {shown(prediction.path)}  ({shown(prediction.error)})\n"
 
 
 def say_unfamiliar(unfamiliar: int, classified: int) -> None:

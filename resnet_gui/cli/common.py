@@ -96,6 +96,22 @@ def add_model_options(parser: argparse.ArgumentParser, archs: list[str], default
     parser.add_argument("--image-size", type=image_size, help="input crop size (default: from the checkpoint)")
 
 
+def add_predict_options(parser: argparse.ArgumentParser) -> None:
+    """How the model answers, as classify and watch take it: top-k, device, batches, precision, thresholds."""
+    parser.add_argument("--top-k", type=positive_int, default=5, help="how many classes to report (default 5)")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default 32)")
+    parser.add_argument("--workers", type=non_negative_int, default=None,
+                        help="decoders: threads on a CPU, processes beside a GPU (default: by device)")
+    parser.add_argument("--no-amp", action="store_true", help=NO_AMP_HELP)
+    parser.add_argument("--unsure-below", type=confidence, metavar="P",
+                        help="report 'unsure' below this confidence, like 80%% (default: the checkpoint's "
+                             "suggestion from its validation set; 0 turns it off)")
+    parser.add_argument("--no-unfamiliar", action="store_true",
+                        help="do not mark pictures unlike the training pictures as 'unfamiliar' (checkpoints "
+                             "trained by this version can tell; the best guess is kept either way)")
+
+
 class ProgressBar:
     """A one-line progress bar on stderr, drawn only on a terminal, at most 10 times a second."""
 
@@ -174,3 +190,27 @@ def say(message: str) -> None:
 def say_plain(message: str) -> None:
     """A summary line on stderr, without the program's name."""
     print(terminal_text(message, keep_newlines=True), file=sys.stderr)
+
+
+def predict_options(args: argparse.Namespace, unsure_below: float | None, **changes):
+    """What `classify`'s arguments ask of the Predictor, one process or many."""
+    from resnet_gui.core.inference.options import PredictOptions
+
+    return PredictOptions(**{"device": args.device, "batch_size": args.batch_size, "num_workers": args.workers,
+                             "top_k": args.top_k, "unsure_below": unsure_below, "amp": not args.no_amp,
+                             "tta": args.tta, "check_familiarity": not args.no_unfamiliar, **changes})
+
+
+def row_text(prediction, as_json: bool) -> str:
+    """One file's line: JSON, or the table's `confidence  label  file`."""
+    if as_json:
+        return json_line(prediction.to_dict()) + "\n"
+    if prediction.ok:
+        best = prediction.best
+        name = shown(best.label)
+        if prediction.unfamiliar:
+            label = f"unfamiliar ({name}?)"
+        else:
+            label = f"unsure ({name}?)" if prediction.unsure else name
+        return f"{best.prob:>10.1%}  {label:<24}  {shown(prediction.path)}\n"
+    return f"{'failed':>10}  {'-':<24}  {shown(prediction.path)}  ({shown(prediction.error)})\n"

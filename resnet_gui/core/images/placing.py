@@ -16,6 +16,8 @@ from pathlib import Path
 
 from resnet_gui.core.errors import UserError
 
+UNSURE_FOLDER = "_unsure"
+UNFAMILIAR_FOLDER = "_unfamiliar"  # pictures unlike anything the model was trained on: no class folder
 UNSAFE_IN_FOLDER_NAMES = '/\\:*?"<>|'
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from resnet_gui.core.images.placing import UNFAMILIAR_FOLDER, UNSURE_FOLDER  # noqa: F401 - the project's words too
 from resnet_gui.core.projects.review_order import why_here
 from resnet_gui.core.projects.schema import ProjectError
 
@@ -18,8 +19,6 @@ DATABASE_NAME = "project.sqlite"
 MODELS_FOLDER = "models"
 CACHE_FOLDER = "cache"  # thumbnails: safe to delete, made again when needed
 CHECKS_FOLDER = "checks"  # the last check of the data, as a page (made again by each check)
-UNSURE_FOLDER = "_unsure"
-UNFAMILIAR_FOLDER = "_unfamiliar"  # pictures unlike anything the model was trained on: no class folder
 # The review's orders, each with what it puts first (the window's list and `project review --order` say it).
 REVIEW_ORDERS = {
     "confidence": "Lowest confidence first",

@@ -1,0 +1,1 @@
+"""Pictures as they arrive: a watched folder (and a camera), classified live."""
