@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
             say(f"{shown(path)} was classified but not sorted: {why}")
 
     with StopRequest() as stop:
-        watch.run(recorded, cancelled=stop, on_status=lambda status: say(status),
+        watch.run(recorded, cancelled=stop, on_status=lambda status: say(f"{shown(args.folder)}: {status}."),
                   stop_after_idle=args.stop_after_idle)
     counts = ", ".join(f"{shown(label)} {n}" for label, n in watch.counts.most_common())
     say_plain(f"{watch.classified} picture(s) classified while watching" + (f" ({counts})" if counts else "")

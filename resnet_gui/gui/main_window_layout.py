@@ -68,6 +68,7 @@ def build_main_window(window) -> None:
     window.model_bar.choose_checkpoint_requested.connect(window.choose_checkpoint)
     window.classify_panel.status_message.connect(window.show_status)
     window.classify_panel.error.connect(window.report_error)
+    window.classify_panel.watching.start_in = lambda: window.settings.get("files/last_folder")
     on_click(window.classify_panel.export_button.clicked, window.export_csv)
     empty = window.classify_panel.placeholder
     on_click(empty.choose_checkpoint.clicked, window.choose_checkpoint)
@@ -95,6 +96,8 @@ def _build_menus(window) -> None:
     file_menu = window.menuBar().addMenu("&File")
     _action(window, file_menu, "&Open images…", QKeySequence.StandardKey.Open, window.open_images)
     _action(window, file_menu, "Open &folder…", QKeySequence("Ctrl+Shift+O"), window.open_folder)
+    _action(window, file_menu, "&Watch a folder…", QKeySequence("Ctrl+Shift+W"),
+            lambda: (window.tabs.setCurrentIndex(0), window.classify_panel.watching.choose()))
     _action(window, file_menu, "Open &checkpoint…", QKeySequence("Ctrl+K"), window.choose_checkpoint)
     file_menu.addSeparator()
     _action(window, file_menu, "&New project…", QKeySequence("Ctrl+Shift+N"), window.new_project)

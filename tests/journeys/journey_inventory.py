@@ -12,6 +12,8 @@ CLICKED_BY = {
     "test_a_project_from_nothing_to_sorted_folders": [
         "Project/New project…", "Project/+", "Project/Train", "Project/Sort into folders…",
         "Project/Accept (Enter)", "Project/Exclude (Del)", "Project/Check data…", "Project/Map…"],
+    "test_watch_a_folder_as_the_microscope_writes_into_it": [
+        "menu/File/Open checkpoint…", "Classify/Watch a folder…", "menu/File/Watch a folder…"],
     "test_first_start_offline_offers_three_ways_to_a_model": [
         "Classify/Choose a checkpoint…", "Classify/Train on your own folder…"],
     "test_evaluate_a_folder_click_a_cell_and_save_the_report": [

@@ -94,3 +94,50 @@ def test_new_results_come_first_and_are_shown(user, tiny_checkpoint, tmp_path):
     assert panel.current_row().path.endswith("arrived later.png")
     shown = panel.table.visualRect(panel.table.currentIndex())
     assert panel.table.viewport().rect().contains(shown.center())  # in sight, not below the fold
+
+
+def test_watch_a_folder_as_the_microscope_writes_into_it(user, tiny_checkpoint, tmp_path):
+    window = user.window
+    panel = window.classify_panel
+    folder = tmp_path / "microscope"
+    save_noise(folder / "there before.png", seed=1)
+    with user.qtbot.waitSignal(window.model_loaded, timeout=WAIT):
+        user.will_choose_path(tiny_checkpoint)
+        user.menu("File", "Open checkpoint…")
+    user.will_choose_path(folder)
+    user.click(panel.watch_button)
+    user.wait(lambda: len(panel.model.rows) == 1)
+    assert panel.watch_button.text() == "Stop watching" and panel.watch_line.isVisible()
+    for i in range(3):  # the microscope writes a picture every little while
+        save_noise(folder / f"new {i}.png", seed=10 + i)
+        user.wait(lambda i=i: len(panel.model.rows) == 2 + i)
+    # The newest is at the top and the chart follows it; the line above the table counts every class.
+    assert panel.model.rows[0].name == "new 2.png" and panel.current_row().name == "new 2.png"
+    assert "new 2.png" in panel.chart_title.text()
+    user.wait(lambda: "waiting for new pictures" in panel.watch_line.text())
+    line = panel.watch_line.text()
+    assert line.startswith("Watching ") and sum(panel.watching.counts.values()) == 4
+    assert all(f"{label} {n}" in line for label, n in panel.watching.counts.items())
+    # The user looks at an older picture: a new arrival goes to the top without taking the chart away.
+    older = next(r for r in range(panel.proxy.rowCount()) if panel.proxy.index(r, 1).data() == "there before.png")
+    with user.qtbot.waitSignal(panel.preview_shown, timeout=WAIT):
+        user.click(panel.table.viewport(), panel.table.visualRect(panel.proxy.index(older, 1)).center())
+    save_noise(folder / "new 3.png", seed=13)
+    user.wait(lambda: len(panel.model.rows) == 5)
+    assert panel.model.rows[0].name == "new 3.png" and panel.current_row().name == "there before.png"
+    user.fits()
+    user.shot(SHOTS / "classify-watch-folder.png")
+    user.click(panel.watch_button)  # Stop watching
+    assert not panel.watching.is_watching() and panel.watch_button.text() == "Watch a folder…"
+    assert not panel.watch_line.isVisible() and len(panel.model.rows) == 5
+    save_noise(folder / "after stop.png", seed=20)
+    user.qtbot.wait(800)
+    assert len(panel.model.rows) == 5  # nothing more once stopped
+    # File › Watch a folder… watches another folder; the table keeps what it has.
+    other = tmp_path / "second plate"
+    save_noise(other / "plate 2.png", seed=30)
+    user.will_choose_path(other)
+    user.menu("File", "Watch a folder…")
+    user.wait(lambda: len(panel.model.rows) == 6)
+    assert panel.model.rows[0].name == "plate 2.png" and "second plate" in panel.watch_line.text()
+    user.click(panel.watch_button)

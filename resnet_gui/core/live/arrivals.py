@@ -127,13 +127,13 @@ class FolderArrivals:
         return len(self._pending)
 
     def status(self) -> str:
-        """What the watch waits for, in a sentence."""
+        """What the watch waits for, in a phrase (the front end says which folder)."""
         if not self.present:
-            return f"{self.root} is not there; waiting for it to come back."
+            return "the folder is not there; waiting for it to come back"
         if self._pending:
-            return f"waiting for {len(self._pending)} picture(s) to finish being written."
+            return f"waiting for {len(self._pending)} picture(s) to finish being written"
         how = "" if self.events_delivered else f" (looking every {self.rescan_every:g} s: no change events here)"
-        return f"waiting for new pictures in {self.root}{how}."
+        return f"waiting for new pictures{how}"
 
     # ------------------------------------------------------------------ inside
     def _take_events(self) -> None:

@@ -118,7 +118,6 @@ class WatchedFolderClassification:
                             and time.monotonic() - idle_since >= stop_after_idle:
                         return
                     continue
-                said = None
                 for start in range(0, len(whole), self.predictor.batch_size):
                     batch = self._classify(whole[start:start + self.predictor.batch_size])
                     if batch.predictions and on_batch is not None:
@@ -126,6 +125,10 @@ class WatchedFolderClassification:
                     if cancelled():
                         return
                 idle_since = time.monotonic()
+                status = self.arrivals.status()  # at once: "waiting for 1 picture" must not outlive it
+                if status != said and on_status is not None:
+                    on_status(status)
+                said = status
         finally:
             self.arrivals.stop()
             if self.csv is not None:

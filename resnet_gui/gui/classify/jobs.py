@@ -83,3 +83,15 @@ def explain_picture(state: JobState, bundle, path: str, class_index: int, size: 
     result = explain(bundle, image, class_index)
     image.thumbnail((size, size))  # the overlay is blended at display size
     return path, class_index, np.asarray(image), result.heatmap
+
+
+def watch_folder(state: JobState, bundle, settings, options: PredictOptions) -> dict:
+    """Classify a folder's pictures as they are written (core/live/watched_folder.py): each recorded batch a
+    `partial` of ResultRows, what it waits for a `status` event; until the window cancels the job."""
+    from resnet_gui.core.live.watched_folder import WatchedFolderClassification
+
+    watch = WatchedFolderClassification(settings, bundle, options)
+    watch.run(lambda batch: state.partial([ResultRow(p, to_qimage(p.thumbnail) if p.thumbnail is not None else None)
+                                           for p in batch.predictions]),
+              cancelled=state.cancelled, on_status=lambda text: state.event("waiting", text), wait=0.25)
+    return {"files": watch.classified, "failed": watch.failed}

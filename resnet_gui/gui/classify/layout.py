@@ -134,7 +134,11 @@ def build_classify_panel(panel) -> None:
     panel.stack.addWidget(panel.placeholder)
     panel.stack.addWidget(panel.table)
 
-    left = stacked(bar, panel.stack)
+    # While a folder is watched: its counts per class and what it waits for (gui/classify/watching.py).
+    panel.watch_line = ElidedLabel("", mode=Qt.TextElideMode.ElideMiddle)
+    panel.watch_line.setStyleSheet("background: #eef6ee; border: 1px solid #b9d8b9; padding: 3px;")
+    panel.watch_line.setVisible(False)
+    left = stacked(bar, panel.watch_line, panel.stack)
 
     panel.preview = ImagePreview()
     panel.explain_toggle = QCheckBox("Where it looks")
@@ -180,12 +184,16 @@ def build_classify_panel(panel) -> None:
     panel.progress.setValue(0)
     panel.eta = QLabel("")
     panel.eta.setMinimumWidth(220)
+    panel.watch_button = QPushButton("Watch a folder…")
+    panel.watch_button.setToolTip("Classify each picture written into a folder as it arrives (a microscope's "
+                                  "output folder); the newest row is at the top")
     panel.cancel_button = QPushButton("Cancel")
     panel.cancel_button.setEnabled(False)
     on_click(panel.cancel_button.clicked, panel.cancel)
     progress_row = QHBoxLayout()
     progress_row.addWidget(panel.progress, 1)
     progress_row.addWidget(panel.eta)
+    progress_row.addWidget(panel.watch_button)
     progress_row.addWidget(panel.cancel_button)
 
     layout = QVBoxLayout(panel)

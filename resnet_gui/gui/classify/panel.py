@@ -27,12 +27,15 @@ from resnet_gui.gui.classify.results_model import (
     ROW_ROLE,
     LabelFilter,
     ResultsModel,
+    chart_title,
     filter_choices,
 )
+from resnet_gui.gui.classify.watching import FolderWatching
 from resnet_gui.gui.formatting import plain_tooltip
 from resnet_gui.gui.jobs.job import Job, describe_error
 from resnet_gui.gui.jobs.pictures import decode_preview
 from resnet_gui.gui.jobs.tasks import Task
+from resnet_gui.gui.widgets import on_click
 
 
 class ClassifyPanel(QWidget):
@@ -62,6 +65,8 @@ class ClassifyPanel(QWidget):
         self.shown_path: str | None = None  # the file whose preview is on screen
         self.preview_shown.connect(lambda path: setattr(self, "shown_path", path))
         build_classify_panel(self)
+        self.watching = FolderWatching(self)
+        on_click(self.watch_button.clicked, self.watching.toggle)
         self.grad_cam = GradCamOverlay(self)
         self.grad_cam.explained.connect(self.explained.emit)
         self.grad_cam.failed.connect(lambda why: self.error.emit("Grad-CAM failed", why))
@@ -85,6 +90,7 @@ class ClassifyPanel(QWidget):
         another model's name, threshold or counts."""
         if bundle is self.bundle:
             return
+        self.watching.stop("Watching stopped: the model changed. Watch the folder again to use the new model.")
         if self.bundle is not None and (self.model.rowCount() or self.classify_task.is_running()):
             running = self._running_paths if self.classify_task.is_running() else []
             finished = self.model.rows[: self._rows_before_run] if running else self.model.rows
@@ -106,6 +112,10 @@ class ClassifyPanel(QWidget):
         if paths:
             self._queue.append(list(paths))
             self._start_next()
+
+    def shift_running_rows(self, rows: int) -> None:
+        """`rows` were put above the table's rows (a watched folder's): the running classification's move down."""
+        self._rows_before_run += rows
 
     def pending(self) -> bool:
         return bool(self._queue)
@@ -298,16 +308,7 @@ class ClassifyPanel(QWidget):
 
     def _show_chart(self, row: ResultRow) -> None:
         self.chart.show_guesses(row.guesses, self.top_k, self.model.threshold, row.prediction.unfamiliar)
-        if not row.guesses:
-            self.chart_title.setText(f"No prediction — {row.name}")
-        elif row.prediction.unfamiliar:
-            self.chart_title.setText(f"Unfamiliar — unlike the training pictures; best guess {row.label}, "
-                                     f"{row.confidence:.1%}, not to be trusted — {row.name}")
-        elif self.model.is_unsure(row):
-            self.chart_title.setText(f"Unsure (below {self.model.threshold:.0%}) — best guess {row.label}, "
-                                     f"{row.confidence:.1%} — {row.name}")
-        else:
-            self.chart_title.setText(f"Top {min(self.top_k, len(row.guesses))} classes — {row.name}")
+        self.chart_title.setText(chart_title(row, self.model, self.top_k))
 
     # ------------------------------------------------------------ export
     def export_csv(self, path: str) -> None:
@@ -330,6 +331,7 @@ class ClassifyPanel(QWidget):
     def shutdown(self) -> None:
         """Stop every job of this tab and wait for its threads: called before the window closes."""
         self._queue.clear()
+        self.watching.shutdown()
         self.grad_cam.shutdown()
         mapping.shutdown(self)
         for task in (self.classify_task, self.preview_task):

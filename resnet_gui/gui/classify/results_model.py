@@ -117,11 +117,17 @@ class ResultsModel(QAbstractTableModel):
         return None
 
     def append(self, rows: list[ResultRow]) -> None:
+        self._insert(len(self.rows), rows)
+
+    def prepend(self, rows: list[ResultRow]) -> None:
+        """`rows` above the others (a watched folder's newest pictures first)."""
+        self._insert(0, rows)
+
+    def _insert(self, first: int, rows: list[ResultRow]) -> None:
         if not rows:
             return
-        first = len(self.rows)
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
-        self.rows.extend(rows)
+        self.rows[first:first] = rows
         for row in rows:
             if row.error is None:
                 self._labels[row.label] += 1
@@ -198,3 +204,15 @@ def filter_choices(model: ResultsModel) -> list[tuple[str, str]]:
         if count:
             choices.append((f"{text} ({count})", data))
     return choices
+
+
+def chart_title(row: ResultRow, model: ResultsModel, top_k: int) -> str:
+    """The line above the top-k chart: what the answer is worth, then the file's name."""
+    if not row.guesses:
+        return f"No prediction — {row.name}"
+    if row.prediction.unfamiliar:
+        return (f"Unfamiliar — unlike the training pictures; best guess {row.label}, {row.confidence:.1%}, "
+                f"not to be trusted — {row.name}")
+    if model.is_unsure(row):
+        return f"Unsure (below {model.threshold:.0%}) — best guess {row.label}, {row.confidence:.1%} — {row.name}"
+    return f"Top {min(top_k, len(row.guesses))} classes — {row.name}"
