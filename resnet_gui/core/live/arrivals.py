@@ -4,8 +4,9 @@ A microscope or a plate reader writes a file every few seconds; a picture must n
 still being written. The operating system's events (watchdog: inotify, FSEvents, ReadDirectoryChangesW)
 say that something changed; whether a file is whole is decided by looking at it:
 
-- a file that was closed after writing and then stays the same for `after_close` seconds is whole
-  (Linux says when a writer closes a file);
+- a file that was closed after writing, or renamed into place, and then stays the same for `after_close`
+  seconds is whole (Linux says when a writer closes a file); so is one whose own modification time is a
+  `settle` old (a finished file moved in from elsewhere, or one there before the watch began);
 - any other file is whole once its size and modification time have not changed for `settle` seconds
   (macOS, Windows and network shares do not say when a file is closed);
 - an empty file is not whole until it has stayed empty for five times `settle`.
@@ -153,7 +154,7 @@ class FolderArrivals:
             pending.closed = kind == "closed"
 
     def _take_whole(self, limit: int | None) -> list[Path]:
-        now = self._clock()
+        now, wall_now = self._clock(), time.time()
         found: list[tuple[int, str]] = []
         for key, pending in list(self._pending.items()):
             try:
@@ -167,7 +168,11 @@ class FolderArrivals:
             quiet = now - pending.changed
             if pending.size == 0:
                 is_whole = quiet >= EMPTY_SETTLES * self.settle
-            elif pending.closed and not pending.again:
+            elif pending.again:
+                is_whole = quiet >= self.settle
+            elif pending.closed or wall_now - pending.mtime_ns / 1e9 >= self.settle:
+                # closed by its writer, or not written to for a settle by its own time (a finished file
+                # moved in, or there before the watch began): whole once it stays so a moment
                 is_whole = quiet >= self.after_close
             else:
                 is_whole = quiet >= self.settle
@@ -252,8 +257,8 @@ class FolderArrivals:
                     arrivals._event("touched", os.fsdecode(event.src_path))
                 elif kind == "closed":
                     arrivals._event("closed", os.fsdecode(event.src_path))
-                elif kind == "moved":
-                    arrivals._event("touched", os.fsdecode(event.dest_path))
+                elif kind == "moved":  # renamed into place: the writer's last step
+                    arrivals._event("closed", os.fsdecode(event.dest_path))
 
         observer = Observer()
         try:
