@@ -225,3 +225,23 @@ def make_two_runs(tmp_path, model=None):
                 path.write_bytes(b"a model")
             project.finish_run(run, "completed", path, {"val_acc": 1 - len(wrong) / 3}, [], settings)
     return tmp_path / "proj"
+
+
+def write_colour_video(path, colours, frames_each=10, fps=20, size=64, seed=0):
+    """An MJPEG .avi of squares of each colour in turn on grey noise (the colour model's kind of picture),
+    `frames_each` frames per colour; returns the colour name of every frame, in order."""
+    import cv2
+
+    rng = np.random.RandomState(seed)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (size, size))
+    shown = []
+    for name in colours:
+        for _ in range(frames_each):
+            pixels = rng.randint(90, 160, (size, size, 3)).astype(np.uint8)
+            side = rng.randint(size // 3, size // 2)
+            x, y = rng.randint(0, size - side, 2)
+            pixels[y:y + side, x:x + side] = COLOURS[name]
+            writer.write(cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
+            shown.append(name)
+    writer.release()
+    return shown

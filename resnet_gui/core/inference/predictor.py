@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from resnet_gui.core.images.files import ImageDecodeError, load_rgb
@@ -267,6 +268,13 @@ class Predictor:
                                                without_tta=without_tta,
                                                features=out.features[row].numpy() if self.keep_features else None)
         return [results[i] for i in sorted(results)]
+
+    def predict_pictures(self, pictures: Sequence[Image.Image], names: Sequence[str]) -> list[Prediction]:
+        """Pictures already in memory (a camera's frames), one batch, preprocessed as files are."""
+        transform = decode_transform(self.prep, decoded_size(self.tta, self.prep))
+        batch = collate_decoded([(i, transform(picture.convert("RGB")), None, None)
+                                 for i, picture in enumerate(pictures)])
+        return self._predict_batch(list(names), batch)
 
     def features(self, paths: Sequence[str | os.PathLike], cancelled: Callable[[], bool] | None = None,
                  progress: Callable[[int, int], None] | None = None) -> np.ndarray:
