@@ -64,6 +64,14 @@ def open_folder(parent: QWidget | None, folder: str, title: str = "Open a folder
     return QFileDialog.getExistingDirectory(parent, title, folder)
 
 
+def open_video(parent: QWidget | None, folder: str) -> str:
+    from resnet_gui.core.live.camera import VIDEO_EXTENSIONS
+
+    patterns = " ".join(f"*{ext}" for ext in VIDEO_EXTENSIONS)
+    return QFileDialog.getOpenFileName(parent, "Play a recorded video", folder,
+                                       f"Videos ({patterns});;All files (*)")[0]
+
+
 def open_checkpoint(parent: QWidget | None, folder: str) -> str:
     path, _ = QFileDialog.getOpenFileName(parent, "Choose a checkpoint", folder, CHECKPOINT_FILTER)
     return path

@@ -8,11 +8,12 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from resnet_gui.gui import help_menu as help_actions
+from resnet_gui.gui.classify import camera_window
 from resnet_gui.gui.classify.panel import ClassifyPanel
 from resnet_gui.gui.evaluate.panel import EvaluatePanel
 from resnet_gui.gui.model.bar import ModelBar
 from resnet_gui.gui.model.panel import ModelPanel
-from resnet_gui.gui.project import undoing
+from resnet_gui.gui.project import adding, undoing
 from resnet_gui.gui.project.panel import ProjectPanel
 from resnet_gui.gui.widgets import on_click
 
@@ -98,6 +99,8 @@ def _build_menus(window) -> None:
     _action(window, file_menu, "Open &folder…", QKeySequence("Ctrl+Shift+O"), window.open_folder)
     _action(window, file_menu, "&Watch a folder…", QKeySequence("Ctrl+Shift+W"),
             lambda: (window.tabs.setCurrentIndex(0), window.classify_panel.watching.choose()))
+    _action(window, file_menu, "&Live camera…", QKeySequence("Ctrl+Shift+L"),
+            lambda: camera_window.show_camera(window, adding.add_snapshot))
     _action(window, file_menu, "Open &checkpoint…", QKeySequence("Ctrl+K"), window.choose_checkpoint)
     file_menu.addSeparator()
     _action(window, file_menu, "&New project…", QKeySequence("Ctrl+Shift+N"), window.new_project)

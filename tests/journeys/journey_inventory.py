@@ -14,6 +14,8 @@ CLICKED_BY = {
         "Project/Accept (Enter)", "Project/Exclude (Del)", "Project/Check data…", "Project/Map…"],
     "test_watch_a_folder_as_the_microscope_writes_into_it": [
         "menu/File/Open checkpoint…", "Classify/Watch a folder…", "menu/File/Watch a folder…"],
+    "test_a_recorded_slide_live_freeze_and_snapshots_into_a_project_class": [
+        "menu/File/Open checkpoint…", "menu/File/Live camera…"],
     "test_first_start_offline_offers_three_ways_to_a_model": [
         "Classify/Choose a checkpoint…", "Classify/Train on your own folder…"],
     "test_evaluate_a_folder_click_a_cell_and_save_the_report": [

@@ -166,7 +166,7 @@ class LiveClassification:
                 continue
             number, picture = got
             if frozen():
-                last = number
+                last, recent = number, []  # the rate after a pause is the rate after it
                 continue
             self.dropped += number - last - 1
             last = number

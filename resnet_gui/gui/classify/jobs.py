@@ -95,3 +95,17 @@ def watch_folder(state: JobState, bundle, settings, options: PredictOptions) -> 
                                            for p in batch.predictions]),
               cancelled=state.cancelled, on_status=lambda text: state.event("waiting", text), wait=0.25)
     return {"files": watch.classified, "failed": watch.failed}
+
+
+def live_camera(state: JobState, bundle, source, options: PredictOptions, frozen) -> dict:
+    """Classify the newest frame of a camera or video file (core/live/camera.py) until cancelled: each answer
+    a `frame` stream item (LiveFrame, QImage), at most about 20 a second; `opened` once the source reads."""
+    from resnet_gui.core.live.camera import FrameSource, LiveClassification
+
+    with FrameSource(source) as frames:
+        state.event("opened", frames.name, frames.fps)
+        live = LiveClassification(frames, bundle, options)
+        live.run(lambda frame: state.stream("frame", (frame, to_qimage(frame.picture))), cancelled=state.cancelled,
+                 frozen=frozen.is_set)
+        state.flush()
+        return {"classified": live.classified, "dropped": live.dropped, "ended": frames.ended}

@@ -308,7 +308,8 @@ class ClassifyPanel(QWidget):
 
     def _show_chart(self, row: ResultRow) -> None:
         self.chart.show_guesses(row.guesses, self.top_k, self.model.threshold, row.prediction.unfamiliar)
-        self.chart_title.setText(chart_title(row, self.model, self.top_k))
+        self.chart_title.setText(chart_title(row.prediction, row.name, self.model.is_unsure(row), self.model.threshold,
+                                             self.top_k))
 
     # ------------------------------------------------------------ export
     def export_csv(self, path: str) -> None:

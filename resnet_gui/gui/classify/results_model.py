@@ -206,13 +206,14 @@ def filter_choices(model: ResultsModel) -> list[tuple[str, str]]:
     return choices
 
 
-def chart_title(row: ResultRow, model: ResultsModel, top_k: int) -> str:
-    """The line above the top-k chart: what the answer is worth, then the file's name."""
-    if not row.guesses:
-        return f"No prediction — {row.name}"
-    if row.prediction.unfamiliar:
-        return (f"Unfamiliar — unlike the training pictures; best guess {row.label}, {row.confidence:.1%}, "
-                f"not to be trusted — {row.name}")
-    if model.is_unsure(row):
-        return f"Unsure (below {model.threshold:.0%}) — best guess {row.label}, {row.confidence:.1%} — {row.name}"
-    return f"Top {min(top_k, len(row.guesses))} classes — {row.name}"
+def chart_title(prediction, name: str, unsure: bool, threshold: float | None, top_k: int) -> str:
+    """The line above the top-k chart: what the answer is worth, then the picture's name."""
+    if not prediction.top_k:
+        return f"No prediction — {name}"
+    best = prediction.top_k[0]
+    if prediction.unfamiliar:
+        return (f"Unfamiliar — unlike the training pictures; best guess {best.label}, {best.prob:.1%}, "
+                f"not to be trusted — {name}")
+    if unsure:
+        return f"Unsure (below {threshold:.0%}) — best guess {best.label}, {best.prob:.1%} — {name}"
+    return f"Top {min(top_k, len(prediction.top_k))} classes — {name}"

@@ -51,3 +51,16 @@ def say_added(panel, report) -> None:
         )
     panel.refresh_classes()
     panel.refresh_pictures()
+
+
+def add_snapshot(panel, picture, label: str):
+    """A camera frame saved into the project (PROJECT/snapshots/<class>/) and added to `label`'s pictures."""
+    from resnet_gui.core.images.placing import folder_name_for
+    from resnet_gui.core.live.camera import save_snapshot
+
+    project = panel.project
+    path = save_snapshot(picture, project.root / "snapshots" / folder_name_for(label), stem=folder_name_for(label))
+    project.add_images([path], label)  # a label a person gave with a key; one small file: quick on the GUI thread
+    panel.refresh_classes()
+    panel.refresh_pictures()
+    return path
