@@ -122,8 +122,10 @@ def add_parser(sub, archs: list[str]) -> None:
     mapping.add_argument("--device", default="auto", help=DEVICE_HELP)
 
     from resnet_gui.cli.project_runs import add_run_actions
+    from resnet_gui.cli.project_watch import add_watch_action
 
     add_run_actions(action)
+    add_watch_action(action)
 
     locate = action("locate", "find missing pictures again in a folder, by their content", locate_command)
     locate.add_argument("folder", metavar="FOLDER", help="where the files are now")

@@ -273,3 +273,39 @@ class FolderArrivals:
         with self._lock:
             self._events.append((kind, path))
         self._wake.set()
+
+
+def follow(arrivals: FolderArrivals, handle: Callable[[list[Path]], None], batch_size: int, *,
+           cancelled: Callable[[], bool] = lambda: False, on_status: Callable[[str], None] | None = None,
+           stop_after_idle: float | None = None, wait: float = 0.5) -> None:
+    """Watch until `cancelled()` (or `stop_after_idle` seconds with nothing new and nothing being written),
+    handing the whole pictures to `handle` in batches of at most `batch_size` (a burst: several batches in
+    turn), and `on_status` each change of what the watch waits for."""
+    said = None
+
+    def say() -> None:
+        nonlocal said
+        status = arrivals.status()
+        if status != said and on_status is not None:
+            on_status(status)
+        said = status
+
+    idle_since = time.monotonic()
+    arrivals.start()
+    try:
+        while not cancelled():
+            whole = arrivals.whole(wait, limit=batch_size * 4)
+            if not whole:
+                say()
+                if stop_after_idle is not None and not arrivals.waiting \
+                        and time.monotonic() - idle_since >= stop_after_idle:
+                    return
+                continue
+            for start in range(0, len(whole), batch_size):
+                handle(whole[start:start + batch_size])
+                if cancelled():
+                    return
+            idle_since = time.monotonic()
+            say()  # at once: "waiting for 1 picture" must not outlive it
+    finally:
+        arrivals.stop()

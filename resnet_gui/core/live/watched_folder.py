@@ -14,7 +14,6 @@ writes the same names again.
 from __future__ import annotations
 
 import os
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +32,13 @@ from resnet_gui.core.inference.options import PredictOptions
 from resnet_gui.core.inference.predictions import Prediction
 from resnet_gui.core.inference.predictor import Predictor
 from resnet_gui.core.inference.results_csv import CsvResultAppender
-from resnet_gui.core.live.arrivals import AFTER_CLOSE_SECONDS, RESCAN_SECONDS, SETTLE_SECONDS, FolderArrivals
+from resnet_gui.core.live.arrivals import (
+    AFTER_CLOSE_SECONDS,
+    RESCAN_SECONDS,
+    SETTLE_SECONDS,
+    FolderArrivals,
+    follow,
+)
 
 
 @dataclass
@@ -103,34 +108,15 @@ class WatchedFolderClassification:
     def run(self, on_batch: Callable[[WatchedBatch], None] | None = None, *,
             cancelled: Callable[[], bool] = lambda: False, on_status: Callable[[str], None] | None = None,
             stop_after_idle: float | None = None, wait: float = 0.5) -> None:
-        said = None
-        idle_since = time.monotonic()
-        self.arrivals.start()
+        def handle(paths: list[Path]) -> None:
+            batch = self._classify(paths)
+            if batch.predictions and on_batch is not None:
+                on_batch(batch)
+
         try:
-            while not cancelled():
-                whole = self.arrivals.whole(wait, limit=self.predictor.batch_size * 4)
-                if not whole:
-                    status = self.arrivals.status()
-                    if status != said and on_status is not None:
-                        on_status(status)
-                    said = status
-                    if stop_after_idle is not None and not self.arrivals.waiting \
-                            and time.monotonic() - idle_since >= stop_after_idle:
-                        return
-                    continue
-                for start in range(0, len(whole), self.predictor.batch_size):
-                    batch = self._classify(whole[start:start + self.predictor.batch_size])
-                    if batch.predictions and on_batch is not None:
-                        on_batch(batch)
-                    if cancelled():
-                        return
-                idle_since = time.monotonic()
-                status = self.arrivals.status()  # at once: "waiting for 1 picture" must not outlive it
-                if status != said and on_status is not None:
-                    on_status(status)
-                said = status
+            follow(self.arrivals, handle, self.predictor.batch_size, cancelled=cancelled, on_status=on_status,
+                   stop_after_idle=stop_after_idle, wait=wait)
         finally:
-            self.arrivals.stop()
             if self.csv is not None:
                 self.csv.close()
 

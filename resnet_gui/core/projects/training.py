@@ -212,28 +212,47 @@ def predict_project(folder: str | os.PathLike, run_id: int | None = None, *, dev
 def _predict(project: Project, run: RunRecord, pictures: list[tuple[int, str]], device: str, amp: bool, *,
              progress: Callable[[int, int], None] | None = None, cancelled: Callable[[], bool] | None = None,
              batch_size: int = 32) -> tuple[int, list[tuple[str, str]]]:
-    from resnet_gui.core.inference.predictor import Predictor
-    from resnet_gui.core.models.resnets import load_checkpoint_bundle
+    return RunPredictor(project, run, device=device, amp=amp, batch_size=batch_size).predict(
+        pictures, progress=progress, cancelled=cancelled)
 
-    if run.checkpoint is None or not run.checkpoint.is_file():
-        raise ProjectError(f"The model of run {run.id} is missing ({run.checkpoint}). Train a new run.")
-    bundle = load_checkpoint_bundle(run.checkpoint)
-    ids = [class_id for class_id, _ in run.classes]
-    if len(ids) != bundle.num_classes:
-        raise ProjectError(f"The model of run {run.id} does not match the classes recorded for it.")
-    predictor = Predictor(bundle, device=device, amp=amp, top_k=min(5, len(ids)), batch_size=batch_size,
-                          keep_features=True)
-    order = [image_id for image_id, _ in pictures]
-    done, failed = 0, []
-    for batch in predictor.predict([path for _, path in pictures], cancelled=cancelled):
-        chunk = order[done:done + len(batch)]
-        sketches = sketch(np.stack([p.features if p.features is not None else np.full(
-            predictor.model.fc.in_features, np.nan, dtype=np.float32) for p in batch]))
-        project.store_predictions(run.id, [
-            (image_id, [(ids[g.index], g.prob) for g in p.top_k] if p.ok else None, p.error, p.unfamiliar, s)
-            for image_id, p, s in zip(chunk, batch, sketches, strict=False)])
-        failed += [(p.path, p.error) for p in batch if not p.ok]
-        done += len(batch)
-        if progress is not None:
-            progress(done, len(order))
-    return done, failed
+
+class RunPredictor:
+    """A run's model, loaded once, storing its answers for the project's pictures (and each one's sketch, for
+    the spread-out review orders)."""
+
+    def __init__(self, project: Project, run: RunRecord, *, device: str = "auto", amp: bool = True,
+                 batch_size: int = 32):
+        from resnet_gui.core.inference.predictor import Predictor
+        from resnet_gui.core.models.resnets import load_checkpoint_bundle
+
+        if run.checkpoint is None or not run.checkpoint.is_file():
+            raise ProjectError(f"The model of run {run.id} is missing ({run.checkpoint}). Train a new run.")
+        bundle = load_checkpoint_bundle(run.checkpoint)
+        self.ids = [class_id for class_id, _ in run.classes]
+        if len(self.ids) != bundle.num_classes:
+            raise ProjectError(f"The model of run {run.id} does not match the classes recorded for it.")
+        self.project, self.run = project, run
+        self.predictor = Predictor(bundle, device=device, amp=amp, top_k=min(5, len(self.ids)),
+                                   batch_size=batch_size, keep_features=True)
+
+    def predict(self, pictures: list[tuple[int, str]], *, progress: Callable[[int, int], None] | None = None,
+                cancelled: Callable[[], bool] | None = None) -> tuple[int, list[tuple[str, str]]]:
+        """Answer and store (image id, path) pictures: (how many were done, [(path, why not), ...])."""
+        order = [image_id for image_id, _ in pictures]
+        done, failed = 0, []
+        for batch in self.predictor.predict([path for _, path in pictures], cancelled=cancelled):
+            self.store(order[done:done + len(batch)], batch)
+            failed += [(p.path, p.error) for p in batch if not p.ok]
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(order))
+        return done, failed
+
+    def store(self, image_ids: list[int], batch: list) -> None:
+        """Keep the answers (Predictions of the pictures `image_ids`, in order) as the run's."""
+        width = self.predictor.model.fc.in_features
+        sketches = sketch(np.stack([p.features if p.features is not None else np.full(width, np.nan, dtype=np.float32)
+                                    for p in batch]))
+        self.project.store_predictions(self.run.id, [
+            (image_id, [(self.ids[g.index], g.prob) for g in p.top_k] if p.ok else None, p.error, p.unfamiliar, s)
+            for image_id, p, s in zip(image_ids, batch, sketches, strict=False)])

@@ -85,3 +85,14 @@ def map_pictures(state: JobState, folder: str, device: str):
 
     state.status("Looking at the pictures with the model…")
     return project_map(folder, method="pca", device=device, progress=state.progress, cancelled=state.cancelled)
+
+
+def watch_folder(state: JobState, folder: str, watched: str, device: str, amp: bool) -> int:
+    """Run with torch_needed: the pictures written into `watched` join the project as they arrive, answered
+    by its model (core/projects/watch.py); each batch a `partial`, what it waits for a `waiting` event."""
+    from resnet_gui.core.projects.watch import ProjectWatch
+
+    watch = ProjectWatch(folder, watched, device=device, amp=amp)
+    watch.run(state.partial, cancelled=state.cancelled, on_status=lambda text: state.event("waiting", text),
+              wait=0.25)
+    return watch.added

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_gui.core.projects.records import DEFAULT_REVIEW_ORDER, REVIEW_ORDERS
-from resnet_gui.gui.project import adding, checking, class_dialogs, predicting, runs_window, sorting
+from resnet_gui.gui.project import adding, checking, class_dialogs, predicting, runs_window, sorting, watching
 from resnet_gui.gui.project.class_list import ClassList
 from resnet_gui.gui.project.picture_grid import PictureGrid
 from resnet_gui.gui.project.picture_pane import PicturePane
@@ -46,6 +46,10 @@ def build_project_panel(panel) -> None:
     menu.addAction("Class folders (labels from folder names)…", lambda: adding.import_tree(panel))
     menu.addAction("A CSV of path,label…", lambda: adding.import_csv(panel))
     menu.addAction("A folder of unlabelled pictures…", lambda: adding.add_folder(panel))
+    menu.addSeparator()
+    watch = menu.addAction(watching.WATCH)
+    panel.folder_watch = watching.ProjectFolderWatching(panel, watch)
+    on_click(watch.triggered, panel.folder_watch.toggle)
     panel.import_button.setMenu(menu)
     panel.keep_specimens = QCheckBox("One side per subfolder")
     panel.keep_specimens.setToolTip("Pictures of one subfolder (slide, patient) are all trained on or all "

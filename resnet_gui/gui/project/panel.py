@@ -322,7 +322,7 @@ class ProjectPanel(QWidget):
             predicting.predict(self)
 
     def shutdown(self) -> None:
-        windows = filter(None, [getattr(self, n, None) for n in ("picture_map", "runs_window")])  # Map…, Runs…
+        windows = filter(None, [getattr(self, n, None) for n in ("picture_map", "runs_window", "folder_watch")])
         for part in (self.job_task, self.predict_task, self.pane, self.loader, *windows):
             part.shutdown()
         if self.project is not None:
