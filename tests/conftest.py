@@ -130,12 +130,21 @@ def _garbage_collected_on_the_gui_thread(request):
     yield
 
 
+@pytest.fixture(scope="session")
+def _shared_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_state(tmp_path_factory, monkeypatch):
-    """Logs and settings go to a temporary folder, never the developer's home."""
+def _isolated_state(tmp_path_factory, monkeypatch, _shared_cache):
+    """Logs and settings go to a temporary folder, never the developer's home; converted models to one cache
+    for the session. The front ends run PyTorch unless a test asks for OpenVINO
+    (tests/core/inference/test_openvino_runtime.py): its bfloat16 answers are not PyTorch's to the last digit."""
     state = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(state / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_shared_cache))
+    monkeypatch.setenv("RESNET_GUI_RUNTIME", "torch")
 
 
 @pytest.fixture(scope="session")

@@ -128,7 +128,7 @@ def say_how_it_went(run, args: argparse.Namespace, out: Output) -> None:
         out.flush()
     done, failed = run.classified, run.failed
     by = f"by {run.world.size} processes" if run.world.is_distributed else \
-        f"with {run.bundle.arch} on {run.predictor.device}"
+        f"with {run.bundle.arch} on {run.predictor.device}, run by {run.predictor.runtime}"
     if not args.json or run.world.is_distributed:
         say_plain(f"{done - failed} of {done} image(s) classified {by} in {run.seconds:.1f}s"
                   + (f"; {failed} could not be read." if failed else "."))

@@ -110,6 +110,10 @@ def add_predict_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-unfamiliar", action="store_true",
                         help="do not mark pictures unlike the training pictures as 'unfamiliar' (checkpoints "
                              "trained by this version can tell; the best guess is kept either way)")
+    parser.add_argument("--runtime", choices=("auto", "torch", "openvino"), default=None,
+                        help="what runs the model on a CPU: auto (OpenVINO when it is installed and answers as the "
+                             "checkpoint does, else PyTorch), torch or openvino (default: auto, or "
+                             "RESNET_GUI_RUNTIME)")
 
 
 class ProgressBar:
@@ -194,11 +198,13 @@ def say_plain(message: str) -> None:
 
 def predict_options(args: argparse.Namespace, unsure_below: float | None, **changes):
     """What `classify`'s arguments ask of the Predictor, one process or many."""
+    from resnet_gui.core.inference.openvino_runtime import default_runtime
     from resnet_gui.core.inference.options import PredictOptions
 
     return PredictOptions(**{"device": args.device, "batch_size": args.batch_size, "num_workers": args.workers,
                              "top_k": args.top_k, "unsure_below": unsure_below, "amp": not args.no_amp,
-                             "tta": args.tta, "check_familiarity": not args.no_unfamiliar, **changes})
+                             "tta": args.tta, "check_familiarity": not args.no_unfamiliar,
+                             "runtime": args.runtime or default_runtime(), **changes})
 
 
 def row_text(prediction, as_json: bool) -> str:

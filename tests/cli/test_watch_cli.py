@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -76,16 +77,26 @@ def first_rows(process, count: int) -> list[str]:
 
 
 def test_ctrl_c_stops_cleanly_kill_9_loses_nothing_and_every_picture_is_classified_once(capsys, tmp_path,
-                                                                                         tiny_checkpoint):
+                                                                                         tiny_checkpoint, monkeypatch):
     folder, rows = tmp_path / "incoming", tmp_path / "rows.csv"
     for i in range(4):
         save_noise(folder / f"a {i}.png", seed=i)
-    process = start_watch(tmp_path, folder, tiny_checkpoint, rows)
-    first_rows(process, 4)
-    process.send_signal(signal.SIGINT)  # Ctrl+C
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 0 and "4 picture(s) classified while watching" in err and "Traceback" not in err
+    # Ctrl+C as the first batch is recorded: it stops after that batch, says what it did and exits 0
+    from resnet_gui.core.live.watched_folder import WatchedFolderClassification
+
+    classify = WatchedFolderClassification._classify
+
+    def then_ctrl_c(self, paths):
+        recorded = classify(self, paths)
+        os.kill(os.getpid(), signal.SIGINT)
+        return recorded
+
+    monkeypatch.setattr(WatchedFolderClassification, "_classify", then_ctrl_c)
+    code, stdout, err = run_cli(capsys, "watch", folder, "--checkpoint", tiny_checkpoint, "--csv", rows, "--settle",
+                                "0.3")
+    assert code == 0 and "4 picture(s) classified while watching" in err and "Traceback" not in err
     assert sorted(Path(p).name for p in csv_paths(rows)) == [f"a {i}.png" for i in range(4)]
+    monkeypatch.undo()
 
     for i in range(6):
         save_noise(folder / f"b {i}.png", seed=10 + i)

@@ -50,7 +50,7 @@ def test_a_recorded_slide_live_freeze_and_snapshots_into_a_project_class(user, c
 
     window = user.window
     _, result = colour_model
-    shown = write_colour_video(tmp_path / "slide.avi", ["red", "green", "blue"] * 3, frames_each=10, fps=10)
+    shown = write_colour_video(tmp_path / "slide.avi", ["red", "green", "blue"] * 2, frames_each=8, fps=16)
     with Project.create(tmp_path / "cells") as project:
         for name in ("red", "green", "blue"):
             project.add_class(name)
@@ -69,7 +69,7 @@ def test_a_recorded_slide_live_freeze_and_snapshots_into_a_project_class(user, c
     seen = []
     cam.frame_shown.connect(lambda number: seen.append((number, cam.current.prediction.best.label)))
     press(user, cam.start_button)
-    user.wait(lambda: len(seen) >= 25, timeout=WAIT)
+    user.wait(lambda: len(seen) >= 16, timeout=WAIT)
     # The chart follows the frames: its best guess is the colour the frame shows.
     right = [label == shown[number] for number, label in seen]
     assert sum(right) >= 0.8 * len(seen)
@@ -79,7 +79,7 @@ def test_a_recorded_slide_live_freeze_and_snapshots_into_a_project_class(user, c
     key_in(user, cam, Qt.Key.Key_Space)
     assert cam.freeze_button.isChecked()
     held = cam.current.number
-    user.qtbot.wait(500)
+    user.qtbot.wait(300)
     assert cam.current.number == held and len(seen) == len([s for s in seen if s[0] <= held])
     # 1: into the project's first class, labelled.
     key_in(user, cam, Qt.Key.Key_1)

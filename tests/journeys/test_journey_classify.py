@@ -3,6 +3,8 @@ file name, look where the model looks, export the table as CSV, clear it. At a l
 no text may widen the window past the screen."""
 
 import csv
+import os
+import time
 
 import pytest
 from PySide6.QtCore import Qt
@@ -100,7 +102,8 @@ def test_watch_a_folder_as_the_microscope_writes_into_it(user, tiny_checkpoint, 
     window = user.window
     panel = window.classify_panel
     folder = tmp_path / "microscope"
-    save_noise(folder / "there before.png", seed=1)
+    before = save_noise(folder / "there before.png", seed=1)
+    os.utime(before, (time.time() - 600, time.time() - 600))  # written before the session began
     with user.qtbot.waitSignal(window.model_loaded, timeout=WAIT):
         user.will_choose_path(tiny_checkpoint)
         user.menu("File", "Open checkpoint…")
@@ -131,7 +134,7 @@ def test_watch_a_folder_as_the_microscope_writes_into_it(user, tiny_checkpoint, 
     assert not panel.watching.is_watching() and panel.watch_button.text() == "Watch a folder…"
     assert not panel.watch_line.isVisible() and len(panel.model.rows) == 5
     save_noise(folder / "after stop.png", seed=20)
-    user.qtbot.wait(800)
+    user.qtbot.wait(500)
     assert len(panel.model.rows) == 5  # nothing more once stopped
     # File › Watch a folder… watches another folder; the table keeps what it has.
     other = tmp_path / "second plate"

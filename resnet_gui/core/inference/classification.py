@@ -172,6 +172,7 @@ class ClassificationRun:
             "seconds": round(seconds, 3),
             "images_per_second": round(self.classified / seconds, 2) if seconds > 0 else None,
             "device": str(self.predictor.device),
+            "runtime": self.predictor.runtime,
             "arch": self.bundle.arch,
         }
         if self.world.is_distributed:

@@ -28,7 +28,7 @@ class PredictOptions:
     one of core.inference.tta.MODES (None: the centre crop alone). `check_familiarity`: mark pictures unlike
     the training pictures, when the checkpoint can tell. `keep_features`: each prediction carries the centre
     view's pooled features. `device`: "auto", "cpu", "cuda[:N]", "mps" or a
-    torch.device."""
+    torch.device. `runtime`: which library runs the forward pass (see below)."""
 
     device: Any = "auto"
     batch_size: int = 32
@@ -41,6 +41,9 @@ class PredictOptions:
     tta: str | None = None
     check_familiarity: bool = True
     keep_features: bool = False  # hand each prediction its pooled features (a project keeps a sketch of them)
+    # "torch", "openvino" or "auto" (OpenVINO on a CPU when it is installed and agrees with the checkpoint:
+    # core/inference/openvino_runtime.py); the front ends ask for "auto", a Predictor made in code for torch
+    runtime: str = "torch"
 
 
 class RunOptions:

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from resnet_gui.core.images.files import ImageDecodeError, load_rgb
 from resnet_gui.core.images.transforms import Preprocessing, decode_transform, normalize_batch
+from resnet_gui.core.inference.openvino_runtime import choose_forward
 from resnet_gui.core.inference.options import PredictOptions
 from resnet_gui.core.inference.predictions import Guess, Prediction, is_unsure
 from resnet_gui.core.inference.tta import CENTRE_VIEW, VIEWS, check_mode, decoded_size, views
@@ -155,6 +156,8 @@ class Predictor:
         if self.policy.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
+        self.openvino, self.runtime = (choose_forward(bundle, self.device, o.runtime, amp) if o.runtime != "torch"
+                                       else (None, "PyTorch"))
         if self.policy.is_cuda:
             torch.backends.cudnn.benchmark = True  # every batch has the same shape
 
@@ -181,9 +184,13 @@ class Predictor:
                 x = self._model_input(view)
                 is_centre = index == (CENTRE_VIEW[self.tta] if self.tta else 0)
                 pooled_needed = is_centre and (self.familiarity is not None or with_features)
-                capture = capture_features(self.model) if pooled_needed else nullcontext()
-                with self.policy.autocast(), capture as pooled:
-                    logits = self.model(x).float()
+                if self.openvino is not None:
+                    logits, pooled_features = self.openvino(x)
+                    pooled = [pooled_features]
+                else:
+                    capture = capture_features(self.model) if pooled_needed else nullcontext()
+                    with self.policy.autocast(), capture as pooled:
+                        logits = self.model(x).float()
                 probs = torch.softmax(logits / self.temperature, dim=1)
                 probabilities = probs if probabilities is None else probabilities + probs
                 if is_centre:
@@ -198,7 +205,8 @@ class Predictor:
     def _model_input(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 pictures on the device -> the normalised batch, in the memory layout this device runs fastest."""
         x = normalize_batch(images, self.prep)
-        return x.contiguous(memory_format=torch.channels_last) if self.policy.channels_last else x
+        channels_last = self.policy.channels_last and self.openvino is None  # OpenVINO lays it out itself
+        return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
     def batches(self, paths: Sequence[str]) -> Iterable[DecodedBatch]:
         """The decoded batches of `paths`, in order."""

@@ -109,7 +109,7 @@ def test_pictures_there_already_then_new_ones_each_once_and_a_slow_writer_is_rea
         assert wait_for(lambda: len(running.rows) == 4)
         (folder / "fast.png").write_bytes(png_bytes(8))
         assert wait_for(lambda: len(running.rows) == 5)
-        time.sleep(3 * SETTLE)
+        time.sleep(2 * SETTLE)
     rows = {r.path: r for r in running.rows}
     assert sorted(rows) == sorted([str(p) for p in there] + [str(folder / "slow.png"), str(folder / "fast.png")])
     assert all(r.ok for r in rows.values())
@@ -151,7 +151,7 @@ def test_a_half_written_picture_never_becomes_an_error_row(tmp_path, tiny_checkp
         assert wait_for(lambda: len(running.rows) == 2)
         (folder / "broken.png").write_bytes(b"\x89PNG not a picture at all")  # stays broken: one error row
         assert wait_for(lambda: len(running.rows) == 3)
-        time.sleep(3 * SETTLE)
+        time.sleep(2 * SETTLE)
     rows = {Path(r.path).name: r for r in running.rows}
     assert rows["paused.png"].ok and rows["replaced.png"].ok
     assert not rows["broken.png"].ok
@@ -171,7 +171,7 @@ def test_stopped_and_started_again_every_picture_is_classified_once(tmp_path, ti
     with watching(settings, tiny_checkpoint) as again:
         assert again.watch.already == 4
         assert wait_for(lambda: len(again.rows) == 3)
-        time.sleep(3 * SETTLE)
+        time.sleep(2 * SETTLE)
     assert sorted(Path(r.path).name for r in again.rows) == [f"second {i}.png" for i in range(3)]
     paths = csv_paths(tmp_path / "out.csv")
     assert len(paths) == 7 and len(set(paths)) == 7

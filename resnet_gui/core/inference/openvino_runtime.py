@@ -1,0 +1,189 @@
+"""OpenVINO, Intel's runtime for CPUs (it also runs on AMD and ARM ones), as a second way to run a checkpoint's
+forward pass: on this project's 2-core machine ResNet-18 with OpenVINO's bfloat16 hint ran about twice as fast
+as PyTorch's own bfloat16 path (benchmarks/RESULTS.md).
+
+The network is converted from the loaded checkpoint in memory (`openvino.convert_model`) into a model that
+answers the logits and the pooled features together (the familiarity check and the project's review need
+both), saved under the cache folder by a hash of the weights and the input size, and compiled for the CPU
+with OpenVINO's own compiled-blob cache: a second start converts and compiles nothing. PyTorch stays the
+runtime for training, Grad-CAM and every device but the CPU.
+
+`import openvino` sends a usage event and makes files under ~/intel, and treats a missing consent file as
+consent; `import_openvino` hides its telemetry package first, so OpenVINO falls back to its own stub and
+nothing is sent or written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+RUNTIMES = ("auto", "torch", "openvino")
+OPENVINO_EXTRA = 'pip install "resnet-gui[openvino]"'
+BF16_AGREEMENT = 0.02  # bfloat16 answers: the same best class, probabilities within 2 points of float32's
+
+
+def default_runtime() -> str:
+    """What the front ends run when the user names no runtime: "auto", unless RESNET_GUI_RUNTIME says otherwise
+    (a lab's administrator can keep every user on PyTorch)."""
+    chosen = os.environ.get("RESNET_GUI_RUNTIME", "auto").strip().lower()
+    return chosen if chosen in RUNTIMES else "auto"
+
+
+def openvino_installed() -> bool:
+    return "openvino" in sys.modules or importlib.util.find_spec("openvino") is not None
+
+
+def import_openvino():
+    """openvino, with its telemetry off (see the module's note)."""
+    if "openvino" not in sys.modules:
+        sys.modules.setdefault("openvino_telemetry", None)  # its import fails: ovc uses telemetry_stub
+    import openvino
+
+    return openvino
+
+
+class LogitsAndPooled(nn.Module):
+    """A torchvision ResNet's forward pass that also answers the pooled features (the input of `fc`)."""
+
+    def __init__(self, resnet: nn.Module):
+        super().__init__()
+        self.net = resnet
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        n = self.net
+        x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
+        x = n.layer4(n.layer3(n.layer2(n.layer1(x))))
+        pooled = torch.flatten(n.avgpool(x), 1)
+        return n.fc(pooled), pooled
+
+
+def weights_key(model: nn.Module, image_size: int, precision: str) -> str:
+    """What a converted model is cached under: the weights, the input size, the precision and OpenVINO's version."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    digest.update(f"{image_size}:{precision}:{import_openvino().__version__}".encode())
+    return digest.hexdigest()[:24]
+
+
+def cpu_precision(ov_core) -> str:
+    """"bf16" where this CPU computes bfloat16 in hardware (OpenVINO says so), else "f32"."""
+    capabilities = ov_core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return "bf16" if "BF16" in capabilities else "f32"
+
+
+class OpenVinoForward:
+    """`model` (a torchvision ResNet) compiled for the CPU: normalised float32 [N, 3, S, S] -> (logits,
+    pooled features), float32 torch tensors. `precision`: "auto" (bfloat16 where the CPU has it), "f32"."""
+
+    def __init__(self, model: nn.Module, image_size: int, cache_dir: str | os.PathLike, precision: str = "auto"):
+        ov = import_openvino()
+        self.core = ov.Core()
+        self.precision = cpu_precision(self.core) if precision == "auto" else precision
+        cache_dir = Path(cache_dir)
+        key = weights_key(model, image_size, self.precision)
+        xml = cache_dir / f"{key}.xml"
+        self.converted_now = not xml.exists()
+        if self.converted_now:
+            self._convert(ov, model, image_size, xml)
+        self.core.set_property({"CACHE_DIR": str(cache_dir / "compiled")})
+        self.compiled = self.core.compile_model(str(xml), "CPU", {
+            "INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY"})
+        self.request = self.compiled.create_infer_request()
+
+    @staticmethod
+    def _convert(ov, model: nn.Module, image_size: int, xml: Path) -> None:
+        """Convert and save the model, whole or not at all: written in a folder of its own, moved into place
+        .bin first, so that an .xml in the cache always has its weights beside it."""
+        xml.parent.mkdir(parents=True, exist_ok=True)
+        wrapped = LogitsAndPooled(model).eval()
+        example = torch.zeros(1, 3, image_size, image_size)
+        with torch.inference_mode():
+            converted = ov.convert_model(wrapped, example_input=example, input=[(-1, 3, image_size, image_size)])
+        work = Path(tempfile.mkdtemp(prefix=".converting-", dir=xml.parent))
+        try:
+            ov.save_model(converted, str(work / xml.name), compress_to_fp16=False)
+            os.replace(work / xml.with_suffix(".bin").name, xml.with_suffix(".bin"))
+            os.replace(work / xml.name, xml)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        outputs = self.request.infer({0: np.ascontiguousarray(x.detach().cpu().float().numpy())})
+        logits, pooled = (torch.from_numpy(np.array(outputs[self.compiled.output(i)], dtype=np.float32))
+                          for i in range(2))
+        return logits, pooled
+
+
+def runtime_cache_dir() -> Path:
+    """Where converted and compiled models are kept (safe to delete: made again when needed)."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "resnet-gui" / "openvino"
+
+
+def agreement(forward, bundle, precision: str) -> tuple[bool, str]:
+    """Whether `forward` answers the checkpoint's golden samples as it did when it was trained: the same best
+    class for every sample, probabilities within the golden tolerance (float32) or BF16_AGREEMENT (bfloat16).
+    Without golden samples (ImageNet weights, an older file), against PyTorch float32 on seeded pictures."""
+    from resnet_gui.core.images.transforms import normalize_batch
+    from resnet_gui.core.trust.golden import golden_tolerance
+
+    golden = bundle.checkpoint.extra.get("golden") if bundle.checkpoint is not None else None
+    prep = bundle.preprocessing
+    if golden:
+        x, expected_logits = normalize_batch(golden["inputs"], prep), golden["logits"].float()
+        tolerance = golden_tolerance(golden)
+    else:
+        inputs = torch.randint(0, 256, (8, 3, prep.image_size, prep.image_size),
+                               generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+        x = normalize_batch(inputs, prep)
+        with torch.inference_mode():
+            expected_logits = bundle.model.eval().cpu()(x).float()
+        tolerance = 1e-4
+    if precision == "bf16":
+        tolerance = max(tolerance, BF16_AGREEMENT)
+    logits, _ = forward(x)
+    temperature = bundle.temperature
+    now, expected = torch.softmax(logits / temperature, 1), torch.softmax(expected_logits / temperature, 1)
+    difference = float((now - expected).abs().max())
+    same_best = bool((now.argmax(1) == expected.argmax(1)).all())
+    return same_best and difference <= tolerance, f"largest difference {difference:.1e} (allowed {tolerance:.0e})"
+
+
+def choose_forward(bundle, device: torch.device, runtime: str, amp: bool) -> tuple[OpenVinoForward | None, str]:
+    """The OpenVINO forward pass to classify with, or None for PyTorch's, and a sentence saying which ran and
+    why. "auto": OpenVINO on a CPU when it is installed and agrees with the checkpoint; "openvino": the same,
+    saying why not when it cannot; "torch": PyTorch."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}")
+    if runtime == "torch":
+        return None, "PyTorch (chosen)"
+    if device.type != "cpu":
+        return None, f"PyTorch on {device.type.upper()} (OpenVINO runs on CPUs)"
+    if not openvino_installed():
+        why = f"OpenVINO is not installed ({OPENVINO_EXTRA} makes a CPU about twice as fast)"
+        return None, f"PyTorch: {why}"
+    precision = "auto" if amp else "f32"
+    try:
+        forward = OpenVinoForward(bundle.model, bundle.preprocessing.image_size, runtime_cache_dir(), precision)
+        agrees, how = agreement(forward, bundle, forward.precision)
+    except Exception as exc:  # noqa: BLE001 - a runtime that cannot run this model: PyTorch does, said once
+        return None, f"PyTorch: OpenVINO could not run this model ({type(exc).__name__}: {exc})"
+    if not agrees:
+        return None, f"PyTorch: OpenVINO's answers differed from the checkpoint's ({how})"
+    name = "bfloat16" if forward.precision == "bf16" else "float32"
+    return forward, f"OpenVINO {name} on the CPU ({how} on the checkpoint's samples)"

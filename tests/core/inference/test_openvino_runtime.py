@@ -1,0 +1,98 @@
+"""The inference runtime seam: OpenVINO answers a trained model's pictures with PyTorch's best class, its
+converted model is cached, it falls back to PyTorch with one sentence, and it sends no telemetry."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+import torch
+
+from resnet_gui.cli import main
+from resnet_gui.core.inference import openvino_runtime
+from resnet_gui.core.inference.options import PredictOptions
+from resnet_gui.core.inference.predictor import Predictor
+from resnet_gui.core.models.resnets import load_checkpoint_bundle
+
+pytest.importorskip("openvino")  # in the [test] extra; a user's install may leave it out
+
+
+def test_both_runtimes_give_the_same_best_class_on_a_trained_model(colour_model):
+    data, result = colour_model
+    bundle = load_checkpoint_bundle(result.best_path)
+    pictures = sorted(str(p) for p in data.rglob("*.png"))
+    on_torch = Predictor(bundle, PredictOptions(device="cpu", runtime="torch", amp=False)).predict_all(pictures)
+    openvino = Predictor(bundle, PredictOptions(device="cpu", runtime="openvino"))
+    assert openvino.openvino is not None and openvino.runtime.startswith("OpenVINO")
+    on_openvino = openvino.predict_all(pictures)
+    assert [p.best.label for p in on_openvino] == [p.best.label for p in on_torch]
+    largest = max(abs(a.best.prob - b.best.prob) for a, b in zip(on_openvino, on_torch, strict=True))
+    assert largest <= openvino_runtime.BF16_AGREEMENT
+    # the familiarity check reads the pooled features OpenVINO answers beside the logits
+    assert [p.unfamiliar for p in on_openvino] == [p.unfamiliar for p in on_torch]
+    features = openvino.look(pictures[:4]).features
+    assert features.shape == (4, bundle.model.fc.in_features) and torch.isfinite(torch.from_numpy(features)).all()
+
+
+def test_the_converted_model_is_cached_by_its_weights(tiny_checkpoint):
+    bundle = load_checkpoint_bundle(tiny_checkpoint)
+    first = Predictor(bundle, PredictOptions(device="cpu", runtime="openvino", amp=False))
+    started = time.perf_counter()
+    second = Predictor(bundle, PredictOptions(device="cpu", runtime="openvino", amp=False))
+    assert first.openvino.converted_now or not second.openvino.converted_now
+    assert not second.openvino.converted_now and time.perf_counter() - started < 2.0
+    assert second.runtime.startswith("OpenVINO float32")
+    cached = list(openvino_runtime.runtime_cache_dir().glob("*.xml"))
+    assert cached and all(p.with_suffix(".bin").exists() for p in cached)
+    assert not list(openvino_runtime.runtime_cache_dir().glob(".converting-*"))  # nothing half-written left
+
+
+def test_it_falls_back_to_pytorch_with_one_sentence(tiny_checkpoint, monkeypatch):
+    bundle = load_checkpoint_bundle(tiny_checkpoint)
+    monkeypatch.setattr(openvino_runtime, "openvino_installed", lambda: False)
+    predictor = Predictor(bundle, PredictOptions(device="cpu", runtime="auto"))
+    assert predictor.openvino is None and "OpenVINO is not installed" in predictor.runtime
+    assert openvino_runtime.OPENVINO_EXTRA in predictor.runtime
+    monkeypatch.undo()
+
+    def cannot(*args, **kwargs):
+        raise RuntimeError("no such operation")
+
+    monkeypatch.setattr(openvino_runtime, "OpenVinoForward", cannot)
+    predictor = Predictor(bundle, PredictOptions(device="cpu", runtime="auto"))
+    assert predictor.openvino is None and predictor.runtime.startswith("PyTorch: OpenVINO could not run this model")
+
+
+def test_a_runtime_that_answers_otherwise_than_the_checkpoint_is_not_used(colour_model):
+    _, result = colour_model
+    bundle = load_checkpoint_bundle(result.best_path)
+    golden = dict(bundle.checkpoint.extra["golden"])
+    golden["logits"] = golden["logits"].flip(1)  # what the model answered when it was trained, changed
+    tampered = replace(bundle, checkpoint=replace(bundle.checkpoint, extra={**bundle.checkpoint.extra,
+                                                                             "golden": golden}))
+    predictor = Predictor(tampered, PredictOptions(device="cpu", runtime="auto"))
+    assert predictor.openvino is None and "differed from the checkpoint's" in predictor.runtime
+
+
+def test_classify_says_which_runtime_ran(capsys, tiny_checkpoint, image_folder):
+    code = main(["classify", str(image_folder), "--checkpoint", str(tiny_checkpoint), "--runtime", "openvino",
+                 "--no-amp"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "run by OpenVINO float32 on the CPU" in err
+    code = main(["classify", str(image_folder), "--checkpoint", str(tiny_checkpoint), "--json"])
+    out, err = capsys.readouterr()
+    assert '"runtime": "PyTorch"' in out  # RESNET_GUI_RUNTIME=torch (conftest): the administrator's choice
+
+
+def test_openvino_sends_and_writes_no_telemetry(tmp_path):
+    code = ("import torch, torchvision\n"
+            "from resnet_gui.core.inference.openvino_runtime import OpenVinoForward\n"
+            "OpenVinoForward(torchvision.models.resnet18(num_classes=2).eval(), 32, 'cache', 'f32')\n")
+    env = {**os.environ, "HOME": str(tmp_path), "PYTHONPATH": os.getcwd()}
+    env.pop("CI", None)  # OpenVINO turns its telemetry off in CI itself: this must hold on a lab PC
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, check=True, capture_output=True)
+    assert (tmp_path / "cache").exists() and not (tmp_path / "intel").exists()
