@@ -92,7 +92,8 @@ class OpenVinoForward:
         self.core = ov.Core()
         self.precision = cpu_precision(self.core) if precision == "auto" else precision
         cache_dir = Path(cache_dir)
-        key = weights_key(model, image_size, self.precision)
+        self.key = key = weights_key(model, image_size, self.precision)
+        self.cache_dir = cache_dir
         xml = cache_dir / f"{key}.xml"
         self.converted_now = not xml.exists()
         if self.converted_now:
@@ -164,6 +165,25 @@ def agreement(forward, bundle, precision: str) -> tuple[bool, str]:
     return same_best and difference <= tolerance, f"largest difference {difference:.1e} (allowed {tolerance:.0e})"
 
 
+def checked_agreement(forward: OpenVinoForward, bundle) -> tuple[bool, str]:
+    """`agreement`, worked out once per converted model (and checkpoint's samples) and kept beside it."""
+    import json
+
+    golden = bundle.checkpoint.extra.get("golden") if bundle.checkpoint is not None else None
+    samples = hashlib.sha256(golden["logits"].float().numpy().tobytes()).hexdigest()[:12] if golden else "none"
+    record = forward.cache_dir / f"{forward.key}.{samples}.agreement.json"
+    try:
+        known = json.loads(record.read_text(encoding="utf-8"))
+        return bool(known["agrees"]), str(known["how"])
+    except (OSError, ValueError, KeyError):
+        pass
+    agrees, how = agreement(forward, bundle, forward.precision)
+    partial = record.with_name(f"{record.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps({"agrees": agrees, "how": how}), encoding="utf-8")
+    os.replace(partial, record)
+    return agrees, how
+
+
 def choose_forward(bundle, device: torch.device, runtime: str, amp: bool) -> tuple[OpenVinoForward | None, str]:
     """The OpenVINO forward pass to classify with, or None for PyTorch's, and a sentence saying which ran and
     why. "auto": OpenVINO on a CPU when it is installed and agrees with the checkpoint; "openvino": the same,
@@ -180,7 +200,7 @@ def choose_forward(bundle, device: torch.device, runtime: str, amp: bool) -> tup
     precision = "auto" if amp else "f32"
     try:
         forward = OpenVinoForward(bundle.model, bundle.preprocessing.image_size, runtime_cache_dir(), precision)
-        agrees, how = agreement(forward, bundle, forward.precision)
+        agrees, how = checked_agreement(forward, bundle)
     except Exception as exc:  # noqa: BLE001 - a runtime that cannot run this model: PyTorch does, said once
         return None, f"PyTorch: OpenVINO could not run this model ({type(exc).__name__}: {exc})"
     if not agrees:
