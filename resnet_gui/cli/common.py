@@ -119,7 +119,8 @@ def add_predict_options(parser: argparse.ArgumentParser) -> None:
 class ProgressBar:
     """A one-line progress bar on stderr, drawn only on a terminal, at most 10 times a second."""
 
-    def __init__(self, total: int, label: str = "", stream=sys.stderr):
+    def __init__(self, total: int, label: str = "", stream=None):
+        stream = stream or sys.stderr  # the stderr of now, not of when this module was imported
         self.total, self.label, self.stream = total, label, stream
         self.enabled = hasattr(stream, "isatty") and stream.isatty()
         self.start = time.perf_counter()
@@ -198,8 +199,7 @@ def say_plain(message: str) -> None:
 
 def predict_options(args: argparse.Namespace, unsure_below: float | None, **changes):
     """What `classify`'s arguments ask of the Predictor, one process or many."""
-    from resnet_gui.core.inference.openvino_runtime import default_runtime
-    from resnet_gui.core.inference.options import PredictOptions
+    from resnet_gui.core.inference.options import PredictOptions, default_runtime
 
     return PredictOptions(**{"device": args.device, "batch_size": args.batch_size, "num_workers": args.workers,
                              "top_k": args.top_k, "unsure_below": unsure_below, "amp": not args.no_amp,

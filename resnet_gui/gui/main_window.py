@@ -10,7 +10,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMainWindow
 
 from resnet_gui.core.errors import WeightsUnavailableError
-from resnet_gui.core.inference.options import RunOptions
+from resnet_gui.core.inference.options import RunOptions, default_runtime
 from resnet_gui.core.projects.records import is_project_folder
 from resnet_gui.core.text import display_path
 from resnet_gui.gui import dialogs, example_flow
@@ -41,7 +41,8 @@ class MainWindow(QMainWindow):
         self.model_problem: str | None = None
         self.options = RunOptions(device=self.settings.get("model/device"),
                                   amp=self.settings.get("model/mixed_precision"), top_k=self.settings.get("view/top_k"),
-                                  tta=self.settings.get("model/tta") or None)
+                                  tta=self.settings.get("model/tta") or None,
+                                  runtime=self.settings.get("model/runtime") or default_runtime())
         self.model_task = Task(self, "model")
         self.warmup_task = Task(self, "warmup")
         self.example_task = Task(self, "example")
@@ -133,6 +134,9 @@ class MainWindow(QMainWindow):
         elif name == "tta":
             self.tta_actions[value].setChecked(True)
             self.settings.set("model/tta", value or "")
+        elif name == "runtime":
+            self.runtime_actions[value].setChecked(True)
+            self.settings.set("model/runtime", value)
 
     # ------------------------------------------------------------ files
     def classify_paths(self, paths: list[str]) -> None:

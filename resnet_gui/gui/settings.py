@@ -28,6 +28,7 @@ SETTINGS = {
         Setting("model/device", str, "auto"),
         Setting("model/mixed_precision", bool, True),
         Setting("model/tta", str, ""),  # test-time augmentation: "", "flip", "five-crop" or "ten-crop"
+        Setting("model/runtime", str, ""),  # "auto", "torch" or "openvino"; "": the lab's default (auto)
         Setting("view/top_k", int, 5),
         Setting("window/geometry", bytes, b""),
         Setting("window/state", bytes, b""),

@@ -16,6 +16,8 @@ CLICKED_BY = {
         "menu/File/Open checkpoint…", "Classify/Watch a folder…", "menu/File/Watch a folder…"],
     "test_a_recorded_slide_live_freeze_and_snapshots_into_a_project_class": [
         "menu/File/Open checkpoint…", "menu/File/Live camera…"],
+    "test_the_runtime_menu_runs_the_model_with_openvino_and_says_so": [
+        "menu/Options/Runtime on a CPU/OpenVINO", "menu/Options/Runtime on a CPU/PyTorch", "Classify/Clear"],
     "test_first_start_offline_offers_three_ways_to_a_model": [
         "Classify/Choose a checkpoint…", "Classify/Train on your own folder…"],
     "test_evaluate_a_folder_click_a_cell_and_save_the_report": [
@@ -56,6 +58,8 @@ NOT_CLICKED = {
     "menu/Options/Test-time augmentation/Five crops (5x)": "one of the same group as the two the menu journey clicks",
     "menu/Options/Test-time augmentation/Ten crops, as the ResNet paper tested (10x)":
         "one of the same group as the two the menu journey clicks",
+    "menu/Options/Runtime on a CPU/Automatic: OpenVINO when it is installed and agrees":
+        "the default; tests/core/inference/test_openvino_runtime.py tests the automatic choice",
     "menu/Help/Open the documentation": "opens the system's web browser (tests/gui/test_gui_seams.py)",
     "menu/Help/Show the log folder": "opens the system's file manager (tests/gui/test_gui_seams.py)",
     "Model/bioimage.io package…":

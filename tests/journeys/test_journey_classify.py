@@ -144,3 +144,19 @@ def test_watch_a_folder_as_the_microscope_writes_into_it(user, tiny_checkpoint, 
     user.wait(lambda: len(panel.model.rows) == 6)
     assert panel.model.rows[0].name == "plate 2.png" and "second plate" in panel.watch_line.text()
     user.click(panel.watch_button)
+
+
+def test_the_runtime_menu_runs_the_model_with_openvino_and_says_so(user, tiny_checkpoint, tmp_path):
+    pytest.importorskip("openvino")
+    window = user.window
+    panel = window.classify_panel
+    said = []
+    window.statusBar().messageChanged.connect(said.append)
+    user.menu("Options", "Runtime on a CPU", "OpenVINO")
+    assert window.options.runtime == "openvino" and window.settings.get("model/runtime") == "openvino"
+    classify_a_folder(user, tiny_checkpoint, tmp_path)
+    user.wait(lambda: any(s.startswith("Classified 5 image(s)") for s in said))
+    assert any("with OpenVINO" in s for s in said if s.startswith("Classified"))
+    user.menu("Options", "Runtime on a CPU", "PyTorch")
+    assert window.options.runtime == "torch"
+    user.click(panel.clear_button)

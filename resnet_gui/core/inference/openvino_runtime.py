@@ -27,16 +27,10 @@ import numpy as np
 import torch
 from torch import nn
 
-RUNTIMES = ("auto", "torch", "openvino")
+from resnet_gui.core.inference.options import RUNTIMES
+
 OPENVINO_EXTRA = 'pip install "resnet-gui[openvino]"'
 BF16_AGREEMENT = 0.02  # bfloat16 answers: the same best class, probabilities within 2 points of float32's
-
-
-def default_runtime() -> str:
-    """What the front ends run when the user names no runtime: "auto", unless RESNET_GUI_RUNTIME says otherwise
-    (a lab's administrator can keep every user on PyTorch)."""
-    chosen = os.environ.get("RESNET_GUI_RUNTIME", "auto").strip().lower()
-    return chosen if chosen in RUNTIMES else "auto"
 
 
 def openvino_installed() -> bool:

@@ -9,6 +9,7 @@ edits a field writes it here. No panel holds its own copy of any of these.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,16 +48,17 @@ class PredictOptions:
 
 
 class RunOptions:
-    FIELDS = ("device", "amp", "top_k", "unsure_below", "tta")
+    FIELDS = ("device", "amp", "top_k", "unsure_below", "tta", "runtime")
 
     def __init__(self, *, device: str = "auto", amp: bool = True, top_k: int = 5,
-                 unsure_below: float | None = None, tta: str | None = None):
+                 unsure_below: float | None = None, tta: str | None = None, runtime: str = "auto"):
         object.__setattr__(self, "_observers", [])
         self.device = device  # "auto", "cpu", "cuda", "cuda:N" or "mps"
         self.amp = amp  # mixed precision where the device computes it in hardware
         self.top_k = top_k  # classes the chart shows
         self.unsure_below = unsure_below  # "unsure" below this confidence (0..1); None: off
         self.tta = tta  # test-time augmentation: one of core.tta.MODES, or None for the centre crop alone
+        self.runtime = runtime  # what runs the model on a CPU: "auto", "torch" or "openvino" (PredictOptions)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name not in self.FIELDS:
@@ -80,6 +82,16 @@ class RunOptions:
 _UNSET = object()
 
 
+RUNTIMES = ("auto", "torch", "openvino")  # what runs the forward pass: core/inference/openvino_runtime.py
+
+
+def default_runtime() -> str:
+    """What the front ends run when the user names no runtime: "auto", unless RESNET_GUI_RUNTIME says otherwise
+    (a lab's administrator can keep every user on PyTorch)."""
+    chosen = os.environ.get("RESNET_GUI_RUNTIME", "auto").strip().lower()
+    return chosen if chosen in RUNTIMES else "auto"
+
+
 def _normalised(name: str, value: Any) -> Any:
     if name == "device":
         return str(value or "auto")
@@ -89,4 +101,6 @@ def _normalised(name: str, value: Any) -> Any:
         return max(1, int(value))
     if name == "tta":
         return value if value in TTA_MODES else None
+    if name == "runtime":
+        return value if value in RUNTIMES else "auto"
     return float(value) if value else None  # unsure_below: 0 or None both mean off

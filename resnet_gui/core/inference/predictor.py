@@ -162,6 +162,11 @@ class Predictor:
             torch.backends.cudnn.benchmark = True  # every batch has the same shape
 
     @property
+    def runtime_name(self) -> str:
+        """The runtime and its precision in two words ("OpenVINO bfloat16", "PyTorch"); `runtime` says why."""
+        return self.runtime.split(" on the CPU")[0] if self.openvino is not None else "PyTorch"
+
+    @property
     def top_k(self) -> int:
         return self._top_k
 

@@ -130,7 +130,7 @@ class CameraWindow(QDialog):
         self.frozen.clear()
         self.freeze_button.setChecked(False)
         options = PredictOptions(device=self.options.device, top_k=10, amp=self.options.amp,
-                                 unsure_below=self.options.unsure_below)
+                                 unsure_below=self.options.unsure_below, runtime=self.options.runtime)
         self.task.start(Job(live_camera, self.bundle(), source, options, self.frozen, torch_needed=True),
                         opened=self._on_opened, frame=self._on_frames, returned=self._on_ended,
                         errored=self._on_failed, finished=self._show_idle)

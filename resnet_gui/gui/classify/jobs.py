@@ -66,7 +66,8 @@ def classify(state: JobState, bundle, job: ClassifyJob) -> dict:
     for batch in run.batches(cancelled=state.cancelled):
         state.partial([ResultRow(p, to_qimage(p.thumbnail) if p.thumbnail is not None else None) for p in batch])
     run.finish()
-    return {"files": run.classified, "seconds": run.seconds, "device": str(run.predictor.device)}
+    return {"files": run.classified, "seconds": run.seconds, "device": str(run.predictor.device),
+            "runtime": run.predictor.runtime_name}
 
 
 def explain_picture(state: JobState, bundle, path: str, class_index: int, size: int = 1024):

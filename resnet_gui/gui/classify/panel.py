@@ -113,8 +113,7 @@ class ClassifyPanel(QWidget):
             self._queue.append(list(paths))
             self._start_next()
 
-    def shift_running_rows(self, rows: int) -> None:
-        """`rows` were put above the table's rows (a watched folder's): the running classification's move down."""
+    def shift_running_rows(self, rows: int) -> None:  # rows were put above the running classification's
         self._rows_before_run += rows
 
     def pending(self) -> bool:
@@ -126,8 +125,9 @@ class ClassifyPanel(QWidget):
         paths = self._queue.pop(0)
         self._running_paths = list(paths)
         self._rows_before_run = self.model.rowCount()
-        job = ClassifyJob(paths, PredictOptions(device=self.options.device, batch_size=self.batch_size, top_k=10,
-                                                thumbnail_size=THUMBNAIL, amp=self.options.amp, tta=self.options.tta))
+        o = self.options
+        job = ClassifyJob(paths, PredictOptions(device=o.device, batch_size=self.batch_size, top_k=10,
+                                                thumbnail_size=THUMBNAIL, amp=o.amp, tta=o.tta, runtime=o.runtime))
         self._total = self._done = 0
         self._started_at = time.perf_counter()
         self.progress.setRange(0, 0)  # busy until the files are counted
@@ -182,7 +182,8 @@ class ClassifyPanel(QWidget):
             skipped = (f"; skipped {len(self.skipped)} file(s) (hover over the file count for the list)"
                        if self.skipped else "")
             self.status_message.emit(
-                f"Classified {files} image(s) in {seconds:.1f}s on {summary.get('device', '?')}{skipped}."
+                f"Classified {files} image(s) in {seconds:.1f}s on {summary.get('device', '?')} with "
+                f"{summary.get('runtime', 'PyTorch')}{skipped}."
             )
         self.run_finished.emit(summary)
 

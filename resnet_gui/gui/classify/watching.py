@@ -63,7 +63,8 @@ class FolderWatching(QObject):
         options = panel.options
         job = Job(watch_folder, panel.bundle, WatchSettings(folder),
                   PredictOptions(device=options.device, batch_size=panel.batch_size, top_k=10,
-                                 thumbnail_size=THUMBNAIL, amp=options.amp, tta=options.tta), torch_needed=True)
+                                 thumbnail_size=THUMBNAIL, amp=options.amp, tta=options.tta,
+                                 runtime=options.runtime), torch_needed=True)
         self.folder, self.counts, self._followed = folder, Counter(), None
         self.waiting_for = "starting"
         self.task.start(job, partial=self._on_batch, waiting=self._on_waiting, errored=self._on_failed,
