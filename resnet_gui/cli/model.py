@@ -33,10 +33,12 @@ def add_parsers(sub, archs: list[str]) -> None:
     explain.add_argument("--out", required=True, metavar="OUT.png", help="the picture with the heat map")
     explain.set_defaults(handler=explain_command)
 
-    export = sub.add_parser("export", help="export a checkpoint to ONNX, TorchScript or a bioimage.io package")
+    export = sub.add_parser("export", help="export a checkpoint to ONNX, TorchScript, OpenVINO or a bioimage.io "
+                                           "package")
     export.add_argument("checkpoint", metavar="CHECKPOINT", help="the model to export")
-    export.add_argument("--format", choices=("onnx", "torchscript", "bioimageio"), required=True,
-                        help="onnx (needs the onnx package), torchscript, or bioimageio: a model package zip "
+    export.add_argument("--format", choices=("onnx", "torchscript", "openvino", "bioimageio"), required=True,
+                        help="onnx (needs the onnx package), torchscript, openvino (FILE.xml and FILE.bin, for "
+                             "OpenVINO's runtime), or bioimageio: a model package zip "
                              "(TorchScript and ONNX weights, test tensors, cover, model card) for the bioimage.io "
                              "ecosystem, tested with bioimageio.core when it is installed")
     export.add_argument("--out", required=True, metavar="FILE",

@@ -21,7 +21,7 @@ from resnet_gui.core.errors import UserError
 from resnet_gui.core.models.resnets import ModelBundle
 from resnet_gui.core.trust.golden import TOLERANCE, golden_difference, golden_tolerance
 
-FORMATS = ("onnx", "torchscript")
+FORMATS = ("onnx", "torchscript", "openvino")
 
 
 class ExportCheckFailed(UserError):
@@ -53,21 +53,53 @@ def sidecar(bundle: ModelBundle, fmt: str, check: dict) -> dict:
 def export_model(bundle: ModelBundle, fmt: str, out: str | os.PathLike) -> tuple[Path, Path, dict]:
     """Write the model and OUT.json beside it; returns (model path, sidecar path, golden check)."""
     if fmt not in FORMATS:
-        raise UserError(f"Unknown export format '{fmt}'. Use onnx or torchscript.")
+        raise UserError(f"Unknown export format '{fmt}'. Use onnx, torchscript or openvino.")
     out = Path(out)
     model = bundle.model.eval().to("cpu")
     size = bundle.preprocessing.image_size
     example = torch.randn(2, 3, size, size)
+    if fmt == "openvino":
+        out, check = _export_openvino(bundle, model, example, out)
+    else:
+        check = _export_file(bundle, fmt, model, example, out)
+    side = out.with_name(out.name + ".json")
+    with atomic_write(side, "w", encoding="utf-8") as stream:
+        stream.write(json.dumps(sidecar(bundle, fmt, check), indent=2, ensure_ascii=False))
+    return out, side, check
+
+
+def _export_file(bundle: ModelBundle, fmt: str, model: torch.nn.Module, example: torch.Tensor, out: Path) -> dict:
     with atomic_path(out) as temporary, warnings.catch_warnings():
         # torch marks TorchScript and its ONNX exporter deprecated; they are still the formats
         # other tools read, so the notice would only alarm the user.
         warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
         run = write_model_file(fmt, model, example, str(temporary))
-        check = check_export(bundle, run)  # raises, and so removes the file, when the answers moved
-    side = out.with_name(out.name + ".json")
-    with atomic_write(side, "w", encoding="utf-8") as stream:
-        stream.write(json.dumps(sidecar(bundle, fmt, check), indent=2, ensure_ascii=False))
-    return out, side, check
+        return check_export(bundle, run)  # raises, and so removes the file, when the answers moved
+
+
+def _export_openvino(bundle: ModelBundle, model: torch.nn.Module, example: torch.Tensor,
+                     out: Path) -> tuple[Path, dict]:
+    """OpenVINO's IR: OUT.xml and OUT.bin beside it, float32, checked as the other formats are; the .bin is put
+    in place before the .xml, so an .xml always has its weights."""
+    from resnet_gui.core.inference.openvino_runtime import OPENVINO_EXTRA, import_openvino, openvino_installed
+
+    if not openvino_installed():
+        raise UserError(f"Exporting for OpenVINO needs OpenVINO, which is not installed: {OPENVINO_EXTRA}")
+    ov = import_openvino()
+    out = out if out.suffix == ".xml" else out.with_name(out.name + ".xml")
+    with atomic_path(out, suffix="") as xml, atomic_path(out.with_suffix(".bin"), suffix="") as weights:
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
+            size = example.shape[-1]
+            converted = ov.convert_model(model, example_input=example, input=[(-1, 3, size, size)])
+        ov.save_model(converted, str(xml), compress_to_fp16=False)
+        compiled = ov.Core().compile_model(str(xml), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        os.replace(xml.with_suffix(".bin"), weights)
+
+        def run(x):
+            return torch.from_numpy(compiled(x.numpy())[compiled.output(0)])
+
+        return out, check_export(bundle, run)
 
 
 def write_model_file(fmt: str, model: torch.nn.Module, example: torch.Tensor, path: str):

@@ -96,3 +96,25 @@ def test_openvino_sends_and_writes_no_telemetry(tmp_path):
     env.pop("CI", None)  # OpenVINO turns its telemetry off in CI itself: this must hold on a lab PC
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, check=True, capture_output=True)
     assert (tmp_path / "cache").exists() and not (tmp_path / "intel").exists()
+
+
+def test_export_for_openvino_writes_a_checked_ir_pair(capsys, colour_model, tmp_path):
+    _, result = colour_model
+    code = main(["export", str(result.best_path), "--format", "openvino", "--out", str(tmp_path / "cells")])
+    _, err = capsys.readouterr()
+    assert code == 0 and "Exported openvino model" in err
+    xml, weights = tmp_path / "cells.xml", tmp_path / "cells.bin"
+    assert xml.exists() and weights.exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "cells.bin", "cells.xml", "cells.xml.json"]  # nothing half-written beside them
+    import json
+
+    side = json.loads((tmp_path / "cells.xml.json").read_text())
+    assert side["model_format"] == "openvino" and side["golden_check"]["verified"]
+    assert side["golden_check"]["checked_with"] == "golden samples"
+    ov = openvino_runtime.import_openvino()
+    compiled = ov.Core().compile_model(str(xml), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    bundle = load_checkpoint_bundle(result.best_path)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.inference_mode():
+        expected = bundle.model.eval()(x)
+    assert torch.allclose(torch.from_numpy(compiled(x.numpy())[compiled.output(0)]), expected, atol=1e-3)
