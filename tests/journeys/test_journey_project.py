@@ -375,6 +375,8 @@ def test_the_check_of_the_data_lists_what_it_found_and_the_review_keys_act_on_it
     """Check data… on a project with planted faults: the list gains Likely mislabelled, Duplicates and Leaking into
     validation; Enter gives a flipped picture the class it looks like, K keeps one as it is, Keep as it is (the
     button) settles a leak, Del excludes a copy and settles its pair."""
+    from PySide6.QtTest import QTest
+
     from tests.core.audit.planted import planted_project
 
     folder = planted_project(tmp_path)
@@ -441,6 +443,13 @@ def test_the_check_of_the_data_lists_what_it_found_and_the_review_keys_act_on_it
     user.key(panel.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert not panel.project.picture(copy.id).excluded and panel.model.rowCount() == 2
     assert item_named(panel.classes, "Duplicates").text().endswith("(2)")
+    bar = user.window.menuBar()  # the Edit menu names what Undo and Redo would do: a picture of it, looked at
+    edit = next(a for a in bar.actions() if a.text().replace("&", "") == "Edit")
+    QTest.mouseClick(bar, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, bar.actionGeometry(edit).center())
+    user.qtbot.waitUntil(edit.menu().isVisible, timeout=5000)
+    assert f"Redo Exclude {copy.path.name}" in [a.text().replace("&", "") for a in edit.menu().actions()]
+    edit.menu().grab().save(str(SHOTS / f"edit-menu-undo-{screen}.png"))
+    edit.menu().close()
     user.menu("Edit", f"Redo Exclude {copy.path.name}")
     assert panel.project.picture(copy.id).excluded and panel.model.rowCount() == 0
     user.menu("Edit", f"Undo Exclude {copy.path.name}")
