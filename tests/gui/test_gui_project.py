@@ -45,9 +45,14 @@ def test_the_loop_in_the_window(qtbot, window, tmp_path, monkeypatch):
     assert (folder / "models" / "run-0001.pt").is_file()
 
     grid = panel.grid
-    probs = [p.prob for p in panel.model.pictures]
-    assert len(probs) == 12 and probs == sorted(probs)  # most doubtful first
-    assert "Why here: doubt: " in panel.pane.info.text()
+    # The default order (benchmarks/review_orders.py): each predicted class's most doubtful in turn.
+    assert panel.order.currentData() == "quota"
+    ranks = [p.placed[3] for p in panel.model.pictures]
+    assert len(ranks) == 12 and ranks == sorted(ranks) and ranks[0] == 1
+    for rank in set(ranks):
+        probs = [p.prob for p in panel.model.pictures if p.placed[3] == rank]
+        assert probs == sorted(probs)  # within a round of the classes, the most doubtful first
+    assert "Why here: no. 1 in doubt of those predicted " in panel.pane.info.text()
     # "predicted as": the first class chosen from the keyboard shows only its pictures, then any again
     first_class, first_name = next(iter(panel.project.class_names().items()))
     predicted_first = sum(p.predicted == first_class for p in panel.model.pictures)

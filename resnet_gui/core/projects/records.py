@@ -30,7 +30,7 @@ REVIEW_ORDERS = {
     "random": "Random order",  # the same for a run at every key press
 }
 # The order a review starts in: chosen by benchmarks/review_orders.py (RESULTS.md), labels saved against random.
-DEFAULT_REVIEW_ORDER = "confidence"
+DEFAULT_REVIEW_ORDER = "quota"
 # The review views the last check of the data feeds (core/projects/audit.py), in the order the list shows them.
 CHECK_VIEWS = ("mislabelled", "copies", "leaking")
 VIEW_KINDS = ("review", "unlabelled", "all", "excluded", "class", *CHECK_VIEWS)

@@ -235,7 +235,7 @@ def test_the_loop_from_the_command_line_learns_from_reviewed_pictures(tmp_path, 
     assert main(["project", "train", "P", "--epochs", "10", *FAST]) == 0
     assert main(["project", "predict", "P"]) == 0
     capsys.readouterr()
-    assert main(["project", "review", "P", "--json", "--limit", "30"]) == 0
+    assert main(["project", "review", "P", "--json", "--limit", "30", "--order", "confidence"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(rows) == 30 and set(rows[0]) == {"path", "label", "prob", "margin", "top_k", "why"}
     assert [r["prob"] for r in rows] == sorted(r["prob"] for r in rows)
