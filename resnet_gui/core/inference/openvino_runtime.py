@@ -38,12 +38,30 @@ def openvino_installed() -> bool:
 
 
 def import_openvino():
-    """openvino, with its telemetry off (see the module's note)."""
+    """openvino, with its telemetry off (see the module's note), in a process without a SIGCHLD handler."""
     if "openvino" not in sys.modules:
         sys.modules.setdefault("openvino_telemetry", None)  # its import fails: ovc uses telemetry_stub
+    _without_sigchld_handler()
     import openvino
 
     return openvino
+
+
+def _without_sigchld_handler() -> None:
+    """With OpenVINO's threads running, a child process that ends while a Python-level SIGCHLD handler is set
+    crashed the whole process (a segmentation fault, seen with the one torch's DataLoader installs in the main
+    thread and leaves there after the loader ends, and with a handler that does nothing). So it is taken away,
+    and torch is kept from setting it again; a DataLoader still notices a worker that died, by checking its
+    workers whenever its queue is quiet. (The window's loaders run on worker threads, where torch sets none.)"""
+    import signal
+    import threading
+
+    from torch.utils.data._utils import signal_handling
+
+    signal_handling._SIGCHLD_handler_set = True  # noqa: SLF001 - torch's own switch for it
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGCHLD") \
+            and callable(signal.getsignal(signal.SIGCHLD)):
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
 
 class LogitsAndPooled(nn.Module):
