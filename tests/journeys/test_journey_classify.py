@@ -134,7 +134,7 @@ def test_watch_a_folder_as_the_microscope_writes_into_it(user, tiny_checkpoint, 
     assert not panel.watching.is_watching() and panel.watch_button.text() == "Watch a folder…"
     assert not panel.watch_line.isVisible() and len(panel.model.rows) == 5
     save_noise(folder / "after stop.png", seed=20)
-    user.qtbot.wait(500)
+    user.qtbot.wait(400)
     assert len(panel.model.rows) == 5  # nothing more once stopped
     # File › Watch a folder… watches another folder; the table keeps what it has.
     other = tmp_path / "second plate"

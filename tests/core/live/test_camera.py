@@ -19,12 +19,12 @@ from tests.support import write_colour_video
 
 def test_the_answers_follow_the_frames_of_a_video(tmp_path, colour_model):
     _, result = colour_model
-    shown = write_colour_video(tmp_path / "slide.avi", ["red", "green", "blue", "red"], frames_each=12, fps=12)
+    shown = write_colour_video(tmp_path / "slide.avi", ["red", "green", "blue", "red"], frames_each=8, fps=20)
     frames = []
     with FrameSource(tmp_path / "slide.avi") as source:
-        assert source.fps == pytest.approx(12)
+        assert source.fps == pytest.approx(20)
         LiveClassification(source, load_bundle(result.best_path), PredictOptions(device="cpu")).run(frames.append)
-    assert len(frames) >= 24  # a ResNet-18 at 32 px keeps up with 12 frames a second, nearly
+    assert len(frames) >= 20  # of 32: a ResNet-18 at 32 px keeps up with 20 frames a second, nearly
     right = [f.prediction.best.label == shown[f.number] for f in frames]
     assert sum(right) >= 0.85 * len(frames)
     assert {f.prediction.best.label for f in frames} == {"red", "green", "blue"}

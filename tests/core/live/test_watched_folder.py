@@ -22,7 +22,7 @@ from resnet_gui.core.live.watched_folder import WatchedFolderClassification, Wat
 from resnet_gui.core.models.resnets import load_bundle
 from tests.support import save_noise
 
-SETTLE = 0.3
+SETTLE = 0.2
 
 
 def png_bytes(seed: int, size=(40, 40)) -> bytes:
@@ -104,7 +104,7 @@ def test_pictures_there_already_then_new_ones_each_once_and_a_slow_writer_is_rea
             for start in range(0, len(data), len(data) // 4 + 1):
                 slow.write(data[start:start + len(data) // 4 + 1])
                 slow.flush()
-                time.sleep(0.2)
+                time.sleep(0.08)
                 assert len(running.rows) == 3, "a picture still being written was read"
         assert wait_for(lambda: len(running.rows) == 4)
         (folder / "fast.png").write_bytes(png_bytes(8))
