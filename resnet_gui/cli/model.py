@@ -17,7 +17,10 @@ def add_parsers(sub, archs: list[str]) -> None:
     info.add_argument("--image-size", type=image_size, help="input size for the output shapes")
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.add_argument("--verify", action="store_true",
-                      help="re-run the checkpoint's golden samples; exit 1 if its outputs moved")
+                      help="re-run the checkpoint's golden samples; exit 1 if its outputs moved; and say which "
+                           "runtime runs it on this CPU, and why")
+    info.add_argument("--runtime", choices=("auto", "torch", "openvino"), default=None,
+                      help="with --verify: the runtime to try (default: auto, or RESNET_GUI_RUNTIME)")
     info.add_argument("--card", action="store_true",
                       help="print a model card in Markdown: the model, its classes, training data, validation "
                            "figures and limitations (the documentation of a bioimage.io package)")
@@ -81,7 +84,7 @@ def info_command(args: argparse.Namespace) -> int:
         "epochs": len(contents.history),
     }
     if args.verify:
-        return verify_command(bundle, data, args.json)
+        return verify_command(bundle, data, args.json, args.runtime)
     if args.card:
         from resnet_gui.core.packaging.card import model_card
 
@@ -115,7 +118,17 @@ def info_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def verify_command(bundle, data: dict, as_json: bool) -> int:
+def cpu_runtime(bundle, choice: str | None) -> str:
+    """Which runtime classifies with `bundle` on this machine's CPU, and why, in a sentence's words."""
+    import torch
+
+    from resnet_gui.core.inference.openvino_runtime import choose_forward
+    from resnet_gui.core.inference.options import default_runtime
+
+    return choose_forward(bundle, torch.device("cpu"), choice or default_runtime(), amp=True)[1]
+
+
+def verify_command(bundle, data: dict, as_json: bool, runtime_choice: str | None = None) -> int:
     """info --verify: do the golden samples still give the outputs stored with them?"""
     from resnet_gui.core.trust.golden import golden_tolerance, verify_model
 
@@ -126,11 +139,14 @@ def verify_command(bundle, data: dict, as_json: bool) -> int:
     difference = verify_model(bundle.model, golden, bundle.preprocessing, bundle.temperature)
     tolerance = golden_tolerance(golden)
     ok = difference <= tolerance
+    runtime = cpu_runtime(bundle, runtime_choice)
     if as_json:
-        print(json_line({**data, "verified": ok, "max_difference": difference, "tolerance": tolerance}))
+        print(json_line({**data, "verified": ok, "max_difference": difference, "tolerance": tolerance,
+                         "cpu_runtime": runtime}))
     elif ok:
         print(f"{bundle.checkpoint.path.name}: the {len(golden['inputs'])} golden samples give the stored outputs "
-              f"(largest difference {difference:.1e} in probability, allowed {tolerance:.0e}).")
+              f"(largest difference {difference:.1e} in probability, allowed {tolerance:.0e}). On this CPU it runs "
+              f"with {runtime}.")
     else:
         say(f"{bundle.checkpoint.path.name} no longer gives the outputs it was saved with: they moved by "
             f"up to {difference:.2e} in probability (allowed {tolerance:.0e}). The file may have been changed, or "

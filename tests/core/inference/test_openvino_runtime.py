@@ -124,3 +124,14 @@ def test_export_for_openvino_writes_a_checked_ir_pair(capsys, colour_model, tmp_
     with torch.inference_mode():
         expected = bundle.model.eval()(x)
     assert torch.allclose(torch.from_numpy(compiled(x.numpy())[compiled.output(0)]), expected, atol=1e-3)
+
+
+def test_info_verify_says_which_runtime_runs_it_here(capsys, colour_model):
+    _, result = colour_model
+    assert main(["info", str(result.best_path), "--verify", "--runtime", "auto"]) == 0
+    out, _ = capsys.readouterr()
+    assert "golden samples give the stored outputs" in out and "On this CPU it runs with OpenVINO" in out
+    assert main(["info", str(result.best_path), "--verify", "--json"]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out)["cpu_runtime"] == "PyTorch (chosen)"  # RESNET_GUI_RUNTIME=torch
