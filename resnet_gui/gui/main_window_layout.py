@@ -150,18 +150,7 @@ def _build_menus(window) -> None:
 
 def _add_tta_menu(window, menu) -> None:
     """One choice of several: the centre crop alone, or the average over 2, 5 or 10 views of each picture."""
-    menu.setToolTipsVisible(True)
-    group = QActionGroup(window)
-    window.tta_actions: dict[str | None, QAction] = {}
-    for mode, text, tip in TTA_CHOICES:
-        action = QAction(text, window, checkable=True)
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
-        action.setChecked(mode == window.options.tta)
-        action.triggered.connect(lambda _checked=False, mode=mode: setattr(window.options, "tta", mode))
-        group.addAction(action)
-        menu.addAction(action)
-        window.tta_actions[mode] = action
+    window.tta_actions = _add_choice_menu(window, menu, TTA_CHOICES, "tta")
 
 
 RUNTIME_CHOICES = (
@@ -175,18 +164,25 @@ RUNTIME_CHOICES = (
 
 def _add_runtime_menu(window, menu) -> None:
     """Which library runs the model on a CPU (core/inference/openvino_runtime.py)."""
+    window.runtime_actions = _add_choice_menu(window, menu, RUNTIME_CHOICES, "runtime")
+
+
+def _add_choice_menu(window, menu, choices, option: str) -> dict:
+    """One checkable item per (value, text, tip) of `choices`, one of them checked: the window's option
+    `option`; a choice sets it. Returns value -> item, for the window to check the one an option change names."""
     menu.setToolTipsVisible(True)
     group = QActionGroup(window)
-    window.runtime_actions: dict[str, QAction] = {}
-    for name, text, tip in RUNTIME_CHOICES:
+    actions: dict = {}
+    for value, text, tip in choices:
         action = QAction(text, window, checkable=True)
         action.setToolTip(tip)
         action.setStatusTip(tip)
-        action.setChecked(name == window.options.runtime)
-        action.triggered.connect(lambda _checked=False, name=name: setattr(window.options, "runtime", name))
+        action.setChecked(value == getattr(window.options, option))
+        action.triggered.connect(lambda _checked=False, value=value: setattr(window.options, option, value))
         group.addAction(action)
         menu.addAction(action)
-        window.runtime_actions[name] = action
+        actions[value] = action
+    return actions
 
 
 def _action(window, menu, text, shortcut, slot, *, checkable: bool = False) -> QAction:

@@ -11,18 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from resnet_gui.cli import main
-from tests.cli.test_hostile import cli_env
+from tests.cli.test_hostile import cli_env, run_cli
 from tests.support import save_noise
-
-
-def run_cli(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exit:  # argparse refuses a value before main() runs anything
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def csv_paths(path: Path) -> list[str]:

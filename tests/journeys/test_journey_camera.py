@@ -96,7 +96,8 @@ def test_a_recorded_slide_live_freeze_and_snapshots_into_a_project_class(user, c
     assert cam.target.currentText() == "Folder shots"
     key_in(user, cam, Qt.Key.Key_S)
     user.wait(lambda: len(list((tmp_path / "shots").glob("snapshot-*.png"))) == 2)
-    key_in(user, cam, Qt.Key.Key_Space)  # goes on
+    press(user, cam.freeze_button)  # a click on Freeze goes on too (toggled hands it the new state)
+    assert not cam.freeze_button.isChecked() and not cam.frozen.is_set()
     user.wait(lambda: cam.current.number > held + 2, timeout=WAIT)
     cam.grab().save(str(SHOTS / "camera-live.png"))
     user.wait(lambda: "The video ended" in cam.rate.text(), timeout=WAIT)

@@ -152,6 +152,7 @@ class Predictor:
         self.tta = check_mode(o.tta)
         self.familiarity = bundle.familiarity if o.check_familiarity else None
         self.keep_features = o.keep_features
+        self._picture_transform = None
         model = bundle.model.eval().to(self.device)
         if self.policy.channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -284,7 +285,9 @@ class Predictor:
 
     def predict_pictures(self, pictures: Sequence[Image.Image], names: Sequence[str]) -> list[Prediction]:
         """Pictures already in memory (a camera's frames), one batch, preprocessed as files are."""
-        transform = decode_transform(self.prep, decoded_size(self.tta, self.prep))
+        if self._picture_transform is None:  # made once: a camera asks for it at every frame
+            self._picture_transform = decode_transform(self.prep, decoded_size(self.tta, self.prep))
+        transform = self._picture_transform
         batch = collate_decoded([(i, transform(picture.convert("RGB")), None, None)
                                  for i, picture in enumerate(pictures)])
         return self._predict_batch(list(names), batch)
