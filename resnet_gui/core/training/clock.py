@@ -2,8 +2,8 @@
 
 The run's time is its batches (timed as the loop runs them, loading included), a validation pass per
 epoch (timed on two batches before the first epoch), the checkpoints written (the recovery file at most
-a tenth of the time), and the finishing (calibration: about one more validation pass; the familiarity
-fit: a pass over training pictures at the validation pace). No torch here.
+a tenth of the time), and the finishing (the familiarity fit: a pass over training pictures at the
+validation pace; calibration reuses the best epoch's validation pass). No torch here.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class RunClock:
         recovery = recovery_write + (self.epochs - 1) * min(recovery_write, RECOVERY_SHARE * per_epoch)
         # The first batches took what they took: the loader's start and the kernels' first use.
         warm_up = sum(self._warm_up) - len(self._warm_up) * seconds_per_batch
-        # The end: calibration (one more pass over the validation set), the familiarity fit (a pass over
-        # training pictures at the validation pace) and the best checkpoint written again.
-        finishing = validation + self.fit_batches * self.seconds_per_val_batch + self.seconds_per_write
+        # The end: the familiarity fit (a pass over training pictures at the validation pace; calibration
+        # reuses the best epoch's validation pass) and the best checkpoint written again.
+        finishing = self.fit_batches * self.seconds_per_val_batch + self.seconds_per_write
         return self.epochs * per_epoch + recovery + max(0.0, warm_up) + finishing

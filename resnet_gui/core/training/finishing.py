@@ -15,14 +15,13 @@ from resnet_gui.core.images.datasets import SampleDataset
 from resnet_gui.core.images.transforms import decode_transform, normalize_batch
 from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpoint
 from resnet_gui.core.models.resnets import build_model
+from resnet_gui.core.training.loop import ValidationPass, evaluate
 from resnet_gui.core.training.saver import BestEpoch
 from resnet_gui.core.training.setup import PreparedRun
 from resnet_gui.core.trust.calibration import calibrate
 from resnet_gui.core.trust.familiarity import DEFAULT_METHOD as DEFAULT_FAMILIARITY
 from resnet_gui.core.trust.familiarity import MAX_FIT_PICTURES, capture_features, fit_familiarity
 from resnet_gui.core.trust.golden import make_golden
-
-GOLDEN_COUNT = 4  # validation inputs kept in the checkpoint to check its outputs later
 
 
 class FinishingSkipped(Exception):
@@ -33,35 +32,30 @@ def finish_best(best_path: Path, best: BestEpoch, run: PreparedRun, *, emit: Cal
                 skipped: Callable[[], bool]) -> dict[str, Any]:
     """Fit the temperature and the familiarity threshold, and keep golden samples, in the best checkpoint.
     `skipped` is polled between batches: when it turns true, FinishingSkipped is raised and the checkpoint the
-    epoch wrote stays as it is."""
+    epoch wrote stays as it is.
+
+    The best epoch's own validation pass is reused where the run kept it (not after a resume that never
+    improved), and the model runs as it classifies (the run's precision and memory layout), so that the
+    finishing costs a few percent of a short run (benchmarks/small_pictures.py)."""
     check_skip = _skip_check(skipped)
     f = best.fields
-    model = build_model(f["arch"], len(f["classes"]), small_input=f["small_input"])
+    model = build_model(f["arch"], len(f["classes"]), small_input=f["small_input"], stem=f.get("stem"))
     model.load_state_dict(best.state)
     model = model.to(run.policy.device).eval()
-    logits, labels = [], []
-    chosen, spare, classes_seen = [], [], set()  # golden samples: one per class first, as far as it goes
-    with torch.inference_mode(), capture_features(model) as pooled:
-        for images, target in run.val_loader:
-            check_skip()
-            x = normalize_batch(images.to(run.policy.device), run.prep)
-            logits.append(model(x).float().cpu())
-            labels.append(target)
-            for image, label in zip(images, target.tolist(), strict=False):
-                if len(chosen) < GOLDEN_COUNT and label not in classes_seen:
-                    chosen.append(image)
-                    classes_seen.add(label)
-                elif len(spare) < GOLDEN_COUNT:
-                    spare.append(image)
-        features = [p.cpu() for p in pooled]
-    golden_inputs = torch.stack((chosen + spare)[:GOLDEN_COUNT])
-    val_logits = torch.cat(logits)
-    calibration = calibrate(val_logits, torch.cat(labels))
+    if run.policy.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    seen = best.validation if isinstance(best.validation, ValidationPass) else None
+    if seen is None:
+        check_skip()
+        seen = evaluate(run, keep=True, model=model)["pass"]
+    # made under inference mode, which autograd (the temperature's fit) cannot use: copies outside it
+    logits, labels, features = seen.logits.clone(), seen.labels.clone(), seen.features.clone()
+    calibration = calibrate(logits, labels)
     check_skip()
     emit("on_status", "Finishing the best model: learning what the training pictures look like…")
-    familiarity = _fit_familiarity(model, run, val_logits, torch.cat(features), check_skip)
+    familiarity = _fit_familiarity(model, run, logits, features, check_skip)
     check_skip()
-    golden = make_golden(model, golden_inputs, run.prep)
+    golden = make_golden(model.to(memory_format=torch.contiguous_format), seen.golden_inputs, run.prep)
     write_checkpoint(best_path, checkpoint_payload(model=model, **f, temperature=calibration["temperature"],
                                                    calibration=calibration, golden=golden,
                                                    familiarity=familiarity))
@@ -75,22 +69,34 @@ def _fit_familiarity(model: nn.Module, run: PreparedRun, val_logits: torch.Tenso
     MAX_FIT_PICTURES, spread evenly) and a threshold from validation (core/trust/familiarity.py)."""
     train_features = train_labels = None
     if DEFAULT_FAMILIARITY == "mahalanobis":
-        samples = run.data.train
-        step = max(1, -(-len(samples) // MAX_FIT_PICTURES))
-        dataset = SampleDataset(samples[::step], decode_transform(run.prep))
+        samples = fit_samples(run.data.train)
+        dataset = SampleDataset(samples, decode_transform(run.prep))
         loader = DataLoader(dataset, batch_size=run.val_loader.batch_size, shuffle=False,
                             num_workers=run.val_loader.num_workers)
         labels = []
+        policy = run.policy
         with torch.inference_mode(), capture_features(model) as pooled:
             for images, target in loader:
                 check_skip()
-                model(normalize_batch(images.to(run.policy.device), run.prep))
+                x = normalize_batch(images.to(policy.device), run.prep)
+                if policy.channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with policy.autocast():
+                    model(x)
                 labels.append(target)
             train_features = torch.cat([p.cpu() for p in pooled])
         train_labels = torch.cat(labels)
     return fit_familiarity(DEFAULT_FAMILIARITY, val_logits=val_logits, val_features=val_features,
                            train_features=train_features, train_labels=train_labels,
                            num_classes=len(run.data.classes))
+
+
+def fit_samples(samples: list, most: int = MAX_FIT_PICTURES) -> list:
+    """At most `most` of `samples`, spread evenly over the list (which is in class order, so over the
+    classes too)."""
+    if len(samples) <= most:
+        return list(samples)
+    return [samples[i * len(samples) // most] for i in range(most)]
 
 
 def _skip_check(skipped: Callable[[], bool]) -> Callable[[], None]:

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,9 @@ from resnet_gui.core.training.events import BatchEvent, EpochEvent
 from resnet_gui.core.training.saver import CheckpointSaver
 from resnet_gui.core.training.setup import PreparedRun, train_mode
 from resnet_gui.core.trust.familiarity import DEFAULT_METHOD as DEFAULT_FAMILIARITY
-from resnet_gui.core.trust.familiarity import MAX_FIT_PICTURES
+from resnet_gui.core.trust.familiarity import MAX_FIT_PICTURES, capture_features
+
+GOLDEN_COUNT = 4  # validation inputs kept in the checkpoint to check its outputs later
 
 
 def train_step(run: PreparedRun, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -79,31 +83,76 @@ def train_one_epoch(run: PreparedRun, epoch: int, *, emit: Callable[..., None], 
     return (total_loss / seen).item(), total_correct.item() / seen, True
 
 
+@dataclass
+class ValidationPass:
+    """What one validation pass saw, for the finishing of the best epoch (calibration, the familiarity
+    threshold, golden samples), so that it need not pass over the validation pictures again."""
+
+    logits: torch.Tensor  # [N, C] float32, as the run's precision computed them
+    labels: torch.Tensor  # [N]
+    features: torch.Tensor  # [N, D] the pooled features (the input of fc)
+    golden_inputs: torch.Tensor  # uint8 [G, 3, S, S]: one picture per class first, as far as it goes
+
+
+class GoldenPicker:
+    """Picks `count` validation inputs to keep as golden samples, batch by batch: one per class first, as
+    far as the pass goes, then the first others."""
+
+    def __init__(self, count: int = GOLDEN_COUNT):
+        self.count = count
+        self.chosen: list[torch.Tensor] = []
+        self.spare: list[torch.Tensor] = []
+        self.classes_seen: set[int] = set()
+
+    def see(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        if len(self.chosen) >= self.count:
+            return
+        for image, label in zip(images, labels.tolist(), strict=False):
+            if len(self.chosen) < self.count and label not in self.classes_seen:
+                self.chosen.append(image.clone())
+                self.classes_seen.add(label)
+            elif len(self.spare) < self.count:
+                self.spare.append(image.clone())
+
+    def inputs(self) -> torch.Tensor:
+        return torch.stack((self.chosen + self.spare)[:self.count])
+
+
 @torch.inference_mode()
-def evaluate(run: PreparedRun) -> dict[str, Any]:
-    model, policy = run.model, run.policy
-    if run.world.is_distributed:  # BatchNorm statistics as the first process has them: one model
+def evaluate(run: PreparedRun, keep: bool = False, model: nn.Module | None = None) -> dict[str, Any]:
+    """The validation figures of the run's model (or of `model`, in the first process only); with `keep`,
+    also the pass itself (under "pass", a ValidationPass)."""
+    policy = run.policy
+    if model is None and run.world.is_distributed:  # BatchNorm statistics as the first process has them: one model
         import torch.distributed as dist
 
-        for buffer in model.buffers():
+        for buffer in run.model.buffers():
             dist.broadcast(buffer, 0)
+    model = model if model is not None else run.model
     model.eval()
     loss_sum = 0.0
-    targets, predictions = [], []
-    for images, labels in run.val_loader:
-        x = normalize_batch(images.to(policy.device, non_blocking=policy.pin_memory), run.prep)
-        if policy.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        labels = labels.to(policy.device)
-        with policy.autocast():
-            logits = model(x)
-        loss_sum += nn.functional.cross_entropy(logits.float(), labels, reduction="sum").item()
-        targets.append(labels.cpu())
-        predictions.append(logits.argmax(1).cpu())
-    target = torch.cat(targets)
-    matrix = confusion_matrix(target, torch.cat(predictions), len(run.data.classes))
-    return {"loss": loss_sum / max(len(target), 1), "accuracy": matrix.diag().sum().item() / max(len(target), 1),
-            "confusion_matrix": matrix.tolist()}
+    targets, all_logits, golden = [], [], GoldenPicker()
+    with capture_features(model) if keep else contextlib.nullcontext([]) as pooled:
+        for images, labels in run.val_loader:
+            if keep:
+                golden.see(images, labels)
+            x = normalize_batch(images.to(policy.device, non_blocking=policy.pin_memory), run.prep)
+            if policy.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            labels = labels.to(policy.device)
+            with policy.autocast():
+                logits = model(x).float()
+            loss_sum += nn.functional.cross_entropy(logits, labels, reduction="sum").item()
+            targets.append(labels.cpu())
+            all_logits.append(logits.cpu())
+    target, logits = torch.cat(targets), torch.cat(all_logits)
+    matrix = confusion_matrix(target, logits.argmax(1), len(run.data.classes))
+    figures = {"loss": loss_sum / max(len(target), 1), "accuracy": matrix.diag().sum().item() / max(len(target), 1),
+               "confusion_matrix": matrix.tolist()}
+    if keep:
+        figures["pass"] = ValidationPass(logits, target, torch.cat([p.cpu() for p in pooled]),
+                                         golden.inputs())
+    return figures
 
 
 def one_epoch(run: PreparedRun, saver: CheckpointSaver, epoch: int, history: list[dict[str, Any]], *,
@@ -117,7 +166,7 @@ def one_epoch(run: PreparedRun, saver: CheckpointSaver, epoch: int, history: lis
     train_loss, train_acc, finished = train_one_epoch(run, epoch, emit=emit, cancelled=cancelled, clock=clock)
     if not finished:
         return "cancelled"  # the last finished epoch's state is kept; the trainer writes it as it stops
-    val = evaluate(run)
+    val = evaluate(run, keep=run.world.is_main)
     metrics = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val["loss"],
                "val_acc": val["accuracy"], "confusion_matrix": val["confusion_matrix"],
                "val_samples": len(run.data.val), "train_samples": len(run.data.train)}
@@ -126,9 +175,9 @@ def one_epoch(run: PreparedRun, saver: CheckpointSaver, epoch: int, history: lis
                        time.perf_counter() - started, run.optimizer.param_groups[0]["lr"], improved,
                        max(saver.best_acc, val["accuracy"]))
     history.append(event.to_dict())
-    fields = dict(arch=s.arch, classes=run.data.classes, small_input=s.small_input, preprocessing=run.prep,
+    fields = dict(arch=s.arch, classes=run.data.classes, small_input=s.small_input, stem=s.stem, preprocessing=run.prep,
                   train=s.to_dict(), metrics=metrics, history=list(history))
-    if saver.save_checkpoint(fields, run.model, val["accuracy"], val["loss"]):
+    if saver.save_checkpoint(fields, run.model, val["accuracy"], val["loss"], val.get("pass")):
         emit("on_checkpoint", saver.best_path, metrics)
     stopped = "completed"
     if s.patience and saver.since_best >= s.patience:

@@ -33,6 +33,7 @@ class BestEpoch:
     fields: dict[str, Any]
     state: dict[str, torch.Tensor]
     metrics: dict[str, Any] = field(default_factory=dict)
+    validation: Any = None  # the epoch's ValidationPass (core/training/loop.py), which the finishing reuses
 
 
 class CheckpointSaver:
@@ -76,9 +77,11 @@ class CheckpointSaver:
     def is_improvement(self, accuracy: float, loss: float) -> bool:
         return accuracy > self.best_acc or (accuracy == self.best_acc and loss < self.best_loss)
 
-    def save_checkpoint(self, fields: dict[str, Any], model: torch.nn.Module, accuracy: float, loss: float) -> bool:
+    def save_checkpoint(self, fields: dict[str, Any], model: torch.nn.Module, accuracy: float, loss: float,
+                        validation: Any = None) -> bool:
         """Write `fields` (checkpoint_payload's arguments, without `model`) as the best checkpoint if this
-        epoch is better than every earlier one; returns whether it was."""
+        epoch is better than every earlier one; returns whether it was. `validation`: what the epoch's
+        validation pass saw, kept with the best epoch for its finishing."""
         if not self.is_improvement(accuracy, loss):
             self.since_best += 1
             return False
@@ -88,7 +91,7 @@ class CheckpointSaver:
             return True
         self.best_path = write_checkpoint(self.out, checkpoint_payload(model=model, **fields))
         self.best = BestEpoch(fields, {k: v.detach().clone() for k, v in model.state_dict().items()},
-                              fields.get("metrics", {}))
+                              fields.get("metrics", {}), validation)
         self.since_best = 0
         return True
 
@@ -130,8 +133,8 @@ class CheckpointSaver:
             return self.best
         contents = read_checkpoint(self.best_path)
         fields = dict(arch=contents.arch, classes=contents.classes, small_input=contents.small_input,
-                      preprocessing=contents.preprocessing, train=contents.train, metrics=contents.metrics,
-                      history=contents.history)
+                      stem=contents.stem, preprocessing=contents.preprocessing, train=contents.train,
+                      metrics=contents.metrics, history=contents.history)
         return BestEpoch(fields, contents.state_dict, contents.metrics)
 
     def last_if_written(self) -> Path | None:

@@ -69,7 +69,8 @@ def test_best_checkpoint_round_trips_and_classifies(trained):
 
 def test_bfloat16_training_learns_and_keeps_float32_weights(tmp_path, monkeypatch):
     """Where the CPU computes bfloat16 (or on a GPU), the step runs under autocast; the model still learns,
-    its weights stay float32, and calibration and golden outputs are computed in full precision."""
+    its weights stay float32, and golden outputs are computed in full precision. The finishing reuses the best
+    epoch's validation pass (calibration and the familiarity threshold) instead of passing over it again."""
     monkeypatch.setattr(devices, "cpu_has_native_bf16", lambda: True)
     heads = []  # (training mode?, dtype of the head's output) for every forward
     build = training.build_model
@@ -81,10 +82,13 @@ def test_bfloat16_training_learns_and_keeps_float32_weights(tmp_path, monkeypatc
 
     monkeypatch.setattr(training, "build_model", recording_build)  # the model trained
     monkeypatch.setattr(finishing, "build_model", recording_build)  # the best one, finished
+    again = []
+    monkeypatch.setattr(finishing, "evaluate", lambda *args, **kwargs: again.append(args))
     data = make_shapes_dataset(tmp_path / "shapes", per_class=14)
     result = Trainer(settings_for(data, tmp_path / "bf16.pt", batch_size=8, epochs=4, lr=1e-3)).run()
     assert {dtype for is_training, dtype in heads if is_training} == {torch.bfloat16}
-    assert torch.float32 in {dtype for is_training, dtype in heads if not is_training}  # calibration, golden
+    assert torch.float32 in {dtype for is_training, dtype in heads if not is_training}  # golden
+    assert again == [] and result.calibration["temperature"] > 0 and result.calibration["unfamiliar"]["threshold"]
     # Learns: the loss falls and nine validation pictures come out well above chance (1/3). CPUs emulate
     # bfloat16 differently (AMX, AVX-512 or neither), so an exact figure would test the CPU, not the loop.
     losses = [epoch["train_loss"] for epoch in result.history]
@@ -221,10 +225,12 @@ def test_imagenet_weights_offline_fail_before_reading_images(tmp_path, monkeypat
 def test_early_stopping_with_patience(tmp_path, monkeypatch):
     data = make_shapes_dataset(tmp_path / "d", per_class=6)
     flat = {"loss": 1.0, "accuracy": 0.5, "confusion_matrix": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]}
-    monkeypatch.setattr(loop, "evaluate", lambda run: dict(flat))
+    monkeypatch.setattr(loop, "evaluate", lambda run, keep=False: dict(flat))  # no pass kept...
     recorder = Recorder()
     result = Trainer(settings_for(data, tmp_path / "m.pt", epochs=6, patience=2), [recorder]).run()
     assert result.stopped == "early_stopping" and [e.epoch for e in recorder.epochs] == [1, 2, 3]
+    extra = read_checkpoint(result.best_path).extra  # ...so the finishing passed over the validation set itself
+    assert extra["temperature"] > 0 and extra["familiarity"]["method"] and extra["golden"]["inputs"].shape[0] >= 1
 
 
 def test_class_weights_favour_rare_classes():
