@@ -22,7 +22,7 @@ from resnet_gui.core.models.checkpoints import checkpoint_payload, write_checkpo
 from resnet_gui.core.models.files import last_path_for
 from resnet_gui.core.training.saver import CheckpointSaver
 from resnet_gui.core.training.schedules import make_scheduler, restore_scheduler
-from resnet_gui.core.training.settings import TrainSettings, small_input_for
+from resnet_gui.core.training.settings import TrainSettings, stem_for
 from tests.support import TINY, make_shapes_dataset, tiny_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,8 +124,10 @@ def test_the_unsure_rule():
     assert unsure.verdict == "unsure" and Prediction("b.png", [Guess("cat", 0, 0.9)]).verdict == "cat"
 
 
-def test_small_input_rule_is_64_px_or_less():
-    assert small_input_for(32) and small_input_for(64) and not small_input_for(65) and not small_input_for(224)
+def test_the_stem_follows_the_input_size_as_documented():
+    # the cheapest stem that leaves the first residual stage at least 16 px (settings.stem_for)
+    assert [stem_for(px) for px in (16, 31, 32, 48, 63, 64, 96, 224)] == \
+        ["small", "small", "pooled", "pooled", "pooled", "imagenet", "imagenet", "imagenet"]
 
 
 def test_the_command_line_defaults_are_train_settings_defaults():

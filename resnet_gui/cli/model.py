@@ -76,6 +76,7 @@ def info_command(args: argparse.Namespace) -> int:
         "mean": list(prep.mean),
         "std": list(prep.std),
         "small_input": bundle.small_input,
+        "stem": bundle.stem,
         "stages": [
             {"name": r.name, "blocks": r.blocks, "output_shape": list(r.output_shape), "params": r.params} for r in rows
         ],
@@ -94,6 +95,7 @@ def info_command(args: argparse.Namespace) -> int:
         print(json_line(data))
         return EXIT_OK
     from resnet_gui.core.models.architectures import architecture
+    from resnet_gui.core.models.stems import stem
 
     spec = architecture(bundle.arch)
     classes = ", ".join(shown(c) for c in bundle.classes[:10]) + (
@@ -102,7 +104,7 @@ def info_command(args: argparse.Namespace) -> int:
     print(f"  classes      {bundle.num_classes}: {classes}")
     print(f"  parameters   {data['params']:,}")
     print(f"  input        {prep.image_size}x{prep.image_size} px (resize {prep.resize}), "
-          f"{'small-input stem (3x3, no max-pool)' if bundle.small_input else 'ImageNet stem (7x7/2 + max-pool)'}")
+          f"{stem(bundle.stem).technical}")
     print(f"  normalise    mean {tuple(round(v, 3) for v in prep.mean)}, std {tuple(round(v, 3) for v in prep.std)}")
     if contents.metrics:
         figures = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in contents.metrics.items()

@@ -17,6 +17,7 @@ from resnet_gui.cli.common import (
     positive_int,
     shown,
 )
+from resnet_gui.core.models.stems import STEMS
 from resnet_gui.core.summaries import describe_calibration, describe_threshold, duration
 from resnet_gui.core.training.settings import MAX_LR
 
@@ -58,10 +59,13 @@ def add_training_options(parser, archs: list[str]) -> None:
     parser.add_argument("--image-size", type=image_size,
                         help="input size (default: the pictures' typical size, 32 to 224 px)")
     stem = parser.add_mutually_exclusive_group()
+    stem.add_argument("--stem", choices=list(STEMS), default=d.stem,
+                      help="the first layer: imagenet (7x7/2 + max-pool), pooled (3x3/1 + max-pool) or small "
+                           "(3x3/1, no max-pool); default: pooled at an input of 64 px or less, imagenet above")
     stem.add_argument("--small-input", dest="small_input", action="store_const", const=True,
-                      help="3x3 stem without max-pool (default: at an input of 64 px or less)")
+                      help="the same as --stem small")
     stem.add_argument("--no-small-input", dest="small_input", action="store_const", const=False,
-                      help="the ImageNet stem even for small inputs")
+                      help="the same as --stem imagenet")
     parser.add_argument("--augment", nargs="+", default=d.augment, metavar="NAME",
                         help=f"any of {' '.join(AUGMENTATIONS)}, or none (default: {' '.join(d.augment)})")
     parser.add_argument("--crop-scale", type=finite_float, default=d.crop_scale,
@@ -99,6 +103,7 @@ def settings_from_args(args: argparse.Namespace):
         batch_size=args.batch_size, lr=d.lr if args.lr == "auto" else args.lr, find_lr=args.lr == "auto",
         optimizer=args.optimizer, schedule=args.schedule,
         weight_decay=args.weight_decay, image_size=args.image_size, small_input=args.small_input,
+        stem=args.stem,
         augment=[] if args.augment == ["none"] else list(args.augment), crop_scale=args.crop_scale,
         label_smoothing=args.label_smoothing,
         balance=args.balance, seed=args.seed, device=args.device, amp=not args.no_amp, patience=args.patience,

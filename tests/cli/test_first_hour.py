@@ -50,8 +50,9 @@ def test_default_training_on_the_example_reaches_90_percent(tmp_path, capsys):
     out = tmp_path / "model.pt"
     assert main(["train", str(made.train), "--weights", "none", "--out", str(out), "--json"]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert {"event": "input", "text": "Input 96 px (from the pictures, typically 96 px), the usual first layer "
-                                      "for photographs (the ImageNet stem: 7x7/2 + max-pool) (above 64 px)."} in events
+    assert events[0] == {"event": "input", "text": "Input 96 px (from the pictures, typically 96 px); the usual "
+                         "first layer for photographs (the ImageNet stem: 7x7/2 + max-pool): at 96 px it leaves 24 px "
+                         "to the first residual stage, enough to learn from."}
     assert main(["evaluate", str(made.test), "--checkpoint", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert report["samples"] == 80 and report["accuracy"] >= 0.90, report["accuracy"]
@@ -60,23 +61,33 @@ def test_default_training_on_the_example_reaches_90_percent(tmp_path, capsys):
 
 def test_one_rule_for_small_pictures():
     assert size_from_pictures(96) == 96 and size_from_pictures(500) == 224 and size_from_pictures(20) == 32
-    assert input_choice(None, None, 40)[:2] == (40, True)  # 64 px or less: the small-input stem...
-    assert input_choice(None, False, 40)[:2] == (40, False)  # ...unless the user says otherwise
-    assert input_choice(48, None, None)[:2] == (48, True) and input_choice(128, None, None)[:2] == (128, False)
-    assert "small-input stem" in input_choice(32, None, None)[2]
+    assert input_choice(None, None, 40)[:2] == (40, "pooled")  # 32 to 63 px: the pooled small-input stem...
+    assert input_choice(None, False, 40)[:2] == (40, "imagenet")  # ...unless the user says otherwise
+    assert input_choice(None, True, 40)[:2] == (40, "small") and input_choice(40, None, None, "small")[1] == "small"
+    assert input_choice(24, None, None)[:2] == (24, "small") and input_choice(128, None, None)[:2] == (128, "imagenet")
+    said = input_choice(32, None, None)[2]
+    assert "pooled small-input stem" in said and "leaves 16 px" in said, said
 
 
-def test_small_pictures_train_with_the_small_stem_and_say_so(tmp_path, capsys):
+def test_small_pictures_train_with_the_stem_their_size_calls_for_and_say_so(tmp_path, capsys):
+    from torch import nn
+
+    from resnet_gui.core.models.resnets import load_bundle
     from tests.support import make_shapes_dataset
 
     data = make_shapes_dataset(tmp_path / "d", per_class=4, size=40)
-    assert main(["train", str(data), "--weights", "none", "--epochs", "1", "--out", str(tmp_path / "m.pt")]) == 0
-    err = capsys.readouterr().err
-    assert ("Input 40 px (from the pictures, typically 40 px), a first layer that keeps small pictures' detail "
-            "(the small-input stem") in err
-    assert main(["info", str(tmp_path / "m.pt"), "--json"]) == 0
-    info = json.loads(capsys.readouterr().out)
-    assert info["small_input"] is True and info["image_size"] == 40
+    for flags, name, stem in (([], "m.pt", "pooled"), (["--small-input"], "s.pt", "small")):
+        assert main(["train", str(data), "--weights", "none", "--epochs", "1", "--batch-size", "8",
+                     "--out", str(tmp_path / name), *flags]) == 0
+        first = capsys.readouterr().err.splitlines()[0]
+        assert first.startswith("Input 40 px (from the pictures, typically 40 px); "), first
+        assert main(["info", str(tmp_path / name), "--json"]) == 0
+        info = json.loads(capsys.readouterr().out)
+        assert info["stem"] == stem and info["small_input"] is True and info["image_size"] == 40
+        model = load_bundle(tmp_path / name).model  # the file's stem, rebuilt: its max-pool kept or not
+        assert isinstance(model.maxpool, nn.MaxPool2d) == (stem == "pooled")
+    assert "a first layer for small pictures that halves their side (the pooled small-input stem" in first or \
+        "(the small-input stem: 3x3/1, no max-pool): as set." in first
 
 
 def test_no_download_chatter_reaches_the_terminal(monkeypatch):

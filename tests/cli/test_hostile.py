@@ -148,7 +148,7 @@ def test_a_truncated_avif_is_skipped_in_training(tmp_path, capsys):
     code, out, err = run_cli(capsys, "train", data, "--weights", "none", "--epochs", "1", "--image-size", "32",
                              "--out", tmp_path / "m.pt", "--json")
     assert code == 0
-    event = json.loads(out.splitlines()[0])
+    event = next(e for e in map(json.loads, out.splitlines()) if e["event"] == "data")
     assert any(s["path"].endswith("cut.avif") for s in event["skipped"])
 
 

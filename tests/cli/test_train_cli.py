@@ -21,9 +21,9 @@ def test_train_json_events_and_best_checkpoint(capsys, data, tmp_path):
     assert code == 0
     events = [json.loads(line) for line in stdout.splitlines()]
     kinds = [e["event"] for e in events]
-    assert kinds[0] == "data" and kinds[-1] == "finished"
+    assert kinds[:2] == ["input", "data"] and kinds[-1] == "finished"  # first, how the run sees the pictures
     assert kinds.count("epoch") == 2 and kinds.count("batch") >= 4
-    assert events[0]["classes"] == ["blue", "green", "red"] and events[0]["counts"] == {"blue": 8, "green": 8, "red": 8}
+    assert events[1]["classes"] == ["blue", "green", "red"] and events[1]["counts"] == {"blue": 8, "green": 8, "red": 8}
     finished = events[-1]
     assert finished["best_path"] == str(out) and out.exists()
     assert (tmp_path / "run" / "best.last.pt").exists()

@@ -106,7 +106,7 @@ def test_the_train_form_shows_train_settings_defaults(window):
     ignore = {"data_dir", "out", "device", "amp"}
     assert {k: v for k, v in dataclasses.asdict(shown).items() if k not in ignore} == \
         {k: v for k, v in dataclasses.asdict(defaults).items() if k not in ignore}
-    assert shown.image_size is None and shown.small_input is None  # "from the pictures", stem by size
+    assert shown.image_size is None and shown.small_input is None and shown.stem is None  # stem by size
 
 
 def test_device_and_precision_have_one_source(qtbot, window):

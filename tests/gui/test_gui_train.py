@@ -18,7 +18,7 @@ def scanned_panel(qtbot, window, tmp_path, per_class=8):
 
 def fill(panel, tmp_path, epochs=2):
     panel.form.weights.setCurrentIndex(panel.form.weights.findData("none"))
-    panel.form.small_input.setChecked(True)
+    panel.form.stem.setCurrentIndex(panel.form.stem.findData("small"))
     panel.form.epochs.setValue(epochs)
     panel.form.batch_size.setValue(8)
     panel.form.lr.setValue(0.002)

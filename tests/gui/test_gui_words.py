@@ -18,8 +18,10 @@ def test_the_example_is_not_in_a_doubled_folder(qapp):
 
 def test_the_train_tab_says_stem_and_calibration_error_in_plain_words(window):
     panel = window.train_panel
-    assert panel.form.small_input.text() == "Keep the detail of small pictures"
-    assert "small-input stem" in panel.form.small_input.toolTip()  # the term, on hover
+    stems = [panel.form.stem.itemText(i) for i in range(panel.form.stem.count())]
+    assert stems == ["By picture size", "For photographs (ImageNet stem)", "Small pictures, halved (pooled stem)",
+                     "Small pictures, every pixel (small-input stem)"]
+    assert "small-input stem" in panel.form.stem.toolTip() and "from 32 px" in panel.form.stem.toolTip()
 
 
 def test_calibration_in_plain_words():

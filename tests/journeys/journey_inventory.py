@@ -70,5 +70,4 @@ NOT_CLICKED = {
     "Train/Colour jitter": "a setting (augmentation)", "Train/Horizontal flip": "a setting (augmentation)",
     "Train/Vertical flip": "a setting (augmentation)", "Train/Random resized crop": "a setting (augmentation)",
     "Train/Rotation (±15°)": "a setting (augmentation)", "Train/Mixed precision": "a setting (Options menu too)",
-    "Train/Keep the detail of small pictures": "a setting (the stem)",
 }

@@ -22,6 +22,7 @@ from resnet_gui.core.errors import CheckpointError
 from resnet_gui.core.images.transforms import Preprocessing
 from resnet_gui.core.models.architectures import ARCHITECTURES, architecture
 from resnet_gui.core.models.class_names import default_class_names, find_class_names_beside, read_class_names
+from resnet_gui.core.models.stems import STEMS, is_small_input, stem_of
 from resnet_gui.core.text import display_path, is_text
 from resnet_gui.core.trust.familiarity import METHODS as FAMILIARITY_METHODS
 from resnet_gui.core.values import MAX_IMAGE_SIZE, MAX_RESIZE, MIN_IMAGE_SIZE, finite_number
@@ -57,6 +58,10 @@ class CheckpointContents:
     metrics: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # keys of newer formats kept as they are
+    stem: str = ""  # core/models/stems.py; "" for what small_input says (files from before stems had names)
+
+    def __post_init__(self) -> None:
+        self.stem = stem_of(self.small_input, self.stem)
 
 
 def read_checkpoint(
@@ -164,7 +169,10 @@ def _own_contents(raw: dict, path: Path, arch: str, num_classes: int, small_inpu
         raise damaged("its normalisation standard deviation has a zero or negative value")
     stored_prep = Preprocessing(image_size=side, resize=max(resize, side), mean=tuple(float(v) for v in mean),
                                 std=tuple(float(v) for v in std))
-    known = {"format", "version", "arch", "num_classes", "classes", "small_input", "image_size",
+    stem_name = raw.get("stem")
+    if stem_name is not None and (stem_name not in STEMS or is_small_input(stem_name) != small_input):
+        raise damaged(f"its first layer is recorded as {stem_name!r}, which its weights do not have")
+    known = {"format", "version", "arch", "num_classes", "classes", "small_input", "stem", "image_size",
              "resize", "mean", "std", "state_dict", "train", "metrics", "history"}
     extra = {k: v for k, v in raw.items() if k not in known}
     temperature = extra.get("temperature", 1.0)
@@ -190,7 +198,7 @@ def _own_contents(raw: dict, path: Path, arch: str, num_classes: int, small_inpu
         path=path, kind="resnet-gui", arch=arch, num_classes=num_classes, classes=list(classes),
         small_input=small_input, preprocessing=prep, state_dict=state_dict, version=version,
         train=dict(raw.get("train") or {}), metrics=dict(raw.get("metrics") or {}),
-        history=list(raw.get("history") or []), extra=extra,
+        history=list(raw.get("history") or []), extra=extra, stem=stem_name or "",
     )
 
 
@@ -395,6 +403,7 @@ def checkpoint_payload(
     classes: list[str],
     small_input: bool,
     preprocessing: Preprocessing,
+    stem: str | None = None,
     train: dict | None = None,
     metrics: dict | None = None,
     history: list | None = None,
@@ -408,7 +417,8 @@ def checkpoint_payload(
         "arch": arch,
         "num_classes": len(classes),
         "classes": list(classes),
-        "small_input": bool(small_input),
+        "small_input": is_small_input(stem_of(small_input, stem)),  # what apps from before stems had names read
+        "stem": stem_of(small_input, stem),
         "image_size": preprocessing.image_size,
         "resize": preprocessing.resize,
         "mean": list(preprocessing.mean),

@@ -18,26 +18,29 @@ from resnet_gui.core.errors import CheckpointError, WeightsUnavailableError
 from resnet_gui.core.images.transforms import Preprocessing
 from resnet_gui.core.models.architectures import DEFAULT_ARCH, architecture
 from resnet_gui.core.models.checkpoints import CheckpointContents, read_checkpoint
+from resnet_gui.core.models.stems import IMAGENET_STEM, stem_of
+from resnet_gui.core.models.stems import stem as stem_spec
 from resnet_gui.core.trust.familiarity import is_usable
 
 
-def build_model(arch: str, num_classes: int = 1000, *, small_input: bool = False) -> nn.Module:
-    """A randomly initialised torchvision ResNet with `num_classes` outputs."""
+def build_model(arch: str, num_classes: int = 1000, *, small_input: bool = False, stem: str | None = None) -> nn.Module:
+    """A randomly initialised torchvision ResNet with `num_classes` outputs, and the first layer named by
+    `stem` (core/models/stems.py), or by `small_input` for callers from before stems had names."""
     architecture(arch)
     model = torchvision.models.get_model(arch, weights=None, num_classes=num_classes)
-    if small_input:
-        use_small_input_stem(model)
+    use_stem(model, stem_of(small_input, stem))
     return model
 
 
-def use_small_input_stem(model: nn.Module) -> None:
-    """The CIFAR-style stem: a 3x3 stride-1 first convolution and no max-pool.
-
-    With the ImageNet stem a 32 px image is 1 px wide by layer4; this keeps
-    8x more resolution for images of 64 px and below.
-    """
-    model.conv1 = nn.Conv2d(3, model.conv1.out_channels, kernel_size=3, stride=1, padding=1, bias=False)
-    model.maxpool = nn.Identity()
+def use_stem(model: nn.Module, name: str) -> None:
+    """Replace torchvision's ImageNet stem by the one named, in place."""
+    spec = stem_spec(name)
+    if spec.name == IMAGENET_STEM:
+        return
+    model.conv1 = nn.Conv2d(3, model.conv1.out_channels, kernel_size=spec.kernel, stride=spec.stride,
+                            padding=spec.kernel // 2, bias=False)
+    if not spec.max_pool:
+        model.maxpool = nn.Identity()
 
 
 def imagenet_weights(arch: str):
@@ -78,6 +81,10 @@ class ModelBundle:
     temperature: float = 1.0  # logits are divided by it before the softmax (calibration)
     unsure_below: float | None = None  # a suggested confidence threshold from the validation set
     familiarity: dict[str, Any] | None = None  # the out-of-distribution fit (core/trust/familiarity.py), if any
+    stem: str = ""  # core/models/stems.py; "" for what small_input says
+
+    def __post_init__(self) -> None:
+        self.stem = stem_of(self.small_input, self.stem)
 
     @property
     def num_classes(self) -> int:
@@ -110,7 +117,7 @@ def load_checkpoint_bundle(
     image_size: int | None = None,
 ) -> ModelBundle:
     contents = read_checkpoint(path, arch=arch, classes_file=classes_file, image_size=image_size)
-    model = build_model(contents.arch, contents.num_classes, small_input=contents.small_input)
+    model = build_model(contents.arch, contents.num_classes, stem=contents.stem)
     try:
         model.load_state_dict(contents.state_dict, strict=True)
     except RuntimeError as exc:
@@ -128,7 +135,7 @@ def load_checkpoint_bundle(
                        temperature=float(contents.extra.get("temperature", 1.0)),
                        unsure_below=calibration.get("unsure_below") or None,
                        familiarity=contents.extra["familiarity"] if is_usable(contents.extra.get("familiarity"))
-                       else None)
+                       else None, stem=contents.stem)
 
 
 def load_bundle(

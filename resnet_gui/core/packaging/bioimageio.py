@@ -151,7 +151,8 @@ def rdf(bundle: ModelBundle, folder: Path, *, license: str, authors: list[str] |
             "onnx": {**file(WEIGHT_FILES["onnx"]), "opset_version": ONNX_OPSET, "parent": "torchscript"},
         },
         "config": {"resnet_gui": {
-            "arch": bundle.arch, "small_input": bundle.small_input, "image_size": size, "resize": prep.resize,
+            "arch": bundle.arch, "small_input": bundle.small_input, "stem": bundle.stem, "image_size": size,
+            "resize": prep.resize,
             "temperature": bundle.temperature, "unsure_below": bundle.unsure_below,
             "torchvision_version": torchvision.__version__.split("+")[0],
         }},

@@ -15,6 +15,7 @@ from typing import Any
 
 from resnet_gui.core.models.architectures import architecture
 from resnet_gui.core.models.resnets import ModelBundle, count_parameters
+from resnet_gui.core.models.stems import stem
 from resnet_gui.core.summaries import describe_familiarity, describe_threshold
 
 RESNET_PAPER = "He, Zhang, Ren and Sun, Deep Residual Learning for Image Recognition, CVPR 2016"
@@ -61,8 +62,7 @@ def model_card(bundle: ModelBundle) -> str:
     lines += ["## Model", "",
               f"- Architecture: {spec.title} (`{bundle.arch}`, torchvision), {count_parameters(bundle.model):,} "
               "parameters",
-              "- Stem: " + ("small-input (3x3 convolution, no max-pool)" if bundle.small_input
-                            else "ImageNet (7x7/2 convolution and max-pool)"),
+              f"- Stem: {stem(bundle.stem).technical}",
               f"- Input: RGB, shorter side resized to {prep.resize} px (bilinear, antialiased), centre crop "
               f"{prep.image_size} x {prep.image_size}, scaled to 0..1, minus mean {_three(prep.mean)}, divided by "
               f"std {_three(prep.std)}",

@@ -97,7 +97,7 @@ def _continuing(project: Project, settings: TrainSettings, run_id: int) -> Train
                            "continue from another run (resnet-gui project status lists them).",
                            in_window=f"Run {run_id} {why}, so there is nothing to continue from. Train from "
                                      "scratch, or continue from another run.")
-    shape = {key: run.settings[key] for key in ("arch", "small_input", "image_size") if key in run.settings}
+    shape = {key: run.settings[key] for key in ("arch", "small_input", "stem", "image_size") if key in run.settings}
     return replace(settings, weights=str(run.checkpoint), **shape)
 
 

@@ -49,7 +49,7 @@ def preview_augmentation(settings: TrainSettings, *, draws: int = DRAWS, rows: i
     if not picked:
         raise UserError(f"{settings.data_dir} has no training pictures to show the augmentation on.")
     typical = None if settings.image_size else typical_short_side([p for p, _ in picked])
-    size, _, _ = input_choice(settings.image_size, settings.small_input, typical)
+    size, _, _ = input_choice(settings.image_size, settings.small_input, typical, settings.stem)
     prep = Preprocessing.imagenet(size)
     augment = train_transform(prep, Augmentation.from_names(settings.augment, settings.crop_scale))
     plain = ResizeCenterCrop(prep.resize, prep.image_size)

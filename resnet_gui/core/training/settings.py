@@ -8,6 +8,7 @@ from typing import Any
 
 from resnet_gui.core.errors import UserError
 from resnet_gui.core.models.architectures import DEFAULT_TRAIN_ARCH, architecture
+from resnet_gui.core.models.stems import IMAGENET_STEM, POOLED_STEM, SMALL_STEM, STEMS, is_small_input, stem
 from resnet_gui.core.values import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, finite_number, whole_number
 
 # The words of --augment and TrainSettings.augment, with what the window calls them.
@@ -19,13 +20,30 @@ SCHEDULES = ("onecycle", "cosine", "step", "constant")
 BALANCING = ("none", "loss", "sampler")
 MAX_LR = 10.0
 MAX_SEED = 2**32 - 1  # numpy's generators take no larger seed
-SMALL_INPUT_MAX_PX = 64  # at or below this size, the small-input stem keeps enough resolution to learn
+MIN_STAGE_SIDE = 16  # px the first residual stage sees, at least, with the stem stem_for chooses
 DEFAULT_CROP, DEFAULT_SMALL_CROP = 224, 32
 
 
-def small_input_for(image_size: int) -> bool:
-    """The rule both front ends follow: pictures of 64 px or less use the small-input stem."""
-    return image_size <= SMALL_INPUT_MAX_PX
+def stem_for(image_size: int) -> str:
+    """The rule both front ends follow: the cheapest stem (core/models/stems.py) that leaves the first
+    residual stage at least MIN_STAGE_SIDE px: ImageNet's from 64 px, the pooled small-input stem from 32 px,
+    the small-input stem below (benchmarks/small_pictures.py measured what each costs and gives)."""
+    for name in (IMAGENET_STEM, POOLED_STEM):
+        if image_size // stem(name).reduction >= MIN_STAGE_SIDE:
+            return name
+    return SMALL_STEM
+
+
+def why_stem(image_size: int) -> str:
+    """Why stem_for chose what it did, in a few words for the run's first line."""
+    chosen = stem_for(image_size)
+    side = image_size // stem(chosen).reduction
+    if chosen == IMAGENET_STEM:
+        return f"at {image_size} px it leaves {side} px to the first residual stage, enough to learn from"
+    if chosen == POOLED_STEM:
+        return (f"at {image_size} px the usual first layer would leave {image_size // 4} px to the first residual "
+                f"stage; this one leaves {side} px, at a quarter of the cost of keeping all {image_size}")
+    return f"below {2 * MIN_STAGE_SIDE} px every layer keeps the whole side"
 
 
 def size_from_pictures(typical_side: int) -> int:
@@ -35,23 +53,24 @@ def size_from_pictures(typical_side: int) -> int:
     return int(max(DEFAULT_SMALL_CROP, min(DEFAULT_CROP, typical_side // 8 * 8)))
 
 
-def input_choice(image_size: int | None, small_input: bool | None, typical_side: int | None) -> tuple[int, bool, str]:
-    """(crop, small-input stem, a sentence saying so) for a run: what the user set, else the rules."""
+def input_choice(image_size: int | None, small_input: bool | None, typical_side: int | None,
+                 stem_name: str | None = None) -> tuple[int, str, str]:
+    """(crop, stem, a sentence saying so) for a run: what the user set, else the rules."""
+    if stem_name is None and small_input is not None:  # --small-input / --no-small-input
+        stem_name = SMALL_STEM if small_input else IMAGENET_STEM
     if image_size:
         crop, why = image_size, "as set"
     elif typical_side:
         crop, why = size_from_pictures(typical_side), f"from the pictures, typically {typical_side} px"
     else:
-        crop, why = (DEFAULT_SMALL_CROP if small_input else DEFAULT_CROP), "the default"
-    if small_input is None:
-        small, stem_why = small_input_for(crop), f"{SMALL_INPUT_MAX_PX} px or less" if small_input_for(crop) \
-            else f"above {SMALL_INPUT_MAX_PX} px"
+        crop, why = (DEFAULT_SMALL_CROP if stem_name and is_small_input(stem_name) else DEFAULT_CROP), "the default"
+    if stem_name is None:
+        chosen, stem_why = stem_for(crop), why_stem(crop)
     else:
-        small, stem_why = small_input, "as set"
+        chosen, stem_why = stem(stem_name).name, "as set"
+    spec = stem(chosen)
     # plain words first, for the window's users; the technical name after, for the command line's
-    stem = ("a first layer that keeps small pictures' detail (the small-input stem: 3x3, no max-pool)" if small
-            else "the usual first layer for photographs (the ImageNet stem: 7x7/2 + max-pool)")
-    return crop, small, f"Input {crop} px ({why}), {stem} ({stem_why})."
+    return crop, chosen, f"Input {crop} px ({why}); {spec.plain} ({spec.technical}): {stem_why}."
 
 
 @dataclass
@@ -72,7 +91,8 @@ class TrainSettings:
     schedule: str = "onecycle"  # measured against cosine in benchmarks/train_vs_fastai.py (RESULTS.md)
     weight_decay: float = 1e-4
     image_size: int | None = None  # None: from the pictures (their typical size, 32 to 224)
-    small_input: bool | None = None  # None: by the input size (64 px or less: the small-input stem)
+    small_input: bool | None = None  # --small-input / --no-small-input: the small-input or the ImageNet stem
+    stem: str | None = None  # core/models/stems.py; None: by small_input, else by the input size (stem_for)
     # Flips only: a random resized crop (keeping 35% of the area or more) cost 3-5 points of accuracy in
     # runs of 5 epochs on 32-96 px pictures, and 2.5 points still when it kept 75% (RESULTS.md).
     augment: list[str] = field(default_factory=lambda: ["hflip"])
@@ -91,7 +111,8 @@ class TrainSettings:
 
     @property
     def crop(self) -> int:
-        return self.image_size or (DEFAULT_SMALL_CROP if self.small_input else DEFAULT_CROP)
+        small = is_small_input(self.stem) if self.stem in STEMS else bool(self.small_input)
+        return self.image_size or (DEFAULT_SMALL_CROP if small else DEFAULT_CROP)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,6 +125,8 @@ class TrainSettings:
     def validate(self) -> None:
         """Refuse, with a sentence, any setting a run cannot honour: nothing is half-obeyed."""
         architecture(self.arch)
+        if self.stem is not None:
+            stem(self.stem)
         if self.freeze_backbone and self.weights == "none":
             raise UserError("Training the last layer only needs start weights: from a random start the rest of the "
                             "network would stay random. Use --weights imagenet or --weights FILE, or leave out "

@@ -17,6 +17,7 @@ from resnet_gui.core.images.transforms import Augmentation, Preprocessing, decod
 from resnet_gui.core.models.architectures import architecture
 from resnet_gui.core.models.checkpoints import CheckpointContents, read_checkpoint
 from resnet_gui.core.models.resnets import build_model, imagenet_state_dict
+from resnet_gui.core.models.stems import is_small_input
 from resnet_gui.core.runtime.devices import DevicePolicy, default_num_workers, policy_for, resolve_device
 from resnet_gui.core.runtime.distributed import SYNC_BN_ON_CPU, World, device_for, synchronised_batchnorm
 from resnet_gui.core.training.schedules import make_scheduler
@@ -74,14 +75,14 @@ def build_start_model(s: TrainSettings, classes: list[str], state: dict[str, tor
                       contents: CheckpointContents | None) -> nn.Module:
     """The network to train: `state` loaded where it fits; the head is kept only when the start
     checkpoint has exactly these classes, and a 7x7 ImageNet stem never seeds the 3x3 one."""
-    model = build_model(s.arch, len(classes), small_input=s.small_input)
+    model = build_model(s.arch, len(classes), stem=s.stem)
     if state is None:
         return model
     state = dict(state)
     same_head = contents is not None and contents.classes == classes
     if not same_head:
         state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-    if s.small_input and state.get("conv1.weight", torch.empty(0)).shape[-1:] != (3,):
+    if tuple(state.get("conv1.weight", torch.empty(0)).shape[-2:]) != tuple(model.conv1.weight.shape[-2:]):
         state.pop("conv1.weight", None)
     missing, unexpected = model.load_state_dict(state, strict=False)
     allowed = {"fc.weight", "fc.bias", "conv1.weight"}
@@ -148,13 +149,17 @@ def set_up(s: TrainSettings, resumed: CheckpointContents | None, world: World, *
     policy = policy_for(device, amp=s.amp)
     state, contents = (None, None) if resumed else load_start_weights(s)
     if contents is not None:
-        s = replace(s, small_input=contents.small_input)  # the stem is part of the architecture the file holds
+        # the stem is part of the architecture the file holds
+        s = replace(s, small_input=contents.small_input, stem=contents.stem)
+    elif resumed is not None and s.stem is None:  # a run from before stems had names
+        s = replace(s, stem=resumed.stem)
 
     emit("on_status", "Reading the images…")
     scan = scan or scan_class_folder(s.data_dir, s.val_dir)
     typical = None if s.image_size else typical_short_side([p for p, _ in scan.train])
-    image_size, small_input, said = input_choice(s.image_size, s.small_input, typical)
-    s = replace(s, image_size=image_size, small_input=small_input)
+    image_size, stem_name, said = input_choice(s.image_size, s.small_input, typical, s.stem)
+    s = replace(s, image_size=image_size, stem=stem_name, small_input=is_small_input(stem_name))
+    emit("on_input_chosen", said)  # first: a run's first line says how it will see the pictures
     prep = Preprocessing.imagenet(s.crop)
     data = prepare_data(
         scan, image_size=s.crop, val_split=s.val_split, seed=s.seed,
@@ -162,13 +167,12 @@ def set_up(s: TrainSettings, resumed: CheckpointContents | None, world: World, *
         cancelled=cancelled,
     )
     emit("on_data_ready", data)
-    emit("on_input_chosen", said)
 
     if resumed:
         if resumed.classes != data.classes:
             raise UserError(f"The folder's classes ({', '.join(data.classes)}) are not those of the run being "
                             f"resumed ({', '.join(resumed.classes)}).")
-        model = build_model(s.arch, len(data.classes), small_input=s.small_input)
+        model = build_model(s.arch, len(data.classes), stem=s.stem)
         model.load_state_dict(resumed.state_dict)
     else:
         model = build_start_model(s, data.classes, state, contents)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_gui.core.models.architectures import ARCHITECTURES
+from resnet_gui.core.models.stems import STEMS
 from resnet_gui.core.summaries import describe_familiarity, describe_package_checks
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.jobs.job import Job, describe_error
@@ -118,8 +119,7 @@ class ModelPanel(QWidget):
         spec = ARCHITECTURES[bundle.arch]
         prep = bundle.preprocessing
         params = bundle.meta.get("params", 0)
-        stem = "small-input stem (3×3 convolution, no max-pool)" if bundle.small_input else \
-            "ImageNet stem (7×7/2 convolution + max-pool)"
+        stem = STEMS[bundle.stem].technical
         lines = [
             f"<h3>{html.escape(spec.title)} <small>({bundle.arch})</small></h3>",
             f"<b>Weights:</b> {html.escape(bundle.source)}",

@@ -40,7 +40,7 @@ class AugmentPreview(QLabel):
             box.toggled.connect(self.schedule)
         for spin in (form.crop_scale, form.image_size):
             spin.valueChanged.connect(self.schedule)
-        form.small_input.stateChanged.connect(self.schedule)
+        form.stem.currentIndexChanged.connect(self.schedule)
         form.advanced.toggled.connect(self.schedule)
 
     def set_folder(self, folder: str) -> None:

@@ -28,6 +28,7 @@ class ClassesFound(QGroupBox):
         self.class_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.class_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.class_table.setMinimumHeight(90)
+        self._input_choice = ""  # the run's input size and stem, in a sentence
         self.data_notes = never_widens(QLabel(""))
         self.data_notes.setTextFormat(Qt.TextFormat.PlainText)  # file names and reasons, shown as written
         self.data_notes.setStyleSheet("color: #8a5300;")
@@ -67,6 +68,7 @@ class ClassesFound(QGroupBox):
     def show_scan(self, info: dict, val_share: float, resumable=None) -> None:
         """A folder's classes as jobs.scan_training_folder counted them; `resumable`: a stopped run on it."""
         self.fill(info["counts"])
+        self._input_choice = ""
         notes = ["Validation: the val/ folder." if info["has_val"] else
                  f"Validation: {val_share:.0%} of each class, kept aside."]
         if resumable is not None:
@@ -83,10 +85,13 @@ class ClassesFound(QGroupBox):
             notes.append(f"… and {len(info['skipped']) - 5} more skipped (hover for the list).")
         self.data_notes.setToolTip(plain_tooltip("\n".join(f"{display_path(p)}: {e}" for p, e in info["skipped"])))
         split = f"{sum(info['train'])} images to train on, {sum(info['val'])} to validate."
-        self.data_notes.setText("\n".join([split, *notes]))
+        chosen = [self._input_choice] if self._input_choice else []
+        self.data_notes.setText("\n".join([split, *chosen, *notes]))
 
     def add_input_choice(self, text: str) -> None:
-        """The input size and stem chosen, after the split and before the other notes."""
+        """The input size and stem chosen (said before the pictures are read), shown after the split and
+        before the other notes."""
+        self._input_choice = text
         lines = self.data_notes.text().split("\n")
         self.data_notes.setText("\n".join([lines[0], text, *lines[1:]]))
 

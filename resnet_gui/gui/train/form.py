@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from resnet_gui.core.models.architectures import ARCHITECTURES
 from resnet_gui.core.models.files import WINDOW_MODEL_FILE
+from resnet_gui.core.models.stems import IMAGENET_STEM, POOLED_STEM, SMALL_STEM, stem_of
 from resnet_gui.core.training.settings import AUGMENTATIONS, SWEEP_STEPS, TrainSettings
 from resnet_gui.core.values import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from resnet_gui.gui import dialogs
@@ -102,11 +103,16 @@ class TrainForm(QWidget):
         self.freeze = QCheckBox("Train the last layer only")
         self.freeze.setToolTip("Freeze the backbone (its BatchNorm statistics too) and train only the classifier: "
                                "fast, and enough when your pictures look like photographs.")
-        self.small_input = QCheckBox("Keep the detail of small pictures")
-        self.small_input.setTristate(True)
-        self.small_input.setToolTip("The small-input stem: a 3x3 first layer without early downsampling, for "
-                                    "pictures of 64 px or less (cells cut out of a plate). Half-ticked: used when "
-                                    "the input is 64 px or less (the rule the command line follows too).")
+        self.stem = QComboBox()
+        for text, name in STEM_CHOICES:
+            self.stem.addItem(text, name)
+        # as narrow as the other boxes: the open list shows the longer names whole
+        self.stem.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.stem.setMinimumContentsLength(16)
+        self.stem.setToolTip("The network's first layer (its stem), which decides how much of a picture's detail "
+                             "reaches the rest, and the time each epoch takes. By picture size: the ImageNet stem "
+                             "from 64 px, the pooled small-input stem (3x3, then a max-pool) from 32 px, the "
+                             "small-input stem (3x3, no max-pool) below: the rule the command line follows too.")
         self.augment = {name: QCheckBox(text) for name, text in AUGMENTATIONS.items()}
         augment_box = QWidget()
         augment_grid = QGridLayout(augment_box)
@@ -137,7 +143,7 @@ class TrainForm(QWidget):
         self.amp.toggled.connect(lambda on: setattr(self.options, "amp", on))
         self.out = QLineEdit(str(Path.home() / WINDOW_MODEL_FILE))
         for label, widget in [
-            ("Optimizer", self.optimizer), ("Schedule", self.schedule), ("", self.freeze), ("", self.small_input),
+            ("Optimizer", self.optimizer), ("Schedule", self.schedule), ("", self.freeze), ("First layer", self.stem),
             ("Augmentation", augment_box), ("Crop keeps at least", self.crop_scale),
             ("What it makes", self.augment_preview),
             ("Label smoothing", self.label_smoothing), ("Imbalance", self.balance),
@@ -162,7 +168,7 @@ class TrainForm(QWidget):
         self.epochs.setValue(d.epochs)
         self.batch_size.setValue(d.batch_size)
         self.lr.setValue(d.lr)
-        self.small_input.setCheckState(_stem_state(d.small_input))
+        self.stem.setCurrentIndex(max(0, self.stem.findData(d.stem or _stem_of(d.small_input) or AUTO_STEM)))
         self.image_size.setValue(d.image_size or AUTO_SIZE)
         self.optimizer.setCurrentIndex(self.optimizer.findData(d.optimizer))
         self.schedule.setCurrentIndex(self.schedule.findData(d.schedule))
@@ -223,8 +229,7 @@ class TrainForm(QWidget):
             epochs=self.epochs.value(), batch_size=self.batch_size.value(), lr=self.lr.value(),
             optimizer=self.optimizer.currentData(), schedule=self.schedule.currentData(),
             image_size=None if self.image_size.value() == AUTO_SIZE else self.image_size.value(),
-            small_input={Qt.CheckState.Checked: True, Qt.CheckState.Unchecked: False}.get(
-                self.small_input.checkState()),
+            stem=None if self.stem.currentData() == AUTO_STEM else self.stem.currentData(),
             augment=[name for name, box in self.augment.items() if box.isChecked()],
             crop_scale=self.crop_scale.value(),
             label_smoothing=self.label_smoothing.value(), balance=self.balance.currentData(),
@@ -233,9 +238,17 @@ class TrainForm(QWidget):
         )
 
 
-def _stem_state(small_input: bool | None) -> Qt.CheckState:
-    return {True: Qt.CheckState.Checked, False: Qt.CheckState.Unchecked}.get(small_input,
-                                                                             Qt.CheckState.PartiallyChecked)
+AUTO_STEM = "auto"
+# What the First layer box offers: the rule, then each stem (core/models/stems.py) in plain words.
+STEM_CHOICES = (("By picture size", AUTO_STEM),
+                ("For photographs (ImageNet stem)", IMAGENET_STEM),
+                ("Small pictures, halved (pooled stem)", POOLED_STEM),
+                ("Small pictures, every pixel (small-input stem)", SMALL_STEM))
+
+
+def _stem_of(small_input: bool | None) -> str | None:
+    """--small-input / --no-small-input, as settings from before stems had names hold them."""
+    return None if small_input is None else stem_of(small_input)
 
 
 def _spin(low: int, high: int) -> QSpinBox:

@@ -162,3 +162,33 @@ def test_newer_version_with_unknown_keys_still_reads(tmp_path):
 def test_strip_prefixes_only_when_every_key_has_it():
     assert strip_prefixes({"module.a": 1, "module.b": 2}) == {"a": 1, "b": 2}
     assert strip_prefixes({"module.a": 1, "b": 2}) == {"module.a": 1, "b": 2}
+
+
+def test_a_checkpoint_records_its_stem_and_older_files_still_load(tmp_path):
+    from torch import nn
+
+    from resnet_gui.core.models.resnets import build_model
+
+    pooled = build_model("resnet18", 3, stem="pooled").eval()
+    x = torch.rand(2, 3, 32, 32)
+    write_checkpoint(tmp_path / "pooled.pt", checkpoint_payload(
+        model=pooled, arch="resnet18", classes=["a", "b", "c"], small_input=True, stem="pooled", preprocessing=TINY))
+    bundle = load_checkpoint_bundle(tmp_path / "pooled.pt")
+    assert bundle.stem == "pooled" and bundle.small_input and isinstance(bundle.model.maxpool, nn.MaxPool2d)
+    with torch.no_grad():  # the same network: the max-pool is part of what the file holds
+        assert torch.allclose(bundle.model(x), pooled(x), atol=1e-6)
+
+    # a file from before stems had names: a 3x3 first layer was the small-input stem, without the max-pool
+    older = checkpoint_payload(model=tiny_model(), arch="resnet18", classes=["a", "b", "c"], small_input=True,
+                               preprocessing=TINY)
+    del older["stem"]
+    write_checkpoint(tmp_path / "older.pt", older)
+    bundle = load_checkpoint_bundle(tmp_path / "older.pt")
+    assert bundle.stem == "small" and isinstance(bundle.model.maxpool, nn.Identity)
+
+    lying = checkpoint_payload(model=tiny_model(), arch="resnet18", classes=["a", "b", "c"], small_input=True,
+                               preprocessing=TINY)
+    lying["stem"] = "imagenet"  # a 7x7 stem recorded over 3x3 weights
+    write_checkpoint(tmp_path / "lying.pt", lying)
+    with pytest.raises(CheckpointError, match="recorded as 'imagenet', which its weights do not have"):
+        read_checkpoint(tmp_path / "lying.pt")
