@@ -158,8 +158,8 @@ def scores(result: dict) -> tuple[float, float]:
     return float((predicted == targets).mean()), float(np.mean(recalls))
 
 
-def run_fastai(python: str, root: Path, kind: str, epochs: int, seed: int) -> dict:
-    return _timed([python, "-c", FASTAI_SCRIPT, str(root), str(SIZES[kind]), str(epochs), str(seed)])
+def run_fastai(python: str, root: Path, kind: str, epochs: int, seed: int, size: int | None = None) -> dict:
+    return _timed([python, "-c", FASTAI_SCRIPT, str(root), str(size or SIZES[kind]), str(epochs), str(seed)])
 
 
 def run_app(root: Path, epochs: int, seed: int, extra: list[str]) -> dict:
