@@ -57,6 +57,7 @@ def build_main_window(window) -> None:
     window.model_panel = ModelPanel()
     window.tabs.addTab(window.model_panel, "&Model")
     window.model_loaded.connect(window.model_panel.show_bundle)
+    window.classify_panel.run_finished.connect(window.model_panel.show_runtime)
     window.model_panel.error.connect(window.report_error)
     window.model_panel.status_message.connect(window.show_status)
     window.setCentralWidget(window.tabs)

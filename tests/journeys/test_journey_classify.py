@@ -161,6 +161,7 @@ def test_the_runtime_menu_runs_the_model_with_openvino_and_says_so(user, tiny_ch
     classify_a_folder(user, tiny_checkpoint, tmp_path)
     user.wait(lambda: any(s.startswith("Classified 5 image(s)") for s in said))
     assert any("with OpenVINO" in s for s in said if s.startswith("Classified"))
+    assert "<b>Runs with:</b> OpenVINO" in window.model_panel.summary.text()  # the Model tab says so too
     user.menu("Options", "Runtime on a CPU", "PyTorch")
     assert window.options.runtime == "torch"
     user.click(panel.clear_button)

@@ -45,6 +45,7 @@ class ModelPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.bundle = None
+        self._ran_with = (None, "")  # (the bundle, the runtime its last classification ran on)
         self.export_task = Task(self, "export")
         self.export_buttons = {fmt: QPushButton(text) for fmt, text in
                                (("onnx", "Export as ONNX…"), ("torchscript", "Export as TorchScript…"),
@@ -113,6 +114,12 @@ class ModelPanel(QWidget):
             PACKAGE_TIP if self.bundle is None or has_golden(self.bundle)
             else "Needs a checkpoint trained by resnet-gui: the package's test pictures are its golden samples.")
 
+    def show_runtime(self, summary: dict) -> None:
+        """Which runtime ran this model's last classification (a run's summary), in the Model tab."""
+        if self.bundle is not None and summary.get("files"):
+            self._ran_with = (self.bundle, f"{summary.get('runtime', 'PyTorch')} on {summary.get('device', '?')}")
+            self.show_bundle(self.bundle)
+
     def show_bundle(self, bundle) -> None:
         self.bundle = bundle
         self._enable_exports()
@@ -139,6 +146,10 @@ class ModelPanel(QWidget):
         if bundle.checkpoint is not None:
             familiarity = describe_familiarity(bundle.familiarity)
             lines.append(f"<b>Unfamiliar pictures:</b> {html.escape(familiarity[0].upper() + familiarity[1:])}")
+        ran = self._ran_with
+        lines.append("<b>Runs with:</b> " + (f"{html.escape(ran[1])}, in its last classification" if ran[0] is bundle
+                     else "decided when it first classifies: on a CPU, OpenVINO where installed and its answers "
+                          "agree, else PyTorch (Options › Runtime on a CPU)"))
         metrics = bundle.checkpoint.metrics if bundle.checkpoint is not None else {}
         if "val_acc" in metrics:
             lines.append(f"<b>Validation accuracy when saved:</b> {metrics['val_acc']:.1%} "
