@@ -32,7 +32,8 @@ def test_the_answers_follow_the_frames_of_a_video(tmp_path, colour_model):
 
 
 def test_a_slow_model_drops_frames_and_answers_the_newest(tmp_path, tiny_checkpoint, monkeypatch):
-    write_colour_video(tmp_path / "fast.avi", ["red", "green"], frames_each=20, fps=40)  # one second
+    # two seconds: a loaded machine (the first answer paying for the model's first use) still answers a few
+    write_colour_video(tmp_path / "fast.avi", ["red", "green"], frames_each=40, fps=40)
     live_frames = []
     with FrameSource(tmp_path / "fast.avi") as source:
         live = LiveClassification(source, load_bundle(tiny_checkpoint), PredictOptions(device="cpu"))
@@ -45,8 +46,8 @@ def test_a_slow_model_drops_frames_and_answers_the_newest(tmp_path, tiny_checkpo
         monkeypatch.setattr(live.predictor, "predict_pictures", slow)
         live.run(live_frames.append)
     numbers = [f.number for f in live_frames]
-    assert 3 <= len(numbers) <= 12 and numbers == sorted(numbers)
-    assert live.dropped >= 25 and live.dropped == numbers[-1] + 1 - len(numbers)  # dropped, never queued
+    assert 3 <= len(numbers) <= 24 and numbers == sorted(numbers)
+    assert live.dropped >= 50 and live.dropped == numbers[-1] + 1 - len(numbers)  # dropped, never queued
     assert max(b - a for a, b in zip(numbers, numbers[1:], strict=False)) >= 4  # it skipped to the newest
 
 
