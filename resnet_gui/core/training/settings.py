@@ -54,8 +54,9 @@ def size_from_pictures(typical_side: int) -> int:
 
 
 def input_choice(image_size: int | None, small_input: bool | None, typical_side: int | None,
-                 stem_name: str | None = None) -> tuple[int, str, str]:
-    """(crop, stem, a sentence saying so) for a run: what the user set, else the rules."""
+                 stem_name: str | None = None, stem_said: str = "as set") -> tuple[int, str, str]:
+    """(crop, stem, a sentence saying so) for a run: what the user set, else the rules. `stem_said`: where a
+    given stem came from."""
     if stem_name is None and small_input is not None:  # --small-input / --no-small-input
         stem_name = SMALL_STEM if small_input else IMAGENET_STEM
     if image_size:
@@ -67,7 +68,7 @@ def input_choice(image_size: int | None, small_input: bool | None, typical_side:
     if stem_name is None:
         chosen, stem_why = stem_for(crop), why_stem(crop)
     else:
-        chosen, stem_why = stem(stem_name).name, "as set"
+        chosen, stem_why = stem(stem_name).name, stem_said
     spec = stem(chosen)
     # plain words first, for the window's users; the technical name after, for the command line's
     return crop, chosen, f"Input {crop} px ({why}); {spec.plain} ({spec.technical}): {stem_why}."

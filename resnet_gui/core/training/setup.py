@@ -157,7 +157,8 @@ def set_up(s: TrainSettings, resumed: CheckpointContents | None, world: World, *
     emit("on_status", "Reading the images…")
     scan = scan or scan_class_folder(s.data_dir, s.val_dir)
     typical = None if s.image_size else typical_short_side([p for p, _ in scan.train])
-    image_size, stem_name, said = input_choice(s.image_size, s.small_input, typical, s.stem)
+    image_size, stem_name, said = input_choice(s.image_size, s.small_input, typical, s.stem,
+                                               "kept from the start checkpoint" if contents is not None else "as set")
     s = replace(s, image_size=image_size, stem=stem_name, small_input=is_small_input(stem_name))
     emit("on_input_chosen", said)  # first: a run's first line says how it will see the pictures
     prep = Preprocessing.imagenet(s.crop)

@@ -114,6 +114,8 @@ def test_lr_auto_trains_at_the_rate_found_and_records_it(tmp_path, capsys, tiny_
                               str(out), "--json")
     assert code == 0
     events = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    # the start checkpoint's first layer is kept, and the first line says where it came from
+    assert events[0]["text"].endswith("(the small-input stem: 3x3/1, no max-pool): kept from the start checkpoint.")
     found = [e for e in events if e["event"] == "lr_found"]
     assert len(found) == 1 and found[0]["rates"][0] <= found[0]["suggestion"] <= found[0]["rates"][-1]
     train = read_checkpoint(out).train
