@@ -1,6 +1,8 @@
 """The Train tab: folder scan, start, live plots, stop, confusion matrix, "Use this model"."""
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
 from tests.support import make_shapes_dataset
 
@@ -18,7 +20,8 @@ def scanned_panel(qtbot, window, tmp_path, per_class=8):
 
 def fill(panel, tmp_path, epochs=2):
     panel.form.weights.setCurrentIndex(panel.form.weights.findData("none"))
-    panel.form.stem.setCurrentIndex(panel.form.stem.findData("small"))
+    QTest.keyClick(panel.form.stem, Qt.Key.Key_End)  # First layer: the last choice, the small-input stem
+    assert panel.form.stem.currentText() == "Small pictures, every pixel (small-input stem)"
     panel.form.epochs.setValue(epochs)
     panel.form.batch_size.setValue(8)
     panel.form.lr.setValue(0.002)
@@ -87,6 +90,7 @@ def test_training_from_the_window_plots_every_epoch_and_hands_over_the_model(qtb
     with qtbot.waitSignal(window.model_loaded, timeout=WAIT) as loaded:
         panel.use_button.click()
     assert loaded.args[0].classes == ["blue", "green", "red"]
+    assert loaded.args[0].stem == "small"  # as the First layer box said
     assert window.tabs.currentIndex() == 0
 
 
