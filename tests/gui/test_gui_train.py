@@ -176,3 +176,17 @@ def test_the_advanced_settings_show_what_the_augmentation_makes_and_draw_it_agai
     qtbot.waitUntil(lambda: bool(drawn), timeout=60_000)
     assert panel.form.train_settings("x").augment.count("vflip") == 1
     assert drawn[0].width() > 230  # the grid as made, before it is scaled to the column
+
+
+def test_the_input_choice_survives_a_folder_scan_that_lands_between_it_and_the_data(qtbot):
+    """A run says its input size and stem first, then its data; the folder's scan (a job of its own) may land
+    in between, and must not lose the sentence (seen in CI: the example's run showed no stem)."""
+    from resnet_gui.gui.train.classes_found import ClassesFound
+
+    found = ClassesFound()
+    qtbot.addWidget(found)
+    found.add_input_choice("Input 40 px (from the pictures); the pooled small-input stem.")
+    found.show_scan({"counts": {"a": 5, "b": 5}, "has_val": False}, 0.2)  # the scan, late
+    found.show_data({"classes": ["a", "b"], "train": [4, 4], "val": [1, 1], "warnings": [], "skipped": []})
+    assert found.data_notes.text().split("\n")[:2] == ["8 images to train on, 2 to validate.",
+                                                       "Input 40 px (from the pictures); the pooled small-input stem."]

@@ -68,7 +68,6 @@ class ClassesFound(QGroupBox):
     def show_scan(self, info: dict, val_share: float, resumable=None) -> None:
         """A folder's classes as jobs.scan_training_folder counted them; `resumable`: a stopped run on it."""
         self.fill(info["counts"])
-        self._input_choice = ""
         notes = ["Validation: the val/ folder." if info["has_val"] else
                  f"Validation: {val_share:.0%} of each class, kept aside."]
         if resumable is not None:
@@ -85,7 +84,8 @@ class ClassesFound(QGroupBox):
             notes.append(f"… and {len(info['skipped']) - 5} more skipped (hover for the list).")
         self.data_notes.setToolTip(plain_tooltip("\n".join(f"{display_path(p)}: {e}" for p, e in info["skipped"])))
         split = f"{sum(info['train'])} images to train on, {sum(info['val'])} to validate."
-        chosen = [self._input_choice] if self._input_choice else []
+        # the run said its input size and stem just before (a folder scan may land in between): used once
+        chosen, self._input_choice = ([self._input_choice] if self._input_choice else []), ""
         self.data_notes.setText("\n".join([split, *chosen, *notes]))
 
     def add_input_choice(self, text: str) -> None:
