@@ -411,14 +411,15 @@ def checkpoint_payload(
 ) -> dict[str, Any]:
     """The app's checkpoint as plain containers, loadable with weights_only=True."""
     state_dict = {k: v.detach().to("cpu").clone() for k, v in strip_prefixes(model.state_dict()).items()}
+    stem = stem_of(small_input, stem)
     payload = {
         "format": FORMAT,
         "version": VERSION,
         "arch": arch,
         "num_classes": len(classes),
         "classes": list(classes),
-        "small_input": is_small_input(stem_of(small_input, stem)),  # what apps from before stems had names read
-        "stem": stem_of(small_input, stem),
+        "small_input": is_small_input(stem),  # what apps from before stems had names read
+        "stem": stem,
         "image_size": preprocessing.image_size,
         "resize": preprocessing.resize,
         "mean": list(preprocessing.mean),

@@ -98,15 +98,16 @@ class GoldenPicker:
     """Picks `count` validation inputs to keep as golden samples, batch by batch: one per class first, as
     far as the pass goes, then the first others."""
 
-    def __init__(self, count: int = GOLDEN_COUNT):
+    def __init__(self, num_classes: int, count: int = GOLDEN_COUNT):
         self.count = count
+        self.distinct = min(count, num_classes)  # classes it can find one picture of
         self.chosen: list[torch.Tensor] = []
         self.spare: list[torch.Tensor] = []
         self.classes_seen: set[int] = set()
 
     def see(self, images: torch.Tensor, labels: torch.Tensor) -> None:
-        if len(self.chosen) >= self.count:
-            return
+        if len(self.chosen) >= self.distinct and len(self.chosen) + len(self.spare) >= self.count:
+            return  # done: no more looking at every picture of every batch
         for image, label in zip(images, labels.tolist(), strict=False):
             if len(self.chosen) < self.count and label not in self.classes_seen:
                 self.chosen.append(image.clone())
@@ -131,7 +132,7 @@ def evaluate(run: PreparedRun, keep: bool = False, model: nn.Module | None = Non
     model = model if model is not None else run.model
     model.eval()
     loss_sum = 0.0
-    targets, all_logits, golden = [], [], GoldenPicker()
+    targets, all_logits, golden = [], [], GoldenPicker(len(run.data.classes))
     with capture_features(model) if keep else contextlib.nullcontext([]) as pooled:
         for images, labels in run.val_loader:
             if keep:

@@ -8,7 +8,7 @@ from typing import Any
 
 from resnet_gui.core.errors import UserError
 from resnet_gui.core.models.architectures import DEFAULT_TRAIN_ARCH, architecture
-from resnet_gui.core.models.stems import IMAGENET_STEM, POOLED_STEM, SMALL_STEM, STEMS, is_small_input, stem
+from resnet_gui.core.models.stems import IMAGENET_STEM, POOLED_STEM, SMALL_STEM, is_small_input, stem, stem_of
 from resnet_gui.core.values import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, finite_number, whole_number
 
 # The words of --augment and TrainSettings.augment, with what the window calls them.
@@ -58,7 +58,7 @@ def input_choice(image_size: int | None, small_input: bool | None, typical_side:
     """(crop, stem, a sentence saying so) for a run: what the user set, else the rules. `stem_said`: where a
     given stem came from."""
     if stem_name is None and small_input is not None:  # --small-input / --no-small-input
-        stem_name = SMALL_STEM if small_input else IMAGENET_STEM
+        stem_name = stem_of(small_input)
     if image_size:
         crop, why = image_size, "as set"
     elif typical_side:
@@ -112,8 +112,13 @@ class TrainSettings:
 
     @property
     def crop(self) -> int:
-        small = is_small_input(self.stem) if self.stem in STEMS else bool(self.small_input)
-        return self.image_size or (DEFAULT_SMALL_CROP if small else DEFAULT_CROP)
+        chosen = self.stem_choice
+        return self.image_size or (DEFAULT_SMALL_CROP if chosen and is_small_input(chosen) else DEFAULT_CROP)
+
+    @property
+    def stem_choice(self) -> str | None:
+        """The stem the user chose (--stem, or --small-input / --no-small-input); None: by the input size."""
+        return self.stem or (None if self.small_input is None else stem_of(self.small_input))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

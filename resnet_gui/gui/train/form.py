@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from resnet_gui.core.models.architectures import ARCHITECTURES
 from resnet_gui.core.models.files import WINDOW_MODEL_FILE
-from resnet_gui.core.models.stems import IMAGENET_STEM, POOLED_STEM, SMALL_STEM, stem_of
+from resnet_gui.core.models.stems import IMAGENET_STEM, POOLED_STEM, SMALL_STEM
 from resnet_gui.core.training.settings import AUGMENTATIONS, SWEEP_STEPS, TrainSettings
 from resnet_gui.core.values import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from resnet_gui.gui import dialogs
@@ -168,7 +168,7 @@ class TrainForm(QWidget):
         self.epochs.setValue(d.epochs)
         self.batch_size.setValue(d.batch_size)
         self.lr.setValue(d.lr)
-        self.stem.setCurrentIndex(max(0, self.stem.findData(d.stem or _stem_of(d.small_input) or AUTO_STEM)))
+        self.stem.setCurrentIndex(max(0, self.stem.findData(d.stem_choice or AUTO_STEM)))
         self.image_size.setValue(d.image_size or AUTO_SIZE)
         self.optimizer.setCurrentIndex(self.optimizer.findData(d.optimizer))
         self.schedule.setCurrentIndex(self.schedule.findData(d.schedule))
@@ -244,11 +244,6 @@ STEM_CHOICES = (("By picture size", AUTO_STEM),
                 ("For photographs (ImageNet stem)", IMAGENET_STEM),
                 ("Small pictures, halved (pooled stem)", POOLED_STEM),
                 ("Small pictures, every pixel (small-input stem)", SMALL_STEM))
-
-
-def _stem_of(small_input: bool | None) -> str | None:
-    """--small-input / --no-small-input, as settings from before stems had names hold them."""
-    return None if small_input is None else stem_of(small_input)
 
 
 def _spin(low: int, high: int) -> QSpinBox:
