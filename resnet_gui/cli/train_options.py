@@ -44,8 +44,12 @@ def add_training_options(parser, archs: list[str]) -> None:
     parser.add_argument("--weights", default=d.weights, metavar="imagenet|none|CHECKPOINT",
                         help="start from ImageNet weights (default), random weights, or a checkpoint")
     parser.add_argument("--freeze-backbone", action="store_true", help="train only the last layer")
-    parser.add_argument("--epochs", type=positive_int,
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=positive_int,
                         help=f"passes over the training images ({d.epochs}; with --resume, the run's own)")
+    length.add_argument("--minutes", type=finite_float, metavar="M",
+                        help="train for about M minutes, reading and finishing included: the number of epochs is "
+                             "chosen from the first batches' pace")
     parser.add_argument("--batch-size", type=positive_int, default=d.batch_size,
                         help=f"images per step, over all processes ({d.batch_size})")
     parser.add_argument("--lr", type=rate_or_auto, default=d.lr, metavar="LR|auto",
@@ -99,7 +103,7 @@ def settings_from_args(args: argparse.Namespace):
     return TrainSettings(
         data_dir=data_dir or "", val_dir=getattr(args, "val_dir", None), val_split=args.val_split, arch=arch,
         weights=args.weights, freeze_backbone=args.freeze_backbone,
-        epochs=args.epochs or (None if resume else d.epochs),
+        epochs=args.epochs or (None if resume else d.epochs), minutes=args.minutes,
         batch_size=args.batch_size, lr=d.lr if args.lr == "auto" else args.lr, find_lr=args.lr == "auto",
         optimizer=args.optimizer, schedule=args.schedule,
         weight_decay=args.weight_decay, image_size=args.image_size, small_input=args.small_input,
@@ -180,6 +184,14 @@ def train_report(as_json: bool):
                   f"learning rate: {finding.suggestion:.2g}", file=sys.stderr)
             for note in finding.notes:
                 print(f"  note: {note}", file=sys.stderr)
+
+        def on_epochs_chosen(self, epochs, text):
+            if as_json:
+                self.emit("epochs_chosen", epochs=epochs, text=text)
+            else:
+                if self.bar is not None:
+                    self.bar.label = f"epoch 1/{epochs} "
+                print(f"\r\x1b[K{text}" if sys.stderr.isatty() else text, file=sys.stderr)
 
         def on_estimate(self, seconds, batches_timed):
             if as_json:

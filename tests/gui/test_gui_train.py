@@ -4,6 +4,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from tests.journeys.journey import SHOTS
 from tests.support import make_shapes_dataset
 
 WAIT = 120_000
@@ -190,3 +191,32 @@ def test_the_input_choice_survives_a_folder_scan_that_lands_between_it_and_the_d
     found.show_data({"classes": ["a", "b"], "train": [4, 4], "val": [1, 1], "warnings": [], "skipped": []})
     assert found.data_notes.text().split("\n")[:2] == ["8 images to train on, 2 to validate.",
                                                        "Input 40 px (from the pictures); the pooled small-input stem."]
+
+
+def test_a_run_set_in_minutes_shows_the_epochs_it_chose_and_trains_them(qtbot, window, tmp_path):
+    panel = scanned_panel(qtbot, window, tmp_path, per_class=6)
+    window.tabs.setCurrentWidget(panel)
+    fill(panel, tmp_path)
+    window.resize(1024, 768)
+    form = panel.form
+    QTest.keyClick(form.length_unit, Qt.Key.Key_End)  # Train for: minutes
+    assert form.length_unit.currentText() == "minutes"
+    assert form.minutes.isVisible() and not form.epochs.isVisible()
+    form.minutes.setValue(0.1)
+    starts = []
+    with qtbot.waitSignal(panel.training_ended, timeout=WAIT) as ended:
+        QTest.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+        panel.epoch_ended.connect(starts.append)
+    result = ended.args[0]
+    epochs = result.settings.epochs
+    assert result.stopped == "completed" and len(result.history) == epochs
+    assert [e.epochs for e in starts] == [epochs] * epochs  # every epoch knew the run's length
+    notes = panel.classes_found.data_notes.text().splitlines()
+    assert notes[-1].startswith(f"Training {epochs} epoch") and "to fit about 6 s: about" in notes[-1] \
+        or notes[-1].startswith("One epoch takes about")  # a slow machine: not even one fits
+    assert panel.results.plots.epochs[-1]["epoch"] == epochs
+    assert window.width() <= 1024
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(SHOTS / "train-minutes.png"))
+    QTest.keyClick(form.length_unit, Qt.Key.Key_Home)  # back to epochs: the box shows them again
+    assert form.epochs.isVisible() and form.train_settings("x").minutes is None

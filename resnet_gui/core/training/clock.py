@@ -30,6 +30,8 @@ class RunClock:
     fit_batches: int = 0  # batches the finishing's familiarity fit passes over (training pictures, no learning)
     seconds_per_val_batch: float = 0.0
     seconds_per_write: float = 0.0  # one model written to the disk, flushed
+    seconds_before: float = 0.0  # what the run spent before its first epoch (reading, setting up, timing)
+    seconds_per_batch: float = 0.0  # the timed batches' median, once said
     _times: list[float] = field(default_factory=list)
     _warm_up: list[float] = field(default_factory=list)  # the first batches' times: they count once, as they were
     _said: bool = False
@@ -50,16 +52,23 @@ class RunClock:
         if len(self._times) < self.timed_needed:
             return None
         self._said = True
-        return self.estimate(statistics.median(self._times))
+        self.seconds_per_batch = statistics.median(self._times)
+        return self.estimate(self.seconds_per_batch)
 
-    def estimate(self, seconds_per_batch: float) -> float:
+    def seconds_per_epoch(self) -> float:
+        """An epoch's training and validation at the timed pace, once the pace is known."""
+        return self.batches * self.seconds_per_batch + self.val_batches * self.seconds_per_val_batch
+
+    def estimate(self, seconds_per_batch: float, epochs: int | None = None) -> float:
+        """The seconds from the first epoch's start to the run's end, for `epochs` (by default its own)."""
+        epochs = self.epochs if epochs is None else epochs
         validation = self.val_batches * self.seconds_per_val_batch
         per_epoch = self.batches * seconds_per_batch + validation + BEST_WRITES * self.seconds_per_write
         recovery_write = RECOVERY_WRITES * self.seconds_per_write
-        recovery = recovery_write + (self.epochs - 1) * min(recovery_write, RECOVERY_SHARE * per_epoch)
+        recovery = recovery_write + (epochs - 1) * min(recovery_write, RECOVERY_SHARE * per_epoch)
         # The first batches took what they took: the loader's start and the kernels' first use.
         warm_up = sum(self._warm_up) - len(self._warm_up) * seconds_per_batch
         # The end: the familiarity fit (a pass over training pictures at the validation pace; calibration
         # reuses the best epoch's validation pass) and the best checkpoint written again.
         finishing = self.fit_batches * self.seconds_per_val_batch + self.seconds_per_write
-        return self.epochs * per_epoch + recovery + max(0.0, warm_up) + finishing
+        return epochs * per_epoch + recovery + max(0.0, warm_up) + finishing

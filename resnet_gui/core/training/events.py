@@ -63,6 +63,7 @@ class TrainingCallback:
     def on_data_ready(self, data) -> None: ...  # a core.data.PreparedData
     def on_lr_sweep(self, step: int, steps: int, rate: float, loss: float) -> None: ...  # the range test's progress
     def on_lr_found(self, finding) -> None: ...  # a core.lr_finder.LRFinding; the run trains at its suggestion
+    def on_epochs_chosen(self, epochs: int, text: str) -> None: ...  # a run of set minutes: its epochs, and why
     def on_estimate(self, seconds: float, batches_timed: int) -> None: ...  # how long the whole run will take
     def on_epoch_start(self, epoch: int, epochs: int) -> None: ...
     def on_batch_end(self, event: BatchEvent) -> None: ...

@@ -17,6 +17,7 @@ from torch import nn
 
 from resnet_gui.core.evaluation.metrics import confusion_matrix
 from resnet_gui.core.images.transforms import normalize_batch
+from resnet_gui.core.training.budget import fit_to_budget
 from resnet_gui.core.training.clock import RunClock
 from resnet_gui.core.training.events import BatchEvent, EpochEvent
 from resnet_gui.core.training.saver import CheckpointSaver
@@ -67,6 +68,8 @@ def train_one_epoch(run: PreparedRun, epoch: int, *, emit: Callable[..., None], 
         seen += labels.size(0)
         now = time.perf_counter()
         if clock is not None and (estimate := clock.batch_done(index, now - tick)) is not None:
+            if run.settings.minutes:
+                estimate = fit_to_budget(run, clock, index, emit)
             emit("on_estimate", estimate, clock.timed_needed)
         current = labels.size(0) / max(now - tick, 1e-9)
         rate = current if rate == 0 else 0.8 * rate + 0.2 * current
@@ -159,8 +162,7 @@ def evaluate(run: PreparedRun, keep: bool = False, model: nn.Module | None = Non
 def one_epoch(run: PreparedRun, saver: CheckpointSaver, epoch: int, history: list[dict[str, Any]], *,
               emit: Callable[..., None], cancelled: Callable[[], bool], clock: RunClock | None) -> str:
     """Train and validate one epoch, save what the policy says; returns "completed" to go on, or why not."""
-    s = run.settings
-    emit("on_epoch_start", epoch, s.epochs)
+    emit("on_epoch_start", epoch, run.settings.epochs)
     started = time.perf_counter()
     if run.sampler is not None:
         run.sampler.set_epoch(epoch)  # a different shuffle each epoch, the same in every process
@@ -171,6 +173,7 @@ def one_epoch(run: PreparedRun, saver: CheckpointSaver, epoch: int, history: lis
     metrics = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val["loss"],
                "val_acc": val["accuracy"], "confusion_matrix": val["confusion_matrix"],
                "val_samples": len(run.data.val), "train_samples": len(run.data.train)}
+    s = run.settings  # as its first epoch may have chosen the run's length (budget.py)
     improved = saver.is_improvement(val["accuracy"], val["loss"])
     event = EpochEvent(epoch, s.epochs, train_loss, train_acc, val["loss"], val["accuracy"],
                        time.perf_counter() - started, run.optimizer.param_groups[0]["lr"], improved,
@@ -190,15 +193,16 @@ def one_epoch(run: PreparedRun, saver: CheckpointSaver, epoch: int, history: lis
     return stopped
 
 
-def start_clock(run: PreparedRun, epochs: int) -> RunClock:
+def start_clock(run: PreparedRun, epochs: int, started: float) -> RunClock:
     """A clock for the estimate, with the validation pass and the checkpoints timed beforehand (the
-    batches are timed as the first epoch runs)."""
+    batches are timed as the first epoch runs); `started`: the run's start, on time.perf_counter."""
     # the finishing's familiarity fit (Mahalanobis) looks at up to MAX_FIT_PICTURES training pictures, in
     # validation batches
     fitted = min(len(run.data.train), MAX_FIT_PICTURES) if DEFAULT_FAMILIARITY == "mahalanobis" else 0
     fit_batches = -(-fitted // run.val_loader.batch_size)
     clock = RunClock(epochs, len(run.train_loader), len(run.val_loader), fit_batches=fit_batches)
     if not run.world.is_main:
+        clock.seconds_before = time.perf_counter() - started
         return clock
     run.model.eval()
     times = []
@@ -215,6 +219,7 @@ def start_clock(run: PreparedRun, epochs: int) -> RunClock:
                 break
     clock.seconds_per_val_batch = times[-1] if times else 0.0
     clock.seconds_per_write = time_saving(run)
+    clock.seconds_before = time.perf_counter() - started
     return clock
 
 

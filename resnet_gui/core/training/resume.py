@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import torch
 
+from resnet_gui.core.errors import UserError
 from resnet_gui.core.models.checkpoints import CheckpointContents, read_checkpoint
 from resnet_gui.core.training.saver import CheckpointSaver
 from resnet_gui.core.training.schedules import make_scheduler, restore_scheduler
@@ -19,9 +20,16 @@ def settings_for_run(s: TrainSettings) -> tuple[TrainSettings, CheckpointContent
     up; only its length, output, device, workers and data path may change."""
     if not s.resume:
         return s, None
+    if s.minutes is not None:
+        raise UserError("A stopped run goes on to the epochs it was set to, not for a time: leave out --minutes "
+                        "(give --epochs N to make it longer).",
+                        in_window="A stopped run goes on to the epochs it was set to: set Train for in epochs to "
+                                  "resume it.")
     resumed = read_checkpoint(s.resume)
     saved = TrainSettings.from_dict(resumed.train)
-    s = replace(saved, epochs=s.epochs or saved.epochs, device=s.device, workers=s.workers, weights="none",
+    # minutes=None: a run of set minutes chose its epochs, and the saved settings hold them
+    s = replace(saved, epochs=s.epochs or saved.epochs, minutes=None, device=s.device, workers=s.workers,
+                weights="none",
                 find_lr=False,  # the saved rate is the one found
                 out=s.out or saved.out, data_dir=s.data_dir or saved.data_dir, resume=s.resume,
                 keep_last=s.keep_last)
@@ -40,6 +48,6 @@ def restore_run(run: PreparedRun, saver: CheckpointSaver, resumed: CheckpointCon
     if isinstance(run.scheduler, torch.optim.lr_scheduler.OneCycleLR):
         # Loading the optimizer replaced the rates one-cycle keeps in its groups: built again on the
         # loaded optimizer, and replayed (its rate is a function of the step, not of the last rate).
-        run.scheduler = make_scheduler(s.schedule, run.optimizer, s.epochs, len(run.train_loader))
+        run.scheduler = make_scheduler(s.schedule, run.optimizer, s.epochs, len(run.train_loader), lr=s.lr)
     restore_scheduler(run.scheduler, state["scheduler"], (start_epoch - 1) * len(run.train_loader))
     return start_epoch

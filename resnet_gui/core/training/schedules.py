@@ -14,11 +14,18 @@ ONE_CYCLE_RISE, ONE_CYCLE_START_DIVISOR, ONE_CYCLE_END_DIVISOR = 0.25, 25.0, 1e5
 
 
 def make_scheduler(name: str, optimizer: torch.optim.Optimizer, epochs: int,
-                   steps_per_epoch: int) -> lr_scheduler.LRScheduler:
-    """`cosine`: a linear warm-up over the first epoch (at most a tenth of the run), then cosine decay;
+                   steps_per_epoch: int, lr: float | None = None) -> lr_scheduler.LRScheduler:
+    """A schedule for a run of `epochs`, starting from its first step. `lr`: the run's rate, for an optimizer
+    that has stepped or was loaded (its groups hold the rate of the moment, not the run's); by default the
+    rate a fresh optimizer holds.
+    `cosine`: a linear warm-up over the first epoch (at most a tenth of the run), then cosine decay;
     `onecycle`: Smith's one-cycle policy as fastai's `fit_one_cycle` sets it (the rate rises over the
     first quarter while the momentum falls, then both go back); `step`: divided by 10 every third of
     the run; `constant`: the rate as given (also for a one-cycle run of fewer than 3 steps)."""
+    if lr is not None:
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+            group.pop("initial_lr", None)  # else a new scheduler would start from the old one's start
     total = max(1, epochs * steps_per_epoch)
     if name == "onecycle" and total >= 3:
         # The rise takes at least two steps: OneCycleLR divides by its length less one.
@@ -49,6 +56,11 @@ def restore_scheduler(scheduler: lr_scheduler.LRScheduler, state: dict[str, Any]
             return
         except (KeyError, ValueError, TypeError, IndexError, AttributeError):
             pass
+    replay_scheduler(scheduler, steps_done)
+
+
+def replay_scheduler(scheduler: lr_scheduler.LRScheduler, steps_done: int) -> None:
+    """Step a new schedule to where a run that has taken `steps_done` steps stands."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "step() before optimizer.step()": intended here
         for _ in range(steps_done):

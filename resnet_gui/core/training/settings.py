@@ -19,6 +19,9 @@ OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
 BALANCING = ("none", "loss", "sampler")
 MAX_LR = 10.0
+MAX_MINUTES = 7 * 24 * 60
+DEFAULT_MINUTES = 5  # what the Train tab offers when a run is set in minutes
+MAX_BUDGET_EPOCHS = 1000  # the most epochs a run of set minutes chooses (budget.py); the Train tab's epoch box too
 MAX_SEED = 2**32 - 1  # numpy's generators take no larger seed
 MIN_STAGE_SIDE = 16  # px the first residual stage sees, at least, with the stem stem_for chooses
 DEFAULT_CROP, DEFAULT_SMALL_CROP = 224, 32
@@ -85,6 +88,7 @@ class TrainSettings:
     weights: str = "imagenet"  # "imagenet", "none" or a checkpoint path
     freeze_backbone: bool = False
     epochs: int = 10
+    minutes: float | None = None  # train for about this long: the epochs are chosen in the first (budget.py)
     batch_size: int = 32
     lr: float = 1e-3
     find_lr: bool = False  # run the learning-rate range test first and train at the rate it suggests
@@ -149,6 +153,9 @@ class TrainSettings:
         if not (whole_number(self.epochs) and 1 <= self.epochs <= 100_000) or not (whole_number(self.batch_size)
                                                                           and 1 <= self.batch_size <= 65_536):
             raise UserError("Epochs and batch size must be whole numbers of 1 or more.")
+        if self.minutes is not None and not (finite_number(self.minutes) and 0 < self.minutes <= MAX_MINUTES):
+            raise UserError(f"The training time must be above 0 and at most {MAX_MINUTES:,} minutes (a week), "
+                            f"like 5; {self.minutes} is not.")
         if not (finite_number(self.lr) and 0 < self.lr <= MAX_LR):
             raise UserError(f"The learning rate must be above 0 and at most {MAX_LR:g}, like 0.001; "
                             f"{self.lr} is not.")

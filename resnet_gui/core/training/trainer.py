@@ -12,6 +12,7 @@ stem, output path, learning rate) comes back in `TrainResult.settings`.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -70,6 +71,7 @@ class Trainer:
             release_freed_memory()  # the memory kept between batches goes back to the system
 
     def _run(self) -> TrainResult:
+        started = time.perf_counter()
         s, resumed = settings_for_run(self.settings)
         s.validate()
         world = world_from_environment()
@@ -80,13 +82,14 @@ class Trainer:
         start_process_group(world)
         try:
             if not world.is_main:
-                return self._run_locked(s, resumed, world)
+                return self._run_locked(s, resumed, world, started)
             with OutputLock(s.out):  # no other run writes this model meanwhile
-                return self._run_locked(s, resumed, world)
+                return self._run_locked(s, resumed, world, started)
         finally:
             end_process_group()
 
-    def _run_locked(self, s: TrainSettings, resumed: CheckpointContents | None, world: World) -> TrainResult:
+    def _run_locked(self, s: TrainSettings, resumed: CheckpointContents | None, world: World,
+                    started: float) -> TrainResult:
         run = self._set_up(s, resumed, world)
         saver = CheckpointSaver(s.out, resuming=resumed is not None, writes=world.is_main)
         history: list[dict[str, Any]] = list(resumed.history) if resumed else []
@@ -98,18 +101,21 @@ class Trainer:
                 self._use_found_rate(run)
         s = run.settings
 
-        clock = start_clock(run, s.epochs - start_epoch + 1)
+        clock = start_clock(run, s.epochs - start_epoch + 1, started)
         stopped = "completed"
         try:
-            for epoch in range(start_epoch, s.epochs + 1):
+            epoch = start_epoch
+            while epoch <= run.settings.epochs:  # a run of set minutes chooses its epochs in the first one
                 stopped = one_epoch(run, saver, epoch, history, emit=self._emit, cancelled=self.cancelled,
                                     clock=clock)
                 if stopped != "completed":
                     break
+                epoch += 1
         except BaseException:  # an error, or Ctrl+C: the last finished epoch is what the user resumes from
             with contextlib.suppress(Exception):
                 saver.flush_recovery()
             raise
+        s = run.settings
         discard_recovery = (stopped != "cancelled" and not s.keep_last and saver.best_path is not None
                             and world.is_main)  # a finished run needs no resuming; a stopped one keeps it
         if not discard_recovery:

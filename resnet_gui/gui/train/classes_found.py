@@ -95,6 +95,10 @@ class ClassesFound(QGroupBox):
         lines = self.data_notes.text().split("\n")
         self.data_notes.setText("\n".join([lines[0], text, *lines[1:]]))
 
+    def add_run_length(self, text: str) -> None:
+        """A run of set minutes: the epochs it chose, and why, after the other notes."""
+        self.data_notes.setText("\n".join([self.data_notes.text(), text]))
+
     def fill(self, counts: dict[str, int]) -> None:
         self.class_table.setRowCount(len(counts))
         for row, (name, count) in enumerate(counts.items()):

@@ -26,7 +26,14 @@ from PySide6.QtWidgets import (
 from resnet_gui.core.models.architectures import ARCHITECTURES
 from resnet_gui.core.models.files import WINDOW_MODEL_FILE
 from resnet_gui.core.models.stems import IMAGENET_STEM, POOLED_STEM, SMALL_STEM
-from resnet_gui.core.training.settings import AUGMENTATIONS, SWEEP_STEPS, TrainSettings
+from resnet_gui.core.training.settings import (
+    AUGMENTATIONS,
+    DEFAULT_MINUTES,
+    MAX_BUDGET_EPOCHS,
+    MAX_MINUTES,
+    SWEEP_STEPS,
+    TrainSettings,
+)
 from resnet_gui.core.values import MAX_IMAGE_SIZE, MIN_IMAGE_SIZE
 from resnet_gui.gui import dialogs
 from resnet_gui.gui.train.augment_preview import AugmentPreview
@@ -56,7 +63,22 @@ class TrainForm(QWidget):
         self.weights.addItem("None (random start)", "none")
         self.weights.addItem("Checkpoint file…", "choose")
         self.weights.activated.connect(self._on_weights_activated)
-        self.epochs = _spin(1, 1000)
+        self.epochs = _spin(1, MAX_BUDGET_EPOCHS)
+        self.minutes = QDoubleSpinBox()
+        self.minutes.setDecimals(1)
+        self.minutes.setRange(0.1, MAX_MINUTES)
+        self.minutes.setValue(DEFAULT_MINUTES)
+        self.minutes.setToolTip("About how long the whole run takes, reading the pictures and finishing the model "
+                                "included: the number of epochs is chosen from the pace of its first batches.")
+        self.length_unit = _combo([("epochs", "epochs"), ("minutes", "minutes")])
+        self.length_unit.setToolTip("Train for a number of passes over your pictures (epochs), or for about a "
+                                    "number of minutes")
+        self.length_unit.currentIndexChanged.connect(self._on_length_unit_chosen)
+        length_row = QHBoxLayout()
+        length_row.setContentsMargins(0, 0, 0, 0)
+        length_row.addWidget(self.epochs, 1)
+        length_row.addWidget(self.minutes, 1)
+        length_row.addWidget(self.length_unit)
         self.batch_size = _spin(1, 1024)
         self.lr = QDoubleSpinBox()
         self.lr.setDecimals(5)
@@ -76,7 +98,7 @@ class TrainForm(QWidget):
         form = QFormLayout(basic)
         form.addRow("Architecture", self.arch)
         form.addRow("Start from", self.weights)
-        form.addRow("Epochs", self.epochs)
+        form.addRow("Train for", length_row)
         form.addRow("Batch size", self.batch_size)
         form.addRow("Learning rate", lr_row)
         form.addRow("Image size (px)", self.image_size)
@@ -166,6 +188,10 @@ class TrainForm(QWidget):
         self.arch.setCurrentIndex(self.arch.findData(d.arch))
         self.weights.setCurrentIndex(max(0, self.weights.findData(d.weights)))
         self.epochs.setValue(d.epochs)
+        if d.minutes:
+            self.minutes.setValue(d.minutes)
+        self.length_unit.setCurrentIndex(self.length_unit.findData("minutes" if d.minutes else "epochs"))
+        self._on_length_unit_chosen()
         self.batch_size.setValue(d.batch_size)
         self.lr.setValue(d.lr)
         self.stem.setCurrentIndex(max(0, self.stem.findData(d.stem_choice or AUTO_STEM)))
@@ -192,6 +218,11 @@ class TrainForm(QWidget):
             self.amp.setChecked(value)
         elif name == "device" and self.device.findData(value) >= 0:
             self.device.setCurrentIndex(self.device.findData(value))
+
+    def _on_length_unit_chosen(self, *_) -> None:
+        in_minutes = self.length_unit.currentData() == "minutes"
+        self.minutes.setVisible(in_minutes)
+        self.epochs.setVisible(not in_minutes)
 
     def _on_advanced_toggled(self, shown: bool) -> None:
         self.advanced_body.setVisible(shown)
@@ -226,7 +257,9 @@ class TrainForm(QWidget):
         return TrainSettings(
             data_dir=data_dir, val_split=self.val_split.value(), arch=self.arch.currentData(),
             weights=self.weights.currentData(), freeze_backbone=self.freeze.isChecked(),
-            epochs=self.epochs.value(), batch_size=self.batch_size.value(), lr=self.lr.value(),
+            epochs=self.epochs.value(),
+            minutes=self.minutes.value() if self.length_unit.currentData() == "minutes" else None,
+            batch_size=self.batch_size.value(), lr=self.lr.value(),
             optimizer=self.optimizer.currentData(), schedule=self.schedule.currentData(),
             image_size=None if self.image_size.value() == AUTO_SIZE else self.image_size.value(),
             stem=None if self.stem.currentData() == AUTO_STEM else self.stem.currentData(),

@@ -51,6 +51,9 @@ def _forwarder(state: JobState):
         def on_epoch_start(self, epoch, epochs):
             state.event("epoch_started", epoch, epochs)
 
+        def on_epochs_chosen(self, epochs, text):
+            state.event("epochs_chosen", epochs, text)
+
         def on_estimate(self, seconds, batches_timed):
             state.event("estimated", seconds, batches_timed)
 

@@ -23,6 +23,7 @@ from resnet_gui.gui.train import jobs
 from resnet_gui.gui.train.data_check import check_folder
 from resnet_gui.gui.train.layout import RESUME_TIP, STOP_TIP, build_train_panel
 from resnet_gui.gui.train.range_test import RangeTest
+from resnet_gui.gui.train.results import save_model_copy
 
 SKIP_TIP = ("Keep the best model as its epoch saved it, without calibrating its confidence or learning what "
             "familiar pictures look like (which can take a while on many pictures)")
@@ -155,7 +156,7 @@ class TrainPanel(QWidget):
         if resume is not None:
             settings.resume = str(resume.last_path)
             settings.out = str(resume.out)
-            settings.epochs = max(settings.epochs, resume.epochs_done + 1)
+            settings.epochs, settings.minutes = max(settings.epochs, resume.epochs_done + 1), None
             self.form.out.setText(settings.out)
         elif project is None:
             # Every run in the window gets a file of its own: an earlier model is never replaced.
@@ -190,7 +191,8 @@ class TrainPanel(QWidget):
         self.train_task.start(worker, status=self.progress.setFormat, project_run=self.project_trained.emit,
                               data_ready=self._on_data_ready, input_chosen=self._on_input_chosen,
                               epoch_started=self._on_epoch_started, batches=self._on_batches,
-                              estimated=self._on_estimated, finishing=self._on_finishing,
+                              epochs_chosen=self._on_epochs_chosen, estimated=self._on_estimated,
+                              finishing=self._on_finishing,
                               epoch_ended=self._on_epoch_ended, returned=self._on_returned, errored=self._on_failed,
                               finished=self._on_finished)
         self.training_started.emit()
@@ -253,6 +255,11 @@ class TrainPanel(QWidget):
             self.results.plots.show_epochs(epochs)
         self._epoch, self._epochs = epoch, epochs
 
+    def _on_epochs_chosen(self, epochs: int, text: str) -> None:
+        """A run of set minutes chose its length in its first epoch."""
+        self._on_epoch_started(1, epochs)
+        self.classes_found.add_run_length(text)
+
     def _on_batches(self, events: list) -> None:
         self.results.plots.add_batches(events)
         e = events[-1]
@@ -305,20 +312,8 @@ class TrainPanel(QWidget):
         self.training_ended.emit(self.result)
 
     def save_model_as(self) -> None:
-        if self.result is None or not self.result.best_path:
-            return
-        from resnet_gui.core.errors import UserError
-        from resnet_gui.core.models.files import copy_model
-
-        path = dialogs.save_model(self, str(self.result.best_path))
-        if not path or Path(path) == Path(self.result.best_path):
-            return
-        try:
-            copy_model(self.result.best_path, path)
-        except UserError as exc:
-            self.error.emit("The model was not saved", str(exc))
-            return
-        self.status_message.emit(f"The model was saved as {path}.")
+        if self.result is not None and self.result.best_path:
+            save_model_copy(self, self.result.best_path)
 
     def _on_use_model(self) -> None:
         if self.result is not None and self.result.best_path:

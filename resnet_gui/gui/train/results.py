@@ -107,3 +107,22 @@ class TrainResults(QWidget):
             return True
         self.result_text.setText(f"<b>{why}</b> before the first epoch ended; nothing was saved.")
         return False
+
+
+def save_model_copy(panel, best_path) -> None:
+    """Save as…: a copy of the run's best model where the user chooses; never over another file unasked."""
+    from pathlib import Path
+
+    from resnet_gui.core.errors import UserError
+    from resnet_gui.core.models.files import copy_model
+    from resnet_gui.gui import dialogs
+
+    path = dialogs.save_model(panel, str(best_path))
+    if not path or Path(path) == Path(best_path):
+        return
+    try:
+        copy_model(best_path, path)
+    except UserError as exc:
+        panel.error.emit("The model was not saved", str(exc))
+        return
+    panel.status_message.emit(f"The model was saved as {path}.")
