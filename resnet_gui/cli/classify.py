@@ -112,8 +112,11 @@ def discovered(paths, *, speak: bool = True):
 
 def classification_run(args: argparse.Namespace, found, world=None, **changes):
     """The run `classify`'s arguments ask for, in this process (of `world`)."""
-    from resnet_gui.core.inference.classification import ClassificationRun
-    from resnet_gui.core.models.resnets import load_bundle
+    from resnet_gui.core.runtime.imports import heavy_imports
+
+    with heavy_imports():
+        from resnet_gui.core.inference.classification import ClassificationRun
+        from resnet_gui.core.models.resnets import load_bundle
 
     bundle = load_bundle(args.checkpoint, arch=args.arch, classes_file=args.classes, image_size=args.image_size)
     unsure_below = bundle.unsure_below if args.unsure_below is None else (args.unsure_below or None)

@@ -55,7 +55,10 @@ def train_command(args: argparse.Namespace) -> int:
             f"{shlex.quote(shown(last_path_for(out)))} --nproc {args.nproc}" if out else
             "The best model so far is kept; go on with resnet-gui train --resume NAME.last.pt."))
 
-    from resnet_gui.core.training.trainer import Trainer
+    from resnet_gui.core.runtime.imports import heavy_imports
+
+    with heavy_imports():
+        from resnet_gui.core.training.trainer import Trainer
 
     settings = settings_from_args(args)
     if args.preview_augment:

@@ -24,6 +24,7 @@ CLICKED_BY = {
         "menu/File/Open checkpoint…", "Evaluate/Choose folder…", "Evaluate/Evaluate the loaded model",
         "Evaluate/Save HTML report…"],
     "test_export_onnx_from_the_model_tab": ["Model/Export as ONNX…", "Model/Export as TorchScript…"],
+    "test_make_a_fast_int8_copy_and_classify_with_it": ["Model/Make a fast INT8 copy…"],
     "test_the_menus_open_classify_copy_and_quit": [
         "menu/File/Open images…", "menu/File/Open folder…", "menu/File/Export shown results as CSV…",
         "menu/Edit/Select all", "menu/Edit/Copy selected rows", "menu/Edit/Clear results",

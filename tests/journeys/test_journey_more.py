@@ -1,11 +1,14 @@
 """Journeys: the first start offline, evaluating a folder (a click on a confusion cell, the HTML report), the
 Model tab's exports, and the menus, each by clicks and answered dialogs."""
 
+import importlib.util
+
 import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QGuiApplication
 
 from resnet_gui.core.errors import WeightsUnavailableError
+from resnet_gui.core.inference.openvino_runtime import openvino_installed
 from resnet_gui.core.models import resnets as models
 from tests.journeys.journey import SHOTS, WAIT
 from tests.journeys.test_journey_train import open_tab
@@ -88,6 +91,30 @@ def test_export_onnx_from_the_model_tab(user, colour_model, tmp_path, screen):
         user.wait(lambda target=target: target.is_file() and all(b.isEnabled() for b in panel.export_buttons.values()))
         assert target.stat().st_size > 100_000
     user.fits()
+
+
+@pytest.mark.skipif(not openvino_installed() or importlib.util.find_spec("nncf") is None,
+                    reason="OpenVINO or NNCF is not installed")
+def test_make_a_fast_int8_copy_and_classify_with_it(user, colour_model, tmp_path):
+    data, result = colour_model
+    load_by_menu(user, result.best_path)
+    panel = open_tab(user, "Model")
+    target = tmp_path / "colours-int8.pt"
+    user.will_choose_path(target)  # the training folder is there: only where to save is asked
+    user.click(panel.int8_button)
+    user.wait(lambda: panel.int8_note.text().startswith("Saved as colours-int8.pt.") and panel.int8_button.isEnabled())
+    assert "agrees with the float model on" in panel.int8_note.text() and target.is_file()
+    user.shot(SHOTS / "model-int8-copy.png")
+    user.fits()
+    # the copy opens like any checkpoint, and classifies with its INT8 model where OpenVINO is
+    load_by_menu(user, target)
+    assert not panel.int8_button.isEnabled() and "INT8 copy already" in panel.int8_button.toolTip()
+    assert "<b>INT8 copy:</b> agreed with the float model on" in panel.summary.text()
+    classify = user.window.classify_panel
+    user.menu("Options", "Runtime on a CPU", "OpenVINO")
+    with user.qtbot.waitSignal(classify.all_done, timeout=WAIT):
+        user.window.classify_paths([str(p) for p in sorted(data.rglob("*.png"))[:6]])
+    user.wait(lambda: "OpenVINO INT8" in panel.summary.text())
 
 
 @pytest.mark.parametrize("screen", ["laptop", pytest.param("small", marks=pytest.mark.small_screen)])

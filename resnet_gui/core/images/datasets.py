@@ -21,6 +21,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from resnet_gui.core.errors import DatasetError
+from resnet_gui.core.images.decoded_store import DecodedStore
 from resnet_gui.core.images.files import ImageDecodeError, load_rgb
 from resnet_gui.core.images.folders import FolderScan, stratified_split
 
@@ -61,16 +62,21 @@ def prepare_data(
     cache_bytes: int = DEFAULT_CACHE_BYTES,
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    remember: bool = True,
 ) -> PreparedData:
-    """Decode every file once (threads), drop unreadable ones, cache when small enough, split."""
+    """Decode every file once (threads), drop unreadable ones, cache when small enough, split. With `remember`,
+    the cached pixels are also kept on disk for the next run on these pictures (decoded_store.py)."""
     entries = [(p, y, "train") for p, y in scan.train] + [(p, y, "val") for p, y in (scan.val or [])]
     # Cache at the shorter side the crop needs, with a margin for random-resized crops.
     cache_side = max(image_size, round(image_size * 256 / 224))
     estimated = len(entries) * cache_side * cache_side * 3 * 4 // 3
     cache = estimated <= cache_bytes
+    store = DecodedStore([entry[0] for entry in entries], cache_side) if cache and remember else None
 
     def decode(entry):
         path = entry[0]
+        if store is not None and (stored := store.get(path)) is not None:
+            return stored, None
         try:
             image = load_rgb(path, draft_size=cache_side)
         except ImageDecodeError as exc:
@@ -92,6 +98,9 @@ def prepare_data(
                 pool.shutdown(cancel_futures=True)
                 raise InterruptedError("cancelled while reading the images")
 
+    if store is not None:
+        store.save({entry[0]: pixels for entry, (pixels, _) in zip(entries, results, strict=True)
+                    if pixels is not None})
     unreadable = [(entry[0], error) for entry, (_, error) in zip(entries, results, strict=False) if error is not None]
     good = [Sample(entry[0], entry[1], pixels) for entry, (pixels, error) in zip(entries, results, strict=False)
             if error is None]

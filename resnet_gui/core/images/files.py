@@ -62,6 +62,7 @@ class Discovery:
     files: list[Path] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # (path, reason)
     missing: list[Path] = field(default_factory=list)  # paths that do not exist
+    identities: dict[Path, object] = field(default_factory=dict)  # file_identity of each file found
 
     def skip(self, path: Path, reason: str) -> None:
         self.skipped.append((path, reason))
@@ -133,19 +134,32 @@ def _why_not_read(path: Path) -> str | None:
     return None if stat.S_ISREG(mode) else "not a regular file (a pipe, device or socket)"
 
 
+def file_identity(path: str | os.PathLike) -> object:
+    """What two paths to the same file share (a link and its target, hard links): its device and inode, one
+    stat, where a real path costs a stat per folder on the way; the real path where the system has no inodes."""
+    try:
+        status = os.stat(path)
+        if status.st_ino:
+            return status.st_dev, status.st_ino
+    except OSError:
+        pass
+    return os.path.realpath(path)
+
+
 def discover(paths: Iterable[str | os.PathLike]) -> Discovery:
     """All image files under `paths`, each once (a file reached twice, through a link or two
     overlapping paths, is read once), with the skipped and missing ones."""
     found = Discovery()
-    seen: dict[str, Path] = {}
+    seen: dict[object, Path] = {}
     for image in iter_images(paths, found):
-        key = os.path.realpath(image)
+        key = file_identity(image)
         if key in seen:
             if seen[key] != image:
                 found.skip(image, f"the same file as {seen[key]}")
             continue
         seen[key] = image
         found.files.append(image)
+        found.identities[image] = key
     return found
 
 

@@ -48,7 +48,7 @@ def scan_class_folder(root: str | os.PathLike, val_dir: str | os.PathLike | None
     if val_dir is None and (root / "train").is_dir() and (root / "val").is_dir():
         train_root, val_dir = root / "train", root / "val"
     found = Discovery()
-    seen: set[str] = set()
+    seen: set[object] = set()  # file_identity of every picture listed
     classes, train = _scan(train_root, found, seen, min_classes=min_classes)
     val = None
     if val_dir is not None:
@@ -88,7 +88,7 @@ def _class_folders(folder: Path, found: Discovery) -> list[str]:
     return names
 
 
-def _scan(folder: Path, found: Discovery, seen: set[str], *, classes: list[str] | None = None,
+def _scan(folder: Path, found: Discovery, seen: set[object], *, classes: list[str] | None = None,
           min_classes: int = 2) -> tuple[list[str], list[tuple[str, int]]]:
     present = _class_folders(folder, found)
     if not present:
@@ -100,16 +100,18 @@ def _scan(folder: Path, found: Discovery, seen: set[str], *, classes: list[str] 
     if len(classes) < min_classes:
         raise DatasetError(f"{folder} has only one class subfolder ({classes[0]}). Training needs two or more.")
     candidates: list[tuple[Path, int]] = []
+    identities: dict[Path, object] = {}
     for name in present:
         part = discover([folder / name])
         found.skipped.extend(part.skipped)
+        identities.update(part.identities)
         candidates += [(path, classes.index(name)) for path in part.files]
     # A file reached twice (a link in another class, or in both train and val) counts once, where the
     # file really is: a link never gives a picture the label of the folder the link sits in.
     candidates.sort(key=lambda c: os.path.islink(c[0]))  # stable: real files first, then links
     kept = set()
     for path, label in candidates:
-        key = os.path.realpath(path)
+        key = identities[path]
         if key in seen:
             found.skip(path, "the same file as one already listed (a link, or in two classes)")
             continue

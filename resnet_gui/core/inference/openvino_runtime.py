@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import os
 import shutil
 import sys
@@ -27,10 +28,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from resnet_gui.core.app_cache import app_cache_dir
 from resnet_gui.core.inference.options import RUNTIMES
 
 OPENVINO_EXTRA = 'pip install "resnet-gui[openvino]"'
 BF16_AGREEMENT = 0.02  # bfloat16 answers: the same best class, probabilities within 2 points of float32's
+INT8_AGREEMENT = 0.02  # an INT8 copy at load: as it answered when it was made (another CPU rounds otherwise)
 
 
 def openvino_installed() -> bool:
@@ -42,6 +45,9 @@ def import_openvino():
     if "openvino" not in sys.modules:
         sys.modules.setdefault("openvino_telemetry", None)  # its import fails: ovc uses telemetry_stub
     _without_sigchld_handler()
+    # converting a model imports torch.utils.cpp_extension, which warns on stderr that no CUDA runtime is
+    # there: a machine without a GPU is expected, not something to warn a user of
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
     import openvino
 
     return openvino
@@ -110,9 +116,28 @@ class OpenVinoForward:
         self.converted_now = not xml.exists()
         if self.converted_now:
             self._convert(ov, model, image_size, xml)
-        self.core.set_property({"CACHE_DIR": str(cache_dir / "compiled")})
+        self._compile(xml)
+
+    @classmethod
+    def from_int8_copy(cls, int8: dict, cache_dir: str | os.PathLike) -> "OpenVinoForward":
+        """The quantized model an INT8 copy holds (core/packaging/int8.py), put in the cache by its content and
+        compiled; its layers that stay float run in the precision the CPU has."""
+        forward = cls.__new__(cls)
+        forward.core = import_openvino().Core()
+        forward.precision = "int8"
+        forward.cache_dir = cache_dir = Path(cache_dir)
+        forward.key = hashlib.sha256(int8["xml"] + int8["bin"]).hexdigest()[:24]
+        xml = cache_dir / f"{forward.key}.int8.xml"
+        forward.converted_now = not xml.exists()
+        if forward.converted_now:
+            _write_ir(int8["xml"], int8["bin"], xml)
+        forward._compile(xml, cpu_precision(forward.core))
+        return forward
+
+    def _compile(self, xml: Path, precision: str | None = None) -> None:
+        self.core.set_property({"CACHE_DIR": str(self.cache_dir / "compiled")})
         self.compiled = self.core.compile_model(str(xml), "CPU", {
-            "INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY"})
+            "INFERENCE_PRECISION_HINT": precision or self.precision, "PERFORMANCE_HINT": "LATENCY"})
         self.request = self.compiled.create_infer_request()
 
     @staticmethod
@@ -139,13 +164,18 @@ class OpenVinoForward:
         return logits, pooled
 
 
+def _write_ir(xml_bytes: bytes, bin_bytes: bytes, xml: Path) -> None:
+    """An IR into the cache, whole or not at all: the .bin first, so that an .xml always has its weights."""
+    xml.parent.mkdir(parents=True, exist_ok=True)
+    for data, path in ((bin_bytes, xml.with_suffix(".bin")), (xml_bytes, xml)):
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, path)
+
+
 def runtime_cache_dir() -> Path:
     """Where converted and compiled models are kept (safe to delete: made again when needed)."""
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "resnet-gui" / "openvino"
+    return app_cache_dir("openvino")
 
 
 def agreement(forward, bundle, precision: str) -> tuple[bool, str]:
@@ -157,7 +187,13 @@ def agreement(forward, bundle, precision: str) -> tuple[bool, str]:
 
     golden = bundle.checkpoint.extra.get("golden") if bundle.checkpoint is not None else None
     prep = bundle.preprocessing
-    if golden:
+    if precision == "int8":  # an INT8 copy answers as it did when it was made, not as the float model does
+        int8 = bundle.checkpoint.extra["int8"]
+        if not golden or int8.get("golden_logits") is None:
+            return False, "the copy holds no golden samples to check it with"
+        x, expected_logits = normalize_batch(golden["inputs"], prep), int8["golden_logits"].float()
+        tolerance = max(golden_tolerance(golden), INT8_AGREEMENT)
+    elif golden:
         x, expected_logits = normalize_batch(golden["inputs"], prep), golden["logits"].float()
         tolerance = golden_tolerance(golden)
     else:
@@ -207,8 +243,13 @@ def choose_forward(bundle, device: torch.device, runtime: str, amp: bool) -> tup
     if device.type != "cpu":
         return None, f"PyTorch on {device.type.upper()} (OpenVINO runs on CPUs)"
     if not openvino_installed():
+        if bundle.checkpoint is not None and bundle.checkpoint.extra.get("int8"):
+            return None, f"PyTorch float32: an INT8 copy runs with OpenVINO, which is not installed ({OPENVINO_EXTRA})"
         why = f"OpenVINO is not installed ({OPENVINO_EXTRA} makes a CPU about twice as fast)"
         return None, f"PyTorch: {why}"
+    int8 = bundle.checkpoint.extra.get("int8") if bundle.checkpoint is not None else None
+    if int8:
+        return _int8_forward(bundle, int8)
     precision = "auto" if amp else "f32"
     try:
         forward = OpenVinoForward(bundle.model, bundle.preprocessing.image_size, runtime_cache_dir(), precision)
@@ -219,3 +260,16 @@ def choose_forward(bundle, device: torch.device, runtime: str, amp: bool) -> tup
         return None, f"PyTorch: OpenVINO's answers differed from the checkpoint's ({how})"
     name = "bfloat16" if forward.precision == "bf16" else "float32"
     return forward, f"OpenVINO {name} on the CPU ({how} on the checkpoint's samples)"
+
+
+def _int8_forward(bundle, int8: dict) -> tuple[OpenVinoForward | None, str]:
+    """An INT8 copy's own model, after its golden check (run at every load: four pictures); its float weights
+    in PyTorch where that cannot be."""
+    try:
+        forward = OpenVinoForward.from_int8_copy(int8, runtime_cache_dir())
+        agrees, how = agreement(forward, bundle, "int8")
+    except Exception as exc:  # noqa: BLE001 - a runtime that cannot run the copy: its float weights do, said once
+        return None, f"PyTorch float32: OpenVINO could not run this INT8 copy ({type(exc).__name__}: {exc})"
+    if not agrees:
+        return None, f"PyTorch float32: the INT8 copy's answers to its golden samples moved ({how})"
+    return forward, f"OpenVINO INT8 on the CPU ({how} on the copy's samples)"

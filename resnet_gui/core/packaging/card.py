@@ -68,6 +68,9 @@ def model_card(bundle: ModelBundle) -> str:
               f"std {_three(prep.std)}",
               f"- Output: {len(bundle.classes)} logits; probabilities are softmax(logits / {bundle.temperature:.4g})"
               " (the calibrated temperature)", ""]
+    int8 = contents.extra.get("int8") if contents is not None else None
+    if int8:
+        lines += _int8_lines(int8)
 
     lines += ["## Classes", "", "| # | class | validation pictures |", "|---|---|---|"]
     for index, name in enumerate(bundle.classes):
@@ -124,6 +127,21 @@ def model_card(bundle: ModelBundle) -> str:
               "expect a little less on new pictures.", ""]
     lines += ["## Reference", "", f"{RESNET_PAPER}. doi:{RESNET_DOI}", ""]
     return "\n".join(lines)
+
+
+def _int8_lines(int8: dict) -> list[str]:
+    """What an INT8 copy's measurements were (core/packaging/int8.py)."""
+    accuracy = ""
+    if int8.get("float_accuracy") is not None:
+        accuracy = (f"; accuracy {int8['int8_accuracy']:.1%} against the float model's {int8['float_accuracy']:.1%}"
+                    f" ({100 * (int8['int8_accuracy'] - int8['float_accuracy']):+.1f} points)")
+    speed = int8["int8_images_per_second"] / max(int8["float_images_per_second"], 1e-9)
+    return ["## INT8 copy", "",
+            f"- Quantized to INT8 with NNCF {int8.get('nncf', '')} for OpenVINO {int8.get('openvino', '')}, "
+            f"calibrated on {int8['calibration_pictures']} pictures of {markdown_text(int8['source'])}",
+            f"- Agrees with the float model on {int8['agreement']:.1%} of {int8['held_out']} other pictures{accuracy}",
+            f"- {speed:.1f}x the float model's speed on OpenVINO where it was made; the float weights are kept, and "
+            "run where OpenVINO is not installed", ""]
 
 
 def _three(values) -> str:

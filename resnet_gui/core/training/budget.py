@@ -41,7 +41,8 @@ def budget_sentence(minutes: float, epochs: int, clock: RunClock) -> str:
                 f"one: training 1 epoch.")
     if epochs == MAX_BUDGET_EPOCHS:
         return f"Training {epochs} epochs, the most a run of set minutes takes (about {per_epoch} each)."
-    return (f"Training {epochs} epoch{'s' if epochs > 1 else ''} to fit about {length}: about {per_epoch} each, at the pace of the "
+    plural = "s" if epochs > 1 else ""
+    return (f"Training {epochs} epoch{plural} to fit about {length}: about {per_epoch} each, at the pace of the "
             f"{clock.timed_needed} timed batches, with the reading and the finishing counted.")
 
 

@@ -65,7 +65,9 @@ class RunClock:
         validation = self.val_batches * self.seconds_per_val_batch
         per_epoch = self.batches * seconds_per_batch + validation + BEST_WRITES * self.seconds_per_write
         recovery_write = RECOVERY_WRITES * self.seconds_per_write
-        recovery = recovery_write + (epochs - 1) * min(recovery_write, RECOVERY_SHARE * per_epoch)
+        # written after the first epoch, then at most a tenth of the time; not after the last (saver.py)
+        recovery = (recovery_write if epochs > 1 else 0.0) + max(0, epochs - 2) * min(recovery_write,
+                                                                                      RECOVERY_SHARE * per_epoch)
         # The first batches took what they took: the loader's start and the kernels' first use.
         warm_up = sum(self._warm_up) - len(self._warm_up) * seconds_per_batch
         # The end: the familiarity fit (a pass over training pictures at the validation pace; calibration

@@ -188,7 +188,10 @@ def one_epoch(run: PreparedRun, saver: CheckpointSaver, epoch: int, history: lis
         stopped = "early_stopping"
     elif cancelled():
         stopped = "cancelled"
-    saver.save_recovery(fields, run.model, epoch, run.optimizer, run.scheduler)
+    # after the run's last epoch the state is held: the trainer drops it (a run that ended as it should) or
+    # writes it (stopped, or --keep-last) as the run ends
+    last = stopped != "completed" or epoch >= s.epochs
+    saver.save_recovery(fields, run.model, epoch, run.optimizer, run.scheduler, last=last)
     emit("on_epoch_end", event)
     return stopped
 

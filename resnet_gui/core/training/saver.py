@@ -95,15 +95,17 @@ class CheckpointSaver:
         self.since_best = 0
         return True
 
-    def save_recovery(self, fields: dict[str, Any], model, epoch: int, optimizer, scheduler) -> None:
+    def save_recovery(self, fields: dict[str, Any], model, epoch: int, optimizer, scheduler, *,
+                      last: bool = False) -> None:
         """Keep the resumable state of the epoch that just ended: written now when the policy says so,
-        else held until the next write or `flush_recovery`."""
+        else held until the next write or `flush_recovery`. `last`: the run's last epoch: held only, as the
+        trainer drops it when the run ended as it should and flushes it when not (or to keep it)."""
         if not self.writes:
             return
         # Copies: the optimizer's state_dict holds the very tensors the next epoch updates in place.
         resume = _copied_to_cpu(self.resume_state(epoch, optimizer, scheduler))
         self._pending_recovery = checkpoint_payload(model=model, **fields, resume=resume)
-        if self._recovery_due():
+        if not last and self._recovery_due():
             self.flush_recovery()
 
     def _recovery_due(self) -> bool:

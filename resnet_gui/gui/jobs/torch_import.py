@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import sys
@@ -22,20 +21,13 @@ def import_core() -> None:
         if "torch" in sys.modules and "resnet_gui.core.training.trainer" in sys.modules:
             return
         preload_torch_libraries()
-        # A full cyclic-GC pass over the ~10^6 objects the import creates holds the GIL for
-        # 100+ ms; none is needed while importing. Afterwards, freezing moves those objects out
-        # of the collector's sight, so later passes (during classification) stay short too.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        from resnet_gui.core.runtime.imports import heavy_imports
+
+        with heavy_imports():  # and afterwards, classification's collections stay short too
             import resnet_gui.core.images.datasets  # noqa: F401
             import resnet_gui.core.inference.predictor  # noqa: F401
             import resnet_gui.core.models.resnets  # noqa: F401
             import resnet_gui.core.training.trainer  # noqa: F401
-        finally:
-            gc.freeze()
-            if collecting:
-                gc.enable()
 
 
 def preload_torch_libraries() -> None:

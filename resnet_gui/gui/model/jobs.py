@@ -54,3 +54,18 @@ def export_model(state: JobState, bundle, fmt: str, path: str):
 
         return path, write_package(copied, path)
     return export(copied, fmt, path)
+
+
+def make_int8_copy(state: JobState, bundle, path: str, folder: str | None):
+    """An INT8 copy of the window's model (core/packaging/int8.py), its steps said as the job's status."""
+    import copy
+
+    from resnet_gui.core.atomic_write import check_writable
+    from resnet_gui.core.packaging.int8 import make_int8_copy as make
+
+    if not path.lower().endswith((".pt", ".pth")):
+        path += ".pt"
+    check_writable(path, "the INT8 copy")
+    copied = copy.copy(bundle)  # quantizing moves the network to the CPU; the window's own stays put
+    copied.model = copy.deepcopy(bundle.model)
+    return make(copied, path, folder=folder, progress=state.status, cancelled=state.cancelled)

@@ -76,7 +76,7 @@ def test_a_run_of_set_minutes_trains_the_epochs_it_chose_and_its_schedule_ends_w
     data = make_shapes_dataset(tmp_path / "d", per_class=6)
     recorder, chosen = Recorder(), Chosen()
     settings = TrainSettings(data_dir=str(data), weights="none", image_size=16, batch_size=4, lr=2e-3,
-                             minutes=0.15, out=str(tmp_path / "m.pt"), seed=0)
+                             minutes=0.05, out=str(tmp_path / "m.pt"), seed=0)
     result = Trainer(settings, [recorder, chosen]).run()
     (epochs, text), = chosen.chosen
     assert 1 <= epochs <= MAX_BUDGET_EPOCHS and f"Training {epochs} epoch" in text
@@ -86,7 +86,7 @@ def test_a_run_of_set_minutes_trains_the_epochs_it_chose_and_its_schedule_ends_w
     # one-cycle over the chosen epochs: the last step's rate is near nothing, as the schedule's end
     assert recorder.batches[-1].lr < settings.lr / 100
     saved = read_checkpoint(result.best_path).train
-    assert saved["epochs"] == epochs and saved["minutes"] == 0.15
+    assert saved["epochs"] == epochs and saved["minutes"] == 0.05
 
 
 def test_the_command_line_refuses_minutes_with_epochs_or_resume_and_says_why(capsys, tmp_path):

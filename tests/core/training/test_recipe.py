@@ -173,17 +173,18 @@ def test_the_clock_waits_for_its_timed_batches_and_counts_every_part_of_a_run():
     clock = RunClock(epochs=3, batches=20, val_batches=4, seconds_per_val_batch=0.5, seconds_per_write=0.25)
     said = [clock.batch_done(i, 2.0 if i <= 2 else 1.0) for i in range(1, 20)]
     assert said[:9] == [None] * 9 and said[10:] == [None] * 9  # once, after two warm-up and eight timed batches
-    # 3 x (20 batches of 1 s + 4 validation batches of 0.5 s + 4 models written) + the two warm-up batches'
-    # extra second each + a last write (calibration reuses the best epoch's validation pass)
-    assert said[9] == pytest.approx(3 * (20 + 2 + 1) + 2 + 0.25)
+    # 3 x (20 batches of 1 s + 4 validation batches of 0.5 s + the best model written) + the recovery file
+    # (3 models) after the first two epochs, not after the last + the two warm-up batches' extra second each
+    # + a last write (calibration reuses the best epoch's validation pass)
+    assert said[9] == pytest.approx(3 * (20 + 2 + 0.25) + 2 * 0.75 + 2 + 0.25)
     # the familiarity fit: 6 batches of training pictures at the validation pace
     fitted = RunClock(epochs=3, batches=20, val_batches=4, fit_batches=6, seconds_per_val_batch=0.5,
                       seconds_per_write=0.25)
-    assert fitted.estimate(1.0) == pytest.approx(3 * (20 + 2 + 1) + 3 + 0.25)
+    assert fitted.estimate(1.0) == pytest.approx(3 * (20 + 2 + 0.25) + 2 * 0.75 + 3 + 0.25)
     assert RunClock(epochs=2, batches=1, val_batches=1).batch_done(1, 3.0) == pytest.approx(6.0)
     # Short epochs beside slow writes: the recovery file is written once, then at most a tenth of the time.
     short = RunClock(epochs=10, batches=1, val_batches=0, seconds_per_write=0.25)
-    assert short.estimate(0.1) == pytest.approx(10 * (0.1 + 0.25) + 0.75 + 9 * 0.035 + 0.25)
+    assert short.estimate(0.1) == pytest.approx(10 * (0.1 + 0.25) + 0.75 + 8 * 0.035 + 0.25)
 
 
 ESTIMATE_RUN = textwrap.dedent("""

@@ -246,10 +246,21 @@ def test_settings_are_checked():
         TrainSettings(augment=["sparkle"]).validate()
 
 
-def test_a_completed_run_removes_its_resumable_state_unless_kept(tmp_path):
+def test_a_completed_run_removes_its_resumable_state_unless_kept(tmp_path, monkeypatch):
+    from resnet_gui.core.training import saver
+
+    written = []
+    real = saver.write_checkpoint
+    monkeypatch.setattr(saver, "write_checkpoint", lambda path, payload: (written.append(path), real(path, payload))[1])
+    monkeypatch.setattr(saver.CheckpointSaver, "_recovery_due", lambda self: True)  # a slow run: every epoch
     data = make_shapes_dataset(tmp_path / "d", per_class=4)
-    done = Trainer(settings_for(data, tmp_path / "m.pt", epochs=1, keep_last=False)).run()
+    done = Trainer(settings_for(data, tmp_path / "m.pt", epochs=2, keep_last=False)).run()
     assert done.stopped == "completed" and done.last_path is None and not last_path_for(done.best_path).exists()
+    # written after the first epoch; the last epoch's state, which the finished run drops, never was
+    assert written.count(last_path_for(tmp_path / "m.pt")) == 1
+    written.clear()
+    kept = Trainer(settings_for(data, tmp_path / "k.pt", epochs=2, keep_last=True)).run()
+    assert read_checkpoint(kept.last_path).extra["resume"]["epoch"] == 2
 
 
 def test_without_out_a_run_never_replaces_a_model(tmp_path, monkeypatch):
