@@ -84,7 +84,7 @@ def test_a_run_of_set_minutes_trains_the_epochs_it_chose_and_its_schedule_ends_w
     assert [e.epochs for e in recorder.epochs] == [epochs] * epochs
     assert chosen.starts[1:] == [(n, epochs) for n in range(2, epochs + 1)]
     # one-cycle over the chosen epochs: the last step's rate is near nothing, as the schedule's end
-    assert recorder.batches[-1].lr < settings.lr / 100
+    assert recorder.batches[-1].lr < settings.lr / 20  # a schedule made for 10 epochs would be near its top
     saved = read_checkpoint(result.best_path).train
     assert saved["epochs"] == epochs and saved["minutes"] == 0.05
 
