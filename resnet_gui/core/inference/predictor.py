@@ -104,8 +104,10 @@ def collate_decoded(items) -> DecodedBatch:
     return DecodedBatch([i for i, _ in good], images, failures, thumbnails)
 
 
-def decode_in_turn(dataset: DecodingDataset, batch_size: int, threads: int) -> Iterator[DecodedBatch]:
-    """Each batch decoded by `threads` threads while the model waits: for a model on the same cores.
+def decode_in_turn(dataset: DecodingDataset, batch_size: int, threads: int,
+                   ahead: bool = False) -> Iterator[DecodedBatch]:
+    """Each batch decoded by `threads` threads while the model waits: for a model on the same cores. With
+    `ahead`, the next batch is decoded while the model runs (OpenVINO: see `Predictor.decode_overlap`).
 
     On a CPU the network already computes on every core, so decoders beside it
     (DataLoader workers) can only take cores away mid-operation: torch splits
@@ -117,13 +119,23 @@ def decode_in_turn(dataset: DecodingDataset, batch_size: int, threads: int) -> I
     decodes and resizes, so threads decode in parallel; no process is started.
     """
     batches = [range(start, min(start + batch_size, len(dataset))) for start in range(0, len(dataset), batch_size)]
-    if threads <= 1:
+    if threads <= 1 and not ahead:
         for batch in batches:
             yield collate_decoded([dataset[i] for i in batch])
         return
-    with ThreadPoolExecutor(threads, thread_name_prefix="resnet-gui-decode") as pool:
-        for batch in batches:
-            yield collate_decoded(list(pool.map(dataset.__getitem__, batch)))
+    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="resnet-gui-decode") as pool:
+        def decoding(batch: range) -> list:
+            return [pool.submit(dataset.__getitem__, i) for i in batch]
+
+        queued = decoding(batches[0]) if batches else []
+        for index in range(len(batches)):
+            items = [future.result() for future in queued]
+            more = index + 1 < len(batches)
+            if ahead and more:
+                queued = decoding(batches[index + 1])  # decoded while the model runs this batch
+            yield collate_decoded(items)
+            if not ahead and more:
+                queued = decoding(batches[index + 1])
 
 
 class Predictor:
@@ -159,6 +171,9 @@ class Predictor:
         self.model = model
         self.openvino, self.runtime = (choose_forward(bundle, self.device, o.runtime, amp) if o.runtime != "torch"
                                        else (None, "PyTorch"))
+        # Decode the next batch while the model runs the current one: measured for OpenVINO, whose thread
+        # pool gives way to the decoders where torch's stalls (benchmarks/pipeline_vs_model.py, RESULTS.md).
+        self.decode_overlap = self.openvino is not None
         if self.policy.is_cuda:
             torch.backends.cudnn.benchmark = True  # every batch has the same shape
 
@@ -219,7 +234,7 @@ class Predictor:
         dataset = DecodingDataset(paths, self.prep, thumbnail_size=self.thumbnail_size,
                                   size=decoded_size(self.tta, self.prep))
         if not self.decode_ahead:
-            return decode_in_turn(dataset, self.batch_size, self.num_workers)
+            return decode_in_turn(dataset, self.batch_size, self.num_workers, ahead=self.decode_overlap)
         workers = min(self.num_workers, max(0, (len(paths) + self.batch_size - 1) // self.batch_size))
         return DataLoader(
             dataset,
