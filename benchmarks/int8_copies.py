@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
 
+    from resnet_gui.core.errors import UserError
     from resnet_gui.core.models.resnets import load_checkpoint_bundle
     from resnet_gui.core.packaging.int8 import make_int8_copy
 
@@ -45,9 +46,14 @@ def main() -> None:
                 subprocess.run([sys.executable, "-m", "resnet_gui", "train", str(root / "train"), "--val-dir",
                                 str(root / "valid"), "--weights", "none", "--arch", arch, "--epochs",
                                 str(args.epochs), "--out", str(model)], check=True, capture_output=True)
+            bundle = load_checkpoint_bundle(model)
             started = time.perf_counter()
-            copy = make_int8_copy(load_checkpoint_bundle(model), model.with_name(model.stem + "-int8.pt"),
-                                  folder=str(root / "test"))
+            try:
+                copy = make_int8_copy(bundle, model.with_name(model.stem + "-int8.pt"), folder=str(root / "test"))
+            except UserError as refused:
+                print(f"| {arch} | {kind} | | | refused: {refused} | (validation accuracy of the float model "
+                      f"{bundle.checkpoint.metrics.get('val_acc', 0):.1%}) | | |", flush=True)
+                continue
             seconds = time.perf_counter() - started
             speed = copy.int8_images_per_second / copy.float_images_per_second
             print(f"| {arch} | {kind} | {copy.calibration_pictures} | {copy.held_out} | {copy.agreement:.1%} | "

@@ -171,9 +171,10 @@ class Predictor:
         self.model = model
         self.openvino, self.runtime = (choose_forward(bundle, self.device, o.runtime, amp) if o.runtime != "torch"
                                        else (None, "PyTorch"))
-        # Decode the next batch while the model runs the current one: measured for OpenVINO, whose thread
-        # pool gives way to the decoders where torch's stalls (benchmarks/pipeline_vs_model.py, RESULTS.md).
-        self.decode_overlap = self.openvino is not None
+        # Whether to decode the next batch while the model runs the current one. Measured with OpenVINO on 2
+        # cores, it gained nothing (ResNet-18 94.1 against 94.4 images/s, ResNet-50 45.8 against 46.6:
+        # benchmarks/pipeline_vs_model.py --runtime openvino, RESULTS.md): decoding in turn stays.
+        self.decode_overlap = False
         if self.policy.is_cuda:
             torch.backends.cudnn.benchmark = True  # every batch has the same shape
 

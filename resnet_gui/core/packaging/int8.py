@@ -149,8 +149,9 @@ def make_int8_copy(bundle: ModelBundle, out: str | os.PathLike, *, folder: str |
     cancelled = cancelled or (lambda: False)
     if not openvino_installed() or not nncf_installed():
         raise UserError(f"An INT8 copy needs OpenVINO and NNCF, which are not installed: {INT8_EXTRA}")
-    if bundle.checkpoint is None:
-        raise UserError("An INT8 copy is made of a checkpoint file: train a model, or open one, first.")
+    if bundle.checkpoint is None or not bundle.checkpoint.extra.get("golden"):
+        raise UserError("An INT8 copy is made of a checkpoint trained by resnet-gui: its golden samples check the "
+                        "copy each time it opens. Train a model, or open one the app trained, first.")
     out = Path(out)
     if out.suffix.lower() not in (".pt", ".pth"):
         raise UserError(f"An INT8 copy is written as a checkpoint: give it a name ending in .pt, like "
@@ -209,11 +210,8 @@ def make_int8_copy(bundle: ModelBundle, out: str | os.PathLike, *, folder: str |
         raise UserError(f"The INT8 copy was not saved: it agreed with the float model on only {agreement:.1%} of "
                         f"{seen} pictures it was not calibrated on, and a copy needs {MIN_AGREEMENT:.0%}. Keep "
                         "using the float model; OpenVINO's float runtime is still about twice PyTorch's speed.")
-    golden = bundle.checkpoint.extra.get("golden") if bundle.checkpoint is not None else None
-    golden_logits = None
-    if golden:
-        x = normalize_batch(golden["inputs"], bundle.preprocessing)
-        golden_logits = torch.from_numpy(np.asarray(compiled(x.numpy())[compiled.output(0)]).astype(np.float32))
+    x = normalize_batch(bundle.checkpoint.extra["golden"]["inputs"], bundle.preprocessing)
+    golden_logits = torch.from_numpy(np.asarray(compiled(x.numpy())[compiled.output(0)]).astype(np.float32))
     with tempfile.TemporaryDirectory() as work:
         xml = Path(work, "int8.xml")
         ov.save_model(quantized, str(xml), compress_to_fp16=False)

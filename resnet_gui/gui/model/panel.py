@@ -158,10 +158,16 @@ class ModelPanel(QWidget):
         for fmt, button in self.export_buttons.items():
             button.setEnabled(self.bundle is not None and (fmt != "bioimageio" or has_golden(self.bundle)))
         contents = self.bundle.checkpoint if self.bundle is not None else None
-        self.int8_button.setEnabled(contents is not None and not contents.extra.get("int8")
-                                    and not self.int8_task.is_running())
-        self.int8_button.setToolTip(INT8_TIP if contents is None or not contents.extra.get("int8")
-                                    else "This model is an INT8 copy already.")
+        copied = contents is not None and bool(contents.extra.get("int8"))
+        can_copy = self.bundle is not None and has_golden(self.bundle)
+        self.int8_button.setEnabled(can_copy and not copied and not self.int8_task.is_running())
+        if copied:
+            self.int8_button.setToolTip("This model is an INT8 copy already.")
+        elif self.bundle is not None and not can_copy:
+            self.int8_button.setToolTip("Needs a checkpoint trained by resnet-gui: its golden samples check the copy "
+                                        "each time it opens.")
+        else:
+            self.int8_button.setToolTip(INT8_TIP)
         self.export_buttons["bioimageio"].setToolTip(
             PACKAGE_TIP if self.bundle is None or has_golden(self.bundle)
             else "Needs a checkpoint trained by resnet-gui: the package's test pictures are its golden samples.")

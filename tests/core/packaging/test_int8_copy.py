@@ -97,3 +97,9 @@ def test_the_command_line_makes_a_copy_or_says_what_is_wrong(capsys, colour_mode
     err = capsys.readouterr().err
     assert "INT8 copy written to" in err and "agrees with the float model on" in err
     assert read_checkpoint(tmp_path / "c.pt").extra["int8"]["held_out"] >= int8.MIN_HELD_OUT
+
+
+def test_a_checkpoint_without_golden_samples_gets_no_copy_and_a_sentence(tiny_checkpoint, tmp_path):
+    bundle = load_checkpoint_bundle(tiny_checkpoint)  # made by hand in the tests: no golden samples
+    with pytest.raises(UserError, match="its golden samples check the copy each time it opens"):
+        int8.make_int8_copy(bundle, tmp_path / "copy.pt", folder=str(tmp_path))
