@@ -56,11 +56,19 @@ def train_command(args: argparse.Namespace) -> int:
             "The best model so far is kept; go on with resnet-gui train --resume NAME.last.pt."))
 
     from resnet_gui.core.runtime.imports import heavy_imports
+    from resnet_gui.core.training.read_ahead import start_reading_ahead
 
+    # without a checkpoint to read, the settings need no torch, and the pictures can be decoded on the other
+    # core while torch is imported (read_ahead.py)
+    settings = settings_from_args(args) if args.weights in ("none", "imagenet") else None
+    ahead = (start_reading_ahead(settings)
+             if settings is not None and not world.is_distributed and not args.preview_augment else None)
     with heavy_imports():
         from resnet_gui.core.training.trainer import Trainer
+    if ahead is not None:
+        ahead.finish()
 
-    settings = settings_from_args(args)
+    settings = settings or settings_from_args(args)
     if args.preview_augment:
         return _preview_augment(settings, args.preview_augment)
     if not settings.resume:  # a resumed run is checked once merged with its saved settings

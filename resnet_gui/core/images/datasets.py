@@ -9,10 +9,8 @@ kept, so later epochs do no JPEG decoding at all.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,12 +20,12 @@ from torch.utils.data import Dataset
 
 from resnet_gui.core.errors import DatasetError
 from resnet_gui.core.images.decoded_store import DecodedStore
-from resnet_gui.core.images.files import ImageDecodeError, load_rgb
+from resnet_gui.core.images.decoding import DEFAULT_CACHE_BYTES, cache_side, decode_pictures, fits_in_memory
+from resnet_gui.core.images.files import load_rgb
 from resnet_gui.core.images.folders import FolderScan, stratified_split
 
 FEW_IMAGES = 10  # a class with fewer images than this gets a warning
 IMBALANCE = 5.0  # largest class / smallest class above this gets a warning
-DEFAULT_CACHE_BYTES = 2 * 1024**3
 
 
 @dataclass
@@ -67,37 +65,11 @@ def prepare_data(
     """Decode every file once (threads), drop unreadable ones, cache when small enough, split. With `remember`,
     the cached pixels are also kept on disk for the next run on these pictures (decoded_store.py)."""
     entries = [(p, y, "train") for p, y in scan.train] + [(p, y, "val") for p, y in (scan.val or [])]
-    # Cache at the shorter side the crop needs, with a margin for random-resized crops.
-    cache_side = max(image_size, round(image_size * 256 / 224))
-    estimated = len(entries) * cache_side * cache_side * 3 * 4 // 3
-    cache = estimated <= cache_bytes
-    store = DecodedStore([entry[0] for entry in entries], cache_side) if cache and remember else None
-
-    def decode(entry):
-        path = entry[0]
-        if store is not None and (stored := store.get(path)) is not None:
-            return stored, None
-        try:
-            image = load_rgb(path, draft_size=cache_side)
-        except ImageDecodeError as exc:
-            return None, str(exc)
-        except MemoryError:
-            return None, "image is too large for the memory available"
-        if not cache:
-            return None, None
-        return np.asarray(_shrink(image, cache_side)), None
-
-    results: list[tuple[np.ndarray | None, str | None]] = []
-    workers = max(1, min(8, os.cpu_count() or 1))
-    with ThreadPoolExecutor(workers) as pool:
-        for done, result in enumerate(pool.map(decode, entries), 1):
-            results.append(result)
-            if progress is not None and (done % 64 == 0 or done == len(entries)):
-                progress(done, len(entries))
-            if cancelled is not None and cancelled():
-                pool.shutdown(cancel_futures=True)
-                raise InterruptedError("cancelled while reading the images")
-
+    side = cache_side(image_size)
+    cache = fits_in_memory(len(entries), side, cache_bytes)
+    store = DecodedStore([entry[0] for entry in entries], side) if cache and remember else None
+    results = decode_pictures([entry[0] for entry in entries], side, keep=cache, store=store, progress=progress,
+                              cancelled=cancelled)
     if store is not None:
         store.save({entry[0]: pixels for entry, (pixels, _) in zip(entries, results, strict=True)
                     if pixels is not None})
@@ -118,14 +90,6 @@ def prepare_data(
         raise DatasetError("There are too few images to keep some for validation. Add images, or a val/ folder.")
     data.warnings = dataset_warnings(data)
     return data
-
-
-def _shrink(image: Image.Image, side: int) -> Image.Image:
-    width, height = image.size
-    scale = side / min(width, height)
-    if scale >= 1:
-        return image
-    return image.resize((max(side, round(width * scale)), max(side, round(height * scale))), Image.BILINEAR)
 
 
 def dataset_warnings(data: PreparedData) -> list[str]:

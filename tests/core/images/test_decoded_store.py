@@ -5,7 +5,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from resnet_gui.core.images import datasets
+from resnet_gui.core.images import datasets, decoding
 from resnet_gui.core.images.decoded_store import DecodedStore, prune
 from resnet_gui.core.images.folders import scan_class_folder
 from tests.support import make_shapes_dataset
@@ -13,13 +13,13 @@ from tests.support import make_shapes_dataset
 
 def counting_decoder(monkeypatch):
     decoded = []
-    real = datasets.load_rgb
+    real = decoding.load_rgb
 
     def load_rgb(path, **options):
         decoded.append(path)
         return real(path, **options)
 
-    monkeypatch.setattr(datasets, "load_rgb", load_rgb)
+    monkeypatch.setattr(decoding, "load_rgb", load_rgb)
     return decoded
 
 
