@@ -29,6 +29,10 @@ def test_first_start_offline_offers_three_ways_and_no_red_error(qtbot, window, e
         ["Choose a checkpoint…", "Train on your own folder…", "Try the example"]
     assert "a01818" not in window.model_bar.summary.styleSheet() and "No model yet" in window.model_bar.summary.text()
     assert errors == []  # no dialog: nothing went wrong, there is just no model yet
+    # the status bar's corner said "Loading PyTorch…" until the worker had it; then its version
+    import torch
+
+    qtbot.waitUntil(lambda: window.torch_state.text() == f"PyTorch {torch.__version__.split('+')[0]}", timeout=WAIT)
 
 
 def test_help_menu(window):
