@@ -257,6 +257,10 @@ def user(qtbot, window, errors, request):
     from tests.journeys.journey_inventory import CLICKED_BY
 
     screen = "small" if request.node.get_closest_marker("small_screen") else "laptop"
+    # torch is loaded as the app loads it at start (its version in the status bar, the devices in the model
+    # bar); the default model is not: each journey chooses its own
+    window.start_torch()
+    qtbot.waitUntil(lambda: window.torch_state.text().startswith("PyTorch "), timeout=60_000)
     person = User(qtbot, window, screen)
     PRESSED.clear()
     yield person
