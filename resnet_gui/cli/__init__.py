@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import sys
+import time
 import warnings
 
 from resnet_gui import __version__
@@ -90,6 +91,7 @@ def mistyped_command(word: str, commands) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.perf_counter()
     argv = sys.argv[1:] if argv is None else list(argv)
     quiet_and_safe_streams()
     stop_on_sigterm()
@@ -102,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
     args.argv = argv  # for commands that start themselves again (train --nproc)
+    args.started = started  # a run of set minutes counts its imports too
     try:
         return run_command(args)
     except UserError as exc:

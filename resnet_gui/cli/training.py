@@ -93,7 +93,8 @@ def train_command(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        result = Trainer(settings, [train_report(args.json)], cancelled=stop.is_set).run()
+        result = Trainer(settings, [train_report(args.json)], cancelled=stop.is_set,
+                         started=getattr(args, "started", None)).run()
     except InterruptedError:
         say("stopped before training began.")
         return EXIT_INTERRUPTED

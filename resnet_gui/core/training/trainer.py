@@ -45,12 +45,16 @@ class Trainer:
         cancelled: Callable[[], bool] | None = None,
         scan: FolderScan | None = None,
         skip_finishing: Callable[[], bool] | None = None,
+        started: float | None = None,
     ):
         """`scan`: the pictures to train on when they are not a class folder (a project's labelled
         pictures with their split); by default `settings.data_dir` is scanned.
         `skip_finishing`: polled while the best model is finished (calibration, the familiarity fit, golden
-        samples); when it turns true the best checkpoint is kept as the epoch saved it, uncalibrated."""
+        samples); when it turns true the best checkpoint is kept as the epoch saved it, uncalibrated.
+        `started`: when the user's run began, on time.perf_counter (the command line: before it imported
+        torch), for a run of set minutes to count; by default when `run` is called."""
         self.settings = settings
+        self.started = started
         self.callbacks = list(callbacks)
         self.cancelled = cancelled or (lambda: False)
         self.skip_finishing = skip_finishing or (lambda: False)
@@ -71,7 +75,7 @@ class Trainer:
             release_freed_memory()  # the memory kept between batches goes back to the system
 
     def _run(self) -> TrainResult:
-        started = time.perf_counter()
+        started = time.perf_counter() if self.started is None else self.started
         s, resumed = settings_for_run(self.settings)
         s.validate()
         world = world_from_environment()

@@ -1,6 +1,7 @@
 """Training for about a given time: the epochs chosen from the first batches' pace, the schedule made for them."""
 
 import json
+import time
 
 import pytest
 import torch
@@ -99,8 +100,27 @@ def test_the_command_line_refuses_minutes_with_epochs_or_resume_and_says_why(cap
         Trainer(TrainSettings(resume=str(tmp_path / "m.last.pt"), minutes=5)).run()
 
 
-def test_the_command_line_says_the_chosen_epochs_in_its_events(capsys, tmp_path):
+def test_time_spent_before_the_trainer_counts_against_the_minutes(tmp_path):
+    """The command line's own start (torch's import) is part of the minutes a user asked for."""
+    data = make_shapes_dataset(tmp_path / "d", per_class=6)
+    chosen = Chosen()
+    settings = TrainSettings(data_dir=str(data), weights="none", image_size=16, batch_size=4, minutes=0.05,
+                             out=str(tmp_path / "m.pt"))
+    Trainer(settings, [chosen], started=time.perf_counter() - 3.0).run()  # the 3 s were spent before it began
+    (epochs, text), = chosen.chosen
+    assert epochs == 1 and "room for no more than one" in text, text
+
+
+def test_the_command_line_says_the_chosen_epochs_in_its_events(capsys, tmp_path, monkeypatch):
+    starts, real_init = [], Trainer.__init__
+
+    def init(self, *args, started=None, **options):
+        starts.append(started)
+        real_init(self, *args, started=started, **options)
+
+    monkeypatch.setattr(Trainer, "__init__", init)
     data = make_shapes_dataset(tmp_path / "d", per_class=4)
+    before = time.perf_counter()
     code = main(["train", str(data), "--weights", "none", "--image-size", "16", "--batch-size", "4",
                  "--minutes", "0.05", "--out", str(tmp_path / "m.pt"), "--json"])
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -109,3 +129,4 @@ def test_the_command_line_says_the_chosen_epochs_in_its_events(capsys, tmp_path)
     assert kinds.index("epochs_chosen") < kinds.index("estimate") < kinds.index("epoch")
     said = next(e for e in events if e["event"] == "epochs_chosen")
     assert said["epochs"] == sum(1 for e in events if e["event"] == "epoch")
+    assert len(starts) == 1 and before <= starts[0] <= time.perf_counter()  # the command's start, not the run's
