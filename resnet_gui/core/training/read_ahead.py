@@ -68,7 +68,8 @@ def side_for(settings: TrainSettings, train_paths: list[str]) -> int:
 
 
 def _read(settings: TrainSettings, ready) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C ends it without a word: the run says what happened
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C ends it without a word: the run says what happened
     warnings.simplefilter("ignore")  # the run warns about the same pictures itself
     try:
         scan = scan_class_folder(settings.data_dir, settings.val_dir)
