@@ -259,7 +259,7 @@ def user(qtbot, window, errors, request):
     screen = "small" if request.node.get_closest_marker("small_screen") else "laptop"
     # torch is loaded as the app loads it at start (its version in the status bar, the devices in the model
     # bar); the default model is not: each journey chooses its own
-    window.start_torch()
+    window.start(with_model=False)
     qtbot.waitUntil(lambda: window.torch_state.text().startswith("PyTorch "), timeout=60_000)
     person = User(qtbot, window, screen)
     PRESSED.clear()

@@ -275,7 +275,7 @@ def train_command(args) -> int:
     try:
         run = train_project(args.project, settings, keep_specimens=args.keep_specimens,
                             callbacks=[train_report(args.json)], cancelled=stop.is_set, resume=resume,
-                            from_run=args.from_run)
+                            from_run=args.from_run, started=getattr(args, "started", None))
     except InterruptedError:
         say("stopped before training began.")
         return EXIT_INTERRUPTED

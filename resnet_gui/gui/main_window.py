@@ -52,16 +52,12 @@ class MainWindow(QMainWindow):
         self._restore_settings()
 
     # ------------------------------------------------------------ start-up
-    def start(self) -> None:
-        """Called once the window is shown: torch loads in a worker thread, then the model."""
-        self.start_torch()
-        self.load_model(self.model_bar.choice(), user_initiated=False)
-
-    def start_torch(self) -> None:
-        """torch imported in a worker thread; the devices it finds go to the model bar, its version to the
-        status bar."""
+    def start(self, with_model: bool = True) -> None:
+        """Called once the window is shown: torch loads in a worker thread, then (`with_model`) the model."""
         self.warmup_task.start(Job(model_jobs.list_devices, torch_needed=True), returned=self._on_torch_ready,
                                errored=self._on_torch_failed)
+        if with_model:
+            self.load_model(self.model_bar.choice(), user_initiated=False)
 
     def _on_torch_failed(self, exc: BaseException) -> None:
         self.torch_state.setText("PyTorch failed to load")

@@ -66,12 +66,13 @@ class _PlannedRun:
 def train_project(folder: str | os.PathLike, settings: TrainSettings, *, keep_specimens: bool = False,
                   callbacks: Sequence[TrainingCallback] = (), cancelled: Callable[[], bool] | None = None,
                   skip_finishing: Callable[[], bool] | None = None,
-                  device: str | None = None, resume: bool = False, from_run: int | None = None) -> ProjectRun:
+                  device: str | None = None, resume: bool = False, from_run: int | None = None,
+                  started: float | None = None) -> ProjectRun:
     """Train a new run on the project's labelled pictures; `settings` are the Train tab's (or train's).
     `resume`: go on instead with the newest run that stopped early (`Project.resumable_run`), with its own
     settings and split, from its last finished epoch. `from_run`: start from that run's model (its
     architecture, stem and input size) instead of the start `settings` name, with the labels of today and
-    the stored split."""
+    the stored split. `started`: when the user's run began (Trainer's), for a run of set minutes."""
     from resnet_gui.core.projects.run_lock import RunLock
 
     with Project.open(folder) as project:
@@ -85,7 +86,7 @@ def train_project(folder: str | os.PathLike, settings: TrainSettings, *, keep_sp
                 if from_run is not None:
                     settings = _continuing(project, settings, from_run)
                 planned = _new_run(project, settings, keep_specimens, lock.name, from_run)
-        return _train_planned(folder, planned, callbacks, cancelled, skip_finishing, device)
+        return _train_planned(folder, planned, callbacks, cancelled, skip_finishing, device, started)
 
 
 def _continuing(project: Project, settings: TrainSettings, run_id: int) -> TrainSettings:
@@ -166,11 +167,13 @@ def _resumed_run(project: Project, lock: str) -> _PlannedRun:
     return _PlannedRun(run.id, settings, scan, [(i, f) for i, f, _ in kept["val"]], keep_specimens, from_run)
 
 
-def _train_planned(folder, planned: _PlannedRun, callbacks, cancelled, skip_finishing, device) -> ProjectRun:
+def _train_planned(folder, planned: _PlannedRun, callbacks, cancelled, skip_finishing, device,
+                   started: float | None = None) -> ProjectRun:
     settings, run_id = planned.settings, planned.run_id
     recorded = planned.record(settings)
     try:
-        result = Trainer(settings, callbacks, cancelled, scan=planned.scan, skip_finishing=skip_finishing).run()
+        result = Trainer(settings, callbacks, cancelled, scan=planned.scan, skip_finishing=skip_finishing,
+                         started=started).run()
     except BaseException:
         with Project.open(folder) as project:
             project.finish_run(run_id, "failed", None, {}, [], recorded)

@@ -111,7 +111,8 @@ def test_time_spent_before_the_trainer_counts_against_the_minutes(tmp_path):
     assert epochs == 1 and "room for no more than one" in text, text
 
 
-def test_the_command_line_says_the_chosen_epochs_in_its_events(capsys, tmp_path, monkeypatch):
+def trainer_starts(monkeypatch) -> list:
+    """The `started` every Trainer made from now on is given."""
     starts, real_init = [], Trainer.__init__
 
     def init(self, *args, started=None, **options):
@@ -119,6 +120,11 @@ def test_the_command_line_says_the_chosen_epochs_in_its_events(capsys, tmp_path,
         real_init(self, *args, started=started, **options)
 
     monkeypatch.setattr(Trainer, "__init__", init)
+    return starts
+
+
+def test_the_command_line_says_the_chosen_epochs_in_its_events(capsys, tmp_path, monkeypatch):
+    starts = trainer_starts(monkeypatch)
     data = make_shapes_dataset(tmp_path / "d", per_class=4)
     before = time.perf_counter()
     code = main(["train", str(data), "--weights", "none", "--image-size", "16", "--batch-size", "4",
@@ -130,3 +136,13 @@ def test_the_command_line_says_the_chosen_epochs_in_its_events(capsys, tmp_path,
     said = next(e for e in events if e["event"] == "epochs_chosen")
     assert said["epochs"] == sum(1 for e in events if e["event"] == "epoch")
     assert len(starts) == 1 and before <= starts[0] <= time.perf_counter()  # the command's start, not the run's
+
+
+def test_project_train_counts_the_commands_start_too(capsys, tmp_path, monkeypatch):
+    data = make_shapes_dataset(tmp_path / "d", per_class=4)
+    assert main(["project", "new", str(tmp_path / "P"), "--from", str(data)]) == 0
+    starts = trainer_starts(monkeypatch)
+    before = time.perf_counter()
+    assert main(["project", "train", str(tmp_path / "P"), "--weights", "none", "--image-size", "16",
+                 "--batch-size", "4", "--minutes", "0.05"]) == 0
+    assert len(starts) == 1 and before <= starts[0] <= time.perf_counter()
