@@ -43,6 +43,8 @@ def start_reading_ahead(settings: TrainSettings) -> ReadAhead | None:
 
 
 class ReadAhead:
+    """The child started by start_reading_ahead, and the flag that tells it the run is ready."""
+
     def __init__(self, child, ready):
         self.child = child
         self.ready = ready
