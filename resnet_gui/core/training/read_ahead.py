@@ -20,8 +20,8 @@ import warnings
 
 from resnet_gui.core.images.decoded_store import MAX_STORE_BYTES, DecodedStore
 from resnet_gui.core.images.decoding import cache_side, decode_pictures, fits_in_memory
-from resnet_gui.core.images.folders import scan_class_folder, typical_short_side
-from resnet_gui.core.training.settings import TrainSettings, input_choice
+from resnet_gui.core.images.folders import scan_class_folder
+from resnet_gui.core.training.settings import TrainSettings, input_for
 
 CHUNK = 32  # pictures decoded between looks at whether the run is ready: a few milliseconds of small PNGs
 MOST_SECONDS = 60  # the run waits at most this long for the child to stop (it stops within a chunk)
@@ -57,16 +57,10 @@ class ReadAhead:
             self.child.kill()
             self.child.join()
 
-    def join(self, timeout: float | None = None) -> None:
-        """Wait for the child to decode every picture (tests)."""
-        self.child.join(timeout)
-
 
 def side_for(settings: TrainSettings, train_paths: list[str]) -> int:
-    """The side the run keeps `settings`' pictures at, chosen as training/setup.py chooses it."""
-    typical = None if settings.image_size else typical_short_side(train_paths)
-    crop = input_choice(settings.image_size, settings.small_input, typical, settings.stem)[0]
-    return cache_side(crop)
+    """The side the run keeps `settings`' pictures at: its input, chosen as training/setup.py chooses it."""
+    return cache_side(input_for(settings, train_paths)[0])
 
 
 def _read(settings: TrainSettings, ready) -> None:
@@ -78,7 +72,7 @@ def _read(settings: TrainSettings, ready) -> None:
         train = [path for path, _ in scan.train]
         paths = train + [path for path, _ in (scan.val or [])]
         side = side_for(settings, train)
-        if not fits_in_memory(len(paths), side) or not fits_in_memory(len(paths), side, MAX_STORE_BYTES):
+        if not fits_in_memory(len(paths), side, MAX_STORE_BYTES):  # a store the run would not keep either
             return
         store = DecodedStore(paths, side)
         decoded = dict(store.found)  # what it held already stays, wherever the child stops

@@ -77,6 +77,16 @@ def input_choice(image_size: int | None, small_input: bool | None, typical_side:
     return crop, chosen, f"Input {crop} px ({why}); {spec.plain} ({spec.technical}): {stem_why}."
 
 
+def input_for(settings: TrainSettings, train_paths: list[str], stem_said: str = "as set") -> tuple[int, str, str]:
+    """input_choice for a run of `settings` on `train_paths`: the pictures are looked at only when the input
+    size is not set."""
+    # here, not at the top: the parser and the window read the defaults above without numpy and Pillow
+    from resnet_gui.core.images.folders import typical_short_side
+
+    typical = None if settings.image_size else typical_short_side(train_paths)
+    return input_choice(settings.image_size, settings.small_input, typical, settings.stem, stem_said)
+
+
 @dataclass
 class TrainSettings:
     """Everything a training run needs; defaults a non-expert can keep."""

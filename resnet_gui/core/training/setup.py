@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, DistributedSampler, WeightedRandomSampl
 
 from resnet_gui.core.errors import CheckpointError, UserError, WeightsUnavailableError
 from resnet_gui.core.images.datasets import PreparedData, SampleDataset, class_weights, prepare_data
-from resnet_gui.core.images.folders import FolderScan, scan_class_folder, typical_short_side
+from resnet_gui.core.images.folders import FolderScan, scan_class_folder
 from resnet_gui.core.images.transforms import Augmentation, Preprocessing, decode_transform, train_transform
 from resnet_gui.core.models.architectures import architecture
 from resnet_gui.core.models.checkpoints import CheckpointContents, read_checkpoint
@@ -21,7 +21,7 @@ from resnet_gui.core.models.stems import is_small_input
 from resnet_gui.core.runtime.devices import DevicePolicy, default_num_workers, policy_for, resolve_device
 from resnet_gui.core.runtime.distributed import SYNC_BN_ON_CPU, World, device_for, synchronised_batchnorm
 from resnet_gui.core.training.schedules import make_scheduler
-from resnet_gui.core.training.settings import TrainSettings, input_choice
+from resnet_gui.core.training.settings import TrainSettings, input_for
 
 
 @dataclass
@@ -156,9 +156,8 @@ def set_up(s: TrainSettings, resumed: CheckpointContents | None, world: World, *
 
     emit("on_status", "Reading the images…")
     scan = scan or scan_class_folder(s.data_dir, s.val_dir)
-    typical = None if s.image_size else typical_short_side([p for p, _ in scan.train])
-    image_size, stem_name, said = input_choice(s.image_size, s.small_input, typical, s.stem,
-                                               "kept from the start checkpoint" if contents is not None else "as set")
+    image_size, stem_name, said = input_for(s, [p for p, _ in scan.train],
+                                            "kept from the start checkpoint" if contents is not None else "as set")
     s = replace(s, image_size=image_size, stem=stem_name, small_input=is_small_input(stem_name))
     emit("on_input_chosen", said)  # first: a run's first line says how it will see the pictures
     prep = Preprocessing.imagenet(s.crop)
