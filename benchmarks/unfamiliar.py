@@ -31,7 +31,8 @@ from common import ROOT, machine  # noqa: F401  (puts the project on sys.path)
 
 from resnet_gui.core.evaluation.evaluate import evaluate_model
 from resnet_gui.core.images.transforms import normalize_batch
-from resnet_gui.core.inference.predictor import DecodingDataset, Predictor, decode_in_turn
+from resnet_gui.core.inference.decoded_batches import decode_in_turn
+from resnet_gui.core.inference.predictor import DecodingDataset, Predictor, collate_decoded
 from resnet_gui.core.inference.tta import MODES
 from resnet_gui.core.models.resnets import load_checkpoint_bundle
 from resnet_gui.core.projects.example import draw_field, example_settings, write_example
@@ -73,7 +74,7 @@ def outputs(bundle, paths: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits and pooled features of the centre crops, as the Predictor sees them."""
     logits, features = [], []
     model = bundle.model.eval()
-    for batch in decode_in_turn(DecodingDataset(paths, bundle.preprocessing), 64, 2):
+    for batch in decode_in_turn(DecodingDataset(paths, bundle.preprocessing), 64, 2, collate_decoded):
         with torch.inference_mode(), capture_features(model) as pooled:
             logits.append(model(normalize_batch(batch.images, bundle.preprocessing)).float())
         features.append(pooled[0])

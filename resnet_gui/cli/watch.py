@@ -86,6 +86,7 @@ class StopRequest:
 
 
 def run(args: argparse.Namespace) -> int:
+    from resnet_gui.core.inference.predictions import unsure_threshold
     from resnet_gui.core.live.arrivals import RESCAN_SECONDS, SETTLE_SECONDS
     from resnet_gui.core.live.watched_folder import WatchedFolderClassification, WatchSettings
     from resnet_gui.core.models.resnets import load_bundle
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
                              recursive=args.recursive, settle=args.settle or SETTLE_SECONDS,
                              rescan=args.rescan or RESCAN_SECONDS)
     bundle = load_bundle(args.checkpoint, arch=args.arch, classes_file=args.classes, image_size=args.image_size)
-    unsure_below = bundle.unsure_below if args.unsure_below is None else (args.unsure_below or None)
+    unsure_below = unsure_threshold(args.unsure_below, bundle.unsure_below)
     watch = WatchedFolderClassification(settings, bundle, predict_options(args, unsure_below))
     already = f"; {watch.already} picture(s) are in {shown(args.csv)} already" if watch.already else ""
     say(f"watching {shown(args.folder)}{already}. Ctrl+C stops.")

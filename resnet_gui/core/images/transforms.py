@@ -13,6 +13,8 @@ import torch
 from PIL import Image
 from torchvision.transforms import InterpolationMode, v2
 
+from resnet_gui.core.images.cropping import resize_centre_crop
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -70,18 +72,8 @@ class ResizeCenterCrop:
     def __call__(self, image: Image.Image) -> Image.Image:
         if not isinstance(image, Image.Image):  # a tensor: torchvision's steps handle it
             return self.separate_steps(image)
-        width, height = image.size
-        if width <= height:
-            new_width, new_height = self.resize, int(self.resize * height / width)
-        else:
-            new_width, new_height = int(self.resize * width / height), self.resize
-        if min(new_width, new_height) < self.size:
-            return self.separate_steps(image)
-        top = int(round((new_height - self.size) / 2.0))
-        left = int(round((new_width - self.size) / 2.0))
-        x_scale, y_scale = width / new_width, height / new_height
-        box = (left * x_scale, top * y_scale, (left + self.size) * x_scale, (top + self.size) * y_scale)
-        return image.resize((self.size, self.size), Image.Resampling.BILINEAR, box=box)
+        cropped = resize_centre_crop(image, self.resize, self.size)
+        return self.separate_steps(image) if cropped is None else cropped
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(resize={self.resize}, size={self.size})"

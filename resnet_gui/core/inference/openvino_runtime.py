@@ -8,19 +8,16 @@ both), saved under the cache folder by a hash of the weights and the input size,
 with OpenVINO's own compiled-blob cache: a second start converts and compiles nothing. PyTorch stays the
 runtime for training, Grad-CAM and every device but the CPU.
 
-`import openvino` sends a usage event and makes files under ~/intel, and treats a missing consent file as
-consent; `import_openvino` hides its telemetry package first, so OpenVINO falls back to its own stub and
-nothing is sent or written.
+OpenVINO is imported with its telemetry off (openvino_files.py). A checkpoint it runs is remembered for the
+next start, which can then run it without importing torch (ready_start.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import logging
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -28,29 +25,26 @@ import numpy as np
 import torch
 from torch import nn
 
-from resnet_gui.core.app_cache import app_cache_dir
+from resnet_gui.core.inference.openvino_files import (
+    OPENVINO_EXTRA,
+    compile_for_cpu,
+    openvino_installed,
+    quiet_openvino,
+    runtime_cache_dir,
+)
 from resnet_gui.core.inference.options import RUNTIMES
 
-OPENVINO_EXTRA = 'pip install "resnet-gui[openvino]"'
 BF16_AGREEMENT = 0.02  # bfloat16 answers: the same best class, probabilities within 2 points of float32's
 INT8_AGREEMENT = 0.02  # an INT8 copy at load: as it answered when it was made (another CPU rounds otherwise)
 
 
-def openvino_installed() -> bool:
-    return "openvino" in sys.modules or importlib.util.find_spec("openvino") is not None
-
-
 def import_openvino():
-    """openvino, with its telemetry off (see the module's note), in a process without a SIGCHLD handler."""
-    if "openvino" not in sys.modules:
-        sys.modules.setdefault("openvino_telemetry", None)  # its import fails: ovc uses telemetry_stub
+    """openvino, with its telemetry off (openvino_files.quiet_openvino), in a process without a SIGCHLD handler."""
     _without_sigchld_handler()
     # converting a model imports torch.utils.cpp_extension, which warns on stderr that no CUDA runtime is
     # there: a machine without a GPU is expected, not something to warn a user of
     logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
-    import openvino
-
-    return openvino
+    return quiet_openvino()
 
 
 def _without_sigchld_handler() -> None:
@@ -135,9 +129,8 @@ class OpenVinoForward:
         return forward
 
     def _compile(self, xml: Path, precision: str | None = None) -> None:
-        self.core.set_property({"CACHE_DIR": str(self.cache_dir / "compiled")})
-        self.compiled = self.core.compile_model(str(xml), "CPU", {
-            "INFERENCE_PRECISION_HINT": precision or self.precision, "PERFORMANCE_HINT": "LATENCY"})
+        self.xml, self.compiled_precision = xml, precision or self.precision
+        self.compiled = compile_for_cpu(self.core, xml, self.compiled_precision, self.cache_dir)
         self.request = self.compiled.create_infer_request()
 
     @staticmethod
@@ -171,11 +164,6 @@ def _write_ir(xml_bytes: bytes, bin_bytes: bytes, xml: Path) -> None:
         partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
         partial.write_bytes(data)
         os.replace(partial, path)
-
-
-def runtime_cache_dir() -> Path:
-    """Where converted and compiled models are kept (safe to delete: made again when needed)."""
-    return app_cache_dir("openvino")
 
 
 def agreement(forward, bundle, precision: str) -> tuple[bool, str]:

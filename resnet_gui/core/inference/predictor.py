@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,11 +22,11 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from resnet_gui.core.images.files import ImageDecodeError, load_rgb
 from resnet_gui.core.images.transforms import Preprocessing, decode_transform, normalize_batch
+from resnet_gui.core.inference.decoded_batches import Collate, DecodedBatch, PictureDecoder, decode_in_turn
 from resnet_gui.core.inference.openvino_runtime import choose_forward
 from resnet_gui.core.inference.options import PredictOptions
-from resnet_gui.core.inference.predictions import Guess, Prediction, is_unsure
+from resnet_gui.core.inference.predictions import Prediction, read_answers
 from resnet_gui.core.inference.tta import CENTRE_VIEW, VIEWS, check_mode, decoded_size, views
 from resnet_gui.core.models.resnets import ModelBundle
 from resnet_gui.core.runtime.allocator import release_freed_memory
@@ -42,33 +41,15 @@ from resnet_gui.core.trust.familiarity import capture_features
 from resnet_gui.core.trust.familiarity import scores as familiarity_scores
 
 
-class DecodingDataset(Dataset):
-    """Paths -> (index, uint8 tensor or None, error or None, thumbnail or None). Never raises for a bad file."""
+class DecodingDataset(PictureDecoder, Dataset):
+    """Paths -> (index, uint8 tensor [3, S, S] or None, error or None, thumbnail or None), for PyTorch: decoded
+    in turn on a CPU, by DataLoader workers beside a GPU. Never raises for a bad file."""
 
     def __init__(self, paths: Sequence[str], prep: Preprocessing, draft: bool = True, thumbnail_size: int = 0,
                  size: int | None = None):
-        self.paths = paths
-        self.transform = decode_transform(prep, size)
         # JPEG draft decoding keeps the shorter side >= the resize target.
-        self.draft_size = max(prep.resize, thumbnail_size) if draft else None
-        self.thumbnail_size = thumbnail_size
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int):
-        try:
-            image = load_rgb(self.paths[index], draft_size=self.draft_size)
-            thumbnail = None
-            if self.thumbnail_size:
-                small = image.copy()
-                small.thumbnail((self.thumbnail_size, self.thumbnail_size))
-                thumbnail = np.asarray(small)
-            return index, self.transform(image), None, thumbnail
-        except ImageDecodeError as exc:
-            return index, None, str(exc), None
-        except Exception as exc:  # noqa: BLE001 - a decoder bug must cost one row, not the batch
-            return index, None, f"cannot decode image: {type(exc).__name__}: {exc}", None
+        super().__init__(paths, decode_transform(prep, size), max(prep.resize, thumbnail_size) if draft else None,
+                         thumbnail_size)
 
 
 @dataclass(frozen=True)
@@ -88,54 +69,7 @@ class BatchOutputs:
     features: torch.Tensor | None = None  # [N, D] the centre view's pooled features, when asked for
 
 
-@dataclass
-class DecodedBatch:
-    indices: list[int]  # positions of the decoded images, in order
-    images: torch.Tensor | None  # uint8 [N, 3, S, S]
-    failures: list[tuple[int, str]]
-    thumbnails: dict[int, np.ndarray] = field(default_factory=dict)
-
-
-def collate_decoded(items) -> DecodedBatch:
-    good = [(i, t) for i, t, _, _ in items if t is not None]
-    failures = [(i, e) for i, t, e, _ in items if t is None]
-    images = torch.stack([t for _, t in good]) if good else None
-    thumbnails = {i: thumb for i, _, _, thumb in items if thumb is not None}
-    return DecodedBatch([i for i, _ in good], images, failures, thumbnails)
-
-
-def decode_in_turn(dataset: DecodingDataset, batch_size: int, threads: int,
-                   ahead: bool = False) -> Iterator[DecodedBatch]:
-    """Each batch decoded by `threads` threads while the model waits: for a model on the same cores. With
-    `ahead`, the next batch is decoded while the model runs (OpenVINO: see `Predictor.decode_overlap`).
-
-    On a CPU the network already computes on every core, so decoders beside it
-    (DataLoader workers) can only take cores away mid-operation: torch splits
-    each operation evenly between its threads, and one thread pre-empted by a
-    decoder holds the whole operation up (ResNet-18 batches took 230 instead
-    of 165 ms while workers decoded). Decoding with every core, then computing
-    with every core, wastes nothing: 160-167 instead of 139-144 images/s on 2
-    cores (benchmarks/pipeline_vs_model.py). Pillow releases the GIL while it
-    decodes and resizes, so threads decode in parallel; no process is started.
-    """
-    batches = [range(start, min(start + batch_size, len(dataset))) for start in range(0, len(dataset), batch_size)]
-    if threads <= 1 and not ahead:
-        for batch in batches:
-            yield collate_decoded([dataset[i] for i in batch])
-        return
-    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="resnet-gui-decode") as pool:
-        def decoding(batch: range) -> list:
-            return [pool.submit(dataset.__getitem__, i) for i in batch]
-
-        queued = decoding(batches[0]) if batches else []
-        for index in range(len(batches)):
-            items = [future.result() for future in queued]
-            more = index + 1 < len(batches)
-            if ahead and more:
-                queued = decoding(batches[index + 1])  # decoded while the model runs this batch
-            yield collate_decoded(items)
-            if not ahead and more:
-                queued = decoding(batches[index + 1])
+collate_decoded = Collate(torch.stack)
 
 
 class Predictor:
@@ -235,7 +169,8 @@ class Predictor:
         dataset = DecodingDataset(paths, self.prep, thumbnail_size=self.thumbnail_size,
                                   size=decoded_size(self.tta, self.prep))
         if not self.decode_ahead:
-            return decode_in_turn(dataset, self.batch_size, self.num_workers, ahead=self.decode_overlap)
+            return decode_in_turn(dataset, self.batch_size, self.num_workers, collate_decoded,
+                                  ahead=self.decode_overlap)
         workers = min(self.num_workers, max(0, (len(paths) + self.batch_size - 1) // self.batch_size))
         return DataLoader(
             dataset,
@@ -270,34 +205,16 @@ class Predictor:
             release_freed_memory()
 
     def _predict_batch(self, names: list[str], batch: DecodedBatch) -> list[Prediction]:
-        results: dict[int, Prediction] = {i: Prediction(names[i], [], reason) for i, reason in batch.failures}
-        if batch.images is not None:
-            # Only ask for features when kept: `outputs` keeps its one-argument form for callers that wrap it.
-            out = self.outputs(batch.images, with_features=True) if self.keep_features else self.outputs(batch.images)
-            probs = out.probabilities
-            finite = torch.isfinite(probs).all(dim=1).tolist()
-            values, indices = torch.topk(probs, self.top_k, dim=1)
-            unfamiliar = ((out.scores > self.familiarity["threshold"]).tolist() if out.scores is not None
-                          else [False] * len(probs))
-            centre_best = out.centre.argmax(1).tolist() if self.tta else None
-            for row, position in enumerate(batch.indices):
-                if not finite[row]:
-                    results[position] = Prediction(names[position], [], "the model gave no usable answer (NaN)")
-                    continue
-                guesses = [
-                    Guess(self.classes[c], c, float(p))
-                    for p, c in zip(values[row].tolist(), indices[row].tolist(), strict=False)
-                ]
-                unsure = is_unsure(guesses[0].prob, self.unsure_below)
-                without_tta = None
-                if centre_best is not None:
-                    c = centre_best[row]
-                    without_tta = Guess(self.classes[c], c, float(out.centre[row, c]))
-                results[position] = Prediction(names[position], guesses, None, unsure,
-                                               batch.thumbnails.get(position), unfamiliar=unfamiliar[row],
-                                               without_tta=without_tta,
-                                               features=out.features[row].numpy() if self.keep_features else None)
-        return [results[i] for i in sorted(results)]
+        if batch.images is None:
+            return read_answers(names, [], batch.failures, np.zeros((0, len(self.classes)), np.float32),
+                                self.classes, self.top_k, self.unsure_below)
+        # Only ask for features when kept: `outputs` keeps its one-argument form for callers that wrap it.
+        out = self.outputs(batch.images, with_features=True) if self.keep_features else self.outputs(batch.images)
+        unfamiliar = (out.scores > self.familiarity["threshold"]).numpy() if out.scores is not None else None
+        return read_answers(names, batch.indices, batch.failures, out.probabilities.numpy(), self.classes,
+                            self.top_k, self.unsure_below, unfamiliar=unfamiliar,
+                            centre=out.centre.numpy() if self.tta else None, thumbnails=batch.thumbnails,
+                            features=out.features.numpy() if self.keep_features else None)
 
     def predict_pictures(self, pictures: Sequence[Image.Image], names: Sequence[str]) -> list[Prediction]:
         """Pictures already in memory (a camera's frames), one batch, preprocessed as files are."""

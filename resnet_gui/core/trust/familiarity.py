@@ -27,6 +27,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from resnet_gui.core.trust import familiarity_scores as numpy_scores
+
 FAMILIAR_SHARE = 0.95  # of validation pictures kept familiar by the threshold
 METHODS = ("mahalanobis", "energy")
 DEFAULT_METHOD = "mahalanobis"  # separates better here: benchmarks/RESULTS.md, "Unfamiliar pictures"
@@ -51,7 +53,7 @@ def capture_features(model: nn.Module):
 
 def energy(logits: torch.Tensor) -> torch.Tensor:
     """[N, C] -> [N]: higher for logits that are small everywhere (nothing recognised)."""
-    return -torch.logsumexp(logits.float(), dim=1)
+    return torch.from_numpy(numpy_scores.energy(logits.detach().float().cpu().numpy()))
 
 
 def ledoit_wolf(centred: torch.Tensor) -> torch.Tensor:
@@ -91,12 +93,8 @@ def fit_mahalanobis(features: torch.Tensor, labels: torch.Tensor, num_classes: i
 
 def mahalanobis(features: torch.Tensor, means: torch.Tensor, precision: torch.Tensor) -> torch.Tensor:
     """[N, D] -> [N]: the squared distance to the nearest class mean."""
-    # (f - m) P (f - m) expanded, so no [N, C, D] difference is made (100 classes x 2048 features);
-    # in float64, where the expansion's terms cancel without losing the small distances.
-    f, m, p = features.double(), means.double(), precision.double()
-    fp = f @ p
-    distances = (fp * f).sum(1, keepdim=True) - 2 * fp @ m.T + ((m @ p) * m).sum(1)[None, :]
-    return distances.min(dim=1).values.clamp_min(0).float()
+    return torch.from_numpy(numpy_scores.mahalanobis(*(t.detach().double().cpu().numpy()
+                                                       for t in (features, means, precision))))
 
 
 def scores(spec: dict[str, Any], logits: torch.Tensor, features: torch.Tensor | None) -> torch.Tensor:

@@ -5,7 +5,8 @@ import threading
 
 import torch
 
-from resnet_gui.core.inference.predictor import decode_in_turn
+from resnet_gui.core.inference.decoded_batches import decode_in_turn
+from resnet_gui.core.inference.predictor import collate_decoded
 
 
 class Recording:
@@ -28,7 +29,7 @@ class Recording:
 def run(ahead: bool, count: int = 10, batch: int = 4):
     dataset = Recording(count)
     seen, decoded_by_then = [], []
-    for decoded in decode_in_turn(dataset, batch, threads=2, ahead=ahead):
+    for decoded in decode_in_turn(dataset, batch, 2, collate_decoded, ahead=ahead):
         # the model's turn: give the decoders a moment, then note what they had done
         threading.Event().wait(0.05)
         seen.append(decoded.indices)

@@ -57,7 +57,7 @@ def test_on_a_cpu_decoding_threads_and_the_model_take_turns(tmp_path, monkeypatc
     import multiprocessing
     import time
 
-    from resnet_gui.core.inference import predictor as inference
+    from resnet_gui.core.inference import decoded_batches as inference
 
     paths = [save_noise(tmp_path / f"{i}.png", seed=i) for i in range(12)]
     events = []  # (what, thread name, start, end)
