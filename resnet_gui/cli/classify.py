@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from resnet_gui.cli.common import (
     EXIT_BROKEN_PIPE,
@@ -111,17 +112,30 @@ def discovered(paths, *, speak: bool = True):
 
 
 def classification_run(args: argparse.Namespace, found, world=None, **changes):
-    """The run `classify`'s arguments ask for, in this process (of `world`)."""
+    """The run `classify`'s arguments ask for, in this process (of `world`): without importing torch where
+    OpenVINO has run this checkpoint before (core/inference/ready_start.py), else as PyTorch's start makes it,
+    remembered for next time when OpenVINO ran it."""
+    from resnet_gui.core.inference.classification import ClassificationRun
+    from resnet_gui.core.inference.predictions import unsure_threshold
+    from resnet_gui.core.inference.ready_start import ready_predictor, remember
     from resnet_gui.core.runtime.imports import heavy_imports
 
+    options = predict_options(args, None, **changes)
+    if world is None:
+        ready = ready_predictor(options, checkpoint=args.checkpoint, arch=args.arch, classes_file=args.classes,
+                                image_size=args.image_size, unsure_below=args.unsure_below)
+        if ready is not None:
+            return ClassificationRun(args.paths, ready.ready, options, csv=args.csv, resume=args.resume, found=found,
+                                     predictor=ready)
     with heavy_imports():
-        from resnet_gui.core.inference.classification import ClassificationRun
         from resnet_gui.core.models.resnets import load_bundle
 
     bundle = load_bundle(args.checkpoint, arch=args.arch, classes_file=args.classes, image_size=args.image_size)
-    unsure_below = bundle.unsure_below if args.unsure_below is None else (args.unsure_below or None)
-    return ClassificationRun(args.paths, bundle, predict_options(args, unsure_below, **changes), csv=args.csv,
-                             resume=args.resume, world=world, found=found)
+    options = replace(options, unsure_below=unsure_threshold(args.unsure_below, bundle.unsure_below))
+    run = ClassificationRun(args.paths, bundle, options, csv=args.csv, resume=args.resume, world=world, found=found)
+    if world is None:
+        remember(args.checkpoint, bundle, run.predictor, amp=options.amp)
+    return run
 
 
 def say_how_it_went(run, args: argparse.Namespace, out: Output) -> None:

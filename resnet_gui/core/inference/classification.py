@@ -26,7 +26,6 @@ from resnet_gui.core.errors import UserError
 from resnet_gui.core.images.files import Discovery, discover
 from resnet_gui.core.inference.options import PredictOptions
 from resnet_gui.core.inference.predictions import Prediction
-from resnet_gui.core.inference.predictor import Predictor
 from resnet_gui.core.inference.results_csv import (
     CsvResultAppender,
     CsvResultWriter,
@@ -45,10 +44,12 @@ NO_PICTURES = ("No images were found in the paths given. Supported: .jpg .jpeg .
 class ClassificationRun:
     """Classify the pictures under `paths` with `bundle`: `batches()` yields them a batch at a time and writes
     each to the CSV as it goes; `finish()` puts the CSV in place (and, with several processes, returns every
-    process's rows on the main one)."""
+    process's rows on the main one). `predictor`: one made already (a start without torch: ready_start.py),
+    else a Predictor of `bundle` with `options`."""
 
     def __init__(self, paths, bundle, options: PredictOptions, *, csv: str | os.PathLike | None = None,
-                 resume: bool = False, world: World | None = None, found: Discovery | None = None):
+                 resume: bool = False, world: World | None = None, found: Discovery | None = None,
+                 predictor=None):
         if resume and not csv:
             raise UserError("--resume goes on with a CSV file: name it with --csv OUT.csv.")
         self.world = world or World()
@@ -56,7 +57,11 @@ class ClassificationRun:
         self.bundle = bundle
         self.csv = Path(csv) if csv else None
         self.resume = resume
-        self.predictor = Predictor(bundle, options)
+        if predictor is None:
+            from resnet_gui.core.inference.predictor import Predictor  # torch: not for a start without it
+
+            predictor = Predictor(bundle, options)
+        self.predictor = predictor
         self.order = [str(f) for f in self.found.files]
         self.already: int | None = None  # with --resume: how many files the CSV holds already
         self.classified = self.failed = self.unfamiliar = 0
