@@ -62,6 +62,36 @@ def photo_jpegs(folder: Path, count: int, size=(500, 375), seed: int = 0) -> lis
     return paths
 
 
+def striped_photos(folder: Path, per_class: int, size=(500, 375), seed: int = 1) -> Path:
+    """Photo-like JPEGs in three classes by the direction of their stripes (across, down, diagonal): something a
+    ResNet learns in a few epochs at 224 px, so a model trained on them answers otherwise for each picture."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    directions = {"across": (0.0, 1.0), "down": (1.0, 0.0), "diagonal": (0.7, 0.7)}
+    for name, (dx, dy) in directions.items():
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            path = folder / name / f"{name}_{i:04d}.jpg"
+            if path.exists():
+                continue
+            frequency = rng.uniform(0.03, 0.09)
+            phase = rng.uniform(0, 6.28, 3)
+            colour = rng.uniform(40, 100, 3)
+            base = np.stack([np.sin((xx * dx + yy * dy) * frequency + phase[k]) * colour[k] for k in range(3)], -1)
+            pixels = np.clip(base + 128 + rng.normal(0, 25, (height, width, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(path, quality=90)
+    return folder
+
+
+def trained_checkpoint(path: Path, arch: str, data: Path, epochs: int, image_size: int = 224) -> Path:
+    """`resnet-gui train` of `arch` on `data` from random weights (kept: made once per machine)."""
+    if not path.exists():
+        run_timed([sys.executable, "-m", "resnet_gui", "train", str(data), "--arch", arch, "--weights", "none",
+                   "--epochs", str(epochs), "--image-size", str(image_size), "--out", str(path)])
+    return path
+
+
 def seeded_checkpoint(path: Path, arch: str = "resnet18", num_classes: int = 10, image_size: int = 224) -> Path:
     import torch
 
