@@ -16,6 +16,7 @@ from pathlib import Path
 from resnet_gui.core.app_cache import app_cache_dir
 
 OPENVINO_EXTRA = 'pip install "resnet-gui[openvino]"'
+INT8_AGREEMENT = 0.02  # an INT8 copy at load: as it answered when it was made (another CPU rounds otherwise)
 
 
 def openvino_installed() -> bool:

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from resnet_gui.core.inference.openvino_files import (
+    INT8_AGREEMENT,
     OPENVINO_EXTRA,
     compile_for_cpu,
     openvino_installed,
@@ -35,7 +36,6 @@ from resnet_gui.core.inference.openvino_files import (
 from resnet_gui.core.inference.options import RUNTIMES
 
 BF16_AGREEMENT = 0.02  # bfloat16 answers: the same best class, probabilities within 2 points of float32's
-INT8_AGREEMENT = 0.02  # an INT8 copy at load: as it answered when it was made (another CPU rounds otherwise)
 
 
 def import_openvino():

@@ -9,9 +9,10 @@ familiarity fit and the sentence that said which runtime ran. The next start of 
 classifies with OpenVINO, Pillow and numpy alone (`ReadyPredictor`), decoding, cropping, reading the answers
 and marking unfamiliar pictures with the same functions as the PyTorch path.
 
-Only a plain classification is started so: a checkpoint (not ImageNet weights, not an INT8 copy, whose golden
-check runs at every load), no test-time augmentation, and a CPU that torch would have chosen too. Anything else,
-or a record that does not match, starts as before.
+Only a plain classification is started so: a checkpoint (not ImageNet weights), no test-time augmentation, and
+a CPU that torch would have chosen too. An INT8 copy's golden check runs at every start, as in PyTorch's: its
+golden samples and the answers the copy gave them when it was made are kept too. Anything else, or a record
+that does not match, starts as before.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import numpy as np
 from resnet_gui.core.images.cropping import resize_centre_crop
 from resnet_gui.core.inference.decoded_batches import Collate, PictureDecoder, decode_in_turn
 from resnet_gui.core.inference.openvino_files import (
+    INT8_AGREEMENT,
     compile_for_cpu,
     openvino_installed,
     quiet_openvino,
@@ -122,6 +124,7 @@ class ReadyModel:
     temperature: float
     unsure_below: float | None
     familiarity: dict[str, Any] | None  # the fit's method and threshold, and its arrays (numpy)
+    golden: dict[str, Any] | None = None  # an INT8 copy's check: uint8 inputs, the logits it gave, the tolerance
 
     @classmethod
     def find(cls, checkpoint: str | os.PathLike, amp: bool = True) -> ReadyModel | None:
@@ -145,9 +148,13 @@ class ReadyModel:
             if familiarity is not None and familiarity["method"] == "mahalanobis":
                 with np.load(record.with_suffix(".npz")) as arrays:
                     familiarity = {**familiarity, "means": arrays["means"], "precision": arrays["precision"]}
+            golden = data.get("golden")
+            if golden is not None:
+                with np.load(record.with_suffix(".golden.npz")) as arrays:
+                    golden = {**golden, "inputs": arrays["inputs"], "logits": arrays["logits"]}
             return cls(xml, data["precision"], data["runtime"], data["arch"], list(data["classes"]),
                        tuple(data["mean"]), tuple(data["std"]), int(data["resize"]), int(data["image_size"]),
-                       float(data["temperature"]), data["unsure_below"], familiarity)
+                       float(data["temperature"]), data["unsure_below"], familiarity, golden)
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
             return None
 
@@ -155,11 +162,17 @@ class ReadyModel:
 def remember(checkpoint: str | os.PathLike | None, bundle, predictor, amp: bool = True) -> bool:
     """After `predictor` (PyTorch's start) chose OpenVINO for `checkpoint`: keep what the next start needs to
     run it without torch. Written whole or not at all (the arrays first, then the record that names them);
-    False where there is nothing to keep (PyTorch ran, an INT8 copy, ImageNet weights) or it could not be kept."""
+    False where there is nothing to keep (PyTorch ran, ImageNet weights) or it could not be kept."""
     forward = getattr(predictor, "openvino", None)
     prep = bundle.preprocessing
-    if forward is None or forward.precision == "int8" or not checkpoint or prep.resize < prep.image_size:
+    if forward is None or not checkpoint or prep.resize < prep.image_size:
         return False
+    golden = None
+    if forward.precision == "int8":  # checked at every start: its samples and the answers it gave them
+        samples = bundle.checkpoint.extra.get("golden") or {}
+        if "tolerance" not in samples or bundle.checkpoint.extra["int8"].get("golden_logits") is None:
+            return False
+        golden = {"tolerance": max(float(samples["tolerance"]), INT8_AGREEMENT)}
     try:
         record = _record_path(checkpoint_digest(checkpoint), amp)
         if ReadyModel._read(record) is not None:  # kept already, for this OpenVINO
@@ -173,12 +186,16 @@ def remember(checkpoint: str | os.PathLike | None, bundle, predictor, amp: bool 
                 _replace_with(record.with_suffix(".npz"), lambda f: np.savez(
                     f, means=np.asarray(spec["means"], dtype=np.float32),
                     precision=np.asarray(spec["precision"], dtype=np.float32)))
+        if golden is not None:
+            _replace_with(record.with_suffix(".golden.npz"), lambda f: np.savez(
+                f, inputs=np.asarray(samples["inputs"], dtype=np.uint8),
+                logits=np.asarray(bundle.checkpoint.extra["int8"]["golden_logits"], dtype=np.float32)))
         data = {"version": RECORD_VERSION, "openvino": _openvino_version(),
                 "xml": forward.xml.relative_to(runtime_cache_dir()).as_posix(),
                 "precision": forward.compiled_precision, "runtime": predictor.runtime, "arch": bundle.arch,
                 "classes": list(bundle.classes), "mean": list(prep.mean), "std": list(prep.std),
                 "resize": prep.resize, "image_size": prep.image_size, "temperature": float(bundle.temperature),
-                "unsure_below": bundle.unsure_below, "familiarity": familiarity}
+                "unsure_below": bundle.unsure_below, "familiarity": familiarity, "golden": golden}
         _replace_with(record, lambda f: f.write(json.dumps(data).encode("utf-8")))
         return True
     except (OSError, ValueError):  # a cache that cannot be written costs the next start its speed, nothing else
@@ -228,6 +245,16 @@ class ReadyPredictor:
         # as normalize_batch computes it: float32 mean and std, times 255
         self.mean = (np.asarray(ready.mean, dtype=np.float32) * np.float32(255.0)).reshape(1, 3, 1, 1)
         self.std = (np.asarray(ready.std, dtype=np.float32) * np.float32(255.0)).reshape(1, 3, 1, 1)
+        if ready.golden is not None:
+            self._check(ready.golden)
+
+    def _check(self, golden: dict[str, Any]) -> None:
+        """An INT8 copy answers its golden samples as it did when it was made, or it is not run (PyTorch's start
+        then runs its float weights and says why)."""
+        logits, _ = self._run(golden["inputs"])
+        now, then = (softmax(np.asarray(a, np.float32) / self.ready.temperature) for a in (logits, golden["logits"]))
+        if not ((now.argmax(1) == then.argmax(1)).all() and np.abs(now - then).max() <= golden["tolerance"]):
+            raise ValueError("the INT8 copy's answers to its golden samples moved")
 
     def _crop(self, image) -> np.ndarray:
         return np.asarray(resize_centre_crop(image, self.ready.resize, self.ready.image_size))
@@ -253,7 +280,11 @@ class ReadyPredictor:
 
     def outputs(self, pictures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """uint8 [N, S, S, 3] centre crops -> the logits [N, C] and pooled features [N, D], float32."""
-        x = np.ascontiguousarray(pictures.transpose(0, 3, 1, 2), dtype=np.float32)
+        return self._run(pictures.transpose(0, 3, 1, 2))
+
+    def _run(self, pictures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """uint8 [N, 3, S, S] -> the logits and pooled features, normalised as normalize_batch does."""
+        x = np.ascontiguousarray(pictures, dtype=np.float32)
         x -= self.mean
         x /= self.std
         answered = self.request.infer({0: x})

@@ -113,7 +113,7 @@ def test_what_the_start_without_torch_cannot_do_starts_as_before(tiny_checkpoint
     assert summary_after()["runtime"].startswith("OpenVINO float32 on the CPU (")
     monkeypatch.undo()
 
-    record = next(ready_start.ready_dir().glob("*.f32.json"))
+    record = ready_start.ready_dir() / f"{ready_start.checkpoint_digest(tiny_checkpoint)}.f32.json"
     data = json.loads(record.read_text(encoding="utf-8"))
     record.write_text(json.dumps({**data, "openvino": "2020.1"}), encoding="utf-8")  # another OpenVINO made it
     assert ReadyModel.find(tiny_checkpoint, amp=False) is None

@@ -103,3 +103,44 @@ def test_a_checkpoint_without_golden_samples_gets_no_copy_and_a_sentence(tiny_ch
     bundle = load_checkpoint_bundle(tiny_checkpoint)  # made by hand in the tests: no golden samples
     with pytest.raises(UserError, match="its golden samples check the copy each time it opens"):
         int8.make_int8_copy(bundle, tmp_path / "copy.pt", folder=str(tmp_path))
+
+
+def test_the_copy_starts_without_torch_after_its_golden_check(int8_copy, tmp_path, capsys):
+    """A copy run once with OpenVINO starts again without importing torch, its golden check run at that start
+    too: answers that moved since send it back to PyTorch's start."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    from resnet_gui.core.inference import ready_start
+
+    data, _, copy = int8_copy
+    path = tmp_path / "copy.pt"
+    shutil.copyfile(copy.path, path)
+    command = ["classify", str(data), "--checkpoint", str(path), "--runtime", "auto", "--json"]
+    assert main(command) == 0
+    first = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert first[-1]["summary"]["runtime"].startswith("OpenVINO INT8")
+    probe = "import sys\nfrom resnet_gui.cli import main\ncode = main(sys.argv[1:])\nprint('torch' in sys.modules)\n"
+    done = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])})
+    assert done.returncode == 0, done.stderr
+    *second, started_torch = done.stdout.splitlines()
+    second = [json.loads(line) for line in second]
+    assert started_torch == "False"
+    assert second[-1]["summary"]["runtime"] == f"{first[-1]['summary']['runtime']}, {ready_start.STARTED_WITHOUT_TORCH}"
+    assert [r["top_k"][0]["label"] for r in second[:-1]] == [r["top_k"][0]["label"] for r in first[:-1]]
+
+    golden = next(ready_start.ready_dir().glob(f"{ready_start.checkpoint_digest(path)}.*.golden.npz"))
+    with np.load(golden) as arrays:
+        inputs, logits = arrays["inputs"], arrays["logits"]
+    np.savez(golden.with_suffix(".moved.npz"), inputs=inputs, logits=np.flip(logits, 1) * 5)
+    os.replace(golden.with_suffix(".moved.npz"), golden)  # what it answered when made, changed
+    assert main(command) == 0
+    again = json.loads(capsys.readouterr().out.splitlines()[-1])["summary"]["runtime"]
+    assert again.startswith("OpenVINO INT8") and not again.endswith(ready_start.STARTED_WITHOUT_TORCH)
