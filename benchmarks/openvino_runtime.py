@@ -8,7 +8,10 @@ OpenVINO is timed twice: the start a user gets once the model is cached (without
 core/inference/ready_start.py), and PyTorch's start of the same cached model, which `--image-size` (given as
 the checkpoint's own, so nothing else changes) sends down that path.
 
-    python benchmarks/openvino_runtime.py [--count 300] [--rounds 3] [--archs resnet18,resnet50] [--seeded]
+With --int8, an INT8 copy of each trained model is made as a user makes it (`export --int8`) and timed the same
+way.
+
+    python benchmarks/openvino_runtime.py [--count 300] [--rounds 3] [--archs resnet18,resnet50] [--seeded] [--int8]
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--archs", default="resnet18,resnet50")
     parser.add_argument("--seeded", action="store_true", help="random weights instead of a trained model")
+    parser.add_argument("--int8", action="store_true",
+                        help="also an INT8 copy of each trained model (export --int8, calibrated on the stripes)")
     args = parser.parse_args()
     print(machine())
     folder = work_dir("photos")
@@ -90,6 +95,32 @@ def main() -> None:
               f"{agreement(answers['torch'], exact):.1%}; "
               f"OpenVINO float32 (--no-amp): {agreement(openvino_f32, exact):.1%} "
               f"({f32_summary['runtime'][:40]}...)")
+
+        if args.int8 and not args.seeded:
+            int8_copy(folder, checkpoint, stripes, cache, torch_s, exact, args.rounds)
+
+
+def int8_copy(folder, checkpoint, stripes, cache, torch_s: float, exact: dict[str, str], rounds: int) -> None:
+    """An INT8 copy made as a user makes it, then classified whole-process from the cache (without torch)."""
+    copy = checkpoint.with_name(f"{checkpoint.stem}-int8.pt")
+    if not copy.exists():
+        try:
+            made, done = run_timed([sys.executable, "-m", "resnet_gui", "export", str(checkpoint), "--format",
+                                    "openvino", "--int8", "--calibration", str(stripes), "--out", str(copy)],
+                                   env={"XDG_CACHE_HOME": str(cache)})
+        except RuntimeError as refused:  # below the agreement bar: the app says so and saves nothing
+            print(f"  INT8 copy refused: {str(refused).strip().splitlines()[-1]}")
+            return
+        print(f"  INT8 copy made in {made:.1f} s: {done.stderr.strip().splitlines()[-1]}")
+    classify(folder, copy, "openvino", cache)  # its first start, through PyTorch's
+    times, answers, summary = [], {}, {}
+    for _ in range(rounds):
+        seconds, answers, summary = classify(folder, copy, "openvino", cache)
+        times.append(seconds)
+    seconds = statistics.median(times)
+    print(f"  INT8 copy, cached, without torch  {seconds:6.1f} s  {len(exact) / seconds:6.1f} images/s  "
+          f"{torch_s / seconds:.2f}x the app before; top-1 agreement with PyTorch float32 "
+          f"{agreement(answers, exact):.1%} ({summary['runtime'][:60]}...)")
 
 
 if __name__ == "__main__":

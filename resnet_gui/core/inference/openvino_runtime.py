@@ -1,6 +1,6 @@
 """OpenVINO, Intel's runtime for CPUs (it also runs on AMD and ARM ones), as a second way to run a checkpoint's
-forward pass: on this project's 2-core machine ResNet-18 with OpenVINO's bfloat16 hint ran about twice as fast
-as PyTorch's own bfloat16 path (benchmarks/RESULTS.md).
+forward pass: with OpenVINO's bfloat16 hint ResNet-18 ran 2.2x as fast as PyTorch's own bfloat16 path on one of
+this project's 2-core machines (a Xeon with AMX) and 1.23x on another (an AMD EPYC without): benchmarks/RESULTS.md.
 
 The network is converted from the loaded checkpoint in memory (`openvino.convert_model`) into a model that
 answers the logits and the pooled features together (the familiarity check and the project's review need
@@ -233,7 +233,7 @@ def choose_forward(bundle, device: torch.device, runtime: str, amp: bool) -> tup
     if not openvino_installed():
         if bundle.checkpoint is not None and bundle.checkpoint.extra.get("int8"):
             return None, f"PyTorch float32: an INT8 copy runs with OpenVINO, which is not installed ({OPENVINO_EXTRA})"
-        why = f"OpenVINO is not installed ({OPENVINO_EXTRA} makes a CPU about twice as fast)"
+        why = f"OpenVINO is not installed ({OPENVINO_EXTRA} runs the model faster on a CPU)"
         return None, f"PyTorch: {why}"
     int8 = bundle.checkpoint.extra.get("int8") if bundle.checkpoint is not None else None
     if int8:

@@ -209,7 +209,7 @@ def make_int8_copy(bundle: ModelBundle, out: str | os.PathLike, *, folder: str |
     if agreement < MIN_AGREEMENT:
         raise UserError(f"The INT8 copy was not saved: it agreed with the float model on only {agreement:.1%} of "
                         f"{seen} pictures it was not calibrated on, and a copy needs {MIN_AGREEMENT:.0%}. Keep "
-                        "using the float model; OpenVINO's float runtime is still about twice PyTorch's speed.")
+                        "using the float model.")
     x = normalize_batch(bundle.checkpoint.extra["golden"]["inputs"], bundle.preprocessing)
     golden_logits = torch.from_numpy(np.asarray(compiled(x.numpy())[compiled.output(0)]).astype(np.float32))
     with tempfile.TemporaryDirectory() as work:
