@@ -35,11 +35,13 @@ def rows(path: Path) -> list[dict]:
 
 
 def pictures(tmp_path: Path, data: Path) -> Path:
-    """The trained classes' pictures and some noise, which the familiarity fit should find unlike them."""
+    """The trained classes' pictures, some noise, which the familiarity fit should find unlike them, and a file
+    that is not a picture."""
     folder = tmp_path / "to classify"
     shutil.copytree(data, folder / "shapes")
     for i in range(6):
         save_noise(folder / "noise" / f"{i}.png", seed=100 + i)
+    (folder / "noise" / "broken.png").write_bytes(b"not a picture")
     return folder
 
 
@@ -50,7 +52,7 @@ def test_a_second_start_needs_no_torch_and_answers_as_the_first(colour_model, tm
     folder = pictures(tmp_path, data)
     # the first start: PyTorch's, which runs the model with OpenVINO and remembers it
     assert main(["classify", str(folder), "--checkpoint", str(checkpoint), "--runtime", "openvino",
-                 "--csv", str(tmp_path / "first.csv")]) == 0
+                 "--csv", str(tmp_path / "first.csv")]) == 1  # the broken file
     assert "started from the cache" not in capsys.readouterr().err
     assert ReadyModel.find(checkpoint) is not None
 
@@ -59,20 +61,21 @@ def test_a_second_start_needs_no_torch_and_answers_as_the_first(colour_model, tm
                            str(checkpoint), "--runtime", "auto", "--csv", str(tmp_path / "second.csv"), "--json"],
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(home)})
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
     assert "torch imported: False" in done.stderr
     summary = json.loads(done.stdout.splitlines()[-1])["summary"]
     assert summary["runtime"].startswith("OpenVINO") and summary["runtime"].endswith(STARTED_WITHOUT_TORCH)
-    assert summary["files"] == 48 and summary["unfamiliar"] >= 1
+    assert summary["files"] == 49 and summary["failed"] == 1 and summary["unfamiliar"] >= 1
     assert not (home / "intel").exists()
 
     first, second = rows(tmp_path / "first.csv"), rows(tmp_path / "second.csv")
     assert [r["path"] for r in second] == [r["path"] for r in first]
     assert [r["verdict"] for r in second] == [r["verdict"] for r in first]  # unfamiliar and unsure alike
+    assert [r["error"] for r in second] == [r["error"] for r in first] and any(r["error"] for r in second)
     assert [[r[f"label_{k}"] for k in (1, 2, 3)] for r in second] == [[r[f"label_{k}"] for k in (1, 2, 3)]
                                                                      for r in first]
     largest = max(abs(float(a[f"prob_{k}"]) - float(b[f"prob_{k}"])) for a, b in zip(first, second, strict=True)
-                  for k in (1, 2, 3))
+                  if not a["error"] for k in (1, 2, 3))
     assert largest <= 2e-6
     assert any(r["verdict"] == "unfamiliar" for r in second)
 
