@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 
 from resnet_gui.cli.common import (
     EXIT_BROKEN_PIPE,
@@ -15,6 +14,7 @@ from resnet_gui.cli.common import (
     add_predict_options,
     add_tta_option,
     json_line,
+    model_for,
     positive_int,
     predict_options,
     row_text,
@@ -112,29 +112,17 @@ def discovered(paths, *, speak: bool = True):
 
 
 def classification_run(args: argparse.Namespace, found, world=None, **changes):
-    """The run `classify`'s arguments ask for, in this process (of `world`): without importing torch where
-    OpenVINO has run this checkpoint before (core/inference/ready_start.py), else as PyTorch's start makes it,
-    remembered for next time when OpenVINO ran it."""
+    """The run `classify`'s arguments ask for, in this process (of `world`); a checkpoint PyTorch's start ran with
+    OpenVINO is remembered, so that the next start needs no torch (`model_for`)."""
     from resnet_gui.core.inference.classification import ClassificationRun
-    from resnet_gui.core.inference.predictions import unsure_threshold
-    from resnet_gui.core.inference.ready_start import ready_predictor, remember
-    from resnet_gui.core.runtime.imports import heavy_imports
+    from resnet_gui.core.inference.ready_start import remember
 
-    options = predict_options(args, None, **changes)
-    if world is None:
-        ready = ready_predictor(options, checkpoint=args.checkpoint, arch=args.arch, classes_file=args.classes,
-                                image_size=args.image_size, unsure_below=args.unsure_below)
-        if ready is not None:
-            return ClassificationRun(args.paths, ready.ready, options, csv=args.csv, resume=args.resume, found=found,
-                                     predictor=ready)
-    with heavy_imports():
-        from resnet_gui.core.models.resnets import load_bundle
-
-    bundle = load_bundle(args.checkpoint, arch=args.arch, classes_file=args.classes, image_size=args.image_size)
-    options = replace(options, unsure_below=unsure_threshold(args.unsure_below, bundle.unsure_below))
-    run = ClassificationRun(args.paths, bundle, options, csv=args.csv, resume=args.resume, world=world, found=found)
-    if world is None:
-        remember(args.checkpoint, bundle, run.predictor, amp=options.amp)
+    # several processes (torchrun) start through PyTorch: they share the work through torch.distributed
+    model, options, predictor = model_for(args, predict_options(args, None, **changes), without_torch=world is None)
+    run = ClassificationRun(args.paths, model, options, csv=args.csv, resume=args.resume, world=world, found=found,
+                            predictor=predictor)
+    if world is None and predictor is None:
+        remember(args.checkpoint, model, run.predictor, amp=options.amp)
     return run
 
 

@@ -207,6 +207,27 @@ def predict_options(args: argparse.Namespace, unsure_below: float | None, **chan
                              "runtime": args.runtime or default_runtime(), **changes})
 
 
+def model_for(args: argparse.Namespace, options, *, without_torch: bool = True):
+    """The model `classify` or `watch` asks for, as (the model, the options with its unsure threshold, a
+    predictor or None): with `without_torch`, none imported where OpenVINO has run this checkpoint before
+    (core/inference/ready_start.py: the predictor comes made), else the checkpoint loaded by PyTorch's start."""
+    from dataclasses import replace
+
+    from resnet_gui.core.inference.predictions import unsure_threshold
+    from resnet_gui.core.inference.ready_start import ready_predictor
+    from resnet_gui.core.runtime.imports import heavy_imports
+
+    ready = ready_predictor(options, checkpoint=args.checkpoint, arch=args.arch, classes_file=args.classes,
+                            image_size=args.image_size, unsure_below=args.unsure_below) if without_torch else None
+    if ready is not None:
+        return ready.ready, ready.options, ready
+    with heavy_imports():
+        from resnet_gui.core.models.resnets import load_bundle
+
+    bundle = load_bundle(args.checkpoint, arch=args.arch, classes_file=args.classes, image_size=args.image_size)
+    return bundle, replace(options, unsure_below=unsure_threshold(args.unsure_below, bundle.unsure_below)), None
+
+
 def row_text(prediction, as_json: bool) -> str:
     """One file's line: JSON, or the table's `confidence  label  file`."""
     if as_json:

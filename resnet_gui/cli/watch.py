@@ -15,6 +15,7 @@ from resnet_gui.cli.common import (
     add_tta_option,
     finite_float,
     json_line,
+    model_for,
     predict_options,
     row_text,
     say,
@@ -86,10 +87,9 @@ class StopRequest:
 
 
 def run(args: argparse.Namespace) -> int:
-    from resnet_gui.core.inference.predictions import unsure_threshold
+    from resnet_gui.core.inference.ready_start import remember
     from resnet_gui.core.live.arrivals import RESCAN_SECONDS, SETTLE_SECONDS
     from resnet_gui.core.live.watched_folder import WatchedFolderClassification, WatchSettings
-    from resnet_gui.core.models.resnets import load_bundle
 
     if args.csv is not None and not args.csv.strip():
         raise UserError("--csv needs a file name (for example --csv results.csv).")
@@ -99,9 +99,10 @@ def run(args: argparse.Namespace) -> int:
     settings = WatchSettings(args.folder, csv=args.csv, sort_into=args.sort_into, move=args.move,
                              recursive=args.recursive, settle=args.settle or SETTLE_SECONDS,
                              rescan=args.rescan or RESCAN_SECONDS)
-    bundle = load_bundle(args.checkpoint, arch=args.arch, classes_file=args.classes, image_size=args.image_size)
-    unsure_below = unsure_threshold(args.unsure_below, bundle.unsure_below)
-    watch = WatchedFolderClassification(settings, bundle, predict_options(args, unsure_below))
+    model, options, predictor = model_for(args, predict_options(args, None))
+    watch = WatchedFolderClassification(settings, model, options, predictor=predictor)
+    if predictor is None:  # PyTorch's start: if OpenVINO ran it, the next start needs no torch
+        remember(args.checkpoint, model, watch.predictor, amp=options.amp)
     already = f"; {watch.already} picture(s) are in {shown(args.csv)} already" if watch.already else ""
     say(f"watching {shown(args.folder)}{already}. Ctrl+C stops.")
 

@@ -240,6 +240,7 @@ class ReadyPredictor:
         self.batch_size = max(1, int(options.batch_size))
         self.num_workers = decode_threads(options.num_workers)
         self.top_k = max(1, min(int(options.top_k), len(self.classes)))
+        self.options = options
         self.unsure_below = options.unsure_below
         self.familiarity = ready.familiarity if options.check_familiarity else None
         # as normalize_batch computes it: float32 mean and std, times 255

@@ -30,7 +30,6 @@ from resnet_gui.core.images.placing import (
 )
 from resnet_gui.core.inference.options import PredictOptions
 from resnet_gui.core.inference.predictions import Prediction
-from resnet_gui.core.inference.predictor import Predictor
 from resnet_gui.core.inference.results_csv import CsvResultAppender
 from resnet_gui.core.live.arrivals import (
     AFTER_CLOSE_SECONDS,
@@ -78,7 +77,7 @@ class WatchedFolderClassification:
     `stop_after_idle`, that many seconds with nothing new), calling `on_batch` with each recorded batch and
     `on_status` with a sentence whenever what it waits for changes."""
 
-    def __init__(self, settings: WatchSettings, bundle, options: PredictOptions):
+    def __init__(self, settings: WatchSettings, bundle, options: PredictOptions, predictor=None):
         folder = Path(settings.folder)
         if folder.exists() and not folder.is_dir():
             raise UserError(f"{folder} is a file, not a folder: watch the folder the pictures are written into.")
@@ -90,7 +89,11 @@ class WatchedFolderClassification:
             check_writable(settings.csv, "the CSV file")
         self.settings = settings
         self.bundle = bundle
-        self.predictor = Predictor(bundle, options)
+        if predictor is None:  # else one made already: a start without torch (inference/ready_start.py)
+            from resnet_gui.core.inference.predictor import Predictor
+
+            predictor = Predictor(bundle, options)
+        self.predictor = predictor
         self.csv = CsvResultAppender(settings.csv, self.predictor.top_k) if settings.csv else None
         self.already = len(self.csv.done) if self.csv is not None else 0
         self.out = Path(settings.sort_into) if settings.sort_into else None

@@ -126,3 +126,18 @@ def test_what_the_start_without_torch_cannot_do_starts_as_before(tiny_checkpoint
     with open(tiny_checkpoint, "ab") as file:  # the file changed: another model for all the cache knows
         file.write(b"\0")
     assert ReadyModel.find(tiny_checkpoint, amp=False) is None
+
+
+def test_watch_starts_without_torch_too(tiny_checkpoint, image_folder, tmp_path, capsys):
+    main(["watch", str(image_folder), "--checkpoint", str(tiny_checkpoint), "--runtime", "openvino", "--csv",
+          str(tmp_path / "first.csv"), "--settle", "0.2", "--stop-after-idle", "0.3"])  # PyTorch's start remembers
+    capsys.readouterr()
+    done = subprocess.run([sys.executable, "-c", FRESH_CLASSIFY, "watch", str(image_folder), "--checkpoint",
+                           str(tiny_checkpoint), "--runtime", "openvino", "--csv", str(tmp_path / "second.csv"),
+                           "--settle", "0.2", "--stop-after-idle", "0.3"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 1, done.stderr  # its broken file, as in the first start
+    assert "torch imported: False" in done.stderr and "4 picture(s) classified while watching" in done.stderr
+    first, second = rows(tmp_path / "first.csv"), rows(tmp_path / "second.csv")
+    assert sorted((r["path"], r["label_1"], r["error"]) for r in second) == \
+        sorted((r["path"], r["label_1"], r["error"]) for r in first)
