@@ -90,9 +90,9 @@ def test_what_the_start_without_torch_cannot_do_starts_as_before(tiny_checkpoint
     assert not can_start_ready(replace(plain, device="cuda"), checkpoint=tiny_checkpoint)
     assert not can_start_ready(plain, checkpoint=tiny_checkpoint, classes_file="names.txt")
     assert not can_start_ready(plain, checkpoint=tiny_checkpoint, image_size=64)
-    monkeypatch.setattr(ready_start, "accelerator_present", lambda: True)
-    assert not can_start_ready(replace(plain, device="auto"), checkpoint=tiny_checkpoint)  # torch would take the GPU
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:  # not monkeypatch.undo(): that would undo conftest's cache folder too
+        patched.setattr(ready_start, "accelerator_present", lambda: True)
+        assert not can_start_ready(replace(plain, device="auto"), checkpoint=tiny_checkpoint)  # torch takes the GPU
 
     command = ["classify", str(image_folder), "--checkpoint", str(tiny_checkpoint), "--runtime", "openvino",
                "--no-amp", "--json"]
@@ -112,9 +112,9 @@ def test_what_the_start_without_torch_cannot_do_starts_as_before(tiny_checkpoint
     def cannot_compile(*args, **kwargs):
         raise RuntimeError("no CPU plugin")
 
-    monkeypatch.setattr(ready_start, "compile_for_cpu", cannot_compile)  # PyTorch's start says how it went
-    assert summary_after()["runtime"].startswith("OpenVINO float32 on the CPU (")
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:
+        patched.setattr(ready_start, "compile_for_cpu", cannot_compile)  # PyTorch's start says how it went
+        assert summary_after()["runtime"].startswith("OpenVINO float32 on the CPU (")
 
     record = ready_start.ready_dir() / f"{ready_start.checkpoint_digest(tiny_checkpoint)}.f32.json"
     data = json.loads(record.read_text(encoding="utf-8"))
