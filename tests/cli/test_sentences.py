@@ -192,12 +192,12 @@ def test_classify_csv_on_a_full_disk_is_a_sentence(tmp_path, tiny_checkpoint, im
                                    *args, **kwargs)
 
     out = tmp_path / "results.csv"
-    monkeypatch.setattr(results_csv, "csv", CsvOnAFullDisk())
-    assert main(["classify", str(image_folder), "--checkpoint", str(tiny_checkpoint), "--csv", str(out)]) == 2
+    with monkeypatch.context() as patched:  # not monkeypatch.undo(): it would undo conftest's folders too
+        patched.setattr(results_csv, "csv", CsvOnAFullDisk())
+        assert main(["classify", str(image_folder), "--checkpoint", str(tiny_checkpoint), "--csv", str(out)]) == 2
     err = capsys.readouterr().err
     assert f"{out} cannot be written: the disk is full" in err and "unexpected" not in err
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-    monkeypatch.undo()
 
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")

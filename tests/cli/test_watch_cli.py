@@ -81,12 +81,12 @@ def test_ctrl_c_stops_cleanly_kill_9_loses_nothing_and_every_picture_is_classifi
         os.kill(os.getpid(), signal.SIGINT)
         return recorded
 
-    monkeypatch.setattr(WatchedFolderClassification, "_classify", then_ctrl_c)
-    code, stdout, err = run_cli(capsys, "watch", folder, "--checkpoint", tiny_checkpoint, "--csv", rows, "--settle",
-                                "0.3")
+    with monkeypatch.context() as patched:  # not monkeypatch.undo(): it would undo conftest's folders too
+        patched.setattr(WatchedFolderClassification, "_classify", then_ctrl_c)
+        code, stdout, err = run_cli(capsys, "watch", folder, "--checkpoint", tiny_checkpoint, "--csv", rows,
+                                    "--settle", "0.3")
     assert code == 0 and "4 picture(s) classified while watching" in err and "Traceback" not in err
     assert sorted(Path(p).name for p in csv_paths(rows)) == [f"a {i}.png" for i in range(4)]
-    monkeypatch.undo()
 
     for i in range(6):
         save_noise(folder / f"b {i}.png", seed=10 + i)

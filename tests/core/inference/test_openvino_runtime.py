@@ -52,11 +52,11 @@ def test_the_converted_model_is_cached_by_its_weights(tiny_checkpoint):
 
 def test_it_falls_back_to_pytorch_with_one_sentence(tiny_checkpoint, monkeypatch):
     bundle = load_checkpoint_bundle(tiny_checkpoint)
-    monkeypatch.setattr(openvino_runtime, "openvino_installed", lambda: False)
-    predictor = Predictor(bundle, PredictOptions(device="cpu", runtime="auto"))
-    assert predictor.openvino is None and "OpenVINO is not installed" in predictor.runtime
-    assert openvino_runtime.OPENVINO_EXTRA in predictor.runtime
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:  # not monkeypatch.undo(): it would undo conftest's folders too
+        patched.setattr(openvino_runtime, "openvino_installed", lambda: False)
+        predictor = Predictor(bundle, PredictOptions(device="cpu", runtime="auto"))
+        assert predictor.openvino is None and "OpenVINO is not installed" in predictor.runtime
+        assert openvino_runtime.OPENVINO_EXTRA in predictor.runtime
 
     def cannot(*args, **kwargs):
         raise RuntimeError("no such operation")
