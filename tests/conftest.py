@@ -135,6 +135,19 @@ def _shared_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("cache")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session(tmp_path_factory, _shared_cache):
+    """The same folders for what the session's own fixtures make (a model trained once, its decoded pictures):
+    they are set up before any test's `_isolated_state`, and wrote into the developer's ~/.cache without this."""
+    with pytest.MonkeyPatch.context() as patched:
+        state = tmp_path_factory.mktemp("session-state")
+        patched.setenv("XDG_STATE_HOME", str(state))
+        patched.setenv("XDG_CONFIG_HOME", str(state / "config"))
+        patched.setenv("XDG_CACHE_HOME", str(_shared_cache))
+        patched.setenv("RESNET_GUI_RUNTIME", "torch")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_state(tmp_path_factory, monkeypatch, _shared_cache):
     """Logs and settings go to a temporary folder, never the developer's home; converted models to one cache
