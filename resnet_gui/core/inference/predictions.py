@@ -69,13 +69,15 @@ class Prediction:
                 "unsure": self.unsure, "unfamiliar": self.unfamiliar}
 
 
-def read_answers(names: list[str], indices: list[int], failures: list[tuple[int, str]], probabilities: np.ndarray,
+def read_answers(names: list[str], indices: list[int], failures: list[tuple[int, str]],
+                 probabilities: np.ndarray | None,
                  classes: list[str], top_k: int, unsure_below: float | None, *,
                  unfamiliar: np.ndarray | None = None, centre: np.ndarray | None = None,
                  thumbnails: dict[int, Any] | None = None, features: np.ndarray | None = None) -> list[Prediction]:
     """One batch's Predictions in the order of `names`: the decoded pictures at `indices` (their probabilities
-    [N, C] float32, averaged over test-time views), the files that failed with why. `centre`: the centre crop's
-    own probabilities, given with test-time augmentation. Whichever runtime computed them, a batch reads alike."""
+    [N, C] float32, averaged over test-time views; None where none was decoded), the files that failed with
+    why. `centre`: the centre crop's own probabilities, given with test-time augmentation. Whichever runtime
+    computed them, a batch reads alike."""
     results: dict[int, Prediction] = {i: Prediction(names[i], [], reason) for i, reason in failures}
     if len(indices):
         finite = np.isfinite(probabilities).all(axis=1)

@@ -206,8 +206,7 @@ class Predictor:
 
     def _predict_batch(self, names: list[str], batch: DecodedBatch) -> list[Prediction]:
         if batch.images is None:
-            return read_answers(names, [], batch.failures, np.zeros((0, len(self.classes)), np.float32),
-                                self.classes, self.top_k, self.unsure_below)
+            return read_answers(names, [], batch.failures, None, self.classes, self.top_k, self.unsure_below)
         # Only ask for features when kept: `outputs` keeps its one-argument form for callers that wrap it.
         out = self.outputs(batch.images, with_features=True) if self.keep_features else self.outputs(batch.images)
         unfamiliar = (out.scores > self.familiarity["threshold"]).numpy() if out.scores is not None else None

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from resnet_gui.core.atomic_write import atomic_write
+from resnet_gui.core.errors import UserError
 from resnet_gui.core.images.cropping import resize_centre_crop
 from resnet_gui.core.inference.decoded_batches import Collate, PictureDecoder, decode_in_turn
 from resnet_gui.core.inference.openvino_files import (
@@ -41,6 +43,7 @@ from resnet_gui.core.inference.openvino_files import (
 )
 from resnet_gui.core.inference.options import PredictOptions
 from resnet_gui.core.inference.predictions import Prediction, read_answers, unsure_threshold
+from resnet_gui.core.runtime.cores import usable_cores, workers_override
 from resnet_gui.core.trust.familiarity_scores import familiarity_scores
 
 RECORD_VERSION = 1
@@ -183,33 +186,24 @@ def remember(checkpoint: str | os.PathLike | None, bundle, predictor, amp: bool 
             spec = bundle.familiarity
             familiarity = {"method": spec["method"], "threshold": float(spec["threshold"])}
             if spec["method"] == "mahalanobis":
-                _replace_with(record.with_suffix(".npz"), lambda f: np.savez(
-                    f, means=np.asarray(spec["means"], dtype=np.float32),
-                    precision=np.asarray(spec["precision"], dtype=np.float32)))
+                with atomic_write(record.with_suffix(".npz")) as file:
+                    np.savez(file, means=np.asarray(spec["means"], dtype=np.float32),
+                             precision=np.asarray(spec["precision"], dtype=np.float32))
         if golden is not None:
-            _replace_with(record.with_suffix(".golden.npz"), lambda f: np.savez(
-                f, inputs=np.asarray(samples["inputs"], dtype=np.uint8),
-                logits=np.asarray(bundle.checkpoint.extra["int8"]["golden_logits"], dtype=np.float32)))
+            with atomic_write(record.with_suffix(".golden.npz")) as file:
+                np.savez(file, inputs=np.asarray(samples["inputs"], dtype=np.uint8),
+                         logits=np.asarray(bundle.checkpoint.extra["int8"]["golden_logits"], dtype=np.float32))
         data = {"version": RECORD_VERSION, "openvino": _openvino_version(),
                 "xml": forward.xml.relative_to(runtime_cache_dir()).as_posix(),
                 "precision": forward.compiled_precision, "runtime": predictor.runtime, "arch": bundle.arch,
                 "classes": list(bundle.classes), "mean": list(prep.mean), "std": list(prep.std),
                 "resize": prep.resize, "image_size": prep.image_size, "temperature": float(bundle.temperature),
                 "unsure_below": bundle.unsure_below, "familiarity": familiarity, "golden": golden}
-        _replace_with(record, lambda f: f.write(json.dumps(data).encode("utf-8")))
+        with atomic_write(record, "w", encoding="utf-8") as file:
+            file.write(json.dumps(data))
         return True
-    except (OSError, ValueError):  # a cache that cannot be written costs the next start its speed, nothing else
+    except (OSError, ValueError, UserError):  # a cache that cannot be written costs the next start its speed
         return False
-
-
-def _replace_with(path: Path, write: Callable[[Any], None]) -> None:
-    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-    try:
-        with open(partial, "wb") as file:
-            write(file)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def decode_threads(num_workers: int | None) -> int:
@@ -217,10 +211,8 @@ def decode_threads(num_workers: int | None) -> int:
     PyTorch's start takes as many as torch computes with (RESNET_GUI_WORKERS overrides both)."""
     if num_workers is not None:
         return max(0, num_workers)
-    override = os.environ.get("RESNET_GUI_WORKERS", "").strip()
-    if override.isdigit():
-        return int(override)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    override = workers_override()
+    return override if override is not None else usable_cores()
 
 
 class ReadyPredictor:
@@ -269,8 +261,7 @@ class ReadyPredictor:
             if cancelled is not None and cancelled():
                 return
             if batch.images is None:
-                yield read_answers(names, [], batch.failures, np.zeros((0, len(self.classes)), np.float32),
-                                   self.classes, self.top_k, self.unsure_below)
+                yield read_answers(names, [], batch.failures, None, self.classes, self.top_k, self.unsure_below)
                 continue
             logits, pooled = self.outputs(batch.images)
             unfamiliar = None

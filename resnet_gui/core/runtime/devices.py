@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import torch
 
 from resnet_gui.core.errors import DeviceError
+from resnet_gui.core.runtime.cores import usable_cores, workers_override
 
 
 def available_devices() -> list[tuple[str, str]]:
@@ -113,21 +113,16 @@ def policy_for(device: torch.device, amp: bool = True) -> DevicePolicy:
     return DevicePolicy(device, dtype, channels_last=True, pin_memory=False)
 
 
-def _workers_override() -> int | None:
-    override = os.environ.get("RESNET_GUI_WORKERS")
-    return int(override) if override is not None and override.strip().isdigit() else None
-
-
 def default_num_workers(device: torch.device) -> int:
     """Decoding processes that run ahead of the model: beside a GPU as many as the cores allow;
     on a CPU (training from files that are not cached) two, or a quarter of the cores.
 
     RESNET_GUI_WORKERS overrides the choice.
     """
-    override = _workers_override()
+    override = workers_override()
     if override is not None:
         return override
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = usable_cores()
     if device.type == "cuda":
         return max(2, min(16, cores - 1))
     return min(cores, max(2, cores // 4))
@@ -138,5 +133,5 @@ def default_decode_threads() -> int:
 
     RESNET_GUI_WORKERS overrides the choice.
     """
-    override = _workers_override()
+    override = workers_override()
     return override if override is not None else max(1, torch.get_num_threads())

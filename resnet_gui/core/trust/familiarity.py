@@ -98,10 +98,13 @@ def mahalanobis(features: torch.Tensor, means: torch.Tensor, precision: torch.Te
 
 
 def scores(spec: dict[str, Any], logits: torch.Tensor, features: torch.Tensor | None) -> torch.Tensor:
-    """The stored score of each picture (higher: less familiar)."""
-    if spec["method"] == "energy":
-        return energy(logits)
-    return mahalanobis(features, spec["means"], spec["precision"])
+    """The stored score of each picture (higher: less familiar), as familiarity_scores computes it for both
+    runtimes."""
+    return torch.from_numpy(numpy_scores.familiarity_scores(spec, _as_array(logits), _as_array(features)))
+
+
+def _as_array(tensor: torch.Tensor | None):
+    return None if tensor is None else tensor.detach().float().cpu().numpy()
 
 
 def threshold_for(validation_scores: torch.Tensor, share: float = FAMILIAR_SHARE) -> float:
